@@ -1,0 +1,197 @@
+"""`LLM`: offline batch generation, shaped like vLLM's class of the same name."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from tqdm.auto import tqdm
+
+import platforms
+from jaxserve.engine.engine import Engine
+from jaxserve.engine.request import Request
+from jaxserve.engine.runner import ModelRunner
+from jaxserve.errors import ModelConfigError
+from jaxserve.loader import load_params, open_checkpoint
+from jaxserve.model.kv_cache import kv_cache_bytes_per_page
+from jaxserve.outputs import CompletionOutput, RequestOutput
+from jaxserve.sampling_params import SamplingParams
+from jaxserve.sharding import make_mesh, validate_tensor_parallel
+from jaxserve.tokenizer import load_tokenizer
+
+logger = logging.getLogger(__name__)
+
+DTYPES = {
+    "float32": jnp.float32, "fp32": jnp.float32,
+    "bfloat16": jnp.bfloat16, "bf16": jnp.bfloat16,
+    "float16": jnp.float16, "half": jnp.float16, "fp16": jnp.float16,
+}
+PromptType = str | Mapping[str, Any]
+
+# The KV cache may take this share of the memory left after the weights.
+KV_MEMORY_FRACTION = 0.5
+
+
+def resolve_dtype(dtype: str, platform: platforms.Platform) -> jnp.dtype:
+    if dtype == "auto":
+        return jnp.dtype(platform.compute_dtype)
+    if dtype not in DTYPES:
+        raise ModelConfigError(f"dtype must be 'auto' or one of {sorted(DTYPES)}, got {dtype!r}")
+    return jnp.dtype(DTYPES[dtype])
+
+
+class LLM:
+    """Loads a Hugging Face checkpoint and generates from batches of prompts.
+
+    Args:
+        model: a local Hugging Face model directory.
+        tokenizer: a directory holding the tokenizer, if not `model`.
+        skip_tokenizer_init: load no tokenizer; prompts must then be token ids.
+        dtype: "auto" (the platform's compute dtype), "float32", "bfloat16" or "float16".
+        tensor_parallel_size: devices to split the model over (1, 2, 4 or 8).
+        max_model_len: longest prompt + output, default the model's context length.
+        seed: seed of random sampling.
+        max_num_seqs: most sequences in one step.
+        max_num_batched_tokens: most tokens in one step (longer prompts are chunked).
+        page_size: tokens per KV page, default the platform's.
+        kv_cache_memory: bytes for the KV cache, default a share of the free memory.
+        num_pages: KV pages in the pool, overriding `kv_cache_memory`.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str],
+        *,
+        tokenizer: str | os.PathLike[str] | None = None,
+        skip_tokenizer_init: bool = False,
+        dtype: str = "auto",
+        tensor_parallel_size: int = 1,
+        max_model_len: int | None = None,
+        seed: int = 0,
+        max_num_seqs: int = 64,
+        max_num_batched_tokens: int = 512,
+        page_size: int | None = None,
+        kv_cache_memory: int | None = None,
+        num_pages: int | None = None,
+    ):
+        for name, value in (("max_num_seqs", max_num_seqs),
+                            ("max_num_batched_tokens", max_num_batched_tokens)):
+            if value < 1:
+                raise ModelConfigError(f"{name} must be at least 1, got {value}")
+        platform = platforms.detect()
+        ckpt = open_checkpoint(model)
+        cfg = ckpt.config
+        validate_tensor_parallel(cfg, tensor_parallel_size, platform.device_count)
+        compute_dtype = resolve_dtype(dtype, platform)
+        kv_dtype = jnp.dtype(platform.kv_dtype if dtype == "auto" else compute_dtype)
+        page_size = page_size or platform.page_size
+        if page_size < 1 or page_size & (page_size - 1):
+            raise ModelConfigError(f"page_size must be a power of two, got {page_size}")
+        max_model_len = max_model_len or cfg.max_position_embeddings
+        if max_model_len < 2:
+            raise ModelConfigError(f"max_model_len must be at least 2, got {max_model_len}")
+
+        self.config = cfg
+        self.seed = seed
+        self.platform = platform
+        self.tokenizer = None if skip_tokenizer_init else load_tokenizer(tokenizer or model)
+        mesh = make_mesh(tensor_parallel_size, platform.devices)
+        params = load_params(ckpt, compute_dtype, mesh)
+        num_pages = num_pages or self._plan_pages(params, page_size, kv_dtype, kv_cache_memory,
+                                                  max_model_len, max_num_seqs)
+        runner = ModelRunner(cfg, params, mesh, attention_fn=platforms.attention_fn(platform),
+                             num_pages=num_pages, page_size=page_size, kv_dtype=kv_dtype)
+        eos = ckpt.eos_token_ids
+        if not eos and self.tokenizer is not None and self.tokenizer.eos_token_id is not None:
+            eos = (self.tokenizer.eos_token_id,)
+        self.engine = Engine(runner, vocab_size=cfg.vocab_size, max_model_len=max_model_len,
+                             max_num_seqs=max_num_seqs,
+                             max_num_batched_tokens=max_num_batched_tokens, eos_token_ids=eos)
+        self.runner = runner
+
+    def _plan_pages(self, params, page_size, kv_dtype, kv_cache_memory, max_model_len,
+                    max_num_seqs) -> int:
+        """Pages for the KV cache from the memory budget, logged as a memory plan."""
+        per_page = kv_cache_bytes_per_page(self.config, page_size, kv_dtype)
+        weight_bytes = sum(x.nbytes for x in jax.tree.leaves(params))
+        if kv_cache_memory is None:
+            free = self.platform.memory_bytes * self.platform.device_count - weight_bytes
+            kv_cache_memory = max(int(free * KV_MEMORY_FRACTION), 0)
+        pages_per_seq = -(-max_model_len // page_size)
+        # Never more than every sequence at full length needs (plus the reserved page).
+        num_pages = min(kv_cache_memory // per_page, max_num_seqs * pages_per_seq + 1)
+        if num_pages < pages_per_seq + 1:
+            raise ModelConfigError(
+                f"the KV cache budget of {kv_cache_memory / 2**20:.1f} MiB holds {num_pages} pages "
+                f"of {page_size} tokens, fewer than one sequence of max_model_len={max_model_len} "
+                f"needs ({pages_per_seq} + 1 reserved); "
+                "lower max_model_len or raise kv_cache_memory"
+            )
+        logger.info(
+            "memory plan: weights %.1f MiB, KV cache %d pages x %d tokens (%.1f MiB), "
+            "%d tokens, max concurrency %.1f at max_model_len=%d",
+            weight_bytes / 2**20, num_pages, page_size, num_pages * per_page / 2**20,
+            (num_pages - 1) * page_size, (num_pages - 1) / pages_per_seq, max_model_len,
+        )
+        return num_pages
+
+    def get_tokenizer(self):
+        return self.tokenizer
+
+    def _prompt_ids(self, prompt: PromptType) -> tuple[str | None, list[int]]:
+        if isinstance(prompt, str):
+            if self.tokenizer is None:
+                raise ValueError(
+                    "text prompts need a tokenizer; give {'prompt_token_ids': [...]} instead"
+                )
+            return prompt, self.tokenizer.encode(prompt)
+        if isinstance(prompt, Mapping):
+            if "prompt_token_ids" in prompt:
+                return prompt.get("prompt"), list(prompt["prompt_token_ids"])
+            if "prompt" in prompt:
+                return self._prompt_ids(prompt["prompt"])
+        raise ValueError(
+            "each prompt must be a string or a dict with 'prompt_token_ids' or 'prompt', "
+            f"got {type(prompt).__name__}"
+        )
+
+    def generate(
+        self,
+        prompts: PromptType | Sequence[PromptType],
+        sampling_params: SamplingParams | Sequence[SamplingParams] | None = None,
+        *,
+        use_tqdm: bool = True,
+    ) -> list[RequestOutput]:
+        """Generates for every prompt; outputs come back in the prompts' order."""
+        if isinstance(prompts, str | Mapping):
+            prompts = [prompts]
+        prompts = list(prompts)
+        if sampling_params is None:
+            sampling_params = SamplingParams()
+        params_list = ([sampling_params] * len(prompts)
+                       if isinstance(sampling_params, SamplingParams) else list(sampling_params))
+        if len(params_list) != len(prompts):
+            raise ValueError(f"got {len(params_list)} sampling params for {len(prompts)} prompts")
+        requests = []
+        for prompt, params in zip(prompts, params_list, strict=True):
+            text, ids = self._prompt_ids(prompt)
+            requests.append(self.engine.add_request(ids, params, prompt=text))
+        with tqdm(total=len(requests), desc="generating", unit="req",
+                  disable=not use_tqdm or None) as bar:
+            while self.engine.has_unfinished():
+                bar.update(len(self.engine.step()))
+        return [self._output(r) for r in requests]
+
+    def _output(self, request: Request) -> RequestOutput:
+        text = ""
+        if self.tokenizer is not None:
+            text = self.tokenizer.decode(request.output_token_ids,
+                                         skip_special_tokens=request.params.skip_special_tokens)
+        completion = CompletionOutput(0, text, list(request.output_token_ids),
+                                      request.finish_reason, request.stop_reason)
+        return RequestOutput(request.request_id, request.prompt, request.prompt_token_ids,
+                             [completion], finished=request.finished)

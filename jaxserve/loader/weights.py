@@ -1,0 +1,104 @@
+"""Hugging Face tensor names and layouts -> jaxserve's stacked params pytree, sharded."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import traverse_util
+from jax.sharding import Mesh
+from tqdm.auto import tqdm
+
+from jaxserve.errors import CheckpointError
+from jaxserve.loader.checkpoint import HFCheckpoint
+from jaxserve.model.config import ModelConfig
+from jaxserve.sharding import param_shardings
+
+
+@dataclasses.dataclass(frozen=True)
+class TensorRule:
+    hf_name: str  # "{i}" stands for the layer index of per-layer tensors
+    hf_shape: tuple[int, ...]
+    to_jax: Callable[[np.ndarray], np.ndarray] = lambda w: w
+
+    @property
+    def per_layer(self) -> bool:
+        return "{i}" in self.hf_name
+
+
+def tensor_rules(cfg: ModelConfig) -> dict[str, TensorRule]:
+    """Param path -> where its tensor lives in a HF checkpoint and how to lay it out."""
+    e, h, k, d, f, v = (cfg.hidden_size, cfg.num_heads, cfg.num_kv_heads, cfg.head_dim,
+                        cfg.intermediate_size, cfg.vocab_size)
+    layer = "model.layers.{i}."
+    rules = {
+        "embed": TensorRule("model.embed_tokens.weight", (v, e)),
+        "final_norm": TensorRule("model.norm.weight", (e,)),
+        "layers/attn_norm": TensorRule(layer + "input_layernorm.weight", (e,)),
+        "layers/mlp_norm": TensorRule(layer + "post_attention_layernorm.weight", (e,)),
+        # torch Linear stores [out, in]; we keep [in, out] with heads split out.
+        "layers/wq": TensorRule(layer + "self_attn.q_proj.weight", (h * d, e),
+                                lambda w: w.T.reshape(e, h, d)),
+        "layers/wk": TensorRule(layer + "self_attn.k_proj.weight", (k * d, e),
+                                lambda w: w.T.reshape(e, k, d)),
+        "layers/wv": TensorRule(layer + "self_attn.v_proj.weight", (k * d, e),
+                                lambda w: w.T.reshape(e, k, d)),
+        "layers/wo": TensorRule(layer + "self_attn.o_proj.weight", (e, h * d),
+                                lambda w: w.T.reshape(h, d, e)),
+        "layers/w_gate": TensorRule(layer + "mlp.gate_proj.weight", (f, e), lambda w: w.T),
+        "layers/w_up": TensorRule(layer + "mlp.up_proj.weight", (f, e), lambda w: w.T),
+        "layers/w_down": TensorRule(layer + "mlp.down_proj.weight", (e, f), lambda w: w.T),
+    }
+    if cfg.qkv_bias:
+        rules["layers/bq"] = TensorRule(layer + "self_attn.q_proj.bias", (h * d,),
+                                        lambda b: b.reshape(h, d))
+        rules["layers/bk"] = TensorRule(layer + "self_attn.k_proj.bias", (k * d,),
+                                        lambda b: b.reshape(k, d))
+        rules["layers/bv"] = TensorRule(layer + "self_attn.v_proj.bias", (k * d,),
+                                        lambda b: b.reshape(k, d))
+    if cfg.qk_norm:
+        rules["layers/q_norm"] = TensorRule(layer + "self_attn.q_norm.weight", (d,))
+        rules["layers/k_norm"] = TensorRule(layer + "self_attn.k_norm.weight", (d,))
+    if not cfg.tie_word_embeddings:
+        rules["lm_head"] = TensorRule("lm_head.weight", (v, e), lambda w: w.T)
+    return rules
+
+
+def _read(ckpt: HFCheckpoint, name: str, rule: TensorRule, dtype: np.dtype) -> np.ndarray:
+    shape = ckpt.shape(name)
+    if shape != rule.hf_shape:
+        raise CheckpointError(
+            f"tensor {name!r} in {ckpt.path} has shape {list(shape)}, "
+            f"but config.json implies {list(rule.hf_shape)}"
+        )
+    return np.ascontiguousarray(rule.to_jax(ckpt.tensor(name)).astype(dtype))
+
+
+def load_params(ckpt: HFCheckpoint, dtype: jnp.dtype, mesh: Mesh) -> dict:
+    """Reads, converts to `dtype`, lays out and shards every parameter of the checkpoint."""
+    cfg = ckpt.config
+    rules = tensor_rules(cfg)
+    for rule in rules.values():  # fail on a missing tensor before reading anything
+        names = [rule.hf_name.format(i=i) for i in range(cfg.num_layers)]
+        for name in names if rule.per_layer else [rule.hf_name]:
+            if not ckpt.has(name):
+                raise CheckpointError(f"missing tensor {name!r} in {ckpt.path}")
+    np_dtype = np.dtype(dtype)
+    shapes = {
+        path: ((cfg.num_layers,) if rule.per_layer else ())
+        + rule.to_jax(np.empty(rule.hf_shape, np.int8)).shape
+        for path, rule in rules.items()
+    }
+    shardings = param_shardings(shapes, mesh)
+    flat = {}
+    for path, rule in tqdm(rules.items(), desc="loading weights", unit="tensor", disable=None):
+        if rule.per_layer:
+            value = np.stack([_read(ckpt, rule.hf_name.format(i=i), rule, np_dtype)
+                              for i in range(cfg.num_layers)])
+        else:
+            value = _read(ckpt, rule.hf_name, rule, np_dtype)
+        flat[path] = jax.device_put(value, shardings[path])
+    return traverse_util.unflatten_dict(flat, sep="/")

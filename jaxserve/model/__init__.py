@@ -1,0 +1,1 @@
+"""The Llama-family model graph: config, RoPE, attention op, KV cache, forward."""

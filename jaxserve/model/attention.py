@@ -1,0 +1,52 @@
+"""The attention layer op: write this step's K/V into the pages, then ragged paged attention.
+
+Under tensor parallelism the op runs per shard with `shard_map`: each device holds H/tp query
+heads and the matching K/tp KV heads of the cache, so attention needs no communication.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+from jax.sharding import Mesh
+from jax.sharding import PartitionSpec as P
+
+from jaxserve.sharding import MODEL_AXIS
+from pallas_kernels.ragged_paged_attention import write_kv_pages
+
+# (q, k, v, k_pages, v_pages, slot_mapping, kv_lens, page_indices, cu_q_lens, num_seqs)
+#   -> (out, k_pages, v_pages)
+AttentionOp = Callable[..., tuple[jax.Array, jax.Array, jax.Array]]
+
+
+def make_attention_op(
+    attention_fn: Callable[..., jax.Array],
+    *,
+    sm_scale: float,
+    sliding_window: int | None,
+    mesh: Mesh | None,
+) -> AttentionOp:
+    """Builds the per-layer op around a ragged paged attention implementation."""
+
+    def op(q, k, v, k_pages, v_pages, slot_mapping, kv_lens, page_indices, cu_q_lens, num_seqs):
+        # q: [T, H, D]  k, v: [T, K, D]  k_pages, v_pages: [P, page_size, K, D]
+        k_pages, v_pages = write_kv_pages(k_pages, v_pages, k, v, slot_mapping)
+        out = attention_fn(
+            q, k_pages, v_pages, kv_lens, page_indices, cu_q_lens, num_seqs,
+            sm_scale=sm_scale, sliding_window=sliding_window,
+        )
+        return out, k_pages, v_pages
+
+    if mesh is None or mesh.shape[MODEL_AXIS] == 1:
+        return op
+    heads = P(None, MODEL_AXIS, None)  # [T, H|K, D] split over heads
+    pages = P(None, None, MODEL_AXIS, None)  # [P, page_size, K, D] split over KV heads
+    meta = P()
+    return jax.shard_map(
+        op,
+        mesh=mesh,
+        in_specs=(heads, heads, heads, pages, pages, meta, meta, meta, meta, meta),
+        out_specs=(heads, pages, pages),
+        check_vma=False,
+    )

@@ -1,0 +1,24 @@
+"""`StepBatch`: the fixed-shape arrays that describe one model step (the host/device seam)."""
+
+from __future__ import annotations
+
+import jax
+from flax import struct
+
+
+@struct.dataclass
+class StepBatch:
+    """One mixed prefill/decode step, padded to a shape bucket.
+
+    Padding tokens write their K/V into reserved page 0 and read nothing; padding sequence
+    slots have zero query and KV length.
+    """
+
+    token_ids: jax.Array  # i32[T]
+    positions: jax.Array  # i32[T]
+    slot_mapping: jax.Array  # i32[T]: page * page_size + offset where each token's K/V goes
+    cu_q_lens: jax.Array  # i32[S + 1]
+    kv_lens: jax.Array  # i32[S]
+    page_indices: jax.Array  # i32[S, pages_per_seq]
+    num_seqs: jax.Array  # i32[1]
+    logits_indices: jax.Array  # i32[R]: the token rows whose logits the step needs

@@ -1,0 +1,107 @@
+"""The Llama-family decoder (Llama 2/3, Mistral, Qwen2, Qwen3) as pure functions.
+
+Params are nested dicts; per-layer weights are stacked on a leading L axis so the layer loop
+is one `lax.scan` (one layer compiled, not L). Shapes: T tokens, E hidden, H heads, K kv
+heads, D head dim, F MLP hidden, V vocab, L layers, P pages.
+
+    params = {
+        "embed": [V, E],
+        "layers": {
+            "attn_norm": [L, E], "wq": [L, E, H, D], "wk": [L, E, K, D], "wv": [L, E, K, D],
+            "bq": [L, H, D], "bk": [L, K, D], "bv": [L, K, D],        # qkv_bias only
+            "q_norm": [L, D], "k_norm": [L, D],                        # qk_norm only
+            "wo": [L, H, D, E], "mlp_norm": [L, E],
+            "w_gate": [L, E, F], "w_up": [L, E, F], "w_down": [L, F, E],
+        },
+        "final_norm": [E],
+        "lm_head": [E, V],                                             # untied only
+    }
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxserve.model.attention import AttentionOp
+from jaxserve.model.batch import StepBatch
+from jaxserve.model.config import ModelConfig
+from jaxserve.model.kv_cache import KVCache
+from jaxserve.model.rope import apply_rope, rope_tables
+
+Params = dict
+
+
+def rms_norm(x: jax.Array, weight: jax.Array, eps: float) -> jax.Array:
+    """Normalizes in float32, casts back, then scales (the reference's order of operations)."""
+    xf = x.astype(jnp.float32)
+    xf = xf * jax.lax.rsqrt(jnp.mean(xf * xf, axis=-1, keepdims=True) + eps)
+    return weight * xf.astype(x.dtype)
+
+
+def forward(
+    params: Params,
+    kv_cache: KVCache,
+    batch: StepBatch,
+    *,
+    cfg: ModelConfig,
+    attention: AttentionOp,
+) -> tuple[jax.Array, KVCache]:
+    """Runs the decoder over one step's tokens.
+
+    Returns:
+        The final hidden states [T, E] and the cache with this step's K/V written.
+    """
+    num_layers, num_pages, page_size = cfg.num_layers, kv_cache.num_pages, kv_cache.page_size
+    x = params["embed"][batch.token_ids]  # [T, E]
+    cos, sin = rope_tables(cfg.rope, batch.positions)  # [T, D/2] each
+
+    def layer(carry, inputs):
+        x, k_all, v_all = carry  # k_all, v_all: [L, P, page_size, K, D]
+        lp, i = inputs
+        h = rms_norm(x, lp["attn_norm"], cfg.rms_norm_eps)
+        q = jnp.einsum("te,ehd->thd", h, lp["wq"])  # [T, H, D]
+        k = jnp.einsum("te,ekd->tkd", h, lp["wk"])  # [T, K, D]
+        v = jnp.einsum("te,ekd->tkd", h, lp["wv"])  # [T, K, D]
+        if cfg.qkv_bias:
+            q, k, v = q + lp["bq"], k + lp["bk"], v + lp["bv"]
+        if cfg.qk_norm:
+            q = rms_norm(q, lp["q_norm"], cfg.rms_norm_eps)
+            k = rms_norm(k, lp["k_norm"], cfg.rms_norm_eps)
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+
+        # Layer i's pages are pages [i*P, (i+1)*P) of the flattened pool: no per-layer copy.
+        flat = (num_layers * num_pages, page_size, *k_all.shape[3:])
+        out, k_flat, v_flat = attention(
+            q, k, v, k_all.reshape(flat), v_all.reshape(flat),
+            batch.slot_mapping + i * num_pages * page_size,
+            batch.kv_lens,
+            batch.page_indices + i * num_pages,
+            batch.cu_q_lens,
+            batch.num_seqs,
+        )
+        x = x + jnp.einsum("thd,hde->te", out, lp["wo"])
+
+        h = rms_norm(x, lp["mlp_norm"], cfg.rms_norm_eps)
+        gate = jnp.einsum("te,ef->tf", h, lp["w_gate"])  # [T, F]
+        up = jnp.einsum("te,ef->tf", h, lp["w_up"])  # [T, F]
+        x = x + jnp.einsum("tf,fe->te", jax.nn.silu(gate) * up, lp["w_down"])
+        return (x, k_flat.reshape(k_all.shape), v_flat.reshape(v_all.shape)), None
+
+    layer_ids = jnp.arange(num_layers, dtype=jnp.int32)
+    (x, k_all, v_all), _ = jax.lax.scan(layer, (x, kv_cache.k, kv_cache.v),
+                                        (params["layers"], layer_ids))
+    x = rms_norm(x, params["final_norm"], cfg.rms_norm_eps)
+    return x, KVCache(k=k_all, v=v_all)
+
+
+def compute_logits(
+    params: Params, hidden: jax.Array, indices: jax.Array, *, cfg: ModelConfig
+) -> jax.Array:
+    """f32[R, V] logits of the hidden rows `indices` (i32[R]) of `hidden` [T, E]."""
+    h = hidden[indices]  # [R, E]
+    if cfg.tie_word_embeddings:
+        logits = jnp.einsum("re,ve->rv", h, params["embed"])
+    else:
+        logits = jnp.einsum("re,ev->rv", h, params["lm_head"])
+    return logits.astype(jnp.float32)

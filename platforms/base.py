@@ -1,0 +1,58 @@
+"""The `Platform` record: what was detected and the decisions that follow from it."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+
+PlatformKind = Literal["cpu", "cuda", "rocm", "tpu"]
+AttentionImpl = Literal["reference", "pallas_tpu", "pallas_mosaic_gpu", "pallas_triton"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Platform:
+    """One detected accelerator platform and the choices jaxserve makes for it.
+
+    Attributes:
+        kind: cpu, cuda, rocm or tpu.
+        devices: the JAX devices of this platform, in `jax.devices()` order.
+        device_kind: the vendor's name for the chip (e.g. "NVIDIA H100 80GB HBM3").
+        compute_dtype: dtype of weights and activations ("auto" resolves to this).
+        kv_dtype: dtype of the paged KV cache.
+        attention: which ragged paged attention implementation the model calls.
+        interpret: whether Pallas kernels run in interpret mode rather than compiled.
+        page_size: default tokens per KV page.
+        memory_bytes: memory per device available for weights, activations and KV cache.
+    """
+
+    kind: PlatformKind
+    devices: tuple[jax.Device, ...]
+    device_kind: str
+    compute_dtype: jnp.dtype
+    kv_dtype: jnp.dtype
+    attention: AttentionImpl
+    interpret: bool
+    page_size: int
+    memory_bytes: int
+
+    @property
+    def device_count(self) -> int:
+        return len(self.devices)
+
+    def describe(self) -> str:
+        """A few human-readable lines for `jaxserve doctor` and start-up logs."""
+        gib = self.memory_bytes / 2**30
+        return "\n".join(
+            [
+                f"platform:      {self.kind} ({self.device_kind}) x {self.device_count}",
+                f"compute dtype: {jnp.dtype(self.compute_dtype).name}",
+                f"kv dtype:      {jnp.dtype(self.kv_dtype).name}",
+                f"attention:     {self.attention}"
+                + (" (interpret mode)" if self.interpret else ""),
+                f"page size:     {self.page_size}",
+                f"memory:        {gib:.1f} GiB per device",
+            ]
+        )

@@ -1,0 +1,33 @@
+"""CPU: float32 compute (XLA's bf16 matmuls are 2-4x slower there), jnp reference attention."""
+
+from __future__ import annotations
+
+import os
+
+import jax
+import jax.numpy as jnp
+
+from platforms.base import Platform
+
+
+def available_host_memory() -> int:
+    """Bytes of host memory not in use right now (what a KV cache could take)."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return 4 * 2**30
+
+
+def make(devices: tuple[jax.Device, ...]) -> Platform:
+    return Platform(
+        kind="cpu",
+        devices=devices,
+        device_kind=devices[0].device_kind,
+        compute_dtype=jnp.dtype(jnp.float32),
+        kv_dtype=jnp.dtype(jnp.float32),
+        attention="reference",
+        interpret=True,
+        page_size=16,
+        # Host memory is shared by all virtual CPU devices.
+        memory_bytes=available_host_memory() // len(devices),
+    )

@@ -1,0 +1,33 @@
+"""Fixtures: tiny Hugging Face checkpoints written by `transformers` into `tmp_path`."""
+
+from __future__ import annotations
+
+import os
+
+# Eight virtual CPU devices for the tensor-parallel tests; must precede JAX's backend start.
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest
+
+from tests.tiny_models import ARCH_CASES, TinySpec, write_tiny_checkpoint
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoints(tmp_path_factory):
+    """Builds (once per session) the checkpoint for a `TinySpec`, cached by spec."""
+    cache: dict[TinySpec, str] = {}
+
+    def build(spec: TinySpec) -> str:
+        if spec not in cache:
+            path = tmp_path_factory.mktemp(spec.name)
+            write_tiny_checkpoint(path, spec)
+            cache[spec] = str(path)
+        return cache[spec]
+
+    return build
+
+
+@pytest.fixture(params=ARCH_CASES, ids=lambda s: s.name)
+def arch_spec(request) -> TinySpec:
+    return request.param

@@ -1,0 +1,121 @@
+"""Tiny random checkpoints of every supported architecture, written by `transformers`."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+VOCAB = 320
+
+
+@dataclasses.dataclass(frozen=True)
+class TinySpec:
+    name: str
+    architecture: str
+    num_kv_heads: int = 2
+    tie: bool = False
+    dtype: str = "float32"
+    rope_llama3: bool = False
+    num_heads: int = 4
+    intermediate_size: int = 96
+    seed: int = 0
+
+    def with_dtype(self, dtype: str) -> TinySpec:
+        return dataclasses.replace(self, name=f"{self.name}-{dtype}", dtype=dtype)
+
+
+ARCH_CASES = (
+    TinySpec("llama-gqa-untied", "LlamaForCausalLM", num_kv_heads=2),
+    TinySpec("llama3-mha-tied", "LlamaForCausalLM", num_kv_heads=4, tie=True, rope_llama3=True),
+    TinySpec("mistral-gqa", "MistralForCausalLM", num_kv_heads=2),
+    TinySpec("qwen2-gqa-tied", "Qwen2ForCausalLM", num_kv_heads=2, tie=True),
+    TinySpec("qwen3-mha", "Qwen3ForCausalLM", num_kv_heads=4),
+)
+
+# Larger than transformers' default init so the logits are far apart: greedy decoding then
+# has no near-ties for float rounding to flip.
+INIT_STD = 0.35
+
+
+def hf_config(spec: TinySpec):
+    import transformers
+
+    common = dict(
+        vocab_size=VOCAB,
+        hidden_size=64,
+        intermediate_size=spec.intermediate_size,
+        num_hidden_layers=2,
+        num_attention_heads=spec.num_heads,
+        num_key_value_heads=spec.num_kv_heads,
+        head_dim=16,
+        max_position_embeddings=256,
+        tie_word_embeddings=spec.tie,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=0,
+        initializer_range=INIT_STD,
+        rms_norm_eps=1e-6,
+    )
+    if spec.rope_llama3:
+        common["rope_scaling"] = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                  "high_freq_factor": 4.0, "original_max_position_embeddings": 32}
+        common["rope_theta"] = 500000.0
+    cls = getattr(transformers, spec.architecture.replace("ForCausalLM", "Config"))
+    return cls(**common)
+
+
+def write_tokenizer(path: Path) -> None:
+    """A byte-level BPE tokenizer trained on a few sentences, vocabulary of `VOCAB` ids."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=VOCAB, special_tokens=["<pad>", "<s>", "</s>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+    )
+    text = ["the quick brown fox jumps over the lazy dog", "hello world, hello jax",
+            "paged attention serves many requests at once"] * 20
+    tok.train_from_iterator(text, trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>",
+                                   pad_token="<pad>")
+    fast.chat_template = (
+        "{% for m in messages %}<s>{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+        "{% if add_generation_prompt %}assistant:{% endif %}"
+    )
+    fast.save_pretrained(path)
+
+
+def build_hf_model(spec: TinySpec):
+    import torch
+    import transformers
+
+    torch.manual_seed(spec.seed)
+    model = getattr(transformers, spec.architecture)(hf_config(spec))
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "norm" in name:
+                p.copy_(1.0 + 0.2 * torch.randn_like(p))  # norms off 1 so the test sees them
+            else:
+                p.normal_(0.0, INIT_STD)
+    return model.eval()
+
+
+def write_tiny_checkpoint(path: Path, spec: TinySpec) -> None:
+    import torch
+
+    model = build_hf_model(spec)
+    model.to(getattr(torch, spec.dtype))
+    model.save_pretrained(path)
+    write_tokenizer(path)
+
+
+def load_hf_model(path: str, dtype: str = "float32"):
+    """The checkpoint as a float32 HF model (upcast if stored in a narrower dtype)."""
+    import torch
+    import transformers
+
+    model = transformers.AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    return model.to(getattr(torch, dtype)).eval()

@@ -26,9 +26,13 @@ from jaxserve.tokenizer import load_tokenizer
 logger = logging.getLogger(__name__)
 
 DTYPES = {
-    "float32": jnp.float32, "fp32": jnp.float32,
-    "bfloat16": jnp.bfloat16, "bf16": jnp.bfloat16,
-    "float16": jnp.float16, "half": jnp.float16, "fp16": jnp.float16,
+    "float32": jnp.float32,
+    "fp32": jnp.float32,
+    "bfloat16": jnp.bfloat16,
+    "bf16": jnp.bfloat16,
+    "float16": jnp.float16,
+    "half": jnp.float16,
+    "fp16": jnp.float16,
 }
 PromptType = str | Mapping[str, Any]
 
@@ -78,8 +82,10 @@ class LLM:
         kv_cache_memory: int | None = None,
         num_pages: int | None = None,
     ):
-        for name, value in (("max_num_seqs", max_num_seqs),
-                            ("max_num_batched_tokens", max_num_batched_tokens)):
+        for name, value in (
+            ("max_num_seqs", max_num_seqs),
+            ("max_num_batched_tokens", max_num_batched_tokens),
+        ):
             if value < 1:
                 raise ModelConfigError(f"{name} must be at least 1, got {value}")
         platform = platforms.detect()
@@ -101,20 +107,34 @@ class LLM:
         self.tokenizer = None if skip_tokenizer_init else load_tokenizer(tokenizer or model)
         mesh = make_mesh(tensor_parallel_size, platform.devices)
         params = load_params(ckpt, compute_dtype, mesh)
-        num_pages = num_pages or self._plan_pages(params, page_size, kv_dtype, kv_cache_memory,
-                                                  max_model_len, max_num_seqs)
-        runner = ModelRunner(cfg, params, mesh, attention_fn=platforms.attention_fn(platform),
-                             num_pages=num_pages, page_size=page_size, kv_dtype=kv_dtype)
+        num_pages = num_pages or self._plan_pages(
+            params, page_size, kv_dtype, kv_cache_memory, max_model_len, max_num_seqs
+        )
+        runner = ModelRunner(
+            cfg,
+            params,
+            mesh,
+            attention_fn=platforms.attention_fn(platform),
+            num_pages=num_pages,
+            page_size=page_size,
+            kv_dtype=kv_dtype,
+        )
         eos = ckpt.eos_token_ids
         if not eos and self.tokenizer is not None and self.tokenizer.eos_token_id is not None:
             eos = (self.tokenizer.eos_token_id,)
-        self.engine = Engine(runner, vocab_size=cfg.vocab_size, max_model_len=max_model_len,
-                             max_num_seqs=max_num_seqs,
-                             max_num_batched_tokens=max_num_batched_tokens, eos_token_ids=eos)
+        self.engine = Engine(
+            runner,
+            vocab_size=cfg.vocab_size,
+            max_model_len=max_model_len,
+            max_num_seqs=max_num_seqs,
+            max_num_batched_tokens=max_num_batched_tokens,
+            eos_token_ids=eos,
+        )
         self.runner = runner
 
-    def _plan_pages(self, params, page_size, kv_dtype, kv_cache_memory, max_model_len,
-                    max_num_seqs) -> int:
+    def _plan_pages(
+        self, params, page_size, kv_dtype, kv_cache_memory, max_model_len, max_num_seqs
+    ) -> int:
         """Pages for the KV cache from the memory budget, logged as a memory plan."""
         per_page = kv_cache_bytes_per_page(self.config, page_size, kv_dtype)
         weight_bytes = sum(x.nbytes for x in jax.tree.leaves(params))
@@ -134,8 +154,13 @@ class LLM:
         logger.info(
             "memory plan: weights %.1f MiB, KV cache %d pages x %d tokens (%.1f MiB), "
             "%d tokens, max concurrency %.1f at max_model_len=%d",
-            weight_bytes / 2**20, num_pages, page_size, num_pages * per_page / 2**20,
-            (num_pages - 1) * page_size, (num_pages - 1) / pages_per_seq, max_model_len,
+            weight_bytes / 2**20,
+            num_pages,
+            page_size,
+            num_pages * per_page / 2**20,
+            (num_pages - 1) * page_size,
+            (num_pages - 1) / pages_per_seq,
+            max_model_len,
         )
         return num_pages
 
@@ -172,16 +197,20 @@ class LLM:
         prompts = list(prompts)
         if sampling_params is None:
             sampling_params = SamplingParams()
-        params_list = ([sampling_params] * len(prompts)
-                       if isinstance(sampling_params, SamplingParams) else list(sampling_params))
+        params_list = (
+            [sampling_params] * len(prompts)
+            if isinstance(sampling_params, SamplingParams)
+            else list(sampling_params)
+        )
         if len(params_list) != len(prompts):
             raise ValueError(f"got {len(params_list)} sampling params for {len(prompts)} prompts")
         requests = []
         for prompt, params in zip(prompts, params_list, strict=True):
             text, ids = self._prompt_ids(prompt)
             requests.append(self.engine.add_request(ids, params, prompt=text))
-        with tqdm(total=len(requests), desc="generating", unit="req",
-                  disable=not use_tqdm or None) as bar:
+        with tqdm(
+            total=len(requests), desc="generating", unit="req", disable=not use_tqdm or None
+        ) as bar:
             while self.engine.has_unfinished():
                 bar.update(len(self.engine.step()))
         return [self._output(r) for r in requests]
@@ -189,9 +218,16 @@ class LLM:
     def _output(self, request: Request) -> RequestOutput:
         text = ""
         if self.tokenizer is not None:
-            text = self.tokenizer.decode(request.output_token_ids,
-                                         skip_special_tokens=request.params.skip_special_tokens)
-        completion = CompletionOutput(0, text, list(request.output_token_ids),
-                                      request.finish_reason, request.stop_reason)
-        return RequestOutput(request.request_id, request.prompt, request.prompt_token_ids,
-                             [completion], finished=request.finished)
+            text = self.tokenizer.decode(
+                request.output_token_ids, skip_special_tokens=request.params.skip_special_tokens
+            )
+        completion = CompletionOutput(
+            0, text, list(request.output_token_ids), request.finish_reason, request.stop_reason
+        )
+        return RequestOutput(
+            request.request_id,
+            request.prompt,
+            request.prompt_token_ids,
+            [completion],
+            finished=request.finished,
+        )

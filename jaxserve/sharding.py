@@ -76,18 +76,22 @@ def param_spec(path: str, shape: tuple[int, ...], mesh: Mesh) -> P:
     for dim, axis in enumerate(axes):
         if axis is not None and shape[dim] % mesh.shape[axis]:
             # Only the vocabulary can get here (heads and MLP sizes were validated).
-            logger.info("replicating %s: dimension %d of size %d does not split %d ways",
-                        path, dim, shape[dim], mesh.shape[axis])
+            logger.info(
+                "replicating %s: dimension %d of size %d does not split %d ways",
+                path,
+                dim,
+                shape[dim],
+                mesh.shape[axis],
+            )
             axes[dim] = None
     return P(*axes)
 
 
-def param_shardings(
-    shapes: Mapping[str, tuple[int, ...]], mesh: Mesh
-) -> dict[str, NamedSharding]:
+def param_shardings(shapes: Mapping[str, tuple[int, ...]], mesh: Mesh) -> dict[str, NamedSharding]:
     """Shardings keyed by flattened parameter path ("layers/wq")."""
-    return {path: NamedSharding(mesh, param_spec(path, shape, mesh))
-            for path, shape in shapes.items()}
+    return {
+        path: NamedSharding(mesh, param_spec(path, shape, mesh)) for path, shape in shapes.items()
+    }
 
 
 def tree_shardings(params: Mapping, mesh: Mesh) -> dict:

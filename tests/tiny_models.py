@@ -18,6 +18,7 @@ class TinySpec:
     rope_llama3: bool = False
     num_heads: int = 4
     intermediate_size: int = 96
+    sliding_window: int | None = None
     seed: int = 0
 
     def with_dtype(self, dtype: str) -> TinySpec:
@@ -27,7 +28,7 @@ class TinySpec:
 ARCH_CASES = (
     TinySpec("llama-gqa-untied", "LlamaForCausalLM", num_kv_heads=2),
     TinySpec("llama3-mha-tied", "LlamaForCausalLM", num_kv_heads=4, tie=True, rope_llama3=True),
-    TinySpec("mistral-gqa", "MistralForCausalLM", num_kv_heads=2),
+    TinySpec("mistral-gqa-window", "MistralForCausalLM", num_kv_heads=2, sliding_window=24, seed=1),
     TinySpec("qwen2-gqa-tied", "Qwen2ForCausalLM", num_kv_heads=2, tie=True),
     TinySpec("qwen3-mha", "Qwen3ForCausalLM", num_kv_heads=4),
 )
@@ -56,9 +57,16 @@ def hf_config(spec: TinySpec):
         initializer_range=INIT_STD,
         rms_norm_eps=1e-6,
     )
+    if spec.sliding_window:
+        common["sliding_window"] = spec.sliding_window
     if spec.rope_llama3:
-        common["rope_scaling"] = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
-                                  "high_freq_factor": 4.0, "original_max_position_embeddings": 32}
+        common["rope_scaling"] = {
+            "rope_type": "llama3",
+            "factor": 8.0,
+            "low_freq_factor": 1.0,
+            "high_freq_factor": 4.0,
+            "original_max_position_embeddings": 32,
+        }
         common["rope_theta"] = 500000.0
     cls = getattr(transformers, spec.architecture.replace("ForCausalLM", "Config"))
     return cls(**common)
@@ -73,14 +81,20 @@ def write_tokenizer(path: Path) -> None:
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=VOCAB, special_tokens=["<pad>", "<s>", "</s>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+        vocab_size=VOCAB,
+        special_tokens=["<pad>", "<s>", "</s>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
     )
-    text = ["the quick brown fox jumps over the lazy dog", "hello world, hello jax",
-            "paged attention serves many requests at once"] * 20
+    text = [
+        "the quick brown fox jumps over the lazy dog",
+        "hello world, hello jax",
+        "paged attention serves many requests at once",
+    ] * 20
     tok.train_from_iterator(text, trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>",
-                                   pad_token="<pad>")
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>"
+    )
     fast.chat_template = (
         "{% for m in messages %}<s>{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
         "{% if add_generation_prompt %}assistant:{% endif %}"

@@ -68,8 +68,9 @@ class Engine:
             raise ValueError("the prompt is empty: give at least one token")
         bad = [t for t in ids if not 0 <= t < self.vocab_size]
         if bad:
-            raise ValueError(f"prompt token ids {bad[:5]} are outside the vocabulary "
-                             f"[0, {self.vocab_size})")
+            raise ValueError(
+                f"prompt token ids {bad[:5]} are outside the vocabulary [0, {self.vocab_size})"
+            )
         if len(ids) >= self.max_model_len:
             raise ValueError(
                 f"the prompt has {len(ids)} tokens, but max_model_len is {self.max_model_len} "
@@ -100,8 +101,9 @@ class Engine:
     def _admit(self) -> None:
         while self.waiting and len(self.running) < self.max_num_seqs:
             request = self.waiting[0]
-            pages = self.pages.allocate(self._pages_for(len(request.prompt_token_ids)
-                                                        + request.max_tokens))
+            pages = self.pages.allocate(
+                self._pages_for(len(request.prompt_token_ids) + request.max_tokens)
+            )
             if pages is None:
                 return
             request.page_table = pages
@@ -145,7 +147,8 @@ class Engine:
 def _check_supported(params: SamplingParams) -> None:
     """This engine decodes greedily; refuse options it would otherwise silently ignore."""
     unsupported = [
-        name for name, active in (
+        name
+        for name, active in (
             ("temperature > 0 (random sampling)", not params.greedy),
             ("n > 1", params.n > 1),
             ("stop strings", bool(params.stop)),
@@ -156,8 +159,11 @@ def _check_supported(params: SamplingParams) -> None:
             ("prompt_logprobs", params.prompt_logprobs is not None),
             ("logit_bias", bool(params.logit_bias)),
             ("min_tokens", params.min_tokens > 0),
-        ) if active
+        )
+        if active
     ]
     if unsupported:
-        raise ValueError(f"not supported by this engine yet: {', '.join(unsupported)}; "
-                         "use SamplingParams(temperature=0) for greedy decoding")
+        raise ValueError(
+            f"not supported by this engine yet: {', '.join(unsupported)}; "
+            "use SamplingParams(temperature=0) for greedy decoding"
+        )

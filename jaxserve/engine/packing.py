@@ -96,5 +96,13 @@ def pack_step(
     else:
         logits_indices = np.zeros(num_slots, np.int32)
         logits_indices[: len(chunks)] = cu_q_lens[1 : len(chunks) + 1] - 1
-    return PackedStep(token_ids, positions, slot_mapping, cu_q_lens, kv_lens, page_indices,
-                      np.array([len(chunks)], np.int32), logits_indices)
+    return PackedStep(
+        token_ids,
+        positions,
+        slot_mapping,
+        cu_q_lens,
+        kv_lens,
+        page_indices,
+        np.array([len(chunks)], np.int32),
+        logits_indices,
+    )

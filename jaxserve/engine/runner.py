@@ -55,12 +55,16 @@ class ModelRunner:
         kv_sharding = kv_cache_sharding(mesh)
         self.kv_cache = allocate_kv_cache(cfg, num_pages, page_size, kv_dtype, kv_sharding)
         self._batch_sharding = replicated(mesh)
-        op = make_attention_op(attention_fn, sm_scale=cfg.sm_scale,
-                               sliding_window=cfg.sliding_window, mesh=mesh)
+        op = make_attention_op(
+            attention_fn, sm_scale=cfg.sm_scale, sliding_window=cfg.sliding_window, mesh=mesh
+        )
         out_shardings = (replicated(mesh), KVCache(k=kv_sharding, v=kv_sharding))
         self._steps = {
-            name: jax.jit(functools.partial(fn, cfg=cfg, attention=op),
-                          donate_argnums=1, out_shardings=out_shardings)
+            name: jax.jit(
+                functools.partial(fn, cfg=cfg, attention=op),
+                donate_argnums=1,
+                out_shardings=out_shardings,
+            )
             for name, fn in (("greedy", _greedy_step), ("logits", _logits_step))
         }
 

@@ -31,8 +31,14 @@ class TensorRule:
 
 def tensor_rules(cfg: ModelConfig) -> dict[str, TensorRule]:
     """Param path -> where its tensor lives in a HF checkpoint and how to lay it out."""
-    e, h, k, d, f, v = (cfg.hidden_size, cfg.num_heads, cfg.num_kv_heads, cfg.head_dim,
-                        cfg.intermediate_size, cfg.vocab_size)
+    e, h, k, d, f, v = (
+        cfg.hidden_size,
+        cfg.num_heads,
+        cfg.num_kv_heads,
+        cfg.head_dim,
+        cfg.intermediate_size,
+        cfg.vocab_size,
+    )
     layer = "model.layers.{i}."
     rules = {
         "embed": TensorRule("model.embed_tokens.weight", (v, e)),
@@ -40,25 +46,32 @@ def tensor_rules(cfg: ModelConfig) -> dict[str, TensorRule]:
         "layers/attn_norm": TensorRule(layer + "input_layernorm.weight", (e,)),
         "layers/mlp_norm": TensorRule(layer + "post_attention_layernorm.weight", (e,)),
         # torch Linear stores [out, in]; we keep [in, out] with heads split out.
-        "layers/wq": TensorRule(layer + "self_attn.q_proj.weight", (h * d, e),
-                                lambda w: w.T.reshape(e, h, d)),
-        "layers/wk": TensorRule(layer + "self_attn.k_proj.weight", (k * d, e),
-                                lambda w: w.T.reshape(e, k, d)),
-        "layers/wv": TensorRule(layer + "self_attn.v_proj.weight", (k * d, e),
-                                lambda w: w.T.reshape(e, k, d)),
-        "layers/wo": TensorRule(layer + "self_attn.o_proj.weight", (e, h * d),
-                                lambda w: w.T.reshape(h, d, e)),
+        "layers/wq": TensorRule(
+            layer + "self_attn.q_proj.weight", (h * d, e), lambda w: w.T.reshape(e, h, d)
+        ),
+        "layers/wk": TensorRule(
+            layer + "self_attn.k_proj.weight", (k * d, e), lambda w: w.T.reshape(e, k, d)
+        ),
+        "layers/wv": TensorRule(
+            layer + "self_attn.v_proj.weight", (k * d, e), lambda w: w.T.reshape(e, k, d)
+        ),
+        "layers/wo": TensorRule(
+            layer + "self_attn.o_proj.weight", (e, h * d), lambda w: w.T.reshape(h, d, e)
+        ),
         "layers/w_gate": TensorRule(layer + "mlp.gate_proj.weight", (f, e), lambda w: w.T),
         "layers/w_up": TensorRule(layer + "mlp.up_proj.weight", (f, e), lambda w: w.T),
         "layers/w_down": TensorRule(layer + "mlp.down_proj.weight", (e, f), lambda w: w.T),
     }
     if cfg.qkv_bias:
-        rules["layers/bq"] = TensorRule(layer + "self_attn.q_proj.bias", (h * d,),
-                                        lambda b: b.reshape(h, d))
-        rules["layers/bk"] = TensorRule(layer + "self_attn.k_proj.bias", (k * d,),
-                                        lambda b: b.reshape(k, d))
-        rules["layers/bv"] = TensorRule(layer + "self_attn.v_proj.bias", (k * d,),
-                                        lambda b: b.reshape(k, d))
+        rules["layers/bq"] = TensorRule(
+            layer + "self_attn.q_proj.bias", (h * d,), lambda b: b.reshape(h, d)
+        )
+        rules["layers/bk"] = TensorRule(
+            layer + "self_attn.k_proj.bias", (k * d,), lambda b: b.reshape(k, d)
+        )
+        rules["layers/bv"] = TensorRule(
+            layer + "self_attn.v_proj.bias", (k * d,), lambda b: b.reshape(k, d)
+        )
     if cfg.qk_norm:
         rules["layers/q_norm"] = TensorRule(layer + "self_attn.q_norm.weight", (d,))
         rules["layers/k_norm"] = TensorRule(layer + "self_attn.k_norm.weight", (d,))
@@ -96,8 +109,12 @@ def load_params(ckpt: HFCheckpoint, dtype: jnp.dtype, mesh: Mesh) -> dict:
     flat = {}
     for path, rule in tqdm(rules.items(), desc="loading weights", unit="tensor", disable=None):
         if rule.per_layer:
-            value = np.stack([_read(ckpt, rule.hf_name.format(i=i), rule, np_dtype)
-                              for i in range(cfg.num_layers)])
+            value = np.stack(
+                [
+                    _read(ckpt, rule.hf_name.format(i=i), rule, np_dtype)
+                    for i in range(cfg.num_layers)
+                ]
+            )
         else:
             value = _read(ckpt, rule.hf_name, rule, np_dtype)
         flat[path] = jax.device_put(value, shardings[path])

@@ -33,8 +33,15 @@ def make_attention_op(
         # q: [T, H, D]  k, v: [T, K, D]  k_pages, v_pages: [P, page_size, K, D]
         k_pages, v_pages = write_kv_pages(k_pages, v_pages, k, v, slot_mapping)
         out = attention_fn(
-            q, k_pages, v_pages, kv_lens, page_indices, cu_q_lens, num_seqs,
-            sm_scale=sm_scale, sliding_window=sliding_window,
+            q,
+            k_pages,
+            v_pages,
+            kv_lens,
+            page_indices,
+            cu_q_lens,
+            num_seqs,
+            sm_scale=sm_scale,
+            sliding_window=sliding_window,
         )
         return out, k_pages, v_pages
 

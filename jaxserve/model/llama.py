@@ -73,7 +73,11 @@ def forward(
         # Layer i's pages are pages [i*P, (i+1)*P) of the flattened pool: no per-layer copy.
         flat = (num_layers * num_pages, page_size, *k_all.shape[3:])
         out, k_flat, v_flat = attention(
-            q, k, v, k_all.reshape(flat), v_all.reshape(flat),
+            q,
+            k,
+            v,
+            k_all.reshape(flat),
+            v_all.reshape(flat),
             batch.slot_mapping + i * num_pages * page_size,
             batch.kv_lens,
             batch.page_indices + i * num_pages,
@@ -89,8 +93,9 @@ def forward(
         return (x, k_flat.reshape(k_all.shape), v_flat.reshape(v_all.shape)), None
 
     layer_ids = jnp.arange(num_layers, dtype=jnp.int32)
-    (x, k_all, v_all), _ = jax.lax.scan(layer, (x, kv_cache.k, kv_cache.v),
-                                        (params["layers"], layer_ids))
+    (x, k_all, v_all), _ = jax.lax.scan(
+        layer, (x, kv_cache.k, kv_cache.v), (params["layers"], layer_ids)
+    )
     x = rms_norm(x, params["final_norm"], cfg.rms_norm_eps)
     return x, KVCache(k=k_all, v=v_all)
 

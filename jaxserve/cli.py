@@ -1,0 +1,71 @@
+"""The `jaxserve` command line: `doctor` and `generate`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    import jax
+
+    import platforms
+
+    platform = platforms.detect()
+    print(f"jax {jax.__version__}, backend {jax.default_backend()}")
+    print(platform.describe())
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from jaxserve import LLM, SamplingParams
+    from jaxserve.errors import JaxserveError
+
+    try:
+        llm = LLM(
+            args.model,
+            dtype=args.dtype,
+            tensor_parallel_size=args.tensor_parallel_size,
+            max_model_len=args.max_model_len,
+        )
+        params = SamplingParams(
+            temperature=0.0, max_tokens=args.max_tokens, ignore_eos=args.ignore_eos
+        )
+        outputs = llm.generate(args.prompt, params, use_tqdm=False)
+    except (JaxserveError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for output in outputs:
+        print(
+            f"{output.prompt!r} -> {output.outputs[0].text!r} ({output.outputs[0].finish_reason})"
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jaxserve", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    doctor = sub.add_parser("doctor", help="print the detected platform and its choices")
+    doctor.set_defaults(func=_doctor)
+    gen = sub.add_parser("generate", help="greedy generation from a local HF model directory")
+    gen.add_argument("--model", required=True, help="Hugging Face model directory")
+    gen.add_argument("--prompt", action="append", required=True, help="repeat for a batch")
+    gen.add_argument("--max-tokens", type=int, default=32)
+    gen.add_argument("--max-model-len", type=int, default=None)
+    gen.add_argument("--dtype", default="auto")
+    gen.add_argument("--tensor-parallel-size", type=int, default=1)
+    gen.add_argument("--ignore-eos", action="store_true")
+    gen.set_defaults(func=_generate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""The engine's host logic against a scripted runner: scheduling, stopping, pages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from jaxserve.engine.engine import Engine
+from jaxserve.engine.pages import PageAllocator
+from jaxserve.sampling_params import SamplingParams
+
+
+class ScriptedRunner:
+    """Next token = (last token + 1) % vocab; records every step's chunks."""
+
+    def __init__(self, num_pages=32, page_size=4):
+        self.num_pages, self.page_size = num_pages, page_size
+        self.steps = []
+
+    def greedy(self, chunks):
+        self.steps.append(list(chunks))
+        return np.array([(c.token_ids[-1] + 1) % 50 for c in chunks], np.int32)
+
+
+def make_engine(runner=None, **kwargs):
+    options = dict(
+        vocab_size=50,
+        max_model_len=40,
+        max_num_seqs=8,
+        max_num_batched_tokens=16,
+        eos_token_ids=[2],
+    )
+    options.update(kwargs)
+    return Engine(runner or ScriptedRunner(), **options)
+
+
+def run(engine):
+    while engine.has_unfinished():
+        engine.step()
+
+
+GREEDY = SamplingParams(temperature=0, max_tokens=5)
+
+
+def test_generates_until_max_tokens_and_frees_pages():
+    engine = make_engine()
+    request = engine.add_request([10, 11, 12], GREEDY)
+    run(engine)
+    assert request.output_token_ids == [13, 14, 15, 16, 17]
+    assert request.finish_reason == "length"
+    assert engine.pages.num_free == engine.pages.capacity
+
+
+def test_eos_and_stop_token_ids():
+    engine = make_engine()
+    eos = engine.add_request([48], SamplingParams(temperature=0, max_tokens=10))
+    ignored = engine.add_request([48], SamplingParams(temperature=0, max_tokens=5, ignore_eos=True))
+    stop = engine.add_request([5], SamplingParams(temperature=0, max_tokens=10, stop_token_ids=[8]))
+    run(engine)
+    assert eos.output_token_ids == [49, 0, 1, 2] and eos.finish_reason == "stop"
+    assert eos.stop_reason is None
+    assert ignored.output_token_ids == [49, 0, 1, 2, 3]
+    assert stop.output_token_ids == [6, 7, 8] and stop.stop_reason == 8
+
+
+def test_long_prompts_are_chunked_within_the_budget():
+    runner = ScriptedRunner()
+    engine = make_engine(runner, max_num_batched_tokens=8)
+    prompt = list(range(3, 23))  # 20 tokens: chunks of 8, 8, 4
+    request = engine.add_request(prompt, GREEDY)
+    run(engine)
+    assert [sum(len(c.token_ids) for c in step) for step in runner.steps[:3]] == [8, 8, 4]
+    assert [c.start for step in runner.steps[:3] for c in step] == [0, 8, 16]
+    assert request.output_token_ids == [23, 24, 25, 26, 27]
+    assert all(sum(len(c.token_ids) for c in step) <= 8 for step in runner.steps)
+
+
+def test_running_requests_decode_beside_a_new_prefill():
+    runner = ScriptedRunner()
+    engine = make_engine(runner, max_num_seqs=2)
+    first = engine.add_request([1, 2, 3], GREEDY)
+    engine.step()
+    second = engine.add_request([20, 21], GREEDY)
+    third = engine.add_request([30], GREEDY)  # waits: max_num_seqs=2
+    engine.step()
+    assert [(len(c.token_ids), c.start) for c in runner.steps[1]] == [(1, 3), (2, 0)]
+    run(engine)
+    assert third.output_token_ids == [31, 32, 33, 34, 35]
+    assert first.finished and second.finished
+
+
+def test_requests_wait_for_pages():
+    runner = ScriptedRunner(num_pages=4, page_size=4)  # 3 usable pages
+    engine = make_engine(runner)
+    a = engine.add_request([10] * 6, GREEDY)  # 11 tokens: 3 pages
+    b = engine.add_request([10] * 2, GREEDY)
+    engine.step()
+    assert engine.running == [a] and list(engine.waiting) == [b]
+    run(engine)
+    assert a.finished and b.finished
+    assert engine.pages.num_free == 3
+
+
+@pytest.mark.parametrize(
+    ("prompt", "params", "message"),
+    [
+        ([], GREEDY, "prompt is empty"),
+        ([1, 99], GREEDY, r"outside the vocabulary \[0, 50\)"),
+        (list(range(40)), GREEDY, "40 tokens, but max_model_len is 40"),
+        ([1], SamplingParams(temperature=0.7), "temperature > 0"),
+        ([1], SamplingParams(temperature=0, n=2), "n > 1"),
+    ],
+)
+def test_bad_requests_are_refused_without_side_effects(prompt, params, message):
+    engine = make_engine()
+    with pytest.raises(ValueError, match=message):
+        engine.add_request(prompt, params)
+    assert not engine.has_unfinished()
+
+
+def test_request_larger_than_the_cache_is_refused():
+    engine = make_engine(ScriptedRunner(num_pages=3, page_size=4))
+    with pytest.raises(ValueError, match="needs 4 KV pages but the cache holds 2"):
+        engine.add_request([1] * 10, GREEDY)
+
+
+def test_max_tokens_is_capped_by_max_model_len():
+    engine = make_engine(max_model_len=12)
+    request = engine.add_request([5] * 8, SamplingParams(temperature=0, max_tokens=None))
+    run(engine)
+    assert len(request.output_token_ids) == 4 and request.finish_reason == "length"
+
+
+def test_page_allocator():
+    pages = PageAllocator(5)
+    assert pages.capacity == 4
+    got = pages.allocate(3)
+    assert 0 not in got and len(set(got)) == 3
+    assert pages.allocate(2) is None and pages.num_free == 1
+    pages.free(got)
+    assert pages.num_free == 4
+    with pytest.raises(ValueError, match="at least 2 pages"):
+        PageAllocator(1)

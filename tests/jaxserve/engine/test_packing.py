@@ -1,0 +1,44 @@
+"""Packing a step into padded, bucketed arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from jaxserve.engine.packing import NULL_PAGE, SequenceChunk, bucket, pack_step
+
+
+@pytest.mark.parametrize(
+    ("n", "floor", "expected"), [(1, 16, 16), (16, 16, 16), (17, 16, 32), (100, 4, 128), (3, 4, 4)]
+)
+def test_bucket(n, floor, expected):
+    assert bucket(n, floor) == expected
+
+
+def test_packs_a_mixed_batch():
+    page_size = 4
+    chunks = [
+        SequenceChunk([11, 12, 13, 14, 15, 16], 0, [7, 3]),  # prefill of 6 tokens
+        SequenceChunk([21], 9, [2, 5, 9, 1]),  # decode at position 9
+        SequenceChunk([31, 32], 4, [6, 8, 4]),  # chunk of a prompt at positions 4, 5
+    ]
+    packed = pack_step(chunks, page_size)
+    assert packed.token_ids.shape == (16,)
+    assert packed.cu_q_lens.shape == (5,) and packed.kv_lens.shape == (4,)
+    np.testing.assert_array_equal(packed.token_ids[:9], [11, 12, 13, 14, 15, 16, 21, 31, 32])
+    np.testing.assert_array_equal(packed.positions[:9], [0, 1, 2, 3, 4, 5, 9, 4, 5])
+    np.testing.assert_array_equal(
+        packed.slot_mapping[:9], [28, 29, 30, 31, 12, 13, 9 * 4 + 1, 8 * 4, 8 * 4 + 1]
+    )
+    assert np.all(packed.slot_mapping[9:] // page_size == NULL_PAGE)
+    np.testing.assert_array_equal(packed.cu_q_lens, [0, 6, 7, 9, 9])
+    np.testing.assert_array_equal(packed.kv_lens, [6, 10, 6, 0])
+    np.testing.assert_array_equal(packed.page_indices[0], [7, 3, 0, 0])
+    np.testing.assert_array_equal(packed.page_indices[1], [2, 5, 9, 0])  # page 1 unused yet
+    np.testing.assert_array_equal(packed.num_seqs, [3])
+    np.testing.assert_array_equal(packed.logits_indices, [5, 6, 8, 0])
+
+
+def test_all_logits_covers_every_token():
+    packed = pack_step([SequenceChunk([1, 2, 3], 0, [1])], 8, all_logits=True)
+    np.testing.assert_array_equal(packed.logits_indices, np.arange(16))

@@ -1,0 +1,103 @@
+"""Reading HF configs: architecture traits, RoPE layouts, sliding windows, bad values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import transformers
+from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+
+from jaxserve.errors import ModelConfigError
+from jaxserve.model.config import ModelConfig
+from jaxserve.model.rope import RopeConfig
+
+BASE = dict(
+    architectures=["LlamaForCausalLM"],
+    vocab_size=100,
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+)
+
+
+def test_defaults_and_derived_values():
+    cfg = ModelConfig.from_hf(BASE)
+    assert cfg.num_kv_heads == 4 and cfg.head_dim == 16
+    assert cfg.sm_scale == pytest.approx(0.25)
+    assert cfg.rope.rope_type == "default" and cfg.rope.theta == 10000.0
+    assert not cfg.qkv_bias and not cfg.qk_norm and cfg.sliding_window is None
+
+
+@pytest.mark.parametrize(
+    ("arch", "bias", "norm"),
+    [
+        ("Qwen2ForCausalLM", True, False),
+        ("Qwen3ForCausalLM", False, True),
+        ("MistralForCausalLM", False, False),
+    ],
+)
+def test_architecture_traits(arch, bias, norm):
+    cfg = ModelConfig.from_hf({**BASE, "architectures": [arch]})
+    assert (cfg.qkv_bias, cfg.qk_norm) == (bias, norm)
+
+
+def test_llama_attention_bias_is_honoured():
+    assert ModelConfig.from_hf({**BASE, "attention_bias": True}).qkv_bias
+
+
+def test_old_and_new_rope_layouts_agree():
+    scaling = {
+        "rope_type": "llama3",
+        "factor": 8.0,
+        "low_freq_factor": 1.0,
+        "high_freq_factor": 4.0,
+        "original_max_position_embeddings": 8192,
+    }
+    old = ModelConfig.from_hf({**BASE, "rope_theta": 5e5, "rope_scaling": scaling})
+    new = ModelConfig.from_hf({**BASE, "rope_parameters": {**scaling, "rope_theta": 5e5}})
+    assert old.rope == new.rope and old.rope.theta == 5e5
+
+
+def test_llama3_frequencies_match_transformers():
+    scaling = {
+        "rope_type": "llama3",
+        "factor": 32.0,
+        "low_freq_factor": 1.0,
+        "high_freq_factor": 4.0,
+        "original_max_position_embeddings": 8192,
+    }
+    hf_cfg = transformers.LlamaConfig(
+        hidden_size=4096, num_attention_heads=32, rope_scaling=scaling, rope_theta=5e5
+    )
+    expected, _ = ROPE_INIT_FUNCTIONS["llama3"](hf_cfg, torch.device("cpu"))
+    ours = RopeConfig.from_hf(hf_cfg.to_dict(), 128).inverse_frequencies()
+    np.testing.assert_allclose(ours, expected.numpy(), rtol=1e-6)
+
+
+def test_sliding_window_rules():
+    assert ModelConfig.from_hf({**BASE, "sliding_window": 4096}).sliding_window == 4096
+    off = {**BASE, "sliding_window": 4096, "use_sliding_window": False}
+    assert ModelConfig.from_hf(off).sliding_window is None
+    full = {**BASE, "sliding_window": 64, "layer_types": ["full_attention"] * 2}
+    assert ModelConfig.from_hf(full).sliding_window is None
+    mixed = {**BASE, "sliding_window": 64, "layer_types": ["sliding_attention", "full_attention"]}
+    with pytest.raises(ModelConfigError, match="mixing sliding-window and full-attention"):
+        ModelConfig.from_hf(mixed)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"architectures": []}, "unsupported architecture"),
+        ({"num_attention_heads": 6, "num_key_value_heads": 4}, "must be a multiple of"),
+        ({"hidden_act": "gelu"}, "hidden_act 'gelu' is not supported"),
+        ({"mlp_bias": True}, "mlp_bias=true is not supported"),
+        ({"vocab_size": "many"}, "malformed value"),
+        ({"num_hidden_layers": 0}, "num_layers must be positive"),
+    ],
+)
+def test_bad_configs_are_named(change, message):
+    with pytest.raises(ModelConfigError, match=message):
+        ModelConfig.from_hf({**BASE, **change})

@@ -1,0 +1,77 @@
+"""The model graph is the same function as Hugging Face's PyTorch implementation.
+
+For every supported architecture (GQA and MHA, tied and untied embeddings, Llama 3 RoPE
+scaling, Qwen2 biases, Qwen3 q/k norms, a Mistral sliding window), in float32 and from
+checkpoints stored in bfloat16: prompt logits within 1e-4 relative error, and greedy
+continuations token-identical to `model.generate(do_sample=False)`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from jaxserve import LLM, SamplingParams
+from jaxserve.engine.packing import SequenceChunk
+from tests.tiny_models import load_hf_model
+
+pytestmark = pytest.mark.cpu
+
+# Different lengths; the longest crosses the Mistral case's sliding window and several pages.
+PROMPTS = [[1, 5, 9, 33, 100, 7, 8], [1, 200, 3], [1, *range(3, 60)]]
+NEW_TOKENS = 32
+REL_TOL = 1e-4
+
+
+def relative_error(ours: np.ndarray, ref: np.ndarray) -> float:
+    return float(np.linalg.norm(ours - ref) / np.linalg.norm(ref))
+
+
+def prompt_logits(llm: LLM, prompt: list[int]) -> np.ndarray:
+    pages = llm.engine.pages.allocate(-(-len(prompt) // llm.runner.page_size))
+    try:
+        return llm.runner.logits([SequenceChunk(prompt, 0, pages)], all_logits=True)
+    finally:
+        llm.engine.pages.free(pages)
+
+
+def hf_greedy(model, prompt: list[int]) -> list[int]:
+    model.generation_config.eos_token_id = None  # run the full length, as ignore_eos does
+    ids = torch.tensor([prompt])
+    out = model.generate(
+        ids,
+        attention_mask=torch.ones_like(ids),
+        do_sample=False,
+        max_new_tokens=NEW_TOKENS,
+        pad_token_id=0,
+    )
+    return out[0, len(prompt) :].tolist()
+
+
+@pytest.mark.parametrize("stored_dtype", ["float32", "bfloat16"])
+def test_matches_hugging_face(arch_spec, stored_dtype, tiny_checkpoints):
+    spec = arch_spec if stored_dtype == "float32" else arch_spec.with_dtype(stored_dtype)
+    path = tiny_checkpoints(spec)
+    hf = load_hf_model(path)  # float32, upcast from the stored dtype
+    llm = LLM(path, dtype="float32", max_model_len=128)
+
+    with torch.no_grad():
+        for prompt in PROMPTS:
+            ref = hf(torch.tensor([prompt])).logits[0].numpy()
+            top2 = np.sort(ref, axis=-1)[:, -2:]
+            assert (top2[:, 1] - top2[:, 0]).min() > 1e-4, "test model has near-tied logits"
+            err = relative_error(prompt_logits(llm, prompt), ref)
+            assert err < REL_TOL, f"prompt of {len(prompt)} tokens: relative error {err:.2e}"
+
+        outputs = llm.generate(
+            [{"prompt_token_ids": p} for p in PROMPTS],
+            SamplingParams(temperature=0.0, max_tokens=NEW_TOKENS, ignore_eos=True),
+            use_tqdm=False,
+        )
+        for prompt, output in zip(PROMPTS, outputs, strict=True):
+            assert output.prompt_token_ids == prompt
+            completion = output.outputs[0]
+            assert completion.finish_reason == "length"
+            assert completion.token_ids == hf_greedy(hf, prompt)
+    assert llm.engine.pages.num_free == llm.engine.pages.capacity, "pages leaked"

@@ -1,0 +1,129 @@
+"""The offline `LLM` API: prompt forms, outputs, batching options and bad input."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import pytest
+
+from jaxserve import LLM, RequestOutput, SamplingParams
+from jaxserve.errors import ModelConfigError
+from tests.tiny_models import TinySpec
+
+pytestmark = pytest.mark.cpu
+
+SPEC = TinySpec("llm-api", "Qwen2ForCausalLM", num_kv_heads=2, seed=3)
+GREEDY = SamplingParams(temperature=0.0, max_tokens=12, ignore_eos=True)
+LONG = [1, *range(40, 97)]  # 58 tokens
+
+
+@pytest.fixture(scope="module")
+def model_path(tiny_checkpoints):
+    return tiny_checkpoints(SPEC)
+
+
+@pytest.fixture(scope="module")
+def llm(model_path):
+    return LLM(model_path, max_model_len=128)
+
+
+def tokens(outputs: list[RequestOutput]) -> list[list[int]]:
+    return [o.outputs[0].token_ids for o in outputs]
+
+
+def test_text_prompts_are_tokenized_and_decoded(llm):
+    prompts = ["hello world", "the quick brown fox"]
+    outputs = llm.generate(prompts, GREEDY, use_tqdm=False)
+    tok = llm.get_tokenizer()
+    for prompt, output in zip(prompts, outputs, strict=True):
+        assert output.prompt == prompt
+        assert output.prompt_token_ids == tok.encode(prompt)
+        completion = output.outputs[0]
+        assert len(completion.token_ids) == 12 and completion.finish_reason == "length"
+        assert completion.text == tok.decode(completion.token_ids, skip_special_tokens=True)
+        assert output.finished
+    single = llm.generate("hello world", GREEDY, use_tqdm=False)
+    assert tokens(single) == tokens(outputs[:1])
+
+
+def test_prompt_forms_agree(llm):
+    ids = llm.get_tokenizer().encode("hello jax")
+    by_text = llm.generate({"prompt": "hello jax"}, GREEDY, use_tqdm=False)
+    by_ids = llm.generate([{"prompt_token_ids": ids}], GREEDY, use_tqdm=False)
+    assert tokens(by_text) == tokens(by_ids)
+    assert by_ids[0].prompt is None and by_ids[0].prompt_token_ids == ids
+
+
+def test_per_prompt_sampling_params(llm):
+    params = [SamplingParams(temperature=0, max_tokens=n, ignore_eos=True) for n in (3, 7)]
+    outputs = llm.generate(["hello", "world"], params, use_tqdm=False)
+    assert [len(t) for t in tokens(outputs)] == [3, 7]
+
+
+def test_stop_token_ids_end_generation(llm):
+    free = tokens(llm.generate({"prompt_token_ids": LONG}, GREEDY, use_tqdm=False))[0]
+    stop_token = free[4]
+    cut = free.index(stop_token)
+    params = SamplingParams(temperature=0, max_tokens=12, stop_token_ids=[stop_token])
+    (output,) = llm.generate({"prompt_token_ids": LONG}, params, use_tqdm=False)
+    assert output.outputs[0].token_ids == free[: cut + 1]
+    assert output.outputs[0].finish_reason == "stop"
+    assert output.outputs[0].stop_reason == stop_token
+
+
+def test_chunked_prefill_and_batch_limits_do_not_change_tokens(model_path, llm):
+    prompts = [
+        {"prompt_token_ids": LONG},
+        {"prompt_token_ids": [1, 9, 8]},
+        {"prompt_token_ids": LONG[:30]},
+    ]
+    expected = tokens(llm.generate(prompts, GREEDY, use_tqdm=False))
+    small = LLM(
+        model_path,
+        max_model_len=128,
+        max_num_batched_tokens=8,
+        max_num_seqs=2,
+        skip_tokenizer_init=True,
+    )
+    assert tokens(small.generate(prompts, GREEDY, use_tqdm=False)) == expected
+    assert small.engine.pages.num_free == small.engine.pages.capacity
+
+
+def test_bfloat16_compute(model_path):
+    llm = LLM(model_path, dtype="bfloat16", max_model_len=64, skip_tokenizer_init=True)
+    assert llm.runner.params["layers"]["wq"].dtype == jnp.bfloat16
+    assert llm.runner.kv_cache.k.dtype == jnp.bfloat16
+    (output,) = llm.generate({"prompt_token_ids": [1, 2, 3]}, GREEDY, use_tqdm=False)
+    assert len(output.outputs[0].token_ids) == 12
+
+
+def test_kv_cache_sizing(model_path):
+    llm = LLM(model_path, max_model_len=64, num_pages=9, skip_tokenizer_init=True)
+    assert llm.runner.kv_cache.k.shape[1] == 9
+    with pytest.raises(ModelConfigError, match="fewer than one sequence of max_model_len=64"):
+        LLM(model_path, max_model_len=64, kv_cache_memory=1000, skip_tokenizer_init=True)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"dtype": "float8"}, "dtype must be 'auto' or one of"),
+        ({"page_size": 12}, "page_size must be a power of two"),
+        ({"max_num_seqs": 0}, "max_num_seqs must be at least 1"),
+        ({"max_model_len": 1}, "max_model_len must be at least 2"),
+    ],
+)
+def test_bad_options_are_named(model_path, kwargs, message):
+    with pytest.raises(ModelConfigError, match=message):
+        LLM(model_path, **kwargs)
+
+
+def test_bad_prompts_are_named(llm):
+    with pytest.raises(ValueError, match="each prompt must be a string or a dict"):
+        llm.generate([42], GREEDY)
+    with pytest.raises(ValueError, match="got 1 sampling params for 2 prompts"):
+        llm.generate(["a", "b"], [GREEDY])
+    with pytest.raises(ValueError, match="max_model_len is 128"):
+        llm.generate({"prompt_token_ids": [5] * 200}, GREEDY)
+    # the engine is unharmed: the next call works and no pages leaked
+    assert len(tokens(llm.generate("hello", GREEDY, use_tqdm=False))[0]) == 12
+    assert llm.engine.pages.num_free == llm.engine.pages.capacity

@@ -1,0 +1,85 @@
+"""Platform detection from JAX's devices, and the per-platform decisions."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+import platforms
+from pallas_kernels.ragged_paged_attention import ragged_paged_attention_reference
+from platforms import cpu, cuda, rocm, tpu
+
+
+def fake_device(platform, kind, version="", memory=None, capability=None):
+    return SimpleNamespace(
+        platform=platform,
+        device_kind=kind,
+        client=SimpleNamespace(platform_version=version),
+        compute_capability=capability,
+        memory_stats=lambda: memory,
+    )
+
+
+@pytest.mark.cpu
+def test_detects_this_cpu():
+    platform = platforms.detect()
+    assert platform.kind == "cpu"
+    assert platform.devices == tuple(jax.devices())
+    assert platform.compute_dtype == jnp.float32
+    assert platform.kv_dtype == jnp.float32
+    assert platform.attention == "reference"
+    assert platform.memory_bytes > 0
+    assert platforms.attention_fn(platform) is ragged_paged_attention_reference
+    assert "platform:      cpu" in platform.describe()
+
+
+@pytest.mark.parametrize(
+    ("device", "kind"),
+    [
+        (fake_device("cpu", "cpu"), "cpu"),
+        (fake_device("tpu", "TPU v5 lite"), "tpu"),
+        (fake_device("gpu", "NVIDIA H100 80GB HBM3", "cuda 12080"), "cuda"),
+        (fake_device("cuda", "NVIDIA A100-SXM4-40GB"), "cuda"),
+        (fake_device("gpu", "AMD Instinct MI300X", "rocm 60300"), "rocm"),
+        (fake_device("gpu", "gfx942", "ROCm 6.3"), "rocm"),
+        (fake_device("rocm", "AMD Instinct MI250X"), "rocm"),
+    ],
+)
+def test_classifies_devices(device, kind):
+    assert platforms.platform_kind(device) == kind
+
+
+def test_unknown_backend_is_named():
+    with pytest.raises(RuntimeError, match="unsupported JAX platform 'metal'"):
+        platforms.platform_kind(fake_device("metal", "Apple M3"))
+
+
+@pytest.mark.parametrize("module", [cuda, rocm, tpu])
+def test_accelerators_compute_in_bf16_with_reported_memory(module):
+    device = fake_device("gpu", "chip", memory={"bytes_limit": 80 * 2**30, "bytes_in_use": 2**30})
+    platform = module.make((device, device))
+    assert platform.compute_dtype == jnp.bfloat16
+    assert platform.kv_dtype == jnp.bfloat16
+    assert platform.memory_bytes == 79 * 2**30
+    assert platform.device_count == 2
+    assert not platform.interpret
+    assert platform.attention == "reference"
+
+
+def test_memory_falls_back_when_runtime_is_silent():
+    platform = cuda.make((fake_device("gpu", "chip", memory=None),))
+    assert platform.memory_bytes == 16 * 2**30
+
+
+def test_cuda_compute_capability():
+    assert cuda.compute_capability(fake_device("gpu", "H100", capability="9.0")) == (9, 0)
+    assert cuda.compute_capability(fake_device("gpu", "x")) is None
+
+
+def test_platform_is_frozen():
+    platform = cpu.make(tuple(jax.devices()))
+    with pytest.raises(AttributeError):
+        platform.kind = "tpu"  # type: ignore[misc]

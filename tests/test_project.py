@@ -1,0 +1,53 @@
+"""Project hygiene: CI runs the README's test command; layers import only downward."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# package -> top-level packages it must not import (DESIGN.md's layers)
+FORBIDDEN = {
+    "pallas_kernels": {"jaxserve", "platforms", "webui"},
+    "platforms": {"jaxserve", "webui"},
+}
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    command = re.search(r"# 2\. .*\n(.+)\n", readme).group(1).strip()
+    assert "pytest" in command
+    assert command in (ROOT / ".ci" / "run").read_text()
+
+
+def imported_packages(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_no_upward_imports():
+    for package, forbidden in FORBIDDEN.items():
+        for path in (ROOT / package).rglob("*.py"):
+            bad = imported_packages(path) & forbidden
+            assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+
+
+def test_control_plane_has_no_jax():
+    for name in (
+        "engine/engine.py",
+        "engine/request.py",
+        "engine/pages.py",
+        "engine/packing.py",
+        "sampling_params.py",
+        "outputs.py",
+    ):
+        path = ROOT / "jaxserve" / name
+        assert "jax" not in imported_packages(path), f"{name} imports jax"

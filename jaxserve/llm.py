@@ -215,6 +215,37 @@ class LLM:
                 bar.update(len(self.engine.step()))
         return [self._output(r) for r in requests]
 
+    def chat(
+        self,
+        messages: Sequence[Mapping[str, Any]] | Sequence[Sequence[Mapping[str, Any]]],
+        sampling_params: SamplingParams | Sequence[SamplingParams] | None = None,
+        *,
+        use_tqdm: bool = True,
+        add_generation_prompt: bool = True,
+    ) -> list[RequestOutput]:
+        """Generates a reply to one conversation or to each of a list of conversations.
+
+        Each conversation is a list of `{"role": ..., "content": ...}` messages, rendered
+        with the tokenizer's chat template.
+        """
+        if self.tokenizer is None:
+            raise ValueError("chat needs a tokenizer; this LLM was built without one")
+        if getattr(self.tokenizer, "chat_template", None) is None:
+            raise ValueError("the tokenizer has no chat template; use generate() with text")
+        if messages and isinstance(messages[0], Mapping):
+            conversations = [messages]
+        else:
+            conversations = list(messages)
+        prompts = []
+        for conversation in conversations:
+            text = self.tokenizer.apply_chat_template(
+                list(conversation), tokenize=False, add_generation_prompt=add_generation_prompt
+            )
+            # The template already holds any BOS token; encoding must not add another.
+            ids = self.tokenizer.encode(text, add_special_tokens=False)
+            prompts.append({"prompt": text, "prompt_token_ids": ids})
+        return self.generate(prompts, sampling_params, use_tqdm=use_tqdm)
+
     def _output(self, request: Request) -> RequestOutput:
         text = ""
         if self.tokenizer is not None:

@@ -53,6 +53,19 @@ def test_prompt_forms_agree(llm):
     assert by_ids[0].prompt is None and by_ids[0].prompt_token_ids == ids
 
 
+def test_chat_uses_the_chat_template(llm):
+    conversation = [{"role": "user", "content": "hello world"}]
+    (reply,) = llm.chat(conversation, GREEDY, use_tqdm=False)
+    text = "<s>user: hello world\nassistant:"
+    assert reply.prompt == text
+    assert reply.prompt_token_ids == llm.get_tokenizer().encode(text, add_special_tokens=False)
+    assert reply.prompt_token_ids.count(1) == 1, "BOS must appear once"
+    (plain,) = llm.generate({"prompt_token_ids": reply.prompt_token_ids}, GREEDY, use_tqdm=False)
+    assert reply.outputs[0].token_ids == plain.outputs[0].token_ids
+    replies = llm.chat([conversation, [{"role": "user", "content": "jax"}]], GREEDY, use_tqdm=False)
+    assert len(replies) == 2 and replies[0].outputs[0].token_ids == reply.outputs[0].token_ids
+
+
 def test_per_prompt_sampling_params(llm):
     params = [SamplingParams(temperature=0, max_tokens=n, ignore_eos=True) for n in (3, 7)]
     outputs = llm.generate(["hello", "world"], params, use_tqdm=False)

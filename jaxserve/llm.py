@@ -64,6 +64,8 @@ class LLM:
         page_size: tokens per KV page, default the platform's.
         kv_cache_memory: bytes for the KV cache, default a share of the free memory.
         num_pages: KV pages in the pool, overriding `kv_cache_memory`.
+        enable_prefix_caching: reuse the KV pages of identical prompt prefixes.
+        scheduling_policy: "fcfs" or "priority" (lower `priority` values first).
     """
 
     def __init__(
@@ -81,6 +83,8 @@ class LLM:
         page_size: int | None = None,
         kv_cache_memory: int | None = None,
         num_pages: int | None = None,
+        enable_prefix_caching: bool = True,
+        scheduling_policy: str = "fcfs",
     ):
         for name, value in (
             ("max_num_seqs", max_num_seqs),
@@ -129,6 +133,8 @@ class LLM:
             max_num_seqs=max_num_seqs,
             max_num_batched_tokens=max_num_batched_tokens,
             eos_token_ids=eos,
+            enable_prefix_caching=enable_prefix_caching,
+            policy=scheduling_policy,
         )
         self.runner = runner
 

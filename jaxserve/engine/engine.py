@@ -1,23 +1,23 @@
-"""`Engine`: admits requests, schedules each step's tokens, and applies the step's results.
+"""`Engine`: the host loop that ties the scheduler, the page pool and the model runner.
 
-Each step gives every running request the tokens it still needs (a whole prompt, a chunk
-of a long prompt, or the one token it generated last step) within the token budget, runs
-them as one mixed batch, and appends a token to each request whose known tokens are now
-all computed. Pages for a request's whole length are reserved when it is admitted.
+One `step()`: the scheduler picks each request's tokens within the budget, the runner packs
+them into one mixed prefill/decode batch and runs the model, and every request whose known
+tokens are now all in the cache gets its next token and is checked for stopping. Finished
+and aborted requests give their pages back at once.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections import deque
 from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
 
+from jaxserve.engine.block_manager import BlockManager
 from jaxserve.engine.packing import SequenceChunk
-from jaxserve.engine.pages import PageAllocator
 from jaxserve.engine.request import Request
+from jaxserve.engine.scheduler import Policy, Scheduler
 from jaxserve.sampling_params import SamplingParams
 
 
@@ -38,20 +38,28 @@ class Engine:
         max_num_seqs: int,
         max_num_batched_tokens: int,
         eos_token_ids: Sequence[int] = (),
+        enable_prefix_caching: bool = True,
+        policy: Policy = "fcfs",
     ):
+        if max_num_batched_tokens < runner.page_size:
+            raise ValueError(
+                f"max_num_batched_tokens ({max_num_batched_tokens}) must be at least the page "
+                f"size ({runner.page_size})"
+            )
         self.runner = runner
         self.vocab_size = vocab_size
         self.max_model_len = max_model_len
-        self.max_num_seqs = max_num_seqs
-        self.max_num_batched_tokens = max_num_batched_tokens
         self.eos_token_ids = frozenset(eos_token_ids)
-        self.pages = PageAllocator(runner.num_pages)
-        self.waiting: deque[Request] = deque()
-        self.running: list[Request] = []
+        self.blocks = BlockManager(
+            runner.num_pages, runner.page_size, enable_prefix_caching=enable_prefix_caching
+        )
+        self.scheduler = Scheduler(
+            self.blocks,
+            max_num_seqs=max_num_seqs,
+            max_num_batched_tokens=max_num_batched_tokens,
+            policy=policy,
+        )
         self._ids = itertools.count()
-
-    def _pages_for(self, num_tokens: int) -> int:
-        return -(-num_tokens // self.runner.page_size)
 
     def add_request(
         self,
@@ -60,6 +68,8 @@ class Engine:
         *,
         prompt: str | None = None,
         request_id: str | None = None,
+        cache_salt: str | None = None,
+        priority: int = 0,
     ) -> Request:
         """Validates and queues one request; raises `ValueError` naming what is wrong."""
         _check_supported(params)
@@ -78,69 +88,54 @@ class Engine:
             )
         room = self.max_model_len - len(ids)
         max_tokens = room if params.max_tokens is None else min(params.max_tokens, room)
-        needed = self._pages_for(len(ids) + max_tokens)
-        if needed > self.pages.capacity:
+        needed = -(-(len(ids) + max_tokens) // self.runner.page_size)
+        if needed > self.blocks.capacity:
             raise ValueError(
-                f"the request needs {needed} KV pages but the cache holds {self.pages.capacity}; "
+                f"the request needs {needed} KV pages but the cache holds {self.blocks.capacity}; "
                 "lower max_tokens or enlarge the KV cache"
             )
         request = Request(
-            request_id=request_id or str(next(self._ids)),
+            request_id=request_id if request_id is not None else f"req-{next(self._ids)}",
             prompt_token_ids=ids,
             params=params,
             max_tokens=max_tokens,
             eos_token_ids=self.eos_token_ids,
             prompt=prompt,
+            cache_salt=cache_salt,
+            priority=priority,
         )
-        self.waiting.append(request)
+        self.scheduler.add(request)
         return request
 
+    def abort(self, request_id: str) -> Request | None:
+        """Ends a request wherever it is and frees its pages; None if it is unknown."""
+        return self.scheduler.abort(request_id)
+
     def has_unfinished(self) -> bool:
-        return bool(self.waiting or self.running)
-
-    def _admit(self) -> None:
-        while self.waiting and len(self.running) < self.max_num_seqs:
-            request = self.waiting[0]
-            pages = self.pages.allocate(
-                self._pages_for(len(request.prompt_token_ids) + request.max_tokens)
-            )
-            if pages is None:
-                return
-            request.page_table = pages
-            self.running.append(self.waiting.popleft())
-
-    def _schedule(self) -> list[tuple[Request, SequenceChunk]]:
-        budget = self.max_num_batched_tokens
-        scheduled = []
-        for request in self.running:
-            if budget == 0:
-                break
-            start = request.num_computed_tokens
-            n = min(request.num_tokens - start, budget)
-            tokens = request.all_token_ids[start : start + n]
-            scheduled.append((request, SequenceChunk(tokens, start, request.page_table)))
-            budget -= n
-        return scheduled
+        return self.scheduler.has_unfinished()
 
     def step(self) -> list[Request]:
         """Runs one model step; returns the requests that finished in it."""
-        self._admit()
-        scheduled = self._schedule()
-        if not scheduled:
+        out = self.scheduler.schedule()
+        if not out.chunks:
             return []
-        next_tokens = self.runner.greedy([chunk for _, chunk in scheduled])
+        chunks = [
+            SequenceChunk(
+                c.request.all_token_ids[c.start : c.end], c.start, self.blocks.page_table(c.request)
+            )
+            for c in out.chunks
+        ]
+        next_tokens = self.runner.greedy(chunks)
         finished = []
-        for (request, chunk), token in zip(scheduled, next_tokens, strict=True):
+        for chunk, token in zip(out.chunks, next_tokens, strict=True):
+            request = chunk.request
             request.num_computed_tokens = chunk.end
             if chunk.end < request.num_tokens:
                 continue  # a prompt chunk: the prompt is not all in the cache yet
             request.append_token(int(token))
             if request.finished:
+                self.scheduler.finish(request, request.status)
                 finished.append(request)
-        for request in finished:
-            self.running.remove(request)
-            self.pages.free(request.page_table)
-            request.page_table = []
         return finished
 
 

@@ -1,11 +1,54 @@
-"""`Request`: one prompt's progress through the engine."""
+"""`Request`: one sequence's progress through the engine, and its lifecycle states.
+
+    WAITING ──schedule──▶ RUNNING ──finish──▶ FINISHED_{STOPPED,LENGTH}
+       ▲                     │
+       └──── PREEMPTED ◀─────┘ (pages freed; resumes by recompute)
+
+Any unfinished state can move to FINISHED_ABORTED or FINISHED_ERROR. Finished is final.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import enum
+import time
 
 from jaxserve.outputs import FinishReason
 from jaxserve.sampling_params import SamplingParams
+
+
+class RequestStatus(enum.Enum):
+    WAITING = "waiting"
+    RUNNING = "running"
+    PREEMPTED = "preempted"
+    FINISHED_STOPPED = "finished_stopped"
+    FINISHED_LENGTH = "finished_length"
+    FINISHED_ABORTED = "finished_aborted"
+    FINISHED_ERROR = "finished_error"
+
+    @property
+    def finished(self) -> bool:
+        return self in FINISH_REASONS
+
+
+FINISH_REASONS: dict[RequestStatus, FinishReason] = {
+    RequestStatus.FINISHED_STOPPED: "stop",
+    RequestStatus.FINISHED_LENGTH: "length",
+    RequestStatus.FINISHED_ABORTED: "abort",
+    RequestStatus.FINISHED_ERROR: "error",
+}
+
+_ENDINGS = frozenset(FINISH_REASONS)
+LEGAL_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
+    RequestStatus.WAITING: frozenset({RequestStatus.RUNNING}) | _ENDINGS,
+    RequestStatus.RUNNING: frozenset({RequestStatus.PREEMPTED}) | _ENDINGS,
+    RequestStatus.PREEMPTED: frozenset({RequestStatus.RUNNING}) | _ENDINGS,
+    **{s: frozenset() for s in _ENDINGS},
+}
+
+
+class IllegalTransition(RuntimeError):
+    """An engine bug: a request was moved along an edge the lifecycle does not have."""
 
 
 @dataclasses.dataclass(eq=False)
@@ -16,10 +59,17 @@ class Request:
     max_tokens: int  # resolved: never past max_model_len
     eos_token_ids: frozenset[int]
     prompt: str | None = None
+    cache_salt: str | None = None
+    priority: int = 0  # lower runs first under the priority policy
+    arrival_time: float = dataclasses.field(default_factory=time.monotonic)
+    first_token_time: float | None = None
+    finish_time: float | None = None
+    status: RequestStatus = RequestStatus.WAITING
     output_token_ids: list[int] = dataclasses.field(default_factory=list)
     num_computed_tokens: int = 0  # tokens whose K/V are in the cache
-    page_table: list[int] = dataclasses.field(default_factory=list)
-    finish_reason: FinishReason | None = None
+    num_cached_tokens: int = 0  # prompt tokens found in the prefix cache at admission
+    num_preemptions: int = 0
+    block_hashes: list[bytes] = dataclasses.field(default_factory=list)  # of its full blocks
     stop_reason: int | str | None = None
 
     @property
@@ -31,19 +81,39 @@ class Request:
         return len(self.prompt_token_ids) + len(self.output_token_ids)
 
     @property
+    def num_prompt_tokens(self) -> int:
+        return len(self.prompt_token_ids)
+
+    @property
     def finished(self) -> bool:
-        return self.finish_reason is not None
+        return self.status.finished
+
+    @property
+    def finish_reason(self) -> FinishReason | None:
+        return FINISH_REASONS.get(self.status)
+
+    def move_to(self, status: RequestStatus) -> None:
+        if status not in LEGAL_TRANSITIONS[self.status]:
+            raise IllegalTransition(
+                f"request {self.request_id}: {self.status.value} -> {status.value} is not allowed"
+            )
+        self.status = status
+        if status.finished:
+            self.finish_time = time.monotonic()
 
     def append_token(self, token: int) -> None:
-        """Records a generated token and decides whether the request is done."""
+        """Records a generated token and finishes the request if it should stop."""
+        if self.first_token_time is None:
+            self.first_token_time = time.monotonic()
         self.output_token_ids.append(token)
         produced = len(self.output_token_ids)
         if produced >= self.params.min_tokens:
             if token in self.params.stop_token_ids:
-                self.finish_reason, self.stop_reason = "stop", token
+                self.stop_reason = token
+                self.move_to(RequestStatus.FINISHED_STOPPED)
                 return
             if not self.params.ignore_eos and token in self.eos_token_ids:
-                self.finish_reason = "stop"
+                self.move_to(RequestStatus.FINISHED_STOPPED)
                 return
         if produced >= self.max_tokens:
-            self.finish_reason = "length"
+            self.move_to(RequestStatus.FINISHED_LENGTH)

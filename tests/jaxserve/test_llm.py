@@ -94,11 +94,12 @@ def test_chunked_prefill_and_batch_limits_do_not_change_tokens(model_path, llm):
         model_path,
         max_model_len=128,
         max_num_batched_tokens=8,
+        page_size=8,
         max_num_seqs=2,
         skip_tokenizer_init=True,
     )
     assert tokens(small.generate(prompts, GREEDY, use_tqdm=False)) == expected
-    assert small.engine.pages.num_free == small.engine.pages.capacity
+    assert small.engine.blocks.num_free_blocks == small.engine.blocks.capacity
 
 
 def test_bfloat16_compute(model_path):
@@ -139,4 +140,4 @@ def test_bad_prompts_are_named(llm):
         llm.generate({"prompt_token_ids": [5] * 200}, GREEDY)
     # the engine is unharmed: the next call works and no pages leaked
     assert len(tokens(llm.generate("hello", GREEDY, use_tqdm=False))[0]) == 12
-    assert llm.engine.pages.num_free == llm.engine.pages.capacity
+    assert llm.engine.blocks.num_free_blocks == llm.engine.blocks.capacity

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from jaxserve.engine.engine import Engine
-from jaxserve.engine.pages import PageAllocator
 from jaxserve.sampling_params import SamplingParams
 
 
@@ -48,7 +47,7 @@ def test_generates_until_max_tokens_and_frees_pages():
     run(engine)
     assert request.output_token_ids == [13, 14, 15, 16, 17]
     assert request.finish_reason == "length"
-    assert engine.pages.num_free == engine.pages.capacity
+    assert engine.blocks.num_free_blocks == engine.blocks.capacity
 
 
 def test_eos_and_stop_token_ids():
@@ -90,15 +89,15 @@ def test_running_requests_decode_beside_a_new_prefill():
 
 
 def test_requests_wait_for_pages():
-    runner = ScriptedRunner(num_pages=4, page_size=4)  # 3 usable pages
-    engine = make_engine(runner)
-    a = engine.add_request([10] * 6, GREEDY)  # 11 tokens: 3 pages
+    runner = ScriptedRunner(num_pages=5, page_size=4)  # 4 usable pages
+    engine = make_engine(runner, enable_prefix_caching=False)
+    a = engine.add_request([10] * 13, SamplingParams(temperature=0, max_tokens=3))  # 4 pages
     b = engine.add_request([10] * 2, GREEDY)
     engine.step()
-    assert engine.running == [a] and list(engine.waiting) == [b]
+    assert engine.scheduler.running == [a] and list(engine.scheduler.waiting) == [b]
     run(engine)
     assert a.finished and b.finished
-    assert engine.pages.num_free == 3
+    assert engine.blocks.num_free_blocks == 4
 
 
 @pytest.mark.parametrize(
@@ -118,6 +117,24 @@ def test_bad_requests_are_refused_without_side_effects(prompt, params, message):
     assert not engine.has_unfinished()
 
 
+def test_budget_smaller_than_a_page_is_refused():
+    with pytest.raises(ValueError, match=r"max_num_batched_tokens \(2\) must be at least the page"):
+        make_engine(max_num_batched_tokens=2)
+
+
+def test_abort_frees_pages_at_any_point():
+    engine = make_engine()
+    waiting = engine.add_request([10, 11], GREEDY)
+    running = engine.add_request([20, 21, 22, 23, 24], GREEDY)
+    engine.scheduler.max_num_seqs = 1
+    engine.step()
+    assert engine.abort(waiting.request_id) is waiting and waiting.finish_reason == "abort"
+    assert engine.abort(running.request_id) is running and running.finish_reason == "abort"
+    assert engine.abort("unknown") is None
+    assert not engine.has_unfinished()
+    assert engine.blocks.num_free_blocks == engine.blocks.capacity
+
+
 def test_request_larger_than_the_cache_is_refused():
     engine = make_engine(ScriptedRunner(num_pages=3, page_size=4))
     with pytest.raises(ValueError, match="needs 4 KV pages but the cache holds 2"):
@@ -129,15 +146,3 @@ def test_max_tokens_is_capped_by_max_model_len():
     request = engine.add_request([5] * 8, SamplingParams(temperature=0, max_tokens=None))
     run(engine)
     assert len(request.output_token_ids) == 4 and request.finish_reason == "length"
-
-
-def test_page_allocator():
-    pages = PageAllocator(5)
-    assert pages.capacity == 4
-    got = pages.allocate(3)
-    assert 0 not in got and len(set(got)) == 3
-    assert pages.allocate(2) is None and pages.num_free == 1
-    pages.free(got)
-    assert pages.num_free == 4
-    with pytest.raises(ValueError, match="at least 2 pages"):
-        PageAllocator(1)

@@ -14,6 +14,7 @@ import torch
 
 from jaxserve import LLM, SamplingParams
 from jaxserve.engine.packing import SequenceChunk
+from jaxserve.engine.request import Request
 from tests.tiny_models import load_hf_model
 
 pytestmark = pytest.mark.cpu
@@ -29,11 +30,15 @@ def relative_error(ours: np.ndarray, ref: np.ndarray) -> float:
 
 
 def prompt_logits(llm: LLM, prompt: list[int]) -> np.ndarray:
-    pages = llm.engine.pages.allocate(-(-len(prompt) // llm.runner.page_size))
+    """f32[len(prompt), V]: the logits after every prompt token, from one prefill."""
+    blocks = llm.engine.blocks
+    probe = Request("probe", list(prompt), SamplingParams(temperature=0), 1, frozenset())
+    assert blocks.allocate_slots(probe, len(prompt))
     try:
-        return llm.runner.logits([SequenceChunk(prompt, 0, pages)], all_logits=True)
+        chunk = SequenceChunk(prompt, 0, blocks.page_table(probe))
+        return llm.runner.logits([chunk], all_logits=True)
     finally:
-        llm.engine.pages.free(pages)
+        blocks.free(probe)
 
 
 def hf_greedy(model, prompt: list[int]) -> list[int]:
@@ -74,4 +79,4 @@ def test_matches_hugging_face(arch_spec, stored_dtype, tiny_checkpoints):
             completion = output.outputs[0]
             assert completion.finish_reason == "length"
             assert completion.token_ids == hf_greedy(hf, prompt)
-    assert llm.engine.pages.num_free == llm.engine.pages.capacity, "pages leaked"
+    assert llm.engine.blocks.num_free_blocks == llm.engine.blocks.capacity, "pages leaked"

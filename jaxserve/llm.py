@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -135,6 +136,8 @@ class LLM:
             eos_token_ids=eos,
             enable_prefix_caching=enable_prefix_caching,
             policy=scheduling_policy,
+            seed=seed,
+            tokenizer=self.tokenizer,
         )
         self.runner = runner
 
@@ -210,16 +213,24 @@ class LLM:
         )
         if len(params_list) != len(prompts):
             raise ValueError(f"got {len(params_list)} sampling params for {len(prompts)} prompts")
-        requests = []
-        for prompt, params in zip(prompts, params_list, strict=True):
-            text, ids = self._prompt_ids(prompt)
-            requests.append(self.engine.add_request(ids, params, prompt=text))
-        with tqdm(
-            total=len(requests), desc="generating", unit="req", disable=not use_tqdm or None
-        ) as bar:
-            while self.engine.has_unfinished():
-                bar.update(len(self.engine.step()))
-        return [self._output(r) for r in requests]
+        groups: list[list[Request]] = []
+        try:
+            for prompt, params in zip(prompts, params_list, strict=True):
+                text, ids = self._prompt_ids(prompt)
+                groups.append(
+                    [self.engine.add_request(ids, p, prompt=text) for p in _expand(params)]
+                )
+            total = sum(len(g) for g in groups)
+            with tqdm(
+                total=total, desc="generating", unit="seq", disable=not use_tqdm or None
+            ) as bar:
+                while self.engine.has_unfinished():
+                    bar.update(len(self.engine.step()))
+        except BaseException:
+            for request in (r for group in groups for r in group):
+                self.engine.abort(request.request_id)  # nothing half-run stays queued
+            raise
+        return [self._output(group) for group in groups]
 
     def chat(
         self,
@@ -252,19 +263,36 @@ class LLM:
             prompts.append({"prompt": text, "prompt_token_ids": ids})
         return self.generate(prompts, sampling_params, use_tqdm=use_tqdm)
 
-    def _output(self, request: Request) -> RequestOutput:
-        text = ""
-        if self.tokenizer is not None:
-            text = self.tokenizer.decode(
-                request.output_token_ids, skip_special_tokens=request.params.skip_special_tokens
-            )
-        completion = CompletionOutput(
-            0, text, list(request.output_token_ids), request.finish_reason, request.stop_reason
-        )
+    @staticmethod
+    def _output(group: list[Request]) -> RequestOutput:
+        first = group[0]
         return RequestOutput(
-            request.request_id,
-            request.prompt,
-            request.prompt_token_ids,
-            [completion],
-            finished=request.finished,
+            first.request_id,
+            first.prompt,
+            first.prompt_token_ids,
+            [_completion(i, r) for i, r in enumerate(group)],
+            finished=all(r.finished for r in group),
         )
+
+
+def _expand(params: SamplingParams) -> list[SamplingParams]:
+    """`n` samples become `n` requests; seeded ones get seeds seed, seed + 1, ..."""
+    if params.n == 1:
+        return [params]
+    return [
+        dataclasses.replace(params, n=1, seed=None if params.seed is None else params.seed + i)
+        for i in range(params.n)
+    ]
+
+
+def _completion(index: int, request: Request) -> CompletionOutput:
+    wants_logprobs = request.params.logprobs is not None
+    return CompletionOutput(
+        index,
+        request.text,
+        list(request.output_token_ids),
+        request.finish_reason,
+        request.stop_reason,
+        logprobs=list(request.logprobs) if wants_logprobs else None,
+        cumulative_logprob=request.cumulative_logprob if wants_logprobs else None,
+    )

@@ -8,6 +8,17 @@ from typing import Literal
 FinishReason = Literal["stop", "length", "abort", "error"]
 
 
+@dataclasses.dataclass(frozen=True)
+class Logprob:
+    logprob: float
+    rank: int  # 1 = the most likely token
+    decoded_token: str | None = None
+
+
+# One entry per generated token: the sampled token and the top-k alternatives.
+SampleLogprobs = list[dict[int, Logprob]]
+
+
 @dataclasses.dataclass
 class CompletionOutput:
     index: int
@@ -15,6 +26,8 @@ class CompletionOutput:
     token_ids: list[int]
     finish_reason: FinishReason | None = None
     stop_reason: int | str | None = None  # the stop token id or string that ended it
+    logprobs: SampleLogprobs | None = None
+    cumulative_logprob: float | None = None
 
     @property
     def finished(self) -> bool:

@@ -15,9 +15,13 @@ from typing import Protocol
 import numpy as np
 
 from jaxserve.engine.block_manager import BlockManager
-from jaxserve.engine.packing import SequenceChunk
+from jaxserve.engine.detokenizer import IncrementalDetokenizer, Tokenizer
+from jaxserve.engine.packing import MIN_SEQS, SequenceChunk, bucket
 from jaxserve.engine.request import Request
+from jaxserve.engine.sampling_rows import SampledTokens, pack_sampling
 from jaxserve.engine.scheduler import Policy, Scheduler
+from jaxserve.model.sampling_mode import SamplingMode
+from jaxserve.outputs import Logprob
 from jaxserve.sampling_params import SamplingParams
 
 
@@ -25,7 +29,12 @@ class StepRunner(Protocol):
     num_pages: int
     page_size: int
 
-    def greedy(self, chunks: Sequence[SequenceChunk]) -> np.ndarray: ...
+    def execute(
+        self,
+        chunks: Sequence[SequenceChunk],
+        sampling: dict[str, np.ndarray],
+        mode: SamplingMode,
+    ) -> SampledTokens: ...
 
 
 class Engine:
@@ -40,6 +49,8 @@ class Engine:
         eos_token_ids: Sequence[int] = (),
         enable_prefix_caching: bool = True,
         policy: Policy = "fcfs",
+        seed: int = 0,
+        tokenizer: Tokenizer | None = None,
     ):
         if max_num_batched_tokens < runner.page_size:
             raise ValueError(
@@ -47,6 +58,7 @@ class Engine:
                 f"size ({runner.page_size})"
             )
         self.runner = runner
+        self.tokenizer = tokenizer
         self.vocab_size = vocab_size
         self.max_model_len = max_model_len
         self.eos_token_ids = frozenset(eos_token_ids)
@@ -60,6 +72,7 @@ class Engine:
             policy=policy,
         )
         self._ids = itertools.count()
+        self._seeds = np.random.default_rng(seed)  # for requests that bring no seed
 
     def add_request(
         self,
@@ -73,6 +86,8 @@ class Engine:
     ) -> Request:
         """Validates and queues one request; raises `ValueError` naming what is wrong."""
         _check_supported(params)
+        if params.stop and self.tokenizer is None:
+            raise ValueError("stop strings need a tokenizer; this engine has none")
         ids = [int(t) for t in prompt_token_ids]
         if not ids:
             raise ValueError("the prompt is empty: give at least one token")
@@ -94,6 +109,15 @@ class Engine:
                 f"the request needs {needed} KV pages but the cache holds {self.blocks.capacity}; "
                 "lower max_tokens or enlarge the KV cache"
             )
+        detokenizer = None
+        if self.tokenizer is not None:
+            detokenizer = IncrementalDetokenizer(
+                self.tokenizer,
+                ids,
+                skip_special_tokens=params.skip_special_tokens,
+                stop=params.stop,
+                include_stop_str_in_output=params.include_stop_str_in_output,
+            )
         request = Request(
             request_id=request_id if request_id is not None else f"req-{next(self._ids)}",
             prompt_token_ids=ids,
@@ -103,6 +127,8 @@ class Engine:
             prompt=prompt,
             cache_salt=cache_salt,
             priority=priority,
+            seed=int(self._seeds.integers(2**32)) if params.seed is None else params.seed,
+            detokenizer=detokenizer,
         )
         self.scheduler.add(request)
         return request
@@ -113,6 +139,29 @@ class Engine:
 
     def has_unfinished(self) -> bool:
         return self.scheduler.has_unfinished()
+
+    def _detokenize(self, request: Request, token: int) -> str | None:
+        """Extends the request's text; returns the stop string it completed, if any."""
+        detokenizer = request.detokenizer
+        if detokenizer is None:
+            return None
+        delta = detokenizer.add_token(token)
+        if len(request.output_token_ids) < request.params.min_tokens:
+            return None
+        stop = detokenizer.find_stop(delta)
+        if stop is None and self._ends(request, token):
+            detokenizer.flush()
+        return stop
+
+    @staticmethod
+    def _ends(request: Request, token: int) -> bool:
+        """Whether this token ends the request for a reason other than a stop string."""
+        params = request.params
+        return (
+            len(request.output_token_ids) >= request.max_tokens
+            or token in params.stop_token_ids
+            or (not params.ignore_eos and token in request.eos_token_ids)
+        )
 
     def step(self) -> list[Request]:
         """Runs one model step; returns the requests that finished in it."""
@@ -125,40 +174,53 @@ class Engine:
             )
             for c in out.chunks
         ]
-        next_tokens = self.runner.greedy(chunks)
+        requests = [c.request for c in out.chunks]
+        sampling, mode = pack_sampling(
+            requests, bucket(len(requests), MIN_SEQS), self.vocab_size, [r.seed for r in requests]
+        )
+        sampled = self.runner.execute(chunks, sampling, mode)
         finished = []
-        for chunk, token in zip(out.chunks, next_tokens, strict=True):
+        for row, chunk in enumerate(out.chunks):
             request = chunk.request
             request.num_computed_tokens = chunk.end
             if chunk.end < request.num_tokens:
                 continue  # a prompt chunk: the prompt is not all in the cache yet
-            request.append_token(int(token))
+            token = int(sampled.tokens[row])
+            if request.params.logprobs is not None:
+                _record_logprobs(request, sampled, row)
+            request.append_token(token)
+            request.check_stop(self._detokenize(request, token))
             if request.finished:
                 self.scheduler.finish(request, request.status)
                 finished.append(request)
         return finished
 
 
+def _record_logprobs(request: Request, sampled: SampledTokens, row: int) -> None:
+    """The sampled token's logprob and the top `params.logprobs` alternatives."""
+    k = request.params.logprobs
+    k = sampled.top_ids.shape[1] if k == -1 else k
+    entry = {
+        int(t): Logprob(float(lp), rank)
+        for rank, (t, lp) in enumerate(
+            zip(sampled.top_ids[row, :k], sampled.top_logprobs[row, :k], strict=True), start=1
+        )
+    }
+    token, logprob = int(sampled.tokens[row]), float(sampled.logprobs[row])
+    entry[token] = Logprob(logprob, int(sampled.ranks[row]))
+    request.logprobs.append(entry)
+    request.cumulative_logprob += logprob
+
+
 def _check_supported(params: SamplingParams) -> None:
-    """This engine decodes greedily; refuse options it would otherwise silently ignore."""
+    """Refuse options the engine would otherwise silently ignore."""
     unsupported = [
         name
         for name, active in (
-            ("temperature > 0 (random sampling)", not params.greedy),
-            ("n > 1", params.n > 1),
-            ("stop strings", bool(params.stop)),
-            ("presence_penalty", params.presence_penalty != 0),
-            ("frequency_penalty", params.frequency_penalty != 0),
-            ("repetition_penalty", params.repetition_penalty != 1),
-            ("logprobs", params.logprobs is not None),
+            ("n > 1 (use LLM.generate, which expands it)", params.n > 1),
             ("prompt_logprobs", params.prompt_logprobs is not None),
-            ("logit_bias", bool(params.logit_bias)),
-            ("min_tokens", params.min_tokens > 0),
         )
         if active
     ]
     if unsupported:
-        raise ValueError(
-            f"not supported by this engine yet: {', '.join(unsupported)}; "
-            "use SamplingParams(temperature=0) for greedy decoding"
-        )
+        raise ValueError(f"not supported by this engine yet: {', '.join(unsupported)}")

@@ -13,7 +13,8 @@ import dataclasses
 import enum
 import time
 
-from jaxserve.outputs import FinishReason
+from jaxserve.engine.detokenizer import IncrementalDetokenizer
+from jaxserve.outputs import FinishReason, Logprob
 from jaxserve.sampling_params import SamplingParams
 
 
@@ -61,6 +62,7 @@ class Request:
     prompt: str | None = None
     cache_salt: str | None = None
     priority: int = 0  # lower runs first under the priority policy
+    seed: int = 0  # of this request's random draws
     arrival_time: float = dataclasses.field(default_factory=time.monotonic)
     first_token_time: float | None = None
     finish_time: float | None = None
@@ -70,6 +72,9 @@ class Request:
     num_cached_tokens: int = 0  # prompt tokens found in the prefix cache at admission
     num_preemptions: int = 0
     block_hashes: list[bytes] = dataclasses.field(default_factory=list)  # of its full blocks
+    logprobs: list[dict[int, Logprob]] = dataclasses.field(default_factory=list)
+    detokenizer: IncrementalDetokenizer | None = None
+    cumulative_logprob: float = 0.0
     stop_reason: int | str | None = None
 
     @property
@@ -89,6 +94,10 @@ class Request:
         return self.status.finished
 
     @property
+    def text(self) -> str:
+        return self.detokenizer.text if self.detokenizer is not None else ""
+
+    @property
     def finish_reason(self) -> FinishReason | None:
         return FINISH_REASONS.get(self.status)
 
@@ -102,12 +111,19 @@ class Request:
             self.finish_time = time.monotonic()
 
     def append_token(self, token: int) -> None:
-        """Records a generated token and finishes the request if it should stop."""
         if self.first_token_time is None:
             self.first_token_time = time.monotonic()
         self.output_token_ids.append(token)
+
+    def check_stop(self, stop_string: str | None = None) -> None:
+        """Finishes the request if its last token (or the text it completed) says so."""
+        token = self.output_token_ids[-1]
         produced = len(self.output_token_ids)
         if produced >= self.params.min_tokens:
+            if stop_string is not None:
+                self.stop_reason = stop_string
+                self.move_to(RequestStatus.FINISHED_STOPPED)
+                return
             if token in self.params.stop_token_ids:
                 self.stop_reason = token
                 self.move_to(RequestStatus.FINISHED_STOPPED)

@@ -14,12 +14,15 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
 
-from jaxserve.engine.packing import PackedStep, SequenceChunk, pack_step
+from jaxserve.engine.packing import SequenceChunk, pack_step
+from jaxserve.engine.sampling_rows import SampledTokens
 from jaxserve.model.attention import make_attention_op
 from jaxserve.model.batch import StepBatch
 from jaxserve.model.config import ModelConfig
 from jaxserve.model.kv_cache import KVCache, allocate_kv_cache
 from jaxserve.model.llama import compute_logits, forward
+from jaxserve.model.sampler import SamplingBatch, sample
+from jaxserve.model.sampling_mode import SamplingMode
 from jaxserve.sharding import kv_cache_sharding, replicated
 
 
@@ -28,9 +31,9 @@ def _logits_step(params, kv_cache, batch, *, cfg, attention):
     return compute_logits(params, hidden, batch.logits_indices, cfg=cfg), kv_cache
 
 
-def _greedy_step(params, kv_cache, batch, *, cfg, attention):
+def _sampling_step(params, kv_cache, batch, sampling, *, cfg, attention, mode):
     logits, kv_cache = _logits_step(params, kv_cache, batch, cfg=cfg, attention=attention)
-    return jnp.argmax(logits, axis=-1).astype(jnp.int32), kv_cache  # [R]
+    return sample(logits, sampling, mode), kv_cache
 
 
 class ModelRunner:
@@ -58,27 +61,45 @@ class ModelRunner:
         op = make_attention_op(
             attention_fn, sm_scale=cfg.sm_scale, sliding_window=cfg.sliding_window, mesh=mesh
         )
-        out_shardings = (replicated(mesh), KVCache(k=kv_sharding, v=kv_sharding))
-        self._steps = {
-            name: jax.jit(
-                functools.partial(fn, cfg=cfg, attention=op),
-                donate_argnums=1,
-                out_shardings=out_shardings,
+        kv_out = KVCache(k=kv_sharding, v=kv_sharding)
+        self._sample_step = jax.jit(
+            functools.partial(_sampling_step, cfg=cfg, attention=op),
+            static_argnames="mode",
+            donate_argnums=1,
+            out_shardings=(replicated(mesh), kv_out),
+        )
+        self._logits_step = jax.jit(
+            functools.partial(_logits_step, cfg=cfg, attention=op),
+            donate_argnums=1,
+            out_shardings=(replicated(mesh), kv_out),
+        )
+
+    def _put(self, arrays: dict[str, np.ndarray]) -> dict[str, jax.Array]:
+        return jax.device_put(arrays, self._batch_sharding)
+
+    def execute(
+        self,
+        chunks: Sequence[SequenceChunk],
+        sampling: dict[str, np.ndarray],
+        mode: SamplingMode,
+    ) -> SampledTokens:
+        """Runs one step and draws a token after each chunk (rows of `sampling`)."""
+        batch = StepBatch(**self._put(pack_step(chunks, self.page_size).arrays()))
+        out, self.kv_cache = self._sample_step(
+            self.params, self.kv_cache, batch, SamplingBatch(**self._put(sampling)), mode=mode
+        )
+        n = len(chunks)
+        return SampledTokens(
+            *(
+                np.asarray(x)[:n]
+                for x in (out.tokens, out.logprobs, out.ranks, out.top_ids, out.top_logprobs)
             )
-            for name, fn in (("greedy", _greedy_step), ("logits", _logits_step))
-        }
-
-    def _run(self, name: str, packed: PackedStep) -> np.ndarray:
-        batch = StepBatch(**jax.device_put(packed.arrays(), self._batch_sharding))
-        out, self.kv_cache = self._steps[name](self.params, self.kv_cache, batch)
-        return np.asarray(out)
-
-    def greedy(self, chunks: Sequence[SequenceChunk]) -> np.ndarray:
-        """i32[len(chunks)]: the argmax next token after each chunk."""
-        return self._run("greedy", pack_step(chunks, self.page_size))[: len(chunks)]
+        )
 
     def logits(self, chunks: Sequence[SequenceChunk], *, all_logits: bool = False) -> np.ndarray:
         """f32[len(chunks), V] next-token logits, or f32[num tokens, V] with `all_logits`."""
         packed = pack_step(chunks, self.page_size, all_logits=all_logits)
         rows = int(packed.cu_q_lens[len(chunks)]) if all_logits else len(chunks)
-        return self._run("logits", packed)[:rows]
+        batch = StepBatch(**self._put(packed.arrays()))
+        logits, self.kv_cache = self._logits_step(self.params, self.kv_cache, batch)
+        return np.asarray(logits)[:rows]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from jaxserve.engine.engine import Engine
+from jaxserve.engine.sampling_rows import SampledTokens
 from jaxserve.sampling_params import SamplingParams
 
 
@@ -16,9 +17,12 @@ class ScriptedRunner:
         self.num_pages, self.page_size = num_pages, page_size
         self.steps = []
 
-    def greedy(self, chunks):
+    def execute(self, chunks, sampling, mode):
         self.steps.append(list(chunks))
-        return np.array([(c.token_ids[-1] + 1) % 50 for c in chunks], np.int32)
+        n = len(chunks)
+        tokens = np.array([(c.token_ids[-1] + 1) % 50 for c in chunks], np.int32)
+        zeros = np.zeros((n, 0))
+        return SampledTokens(tokens, np.zeros(n), np.ones(n, np.int32), zeros, zeros)
 
 
 def make_engine(runner=None, **kwargs):
@@ -106,8 +110,8 @@ def test_requests_wait_for_pages():
         ([], GREEDY, "prompt is empty"),
         ([1, 99], GREEDY, r"outside the vocabulary \[0, 50\)"),
         (list(range(40)), GREEDY, "40 tokens, but max_model_len is 40"),
-        ([1], SamplingParams(temperature=0.7), "temperature > 0"),
         ([1], SamplingParams(temperature=0, n=2), "n > 1"),
+        ([1], SamplingParams(temperature=0, prompt_logprobs=1), "prompt_logprobs"),
     ],
 )
 def test_bad_requests_are_refused_without_side_effects(prompt, params, message):

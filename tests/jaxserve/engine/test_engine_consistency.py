@@ -90,7 +90,7 @@ def test_prefix_cache_hits_match_alone(path, alone):
     assert run(llm, PROMPTS[:32]) == alone[:32]
     hits_before = llm.engine.blocks.prefix_hits
     # The same prompts again, and prompts extending them, now read cached pages.
-    extended = [p + [5, 6, 7, 8, 9, 10, 11, 12] for p in PROMPTS[:8]]
+    extended = [[*p, 5, 6, 7, 8, 9, 10, 11, 12] for p in PROMPTS[:8]]
     assert run(llm, PROMPTS[:32]) == alone[:32]
     assert llm.engine.blocks.prefix_hits > hits_before
     reference = LLM(path, max_model_len=128, enable_prefix_caching=False, skip_tokenizer_init=True)

@@ -1,0 +1,18 @@
+"""`SamplingMode`: the static part of a step's sampling work (plain Python, no jax).
+
+The host decides it from the scheduled requests; the jitted step takes it as a static
+argument, so each distinct mode compiles once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplingMode:
+    greedy_only: bool = True
+    penalties: bool = False
+    logit_bias: bool = False
+    candidates: int = 0  # 0: draw from the whole vocabulary unfiltered; else top candidates kept
+    num_logprobs: int = 0  # top logprobs returned per row (0: only the sampled token's)

@@ -1,4 +1,4 @@
-"""The `jaxserve` command line: `doctor` and `generate`."""
+"""The `jaxserve` command line: `doctor`, `generate` and `bench`."""
 
 from __future__ import annotations
 
@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--tensor-parallel-size", type=int, default=1)
     gen.add_argument("--ignore-eos", action="store_true")
     gen.set_defaults(func=_generate)
+    from jaxserve import bench
+
+    bench.add_parser(sub)
     return parser
 
 

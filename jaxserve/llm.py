@@ -13,7 +13,9 @@ import jax.numpy as jnp
 from tqdm.auto import tqdm
 
 import platforms
+from jaxserve.compile_cache import default_cache_dir, enable_compilation_cache
 from jaxserve.engine.engine import Engine
+from jaxserve.engine.packing import warmup_buckets
 from jaxserve.engine.request import Request
 from jaxserve.engine.runner import ModelRunner
 from jaxserve.errors import ModelConfigError
@@ -67,6 +69,9 @@ class LLM:
         num_pages: KV pages in the pool, overriding `kv_cache_memory`.
         enable_prefix_caching: reuse the KV pages of identical prompt prefixes.
         scheduling_policy: "fcfs" or "priority" (lower `priority` values first).
+        compilation_cache_dir: JAX's persistent compilation cache ("default":
+            `$JAXSERVE_COMPILATION_CACHE` or ~/.cache/jaxserve/xla; None: leave JAX's setting).
+        warmup: compile the common shape buckets now rather than on first use.
     """
 
     def __init__(
@@ -86,6 +91,8 @@ class LLM:
         num_pages: int | None = None,
         enable_prefix_caching: bool = True,
         scheduling_policy: str = "fcfs",
+        compilation_cache_dir: str | os.PathLike[str] | None = "default",
+        warmup: bool = True,
     ):
         for name, value in (
             ("max_num_seqs", max_num_seqs),
@@ -93,6 +100,9 @@ class LLM:
         ):
             if value < 1:
                 raise ModelConfigError(f"{name} must be at least 1, got {value}")
+        if compilation_cache_dir == "default":
+            compilation_cache_dir = default_cache_dir()
+        enable_compilation_cache(compilation_cache_dir)
         platform = platforms.detect()
         ckpt = open_checkpoint(model)
         cfg = ckpt.config
@@ -140,6 +150,8 @@ class LLM:
             tokenizer=self.tokenizer,
         )
         self.runner = runner
+        if warmup:
+            runner.warmup(warmup_buckets(max_num_seqs, max_num_batched_tokens))
 
     def _plan_pages(
         self, params, page_size, kv_dtype, kv_cache_memory, max_model_len, max_num_seqs
@@ -272,6 +284,9 @@ class LLM:
             first.prompt_token_ids,
             [_completion(i, r) for i, r in enumerate(group)],
             finished=all(r.finished for r in group),
+            prompt_logprobs=(
+                list(first.prompt_logprobs) if first.params.prompt_logprobs is not None else None
+            ),
         )
 
 

@@ -7,6 +7,8 @@ import os
 # Eight virtual CPU devices for the tensor-parallel tests; must precede JAX's backend start.
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Tests compile many tiny models: keep their programs out of the user's cache.
+os.environ["JAXSERVE_COMPILATION_CACHE"] = ""
 
 import pytest
 
@@ -31,3 +33,13 @@ def tiny_checkpoints(tmp_path_factory):
 @pytest.fixture(params=ARCH_CASES, ids=lambda s: s.name)
 def arch_spec(request) -> TinySpec:
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def _compile_lazily(request, monkeypatch):
+    """Tests build many tiny models: compile only the shapes a test runs, not all buckets.
+
+    A test that exercises warm-up itself is marked `warmup`.
+    """
+    if "warmup" not in request.keywords:
+        monkeypatch.setattr("jaxserve.llm.warmup_buckets", lambda *args: [])

@@ -86,8 +86,8 @@ class BlockManager:
 
         At least one token is always left to compute, since the step needs its logits.
         """
-        if not self.enable_prefix_caching:
-            return [], 0
+        if not self.enable_prefix_caching or request.params.prompt_logprobs is not None:
+            return [], 0  # prompt logprobs need every prompt token computed
         self._update_hashes(request, request.num_tokens)
         limit = (request.num_tokens - 1) // self.block_size
         hits = []

@@ -16,10 +16,10 @@ import numpy as np
 
 from jaxserve.engine.block_manager import BlockManager
 from jaxserve.engine.detokenizer import IncrementalDetokenizer, Tokenizer
-from jaxserve.engine.packing import MIN_SEQS, SequenceChunk, bucket
+from jaxserve.engine.packing import MIN_SEQS, MIN_TOKENS, SequenceChunk, bucket
 from jaxserve.engine.request import Request
 from jaxserve.engine.sampling_rows import SampledTokens, pack_sampling
-from jaxserve.engine.scheduler import Policy, Scheduler
+from jaxserve.engine.scheduler import Policy, ScheduledChunk, Scheduler
 from jaxserve.model.sampling_mode import SamplingMode
 from jaxserve.outputs import Logprob
 from jaxserve.sampling_params import SamplingParams
@@ -140,6 +140,19 @@ class Engine:
     def has_unfinished(self) -> bool:
         return self.scheduler.has_unfinished()
 
+    def _prompt_targets(self, chunks: Sequence[ScheduledChunk]) -> np.ndarray:
+        """i32[T]: for each token row, the prompt token that follows it (V: none wanted)."""
+        total = sum(c.num_tokens for c in chunks)
+        targets = np.full(bucket(total, MIN_TOKENS), self.vocab_size, np.int32)
+        row = 0
+        for c in chunks:
+            request = c.request
+            if request.params.prompt_logprobs is not None:
+                following = request.prompt_token_ids[c.start + 1 : c.end + 1]
+                targets[row : row + len(following)] = following
+            row += c.num_tokens
+        return targets
+
     def _detokenize(self, request: Request, token: int) -> str | None:
         """Extends the request's text; returns the stop string it completed, if any."""
         detokenizer = request.detokenizer
@@ -178,10 +191,16 @@ class Engine:
         sampling, mode = pack_sampling(
             requests, bucket(len(requests), MIN_SEQS), self.vocab_size, [r.seed for r in requests]
         )
+        if mode.prompt_logprobs is not None:
+            sampling["prompt_targets"] = self._prompt_targets(out.chunks)
         sampled = self.runner.execute(chunks, sampling, mode)
         finished = []
+        token_row = 0
         for row, chunk in enumerate(out.chunks):
             request = chunk.request
+            if request.params.prompt_logprobs is not None:
+                _record_prompt_logprobs(request, chunk, sampled, token_row)
+            token_row += chunk.num_tokens
             request.num_computed_tokens = chunk.end
             if chunk.end < request.num_tokens:
                 continue  # a prompt chunk: the prompt is not all in the cache yet
@@ -212,14 +231,43 @@ def _record_logprobs(request: Request, sampled: SampledTokens, row: int) -> None
     request.cumulative_logprob += logprob
 
 
+def _record_prompt_logprobs(
+    request: Request, chunk: ScheduledChunk, sampled: SampledTokens, first_row: int
+) -> None:
+    """Logprobs of prompt tokens start+1 .. end (position 0 has none), once each."""
+    assert sampled.prompt_logprobs is not None and sampled.prompt_top_ids is not None
+    if not request.prompt_logprobs:
+        request.prompt_logprobs.append(None)
+    k = request.params.prompt_logprobs
+    for i in range(chunk.num_tokens):
+        position = chunk.start + i + 1  # the prompt position this row predicts
+        if position >= request.num_prompt_tokens:
+            break
+        if position < len(request.prompt_logprobs):
+            continue  # recorded before a preemption
+        row = first_row + i
+        width = sampled.prompt_top_ids.shape[1] if k == -1 else k
+        entry = {
+            int(t): Logprob(float(lp), rank)
+            for rank, (t, lp) in enumerate(
+                zip(
+                    sampled.prompt_top_ids[row, :width],
+                    sampled.prompt_top_logprobs[row, :width],
+                    strict=True,
+                ),
+                start=1,
+            )
+        }
+        token = request.prompt_token_ids[position]
+        entry[token] = Logprob(float(sampled.prompt_logprobs[row]), int(sampled.prompt_ranks[row]))
+        request.prompt_logprobs.append(entry)
+
+
 def _check_supported(params: SamplingParams) -> None:
     """Refuse options the engine would otherwise silently ignore."""
     unsupported = [
         name
-        for name, active in (
-            ("n > 1 (use LLM.generate, which expands it)", params.n > 1),
-            ("prompt_logprobs", params.prompt_logprobs is not None),
-        )
+        for name, active in (("n > 1 (use LLM.generate, which expands it)", params.n > 1),)
         if active
     ]
     if unsupported:

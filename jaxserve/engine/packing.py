@@ -106,3 +106,42 @@ def pack_step(
         np.array([len(chunks)], np.int32),
         logits_indices,
     )
+
+
+def pack_padding(num_tokens: int, num_slots: int, pages_per_seq: int, page_size: int) -> PackedStep:
+    """A step of the given bucket that holds only padding (to compile that bucket ahead)."""
+    return PackedStep(
+        token_ids=np.zeros(num_tokens, np.int32),
+        positions=np.zeros(num_tokens, np.int32),
+        slot_mapping=np.full(num_tokens, NULL_PAGE * page_size, np.int32),
+        cu_q_lens=np.zeros(num_slots + 1, np.int32),
+        kv_lens=np.zeros(num_slots, np.int32),
+        page_indices=np.full((num_slots, pages_per_seq), NULL_PAGE, np.int32),
+        num_seqs=np.zeros(1, np.int32),
+        logits_indices=np.zeros(num_slots, np.int32),
+    )
+
+
+def warmup_buckets(max_num_seqs: int, max_num_batched_tokens: int) -> list[tuple[int, int, int]]:
+    """(tokens, sequences, pages per sequence) buckets worth compiling at start.
+
+    Decode steps of every batch size and prefill steps of every chunk size, at the smallest
+    page bucket; longer contexts compile on first use (and then come from the disk cache).
+    """
+    shapes = {
+        (bucket(s, MIN_TOKENS), s, MIN_PAGES)
+        for s in _powers(MIN_SEQS, bucket(max_num_seqs, MIN_SEQS))
+    }
+    shapes |= {
+        (t, MIN_SEQS, MIN_PAGES)
+        for t in _powers(MIN_TOKENS, bucket(max_num_batched_tokens, MIN_TOKENS))
+    }
+    return sorted(shapes)
+
+
+def _powers(low: int, high: int) -> list[int]:
+    out = []
+    while low <= high:
+        out.append(low)
+        low *= 2
+    return out

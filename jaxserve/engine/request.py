@@ -73,6 +73,7 @@ class Request:
     num_preemptions: int = 0
     block_hashes: list[bytes] = dataclasses.field(default_factory=list)  # of its full blocks
     logprobs: list[dict[int, Logprob]] = dataclasses.field(default_factory=list)
+    prompt_logprobs: list[dict[int, Logprob] | None] = dataclasses.field(default_factory=list)
     detokenizer: IncrementalDetokenizer | None = None
     cumulative_logprob: float = 0.0
     stop_reason: int | str | None = None

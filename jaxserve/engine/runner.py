@@ -13,15 +13,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
+from tqdm.auto import tqdm
 
-from jaxserve.engine.packing import SequenceChunk, pack_step
-from jaxserve.engine.sampling_rows import SampledTokens
+from jaxserve.engine.packing import SequenceChunk, pack_padding, pack_step
+from jaxserve.engine.sampling_rows import SampledTokens, pack_sampling
 from jaxserve.model.attention import make_attention_op
 from jaxserve.model.batch import StepBatch
 from jaxserve.model.config import ModelConfig
 from jaxserve.model.kv_cache import KVCache, allocate_kv_cache
 from jaxserve.model.llama import compute_logits, forward
-from jaxserve.model.sampler import SamplingBatch, sample
+from jaxserve.model.sampler import SamplingBatch, prompt_logprobs, sample
 from jaxserve.model.sampling_mode import SamplingMode
 from jaxserve.sharding import kv_cache_sharding, replicated
 
@@ -31,9 +32,16 @@ def _logits_step(params, kv_cache, batch, *, cfg, attention):
     return compute_logits(params, hidden, batch.logits_indices, cfg=cfg), kv_cache
 
 
-def _sampling_step(params, kv_cache, batch, sampling, *, cfg, attention, mode):
-    logits, kv_cache = _logits_step(params, kv_cache, batch, cfg=cfg, attention=attention)
-    return sample(logits, sampling, mode), kv_cache
+def _sampling_step(params, kv_cache, batch, sampling, prompt_targets, *, cfg, attention, mode):
+    hidden, kv_cache = forward(params, kv_cache, batch, cfg=cfg, attention=attention)
+    logits = compute_logits(params, hidden, batch.logits_indices, cfg=cfg)
+    out = sample(logits, sampling, mode)
+    prompt = None
+    if mode.prompt_logprobs is not None:  # every token row: rare, and costs a [T, V] matmul
+        rows = jnp.arange(hidden.shape[0])
+        k = cfg.vocab_size if mode.prompt_logprobs == -1 else mode.prompt_logprobs
+        prompt = prompt_logprobs(compute_logits(params, hidden, rows, cfg=cfg), prompt_targets, k)
+    return (out, prompt), kv_cache
 
 
 class ModelRunner:
@@ -83,18 +91,55 @@ class ModelRunner:
         sampling: dict[str, np.ndarray],
         mode: SamplingMode,
     ) -> SampledTokens:
-        """Runs one step and draws a token after each chunk (rows of `sampling`)."""
-        batch = StepBatch(**self._put(pack_step(chunks, self.page_size).arrays()))
-        out, self.kv_cache = self._sample_step(
-            self.params, self.kv_cache, batch, SamplingBatch(**self._put(sampling)), mode=mode
+        """Runs one step and draws a token after each chunk (rows of `sampling`).
+
+        `sampling["prompt_targets"]` (i32[T], when `mode.prompt_logprobs` is set) names the
+        token whose logprob each token row should report.
+        """
+        packed = pack_step(chunks, self.page_size)
+        sampling = dict(sampling)
+        targets = sampling.pop("prompt_targets", None)
+        if targets is None:
+            targets = np.zeros(1, np.int32)
+        (out, prompt), self.kv_cache = self._sample_step(
+            self.params,
+            self.kv_cache,
+            StepBatch(**self._put(packed.arrays())),
+            SamplingBatch(**self._put(sampling)),
+            self._put(targets),
+            mode=mode,
         )
         n = len(chunks)
-        return SampledTokens(
-            *(
-                np.asarray(x)[:n]
-                for x in (out.tokens, out.logprobs, out.ranks, out.top_ids, out.top_logprobs)
+        fields = [
+            np.asarray(x)[:n]
+            for x in (out.tokens, out.logprobs, out.ranks, out.top_ids, out.top_logprobs)
+        ]
+        if prompt is not None:
+            t = int(packed.cu_q_lens[n])
+            fields += [
+                np.asarray(x)[:t]
+                for x in (prompt.logprobs, prompt.ranks, prompt.top_ids, prompt.top_logprobs)
+            ]
+        return SampledTokens(*fields)
+
+    def warmup(self, shapes: Sequence[tuple[int, int, int]], *, show_progress: bool = True) -> None:
+        """Compiles the greedy step for each (tokens, sequences, pages) bucket."""
+        vocab = self.cfg.vocab_size
+        for num_tokens, num_slots, pages in tqdm(
+            shapes, desc="compiling shape buckets", unit="shape", disable=not show_progress or None
+        ):
+            packed = pack_padding(num_tokens, num_slots, pages, self.page_size)
+            sampling, mode = pack_sampling([], num_slots, vocab, [])
+            batch = StepBatch(**self._put(packed.arrays()))
+            out, self.kv_cache = self._sample_step(
+                self.params,
+                self.kv_cache,
+                batch,
+                SamplingBatch(**self._put(sampling)),
+                self._put(np.zeros(1, np.int32)),
+                mode=mode,
             )
-        )
+            jax.block_until_ready(out)
 
     def logits(self, chunks: Sequence[SequenceChunk], *, all_logits: bool = False) -> np.ndarray:
         """f32[len(chunks), V] next-token logits, or f32[num tokens, V] with `all_logits`."""

@@ -70,12 +70,14 @@ def pack_sampling(
         for r in requests
     ]
     logprobs = [p.logprobs for p in params if p.logprobs is not None]
+    prompt_ks = [p.prompt_logprobs for p in params if p.prompt_logprobs is not None]
     mode = SamplingMode(
         greedy_only=all(p.greedy for p in params),
         penalties=penalties,
         logit_bias=any(bias_rows),
         candidates=_candidates(requests, vocab),
         num_logprobs=vocab if -1 in logprobs else max(logprobs, default=0),
+        prompt_logprobs=(-1 if -1 in prompt_ks else max(prompt_ks)) if prompt_ks else None,
     )
     arrays = {
         "temperature": column([p.temperature for p in params], np.float32, 0.0),
@@ -114,3 +116,8 @@ class SampledTokens:
     ranks: np.ndarray  # i32[n]
     top_ids: np.ndarray  # i32[n, k]
     top_logprobs: np.ndarray  # f32[n, k]
+    # Per token row of the step (only when some request asked for prompt logprobs):
+    prompt_logprobs: np.ndarray | None = None  # f32[T]
+    prompt_ranks: np.ndarray | None = None  # i32[T]
+    prompt_top_ids: np.ndarray | None = None  # i32[T, k]
+    prompt_top_logprobs: np.ndarray | None = None  # f32[T, k]

@@ -108,3 +108,21 @@ def sample(logits: jax.Array, sb: SamplingBatch, mode: SamplingMode) -> SamplerO
     else:
         top_logprobs, top_ids = jnp.zeros((rows, 0)), jnp.zeros((rows, 0), jnp.int32)
     return SamplerOutput(tokens, chosen, ranks, top_ids.astype(jnp.int32), top_logprobs)
+
+
+@struct.dataclass
+class PromptLogprobs:
+    logprobs: jax.Array  # f32[T]: of the token that follows each token in its prompt
+    ranks: jax.Array  # i32[T]
+    top_ids: jax.Array  # i32[T, k]
+    top_logprobs: jax.Array  # f32[T, k]
+
+
+def prompt_logprobs(logits: jax.Array, targets: jax.Array, k: int) -> PromptLogprobs:
+    """Logprobs of `targets` i32[T] under `logits` f32[T, V] (targets == V are padding)."""
+    logprobs = jax.nn.log_softmax(logits, axis=-1)
+    safe = jnp.minimum(targets, logits.shape[-1] - 1)
+    chosen = jnp.take_along_axis(logprobs, safe[:, None], axis=-1)[:, 0]
+    ranks = 1 + jnp.sum(logprobs > chosen[:, None], axis=-1).astype(jnp.int32)
+    top_logprobs, top_ids = jax.lax.top_k(logprobs, k)
+    return PromptLogprobs(chosen, ranks, top_ids.astype(jnp.int32), top_logprobs)

@@ -16,3 +16,4 @@ class SamplingMode:
     logit_bias: bool = False
     candidates: int = 0  # 0: draw from the whole vocabulary unfiltered; else top candidates kept
     num_logprobs: int = 0  # top logprobs returned per row (0: only the sampled token's)
+    prompt_logprobs: int | None = None  # top logprobs per prompt token; None: not computed

@@ -121,3 +121,35 @@ def test_min_tokens_holds_off_stop_tokens(llm):
     out = tokens(llm, PROMPT, params)[0]
     assert out[0] != first, "the stop token was banned for the first min_tokens tokens"
     assert len(out) >= 3
+
+
+def test_prompt_logprobs_match_the_model(tiny_checkpoints):
+    import numpy as np
+    import torch
+
+    from tests.tiny_models import load_hf_model
+
+    path = tiny_checkpoints(SPEC)
+    prompt = [1, *range(50, 80)]
+    # A small token budget splits the prompt into chunks; each reports its own rows.
+    llm = LLM(
+        path, max_model_len=128, max_num_batched_tokens=8, page_size=8, skip_tokenizer_init=True
+    )
+    params = SamplingParams(temperature=0, max_tokens=2, prompt_logprobs=2)
+    (out,) = llm.generate({"prompt_token_ids": prompt}, params, use_tqdm=False)
+    with torch.no_grad():
+        ref = torch.log_softmax(load_hf_model(path)(torch.tensor([prompt])).logits[0], -1)
+    assert out.prompt_logprobs[0] is None and len(out.prompt_logprobs) == len(prompt)
+    for position in range(1, len(prompt)):
+        entry = out.prompt_logprobs[position]
+        expected = ref[position - 1].numpy()
+        token = prompt[position]
+        np.testing.assert_allclose(entry[token].logprob, expected[token], rtol=1e-4, atol=1e-5)
+        assert entry[token].rank == 1 + int((expected > expected[token]).sum())
+        assert set(np.argsort(-expected)[:2]) <= set(entry), f"top-2 missing at {position}"
+    assert (
+        llm.generate({"prompt_token_ids": prompt}, SamplingParams(max_tokens=1), use_tqdm=False)[
+            0
+        ].prompt_logprobs
+        is None
+    )

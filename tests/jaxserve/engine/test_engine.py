@@ -111,7 +111,6 @@ def test_requests_wait_for_pages():
         ([1, 99], GREEDY, r"outside the vocabulary \[0, 50\)"),
         (list(range(40)), GREEDY, "40 tokens, but max_model_len is 40"),
         ([1], SamplingParams(temperature=0, n=2), "n > 1"),
-        ([1], SamplingParams(temperature=0, prompt_logprobs=1), "prompt_logprobs"),
     ],
 )
 def test_bad_requests_are_refused_without_side_effects(prompt, params, message):

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jaxserve.engine.packing import NULL_PAGE, SequenceChunk, bucket, pack_step
+from jaxserve.engine.packing import (
+    MIN_SEQS,
+    MIN_TOKENS,
+    NULL_PAGE,
+    SequenceChunk,
+    bucket,
+    pack_padding,
+    pack_step,
+    warmup_buckets,
+)
 
 
 @pytest.mark.parametrize(
@@ -42,3 +51,17 @@ def test_packs_a_mixed_batch():
 def test_all_logits_covers_every_token():
     packed = pack_step([SequenceChunk([1, 2, 3], 0, [1])], 8, all_logits=True)
     np.testing.assert_array_equal(packed.logits_indices, np.arange(16))
+
+
+def test_padding_step_has_the_requested_bucket():
+    packed = pack_padding(32, 8, 4, 16)
+    assert packed.token_ids.shape == (32,) and packed.page_indices.shape == (8, 4)
+    assert packed.num_seqs[0] == 0 and np.all(packed.slot_mapping // 16 == NULL_PAGE)
+
+
+def test_warmup_buckets_cover_decode_and_prefill():
+    shapes = warmup_buckets(max_num_seqs=64, max_num_batched_tokens=512)
+    decode = {(t, s) for t, s, _ in shapes if s > MIN_SEQS or t == MIN_TOKENS}
+    assert {(16, 4), (16, 8), (16, 16), (32, 32), (64, 64)} <= decode
+    assert {t for t, s, _ in shapes if s == MIN_SEQS} == {16, 32, 64, 128, 256, 512}
+    assert all(p == 4 for *_, p in shapes)

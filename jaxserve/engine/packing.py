@@ -122,18 +122,20 @@ def pack_padding(num_tokens: int, num_slots: int, pages_per_seq: int, page_size:
     )
 
 
-def warmup_buckets(max_num_seqs: int, max_num_batched_tokens: int) -> list[tuple[int, int, int]]:
-    """(tokens, sequences, pages per sequence) buckets worth compiling at start.
+def warmup_buckets(
+    max_num_seqs: int, max_num_batched_tokens: int
+) -> list[tuple[int, int, int, bool]]:
+    """(tokens, sequences, pages per sequence, decode only) buckets worth compiling at start.
 
     Decode steps of every batch size and prefill steps of every chunk size, at the smallest
     page bucket; longer contexts compile on first use (and then come from the disk cache).
     """
     shapes = {
-        (bucket(s, MIN_TOKENS), s, MIN_PAGES)
+        (bucket(s, MIN_TOKENS), s, MIN_PAGES, True)
         for s in _powers(MIN_SEQS, bucket(max_num_seqs, MIN_SEQS))
     }
     shapes |= {
-        (t, MIN_SEQS, MIN_PAGES)
+        (t, MIN_SEQS, MIN_PAGES, False)
         for t in _powers(MIN_TOKENS, bucket(max_num_batched_tokens, MIN_TOKENS))
     }
     return sorted(shapes)

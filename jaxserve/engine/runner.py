@@ -26,13 +26,20 @@ from jaxserve.model.sampler import SamplingBatch, prompt_logprobs, sample
 from jaxserve.model.sampling_mode import SamplingMode
 from jaxserve.sharding import kv_cache_sharding, replicated
 
+# Queries per attention block in steps that hold a multi-token chunk (see the reference).
+PREFILL_BLOCK_Q = 16
 
-def _logits_step(params, kv_cache, batch, *, cfg, attention):
+
+def _logits_step(params, kv_cache, batch, *, cfg, make_attention, block_q):
+    attention = make_attention(block_q=block_q)
     hidden, kv_cache = forward(params, kv_cache, batch, cfg=cfg, attention=attention)
     return compute_logits(params, hidden, batch.logits_indices, cfg=cfg), kv_cache
 
 
-def _sampling_step(params, kv_cache, batch, sampling, prompt_targets, *, cfg, attention, mode):
+def _sampling_step(
+    params, kv_cache, batch, sampling, prompt_targets, *, cfg, make_attention, mode, block_q
+):
+    attention = make_attention(block_q=block_q)
     hidden, kv_cache = forward(params, kv_cache, batch, cfg=cfg, attention=attention)
     logits = compute_logits(params, hidden, batch.logits_indices, cfg=cfg)
     out = sample(logits, sampling, mode)
@@ -66,18 +73,23 @@ class ModelRunner:
         kv_sharding = kv_cache_sharding(mesh)
         self.kv_cache = allocate_kv_cache(cfg, num_pages, page_size, kv_dtype, kv_sharding)
         self._batch_sharding = replicated(mesh)
-        op = make_attention_op(
-            attention_fn, sm_scale=cfg.sm_scale, sliding_window=cfg.sliding_window, mesh=mesh
+        make_attention = functools.partial(
+            make_attention_op,
+            attention_fn,
+            sm_scale=cfg.sm_scale,
+            sliding_window=cfg.sliding_window,
+            mesh=mesh,
         )
         kv_out = KVCache(k=kv_sharding, v=kv_sharding)
         self._sample_step = jax.jit(
-            functools.partial(_sampling_step, cfg=cfg, attention=op),
-            static_argnames="mode",
+            functools.partial(_sampling_step, cfg=cfg, make_attention=make_attention),
+            static_argnames=("mode", "block_q"),
             donate_argnums=1,
             out_shardings=(replicated(mesh), kv_out),
         )
         self._logits_step = jax.jit(
-            functools.partial(_logits_step, cfg=cfg, attention=op),
+            functools.partial(_logits_step, cfg=cfg, make_attention=make_attention),
+            static_argnames="block_q",
             donate_argnums=1,
             out_shardings=(replicated(mesh), kv_out),
         )
@@ -108,6 +120,7 @@ class ModelRunner:
             SamplingBatch(**self._put(sampling)),
             self._put(targets),
             mode=mode,
+            block_q=_block_q(chunks),
         )
         n = len(chunks)
         fields = [
@@ -122,10 +135,12 @@ class ModelRunner:
             ]
         return SampledTokens(*fields)
 
-    def warmup(self, shapes: Sequence[tuple[int, int, int]], *, show_progress: bool = True) -> None:
-        """Compiles the greedy step for each (tokens, sequences, pages) bucket."""
+    def warmup(
+        self, shapes: Sequence[tuple[int, int, int, bool]], *, show_progress: bool = True
+    ) -> None:
+        """Compiles the greedy step for each (tokens, sequences, pages, decode only) bucket."""
         vocab = self.cfg.vocab_size
-        for num_tokens, num_slots, pages in tqdm(
+        for num_tokens, num_slots, pages, decode in tqdm(
             shapes, desc="compiling shape buckets", unit="shape", disable=not show_progress or None
         ):
             packed = pack_padding(num_tokens, num_slots, pages, self.page_size)
@@ -138,6 +153,7 @@ class ModelRunner:
                 SamplingBatch(**self._put(sampling)),
                 self._put(np.zeros(1, np.int32)),
                 mode=mode,
+                block_q=1 if decode else PREFILL_BLOCK_Q,
             )
             jax.block_until_ready(out)
 
@@ -146,5 +162,12 @@ class ModelRunner:
         packed = pack_step(chunks, self.page_size, all_logits=all_logits)
         rows = int(packed.cu_q_lens[len(chunks)]) if all_logits else len(chunks)
         batch = StepBatch(**self._put(packed.arrays()))
-        logits, self.kv_cache = self._logits_step(self.params, self.kv_cache, batch)
+        logits, self.kv_cache = self._logits_step(
+            self.params, self.kv_cache, batch, block_q=_block_q(chunks)
+        )
         return np.asarray(logits)[:rows]
+
+
+def _block_q(chunks: Sequence[SequenceChunk]) -> int:
+    """Per-token attention for pure decode steps, blocked once any chunk has many tokens."""
+    return 1 if all(len(c.token_ids) == 1 for c in chunks) else PREFILL_BLOCK_Q

@@ -26,6 +26,7 @@ def make_attention_op(
     sm_scale: float,
     sliding_window: int | None,
     mesh: Mesh | None,
+    block_q: int = 1,
 ) -> AttentionOp:
     """Builds the per-layer op around a ragged paged attention implementation."""
 
@@ -42,6 +43,7 @@ def make_attention_op(
             num_seqs,
             sm_scale=sm_scale,
             sliding_window=sliding_window,
+            block_q=block_q,
         )
         return out, k_pages, v_pages
 

@@ -76,7 +76,8 @@ def make_batch(rng, seqs, page_size, num_heads, *, pad_tokens=5, pad_seqs=2):
 
 @pytest.mark.parametrize("page_size", [8, 16, 32])
 @pytest.mark.parametrize("group", [1, 2, 4])
-def test_matches_dense_attention_on_mixed_batches(page_size, group):
+@pytest.mark.parametrize("block_q", [1, 8])
+def test_matches_dense_attention_on_mixed_batches(page_size, group, block_q):
     """Decode tokens, a whole prefill and chunked prefills, lengths off page boundaries."""
     rng = np.random.default_rng(page_size * 10 + group)
     num_heads = NUM_KV_HEADS * group
@@ -85,8 +86,8 @@ def test_matches_dense_attention_on_mixed_batches(page_size, group):
     inputs, parts, num_real = make_batch(rng, seqs, page_size, num_heads)
     sm_scale = HEAD_DIM**-0.5
     out = np.asarray(
-        jax.jit(ragged_paged_attention_reference, static_argnames="sm_scale")(
-            **inputs, sm_scale=sm_scale
+        jax.jit(ragged_paged_attention_reference, static_argnames=("sm_scale", "block_q"))(
+            **inputs, sm_scale=sm_scale, block_q=block_q
         )
     )
     expected = np.concatenate(
@@ -97,12 +98,15 @@ def test_matches_dense_attention_on_mixed_batches(page_size, group):
 
 
 @pytest.mark.parametrize("window", [1, 4, 9])
-def test_sliding_window(window):
+@pytest.mark.parametrize("block_q", [1, 4])
+def test_sliding_window(window, block_q):
     rng = np.random.default_rng(window)
     seqs = [(30, 30), (17, 1), (40, 6)]
     inputs, parts, num_real = make_batch(rng, seqs, 8, 4)
     out = np.asarray(
-        ragged_paged_attention_reference(**inputs, sm_scale=0.25, sliding_window=window)
+        ragged_paged_attention_reference(
+            **inputs, sm_scale=0.25, sliding_window=window, block_q=block_q
+        )
     )
     expected = np.concatenate(
         [dense_attention(q, k, v, start, 0.25, window) for q, k, v, start in parts]
@@ -112,7 +116,7 @@ def test_sliding_window(window):
 
 def test_random_batches_sweep():
     rng = np.random.default_rng(7)
-    attend = jax.jit(ragged_paged_attention_reference, static_argnames="sm_scale")
+    attend = jax.jit(ragged_paged_attention_reference, static_argnames=("sm_scale", "block_q"))
     for trial in range(8):
         page_size = int(rng.choice([8, 16, 32]))
         group = int(rng.choice([1, 2, 4]))
@@ -123,7 +127,8 @@ def test_random_batches_sweep():
         inputs, parts, num_real = make_batch(
             rng, seqs, page_size, NUM_KV_HEADS * group, pad_tokens=int(rng.integers(0, 4))
         )
-        out = np.asarray(attend(**inputs, sm_scale=0.3))
+        block_q = int(rng.choice([1, 2, 16]))
+        out = np.asarray(attend(**inputs, sm_scale=0.3, block_q=block_q))
         expected = np.concatenate([dense_attention(q, k, v, s, 0.3) for q, k, v, s in parts])
         np.testing.assert_allclose(
             out[:num_real],

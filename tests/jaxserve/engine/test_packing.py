@@ -6,8 +6,6 @@ import numpy as np
 import pytest
 
 from jaxserve.engine.packing import (
-    MIN_SEQS,
-    MIN_TOKENS,
     NULL_PAGE,
     SequenceChunk,
     bucket,
@@ -61,7 +59,8 @@ def test_padding_step_has_the_requested_bucket():
 
 def test_warmup_buckets_cover_decode_and_prefill():
     shapes = warmup_buckets(max_num_seqs=64, max_num_batched_tokens=512)
-    decode = {(t, s) for t, s, _ in shapes if s > MIN_SEQS or t == MIN_TOKENS}
-    assert {(16, 4), (16, 8), (16, 16), (32, 32), (64, 64)} <= decode
-    assert {t for t, s, _ in shapes if s == MIN_SEQS} == {16, 32, 64, 128, 256, 512}
-    assert all(p == 4 for *_, p in shapes)
+    decode = {(t, s) for t, s, _, is_decode in shapes if is_decode}
+    assert decode == {(16, 4), (16, 8), (16, 16), (32, 32), (64, 64)}
+    prefill = {t for t, s, _, is_decode in shapes if not is_decode}
+    assert prefill == {16, 32, 64, 128, 256, 512}
+    assert all(p == 4 for _, _, p, _ in shapes)

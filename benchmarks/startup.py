@@ -31,8 +31,12 @@ print(f"FIRST_TOKEN_SECONDS {{time.perf_counter() - start:.2f}}")
 
 def first_token_seconds(model: str, cache: str) -> float:
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", CHILD.format(model=model, cache=cache)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD.format(model=model, cache=cache)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     wall = time.perf_counter() - start
     inner = next(line for line in out.stdout.splitlines() if line.startswith("FIRST_TOKEN"))
     return max(wall, float(inner.split()[1]))
@@ -47,8 +51,10 @@ def main() -> int:
     shutil.rmtree(cache, ignore_errors=True)
     cold = first_token_seconds(args.model, cache)
     warm = first_token_seconds(args.model, cache)
-    print(f"RESULT startup cold_seconds={cold:.2f} cached_seconds={warm:.2f} "
-          f"speedup={cold / warm:.2f}x")
+    print(
+        f"RESULT startup cold_seconds={cold:.2f} cached_seconds={warm:.2f} "
+        f"speedup={cold / warm:.2f}x"
+    )
     return 0
 
 

@@ -89,17 +89,19 @@ def ragged_paged_attention_reference(
     k = k_pages[pages].reshape(num_tokens, max_len, num_kv_heads, head_dim)  # [T, L, K, D]
     v = v_pages[pages].reshape(num_tokens, max_len, num_kv_heads, head_dim)  # [T, L, K, D]
 
-    kv_pos = jnp.arange(max_len)[None, :]  # [1, L]
-    mask = (kv_pos <= q_pos[:, None]) & (kv_pos < kv_len[:, None]) & real[:, None]  # [T, L]
-    if sliding_window is not None:
-        mask &= kv_pos > q_pos[:, None] - sliding_window
-
-    qg = q.reshape(num_tokens, num_kv_heads, group, head_dim).astype(jnp.float32)
-    scores = jnp.einsum("tkgd,tlkd->tkgl", qg, k.astype(jnp.float32)) * sm_scale
-    scores = jnp.where(mask[:, None, None, :], scores, mask_value)  # [T, K, G, L]
-    probs = jax.nn.softmax(scores, axis=-1)
-    out = jnp.einsum("tkgl,tlkd->tkgd", probs, v.astype(jnp.float32))
-    out = jnp.where(real[:, None, None, None], out, 0.0)
+    qg = q.reshape(num_tokens, 1, num_kv_heads, group, head_dim)  # one query per "block"
+    out = _attend(
+        qg,
+        k,
+        v,
+        q_pos[:, None],
+        kv_len,
+        real[:, None],
+        sm_scale=sm_scale,
+        sliding_window=sliding_window,
+        mask_value=mask_value,
+    )
+    out = jnp.where(real[:, None, None, None], out[:, 0], 0.0)
     return out.reshape(num_tokens, num_heads, head_dim).astype(q.dtype)
 
 

@@ -25,7 +25,7 @@ def enable_compilation_cache(path: str | os.PathLike[str] | None) -> None:
     if path is None:
         return
     path = os.fspath(path)
-    if jax.config.jax_compilation_cache_dir == path:
+    if getattr(jax.config, "jax_compilation_cache_dir", None) == path:
         return
     Path(path).mkdir(parents=True, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", path)

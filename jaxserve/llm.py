@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -18,6 +18,7 @@ from jaxserve.engine.engine import Engine
 from jaxserve.engine.packing import warmup_buckets
 from jaxserve.engine.request import Request
 from jaxserve.engine.runner import ModelRunner
+from jaxserve.engine.scheduler import Policy
 from jaxserve.errors import ModelConfigError
 from jaxserve.loader import load_params, open_checkpoint
 from jaxserve.model.kv_cache import kv_cache_bytes_per_page
@@ -90,7 +91,7 @@ class LLM:
         kv_cache_memory: int | None = None,
         num_pages: int | None = None,
         enable_prefix_caching: bool = True,
-        scheduling_policy: str = "fcfs",
+        scheduling_policy: Policy = "fcfs",
         compilation_cache_dir: str | os.PathLike[str] | None = "default",
         warmup: bool = True,
     ):
@@ -261,10 +262,10 @@ class LLM:
             raise ValueError("chat needs a tokenizer; this LLM was built without one")
         if getattr(self.tokenizer, "chat_template", None) is None:
             raise ValueError("the tokenizer has no chat template; use generate() with text")
-        if messages and isinstance(messages[0], Mapping):
-            conversations = [messages]
-        else:
-            conversations = list(messages)
+        conversations = cast(
+            list[Sequence[Mapping[str, Any]]],
+            [messages] if messages and isinstance(messages[0], Mapping) else list(messages),
+        )
         prompts = []
         for conversation in conversations:
             text = self.tokenizer.apply_chat_template(

@@ -81,3 +81,12 @@ class SamplingParams:
     @property
     def greedy(self) -> bool:
         return self.temperature == 0.0
+
+    @property
+    def stop_strings(self) -> list[str]:
+        """`stop` as normalized in `__post_init__` (always a list)."""
+        return self.stop if isinstance(self.stop, list) else []
+
+    @property
+    def stop_ids(self) -> list[int]:
+        return self.stop_token_ids or []

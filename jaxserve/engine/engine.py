@@ -115,7 +115,7 @@ class Engine:
                 self.tokenizer,
                 ids,
                 skip_special_tokens=params.skip_special_tokens,
-                stop=params.stop,
+                stop=params.stop_strings,
                 include_stop_str_in_output=params.include_stop_str_in_output,
             )
         request = Request(
@@ -172,7 +172,7 @@ class Engine:
         params = request.params
         return (
             len(request.output_token_ids) >= request.max_tokens
-            or token in params.stop_token_ids
+            or token in params.stop_ids
             or (not params.ignore_eos and token in request.eos_token_ids)
         )
 
@@ -235,7 +235,11 @@ def _record_prompt_logprobs(
     request: Request, chunk: ScheduledChunk, sampled: SampledTokens, first_row: int
 ) -> None:
     """Logprobs of prompt tokens start+1 .. end (position 0 has none), once each."""
-    assert sampled.prompt_logprobs is not None and sampled.prompt_top_ids is not None
+    logprobs, ranks = sampled.prompt_logprobs, sampled.prompt_ranks
+    top_ids, top_logprobs = sampled.prompt_top_ids, sampled.prompt_top_logprobs
+    # The step computed these because this request asked (SamplingMode.prompt_logprobs).
+    assert logprobs is not None and ranks is not None
+    assert top_ids is not None and top_logprobs is not None
     if not request.prompt_logprobs:
         request.prompt_logprobs.append(None)
     k = request.params.prompt_logprobs
@@ -246,20 +250,20 @@ def _record_prompt_logprobs(
         if position < len(request.prompt_logprobs):
             continue  # recorded before a preemption
         row = first_row + i
-        width = sampled.prompt_top_ids.shape[1] if k == -1 else k
+        width = top_ids.shape[1] if k == -1 else k
         entry = {
             int(t): Logprob(float(lp), rank)
             for rank, (t, lp) in enumerate(
                 zip(
-                    sampled.prompt_top_ids[row, :width],
-                    sampled.prompt_top_logprobs[row, :width],
+                    top_ids[row, :width],
+                    top_logprobs[row, :width],
                     strict=True,
                 ),
                 start=1,
             )
         }
         token = request.prompt_token_ids[position]
-        entry[token] = Logprob(float(sampled.prompt_logprobs[row]), int(sampled.prompt_ranks[row]))
+        entry[token] = Logprob(float(logprobs[row]), int(ranks[row]))
         request.prompt_logprobs.append(entry)
 
 

@@ -125,7 +125,7 @@ class Request:
                 self.stop_reason = stop_string
                 self.move_to(RequestStatus.FINISHED_STOPPED)
                 return
-            if token in self.params.stop_token_ids:
+            if token in self.params.stop_ids:
                 self.stop_reason = token
                 self.move_to(RequestStatus.FINISHED_STOPPED)
                 return

@@ -20,7 +20,7 @@ from jaxserve.engine.sampling_rows import SampledTokens, pack_sampling
 from jaxserve.model.attention import make_attention_op
 from jaxserve.model.batch import StepBatch
 from jaxserve.model.config import ModelConfig
-from jaxserve.model.kv_cache import KVCache, allocate_kv_cache
+from jaxserve.model.kv_cache import allocate_kv_cache
 from jaxserve.model.llama import compute_logits, forward
 from jaxserve.model.sampler import SamplingBatch, prompt_logprobs, sample
 from jaxserve.model.sampling_mode import SamplingMode
@@ -80,7 +80,7 @@ class ModelRunner:
             sliding_window=cfg.sliding_window,
             mesh=mesh,
         )
-        kv_out = KVCache(k=kv_sharding, v=kv_sharding)
+        kv_out = jax.tree.map(lambda _: kv_sharding, self.kv_cache)
         self._sample_step = jax.jit(
             functools.partial(_sampling_step, cfg=cfg, make_attention=make_attention),
             static_argnames=("mode", "block_q"),
@@ -94,7 +94,7 @@ class ModelRunner:
             out_shardings=(replicated(mesh), kv_out),
         )
 
-    def _put(self, arrays: dict[str, np.ndarray]) -> dict[str, jax.Array]:
+    def _put(self, arrays):  # a pytree of host arrays -> the same tree on the mesh
         return jax.device_put(arrays, self._batch_sharding)
 
     def execute(

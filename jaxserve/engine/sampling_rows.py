@@ -26,7 +26,7 @@ def banned_tokens(request: Request) -> list[int]:
     """EOS and stop tokens may not end a request before `min_tokens` are generated."""
     if len(request.output_token_ids) >= request.params.min_tokens:
         return []
-    banned = set(request.params.stop_token_ids)
+    banned = set(request.params.stop_ids)
     if not request.params.ignore_eos:
         banned |= request.eos_token_ids
     return sorted(banned)

@@ -76,6 +76,7 @@ def pack_sampling(
         penalties=penalties,
         logit_bias=any(bias_rows),
         candidates=_candidates(requests, vocab),
+        logprobs=bool(logprobs),
         num_logprobs=vocab if -1 in logprobs else max(logprobs, default=0),
         prompt_logprobs=(-1 if -1 in prompt_ks else max(prompt_ks)) if prompt_ks else None,
     )

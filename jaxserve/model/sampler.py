@@ -79,7 +79,7 @@ def filter_candidates(scaled: jax.Array, sb: SamplingBatch, num: int):
 def sample(logits: jax.Array, sb: SamplingBatch, mode: SamplingMode) -> SamplerOutput:
     """Draws one token per row of `logits` f32[R, V]."""
     rows, vocab = logits.shape
-    raw_logprobs = jax.nn.log_softmax(logits, axis=-1)
+    raw_logits = logits
     if mode.penalties:
         logits = apply_penalties(logits, sb)
     if mode.logit_bias:
@@ -101,6 +101,12 @@ def sample(logits: jax.Array, sb: SamplingBatch, mode: SamplingMode) -> SamplerO
         else:
             choice = jnp.argmax(scaled + noise, axis=-1)
         tokens = jnp.where(sb.temperature > 0, choice.astype(jnp.int32), tokens)
+    if not mode.logprobs:  # the common case: skip a [R, V] log-softmax on every step
+        empty = jnp.zeros((rows, 0))
+        return SamplerOutput(
+            tokens, jnp.zeros(rows), jnp.ones(rows, jnp.int32), empty.astype(jnp.int32), empty
+        )
+    raw_logprobs = jax.nn.log_softmax(raw_logits, axis=-1)
     chosen = jnp.take_along_axis(raw_logprobs, tokens[:, None], axis=-1)[:, 0]
     ranks = 1 + jnp.sum(raw_logprobs > chosen[:, None], axis=-1).astype(jnp.int32)
     if mode.num_logprobs:

@@ -15,5 +15,6 @@ class SamplingMode:
     penalties: bool = False
     logit_bias: bool = False
     candidates: int = 0  # 0: draw from the whole vocabulary unfiltered; else top candidates kept
+    logprobs: bool = False  # some row wants its sampled token's logprob and rank
     num_logprobs: int = 0  # top logprobs returned per row (0: only the sampled token's)
     prompt_logprobs: int | None = None  # top logprobs per prompt token; None: not computed

@@ -37,6 +37,8 @@ def test_candidates_follow_the_filters():
 
 
 def test_logprobs_width():
+    assert not mode_of(request()).logprobs
+    assert mode_of(request(logprobs=0)).logprobs
     assert mode_of(request(logprobs=3), request(logprobs=5)).num_logprobs == 5
     assert mode_of(request(logprobs=-1)).num_logprobs == V
 

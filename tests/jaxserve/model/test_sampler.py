@@ -171,7 +171,7 @@ def test_logprobs_and_ranks_are_of_the_raw_distribution():
             bias_ids=np.array([5], np.int32),
             bias_values=np.array([10.0], np.float32),
         ),
-        SamplingMode(greedy_only=True, logit_bias=True, num_logprobs=3),
+        SamplingMode(greedy_only=True, logit_bias=True, logprobs=True, num_logprobs=3),
     )
     raw = np.log(softmax(LOGITS))
     assert np.all(np.asarray(out.tokens) == 5)

@@ -133,6 +133,7 @@ class LLM:
             attention_fn=platforms.attention_fn(platform),
             num_pages=num_pages,
             page_size=page_size,
+            pages_per_seq=-(-max_model_len // page_size),
             kv_dtype=kv_dtype,
         )
         eos = ckpt.eos_token_ids

@@ -1,8 +1,10 @@
 """Packing one scheduled step into fixed-shape numpy arrays, padded to shape buckets.
 
-Only a few shapes ever reach the compiler: token count, sequence count and pages per
-sequence are each rounded up to a power of two (with a floor), so a server compiles a
-handful of programs and then reuses them.
+Only a few shapes ever reach the compiler: the token count is rounded up to a power of two,
+the sequence count to a power of two in decode steps and of four in steps that hold prompt
+chunks, and every page table is as wide as `max_model_len` needs (attention loops over the
+real lengths, so a wide table costs nothing). A server compiles a handful of programs at
+start and never again.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import numpy as np
 
 MIN_TOKENS = 16
 MIN_SEQS = 4
-MIN_PAGES = 4
 NULL_PAGE = 0  # reserved: padding tokens write here and no sequence reads it
 
 
@@ -54,20 +55,37 @@ class PackedStep:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
+def step_bucket(num_tokens: int, num_seqs: int, decode_only: bool) -> tuple[int, int]:
+    """(tokens, sequence slots) of the compiled step that holds such a step."""
+    slots = bucket(num_seqs, MIN_SEQS)
+    if not decode_only:  # powers of four: fewer programs where the step is large anyway
+        slots = 1 << (2 * (slots.bit_length() // 2))
+    return bucket(num_tokens, MIN_TOKENS), slots
+
+
+def is_decode_only(chunks: Sequence[SequenceChunk]) -> bool:
+    return all(len(c.token_ids) == 1 for c in chunks)
+
+
 def pack_step(
-    chunks: Sequence[SequenceChunk], page_size: int, *, all_logits: bool = False
+    chunks: Sequence[SequenceChunk],
+    page_size: int,
+    pages_per_seq: int,
+    *,
+    all_logits: bool = False,
 ) -> PackedStep:
     """Flattens the chunks into one padded step.
 
     Args:
         chunks: one per sequence, in the order their outputs are wanted.
         page_size: tokens per KV page.
+        pages_per_seq: width of the page table (pages for `max_model_len`).
         all_logits: logits for every token (prompt logits) rather than each chunk's last.
     """
     lens = [len(c.token_ids) for c in chunks]
-    num_tokens = bucket(sum(lens), MIN_TOKENS)
-    num_slots = bucket(len(chunks), MIN_SEQS)
-    pages_per_seq = bucket(max(-(-c.end // page_size) for c in chunks), MIN_PAGES)
+    num_tokens, num_slots = step_bucket(sum(lens), len(chunks), is_decode_only(chunks))
+    if any(-(-c.end // page_size) > pages_per_seq for c in chunks):
+        raise ValueError(f"a sequence needs more than pages_per_seq={pages_per_seq} pages")
 
     token_ids = np.zeros(num_tokens, np.int32)
     positions = np.zeros(num_tokens, np.int32)
@@ -122,22 +140,15 @@ def pack_padding(num_tokens: int, num_slots: int, pages_per_seq: int, page_size:
     )
 
 
-def warmup_buckets(
-    max_num_seqs: int, max_num_batched_tokens: int
-) -> list[tuple[int, int, int, bool]]:
-    """(tokens, sequences, pages per sequence, decode only) buckets worth compiling at start.
-
-    Decode steps of every batch size and prefill steps of every chunk size, at the smallest
-    page bucket; longer contexts compile on first use (and then come from the disk cache).
-    """
-    shapes = {
-        (bucket(s, MIN_TOKENS), s, MIN_PAGES, True)
-        for s in _powers(MIN_SEQS, bucket(max_num_seqs, MIN_SEQS))
-    }
-    shapes |= {
-        (t, MIN_SEQS, MIN_PAGES, False)
-        for t in _powers(MIN_TOKENS, bucket(max_num_batched_tokens, MIN_TOKENS))
-    }
+def warmup_buckets(max_num_seqs: int, max_num_batched_tokens: int) -> list[tuple[int, int, bool]]:
+    """Every (tokens, sequence slots, decode only) bucket the scheduler's limits can produce."""
+    max_tokens = bucket(max_num_batched_tokens, MIN_TOKENS)
+    shapes = set()
+    for seqs in range(1, max_num_seqs + 1):
+        shapes.add((*step_bucket(seqs, seqs, True), True))
+        for tokens in _powers(MIN_TOKENS, max_tokens):
+            if seqs < tokens:  # a step with a chunk has more tokens than sequences
+                shapes.add((*step_bucket(tokens, seqs, False), False))
     return sorted(shapes)
 
 

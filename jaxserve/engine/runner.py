@@ -15,7 +15,7 @@ import numpy as np
 from jax.sharding import Mesh
 from tqdm.auto import tqdm
 
-from jaxserve.engine.packing import SequenceChunk, pack_padding, pack_step
+from jaxserve.engine.packing import SequenceChunk, is_decode_only, pack_padding, pack_step
 from jaxserve.engine.sampling_rows import SampledTokens, pack_sampling
 from jaxserve.model.attention import make_attention_op
 from jaxserve.model.batch import StepBatch
@@ -63,9 +63,11 @@ class ModelRunner:
         attention_fn: Callable[..., jax.Array],
         num_pages: int,
         page_size: int,
+        pages_per_seq: int,
         kv_dtype: jnp.dtype,
     ):
         self.cfg = cfg
+        self.pages_per_seq = pages_per_seq
         self.params = params
         self.mesh = mesh
         self.num_pages = num_pages
@@ -108,7 +110,7 @@ class ModelRunner:
         `sampling["prompt_targets"]` (i32[T], when `mode.prompt_logprobs` is set) names the
         token whose logprob each token row should report.
         """
-        packed = pack_step(chunks, self.page_size)
+        packed = pack_step(chunks, self.page_size, self.pages_per_seq)
         sampling = dict(sampling)
         targets = sampling.pop("prompt_targets", None)
         if targets is None:
@@ -136,14 +138,14 @@ class ModelRunner:
         return SampledTokens(*fields)
 
     def warmup(
-        self, shapes: Sequence[tuple[int, int, int, bool]], *, show_progress: bool = True
+        self, shapes: Sequence[tuple[int, int, bool]], *, show_progress: bool = True
     ) -> None:
-        """Compiles the greedy step for each (tokens, sequences, pages, decode only) bucket."""
+        """Compiles the greedy step for each (tokens, sequence slots, decode only) bucket."""
         vocab = self.cfg.vocab_size
-        for num_tokens, num_slots, pages, decode in tqdm(
+        for num_tokens, num_slots, decode in tqdm(
             shapes, desc="compiling shape buckets", unit="shape", disable=not show_progress or None
         ):
-            packed = pack_padding(num_tokens, num_slots, pages, self.page_size)
+            packed = pack_padding(num_tokens, num_slots, self.pages_per_seq, self.page_size)
             sampling, mode = pack_sampling([], num_slots, vocab, [])
             batch = StepBatch(**self._put(packed.arrays()))
             out, self.kv_cache = self._sample_step(
@@ -159,7 +161,7 @@ class ModelRunner:
 
     def logits(self, chunks: Sequence[SequenceChunk], *, all_logits: bool = False) -> np.ndarray:
         """f32[len(chunks), V] next-token logits, or f32[num tokens, V] with `all_logits`."""
-        packed = pack_step(chunks, self.page_size, all_logits=all_logits)
+        packed = pack_step(chunks, self.page_size, self.pages_per_seq, all_logits=all_logits)
         rows = int(packed.cu_q_lens[len(chunks)]) if all_logits else len(chunks)
         batch = StepBatch(**self._put(packed.arrays()))
         logits, self.kv_cache = self._logits_step(
@@ -170,4 +172,4 @@ class ModelRunner:
 
 def _block_q(chunks: Sequence[SequenceChunk]) -> int:
     """Per-token attention for pure decode steps, blocked once any chunk has many tokens."""
-    return 1 if all(len(c.token_ids) == 1 for c in chunks) else PREFILL_BLOCK_Q
+    return 1 if is_decode_only(chunks) else PREFILL_BLOCK_Q

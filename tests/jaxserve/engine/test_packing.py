@@ -11,6 +11,7 @@ from jaxserve.engine.packing import (
     bucket,
     pack_padding,
     pack_step,
+    step_bucket,
     warmup_buckets,
 )
 
@@ -29,9 +30,10 @@ def test_packs_a_mixed_batch():
         SequenceChunk([21], 9, [2, 5, 9, 1]),  # decode at position 9
         SequenceChunk([31, 32], 4, [6, 8, 4]),  # chunk of a prompt at positions 4, 5
     ]
-    packed = pack_step(chunks, page_size)
+    packed = pack_step(chunks, page_size, pages_per_seq=5)
     assert packed.token_ids.shape == (16,)
     assert packed.cu_q_lens.shape == (5,) and packed.kv_lens.shape == (4,)
+    assert packed.page_indices.shape == (4, 5)
     np.testing.assert_array_equal(packed.token_ids[:9], [11, 12, 13, 14, 15, 16, 21, 31, 32])
     np.testing.assert_array_equal(packed.positions[:9], [0, 1, 2, 3, 4, 5, 9, 4, 5])
     np.testing.assert_array_equal(
@@ -40,14 +42,14 @@ def test_packs_a_mixed_batch():
     assert np.all(packed.slot_mapping[9:] // page_size == NULL_PAGE)
     np.testing.assert_array_equal(packed.cu_q_lens, [0, 6, 7, 9, 9])
     np.testing.assert_array_equal(packed.kv_lens, [6, 10, 6, 0])
-    np.testing.assert_array_equal(packed.page_indices[0], [7, 3, 0, 0])
-    np.testing.assert_array_equal(packed.page_indices[1], [2, 5, 9, 0])  # page 1 unused yet
+    np.testing.assert_array_equal(packed.page_indices[0], [7, 3, 0, 0, 0])
+    np.testing.assert_array_equal(packed.page_indices[1], [2, 5, 9, 0, 0])  # page 1 unused yet
     np.testing.assert_array_equal(packed.num_seqs, [3])
     np.testing.assert_array_equal(packed.logits_indices, [5, 6, 8, 0])
 
 
 def test_all_logits_covers_every_token():
-    packed = pack_step([SequenceChunk([1, 2, 3], 0, [1])], 8, all_logits=True)
+    packed = pack_step([SequenceChunk([1, 2, 3], 0, [1])], 8, 4, all_logits=True)
     np.testing.assert_array_equal(packed.logits_indices, np.arange(16))
 
 
@@ -57,10 +59,31 @@ def test_padding_step_has_the_requested_bucket():
     assert packed.num_seqs[0] == 0 and np.all(packed.slot_mapping // 16 == NULL_PAGE)
 
 
-def test_warmup_buckets_cover_decode_and_prefill():
-    shapes = warmup_buckets(max_num_seqs=64, max_num_batched_tokens=512)
-    decode = {(t, s) for t, s, _, is_decode in shapes if is_decode}
+def test_a_sequence_longer_than_the_table_is_refused():
+    with pytest.raises(ValueError, match="pages_per_seq=2"):
+        pack_step([SequenceChunk(list(range(9)), 0, [1, 2, 3])], 4, pages_per_seq=2)
+
+
+@pytest.mark.parametrize(
+    ("tokens", "seqs", "decode", "expected"),
+    [
+        (3, 3, True, (16, 4)),
+        (40, 40, True, (64, 64)),
+        (20, 5, False, (32, 16)),
+        (300, 33, False, (512, 64)),
+        (17, 3, False, (32, 4)),
+    ],
+)
+def test_step_bucket(tokens, seqs, decode, expected):
+    assert step_bucket(tokens, seqs, decode) == expected
+
+
+def test_warmup_buckets_cover_every_step_the_limits_allow():
+    shapes = set(warmup_buckets(max_num_seqs=64, max_num_batched_tokens=512))
+    for seqs in range(1, 65):
+        assert (*step_bucket(seqs, seqs, True), True) in shapes
+        for tokens in range(seqs + 1, 513):
+            assert (*step_bucket(tokens, seqs, False), False) in shapes
+    decode = {(t, s) for t, s, is_decode in shapes if is_decode}
     assert decode == {(16, 4), (16, 8), (16, 16), (32, 32), (64, 64)}
-    prefill = {t for t, s, _, is_decode in shapes if not is_decode}
-    assert prefill == {16, 32, 64, 128, 256, 512}
-    assert all(p == 4 for _, _, p, _ in shapes)
+    assert all(s in (4, 16, 64) for _, s, is_decode in shapes if not is_decode)

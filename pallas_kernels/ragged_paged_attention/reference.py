@@ -157,7 +157,7 @@ def _flash(
     num_iters = (jnp.max(kv_len) + span - 1) // span
 
     def body(i, carry):
-        m, l, acc = carry  # [N, K, G, B], [N, K, G, B], [N, K, G, B, D]
+        m, denom, acc = carry  # [N, K, G, B], [N, K, G, B], [N, K, G, B, D]
         pages = jax.lax.dynamic_slice_in_dim(tables, i * bp, bp, axis=1)  # [N, bp]
         k = k_pages[pages].reshape(num_blocks, span, num_kv_heads, head_dim)
         v = v_pages[pages].reshape(num_blocks, span, num_kv_heads, head_dim)
@@ -170,9 +170,9 @@ def _flash(
         m_new = jnp.maximum(m, s.max(-1))
         alpha = jnp.exp(m - m_new)
         p = jnp.exp(s - m_new[..., None])
-        l = l * alpha + p.sum(-1)
+        denom = denom * alpha + p.sum(-1)
         pv = jnp.einsum("nkgbl,nlkd->nkgbd", p, v.astype(jnp.float32))
-        return m_new, l, acc * alpha[..., None] + pv
+        return m_new, denom, acc * alpha[..., None] + pv
 
     stats = (num_blocks, num_kv_heads, group, block_q)
     init = (
@@ -180,6 +180,6 @@ def _flash(
         jnp.zeros(stats, jnp.float32),
         jnp.zeros((*stats, head_dim), jnp.float32),
     )
-    m, l, acc = jax.lax.fori_loop(first_needed, num_iters, body, init)
-    out = acc / jnp.maximum(l, 1e-30)[..., None]  # [N, K, G, B, D]
+    _, denom, acc = jax.lax.fori_loop(first_needed, num_iters, body, init)
+    out = acc / jnp.maximum(denom, 1e-30)[..., None]  # [N, K, G, B, D]
     return out.transpose(0, 3, 1, 2, 4)  # [N, B, K, G, D]

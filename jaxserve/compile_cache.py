@@ -20,6 +20,11 @@ def default_cache_dir() -> str | None:
     return str(Path.home() / ".cache" / "jaxserve" / "xla")
 
 
+def executable_dir(cache_dir: str | os.PathLike[str] | None) -> Path | None:
+    """Where serialized step executables live beside the XLA cache (None: nowhere)."""
+    return None if cache_dir is None else Path(cache_dir) / "executables"
+
+
 def enable_compilation_cache(path: str | os.PathLike[str] | None) -> None:
     """Points JAX's persistent cache at `path` (None leaves the current setting alone)."""
     if path is None:

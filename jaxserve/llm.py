@@ -13,7 +13,11 @@ import jax.numpy as jnp
 from tqdm.auto import tqdm
 
 import platforms
-from jaxserve.compile_cache import default_cache_dir, enable_compilation_cache
+from jaxserve.compile_cache import (
+    default_cache_dir,
+    enable_compilation_cache,
+    executable_dir,
+)
 from jaxserve.engine.engine import Engine
 from jaxserve.engine.packing import warmup_buckets
 from jaxserve.engine.request import Request
@@ -135,6 +139,7 @@ class LLM:
             page_size=page_size,
             pages_per_seq=-(-max_model_len // page_size),
             kv_dtype=kv_dtype,
+            executable_dir=executable_dir(compilation_cache_dir),
         )
         eos = ckpt.eos_token_ids
         if not eos and self.tokenizer is not None and self.tokenizer.eos_token_id is not None:

@@ -7,6 +7,7 @@ the engine hands it `SequenceChunk`s and gets numpy arrays back.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Sequence
 
 import jax
@@ -15,6 +16,11 @@ import numpy as np
 from jax.sharding import Mesh
 from tqdm.auto import tqdm
 
+from jaxserve.engine.executables import (
+    ExecutableStore,
+    callable_fingerprint,
+    layout_fingerprint,
+)
 from jaxserve.engine.packing import SequenceChunk, is_decode_only, pack_padding, pack_step
 from jaxserve.engine.sampling_rows import SampledTokens, pack_sampling
 from jaxserve.model.attention import make_attention_op
@@ -65,6 +71,7 @@ class ModelRunner:
         page_size: int,
         pages_per_seq: int,
         kv_dtype: jnp.dtype,
+        executable_dir: str | os.PathLike[str] | None = None,
     ):
         self.cfg = cfg
         self.pages_per_seq = pages_per_seq
@@ -95,6 +102,25 @@ class ModelRunner:
             donate_argnums=1,
             out_shardings=(replicated(mesh), kv_out),
         )
+        fingerprint = "|".join(
+            [
+                repr(cfg),
+                repr(mesh.devices.shape),
+                ",".join(f"{d.platform}:{d.device_kind}" for d in mesh.devices.flat),
+                callable_fingerprint(attention_fn),
+                layout_fingerprint(params, self.kv_cache),
+            ]
+        )
+        self.executables = ExecutableStore(executable_dir, fingerprint, list(mesh.devices.flat))
+
+    def _executable(self, step, *args, **static):
+        """The compiled program of `step` (a jitted step function) for these arguments."""
+        shapes = tuple((x.shape, x.dtype.name) for x in jax.tree.leaves(args[2:]))
+        key = (step.__name__, tuple(sorted(static.items())), shapes)
+        return self.executables.get(key, lambda: step.lower(*args, **static))
+
+    def _run(self, step, *args, **static):
+        return self._executable(step, *args, **static)(*args)
 
     def _put(self, arrays):  # a pytree of host arrays -> the same tree on the mesh
         return jax.device_put(arrays, self._batch_sharding)
@@ -115,7 +141,8 @@ class ModelRunner:
         targets = sampling.pop("prompt_targets", None)
         if targets is None:
             targets = np.zeros(1, np.int32)
-        (out, prompt), self.kv_cache = self._sample_step(
+        (out, prompt), self.kv_cache = self._run(
+            self._sample_step,
             self.params,
             self.kv_cache,
             StepBatch(**self._put(packed.arrays())),
@@ -148,7 +175,8 @@ class ModelRunner:
             packed = pack_padding(num_tokens, num_slots, self.pages_per_seq, self.page_size)
             sampling, mode = pack_sampling([], num_slots, vocab, [])
             batch = StepBatch(**self._put(packed.arrays()))
-            out, self.kv_cache = self._sample_step(
+            self._executable(  # compiled or loaded, not run: the cache stays as it is
+                self._sample_step,
                 self.params,
                 self.kv_cache,
                 batch,
@@ -157,15 +185,14 @@ class ModelRunner:
                 mode=mode,
                 block_q=1 if decode else PREFILL_BLOCK_Q,
             )
-            jax.block_until_ready(out)
 
     def logits(self, chunks: Sequence[SequenceChunk], *, all_logits: bool = False) -> np.ndarray:
         """f32[len(chunks), V] next-token logits, or f32[num tokens, V] with `all_logits`."""
         packed = pack_step(chunks, self.page_size, self.pages_per_seq, all_logits=all_logits)
         rows = int(packed.cu_q_lens[len(chunks)]) if all_logits else len(chunks)
         batch = StepBatch(**self._put(packed.arrays()))
-        logits, self.kv_cache = self._logits_step(
-            self.params, self.kv_cache, batch, block_q=_block_q(chunks)
+        logits, self.kv_cache = self._run(
+            self._logits_step, self.params, self.kv_cache, batch, block_q=_block_q(chunks)
         )
         return np.asarray(logits)[:rows]
 

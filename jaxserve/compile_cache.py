@@ -20,9 +20,17 @@ def default_cache_dir() -> str | None:
     return str(Path.home() / ".cache" / "jaxserve" / "xla")
 
 
-def executable_dir(cache_dir: str | os.PathLike[str] | None) -> Path | None:
-    """Where serialized step executables live beside the XLA cache (None: nowhere)."""
-    return None if cache_dir is None else Path(cache_dir) / "executables"
+EXECUTABLES_ENV_VAR = "JAXSERVE_EXECUTABLE_STORE"
+
+
+def executable_dir() -> Path | None:
+    """`$JAXSERVE_EXECUTABLE_STORE`: a directory for serialized step executables, or None.
+
+    Opt-in: with jax 0.10.2 on CPU some deserialized programs failed at run time ("Function
+    ... not found"), so by default a second start relies on JAX's persistent cache alone.
+    """
+    path = os.environ.get(EXECUTABLES_ENV_VAR)
+    return Path(path) if path else None
 
 
 def enable_compilation_cache(path: str | os.PathLike[str] | None) -> None:

@@ -139,7 +139,7 @@ class LLM:
             page_size=page_size,
             pages_per_seq=-(-max_model_len // page_size),
             kv_dtype=kv_dtype,
-            executable_dir=executable_dir(compilation_cache_dir),
+            executable_dir=executable_dir(),
         )
         eos = ckpt.eos_token_ids
         if not eos and self.tokenizer is not None and self.tokenizer.eos_token_id is not None:

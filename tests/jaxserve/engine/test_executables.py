@@ -19,14 +19,15 @@ GREEDY = SamplingParams(temperature=0.0, max_tokens=6, ignore_eos=True)
 PROMPTS = [{"prompt_token_ids": [1, 5, 9, 13, 17]}, {"prompt_token_ids": [2, 4, 6]}]
 
 
-def _llm(path, cache):
+def _llm(path, store, monkeypatch):
+    monkeypatch.setenv("JAXSERVE_EXECUTABLE_STORE", str(store))
     return LLM(
         path,
         max_model_len=64,
         max_num_seqs=4,
         max_num_batched_tokens=32,
         skip_tokenizer_init=True,
-        compilation_cache_dir=cache,
+        compilation_cache_dir=None,
     )
 
 
@@ -35,19 +36,21 @@ def _tokens(llm):
 
 
 @pytest.mark.warmup
-def test_a_second_engine_loads_every_warmed_up_program(tiny_checkpoints, tmp_path):
+def test_a_second_engine_loads_every_warmed_up_program(tiny_checkpoints, tmp_path, monkeypatch):
     path = tiny_checkpoints(SPEC)
-    previous = jax.config.jax_compilation_cache_dir
-    try:
-        first = _llm(path, tmp_path / "xla")
-        assert first.runner.executables.compiled > 0 and first.runner.executables.loaded == 0
-        expected = _tokens(first)
-        second = _llm(path, tmp_path / "xla")
-        assert second.runner.executables.compiled == 0
-        assert second.runner.executables.loaded == first.runner.executables.compiled
-        assert _tokens(second) == expected
-    finally:
-        jax.config.update("jax_compilation_cache_dir", previous)
+    first = _llm(path, tmp_path / "exe", monkeypatch)
+    assert first.runner.executables.compiled > 0 and first.runner.executables.loaded == 0
+    expected = _tokens(first)
+    second = _llm(path, tmp_path / "exe", monkeypatch)
+    assert second.runner.executables.compiled == 0
+    assert second.runner.executables.loaded == first.runner.executables.compiled
+    assert _tokens(second) == expected
+
+
+def test_the_store_is_off_unless_asked_for(tiny_checkpoints, monkeypatch):
+    monkeypatch.delenv("JAXSERVE_EXECUTABLE_STORE", raising=False)
+    llm = LLM(tiny_checkpoints(SPEC), max_model_len=64, skip_tokenizer_init=True)
+    assert llm.runner.executables.directory is None
 
 
 def _square_store(directory, fingerprint="model-a"):

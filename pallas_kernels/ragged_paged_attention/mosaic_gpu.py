@@ -1,0 +1,360 @@
+"""Ragged paged attention as a Mosaic GPU Pallas kernel (NVIDIA Hopper, sm90+; bf16/f16).
+
+Same schedule as the Triton kernel: the wrapper cuts each sequence's queries into blocks of
+one sequence and gathers a block's queries for one KV head into 64 rows (the `wgmma` M; row
+`r` is token `r // G`, query head `r % G`; `64 // G` tokens per block, spare rows zero). One
+warpgroup per `(block, KV head)` program: the query tile arrives by TMA, then the keys
+`[kv_lo, kv_hi)` stream through `num_stages` shared-memory slots, one TMA copy per page (its
+index read from the page table), each slot's K and V tracked by their own barriers. Scores
+(`Q Kᵀ`) and the value update (`P V`) run on `wgmma` with float32 accumulators; the online
+softmax and the causal / sliding-window mask run in registers. Tiles wholly before the window
+or past the causal limit are never loaded.
+
+Kept deliberately simple (no warp specialization, no split-KV); validated on CPU only by
+tracing and lowering for CUDA, so run `benchmarks/gpu_kernels.py` on a Hopper GPU before use.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+from jax.experimental import pallas as pl
+from jax.experimental.pallas import mosaic_gpu as plgpu
+
+from pallas_kernels.ragged_paged_attention.reference import (
+    DEFAULT_MASK_VALUE,
+    token_sequence_ids,
+)
+
+ROWS = 64  # query rows per program: the M of one warpgroup's wgmma
+_SWIZZLE_BYTES = 128
+
+
+class BlockSizes(NamedTuple):
+    """Tunables of one launch."""
+
+    num_kv_pages_per_block: int  # pages per KV tile; tile tokens must be a multiple of 64
+    num_stages: int  # KV tiles in flight (shared-memory slots)
+
+
+# head_dim -> (KV tokens per tile, stages). Sized for Hopper's 227 KiB of shared memory, NOT
+# yet measured: `benchmarks/gpu_kernels.py` sweeps a few and prints the best.
+TUNED_BLOCK_SIZES: dict[int, tuple[int, int]] = {64: (128, 3), 128: (64, 3), 256: (64, 2)}
+_FALLBACK = (64, 2)
+
+
+def pick_block_sizes(*, head_dim: int, page_size: int, pages_per_seq: int) -> BlockSizes:
+    """Block sizes for a call's static shapes, from `TUNED_BLOCK_SIZES`."""
+    kv_tokens, stages = TUNED_BLOCK_SIZES.get(head_dim, _FALLBACK)
+    kv_tokens = max(kv_tokens, page_size)
+    return BlockSizes(max(1, kv_tokens // page_size), stages)
+
+
+def _block_schedule(cu_q_lens, kv_lens, num_seqs, *, num_tokens, block_q, sliding_window):
+    """Per query block (static count N = T // block_q + S): sequence, first token and key range.
+
+    Returns i32[N] arrays (seq, first_tok, q_count, q_start, kv_lo, kv_hi) and, per sequence,
+    i32[S] `block_start`, the index of its first block. Blocks past the last real one have
+    q_count = kv_hi = 0.
+    """
+    num_slots = kv_lens.shape[0]
+    num_blocks = num_tokens // block_q + num_slots  # Σ ceil(q_len / block_q) never exceeds it
+    q_lens = jnp.where(jnp.arange(num_slots) < num_seqs[0], cu_q_lens[1:] - cu_q_lens[:-1], 0)
+    blocks_per_seq = (q_lens + block_q - 1) // block_q  # [S]
+    block_end = jnp.cumsum(blocks_per_seq)  # [S]
+    b = jnp.arange(num_blocks)
+    seq = jnp.minimum(jnp.searchsorted(block_end, b, side="right"), num_slots - 1)  # [N]
+    local = b - (block_end[seq] - blocks_per_seq[seq])  # block index within its sequence
+    first_tok = cu_q_lens[seq] + local * block_q
+    real = b < block_end[-1]
+    q_count = jnp.where(real, jnp.minimum(block_q, cu_q_lens[seq + 1] - first_tok), 0)
+    q_start = kv_lens[seq] - q_lens[seq] + local * block_q  # position of the block's token 0
+    kv_hi = jnp.where(real, q_start + q_count, 0)  # the last query sees keys up to itself
+    kv_lo = jnp.zeros_like(kv_hi)
+    if sliding_window is not None:
+        kv_lo = jnp.where(real, jnp.maximum(q_start - sliding_window + 1, 0), 0)
+    block_start = block_end - blocks_per_seq
+    out = (seq, first_tok, q_count, q_start, kv_lo, kv_hi, block_start)
+    return tuple(x.astype(jnp.int32) for x in out)
+
+
+def _gather_query_blocks(q, first_tok, q_count, *, block_q, num_kv_heads):
+    """[T, H, D] -> [N, K, block_q * G, D]; rows past a block's q_count are zero."""
+    num_tokens, num_heads, head_dim = q.shape
+    group = num_heads // num_kv_heads
+    offset = jnp.arange(block_q)[None, :]  # [1, block_q]
+    tok = jnp.where(offset < q_count[:, None], first_tok[:, None] + offset, num_tokens)
+    qb = jnp.take(q, tok, axis=0, mode="fill", fill_value=0)  # [N, block_q, H, D]
+    qb = qb.reshape(-1, block_q, num_kv_heads, group, head_dim).transpose(0, 2, 1, 3, 4)
+    return qb.reshape(-1, num_kv_heads, block_q * group, head_dim)
+
+
+def _scatter_query_blocks(out, cu_q_lens, num_seqs, block_start, *, num_tokens):
+    """[N, K, block_q, G, D] per block -> [T, H, D] per token; padding tokens get zeros."""
+    num_blocks, num_kv_heads, block_q, group, head_dim = out.shape
+    out = out.transpose(0, 2, 1, 3, 4).reshape(num_blocks * block_q, num_kv_heads * group, head_dim)
+    tok = jnp.arange(num_tokens)
+    seq = token_sequence_ids(cu_q_lens, num_tokens)  # [T]
+    offset = tok - cu_q_lens[seq]
+    row = (block_start[seq] + offset // block_q) * block_q + offset % block_q  # [T]
+    real = tok < cu_q_lens[num_seqs[0]]
+    row = jnp.where(real, row, num_blocks * block_q)
+    return jnp.take(out, row, axis=0, mode="fill", fill_value=0)
+
+
+def _kernel(
+    seq_ref,  # i32[N] (GMEM) sequence of each query block
+    q_start_ref,  # i32[N] position of the block's first query token
+    kv_lo_ref,  # i32[N] first key any query of the block may see
+    kv_hi_ref,  # i32[N] one past the last such key; 0 for an empty block
+    page_table_ref,  # i32[S, pages_per_seq]
+    q_ref,  # [N, K, 64, D] query blocks; row r = token r // G, head r % G
+    k_ref,  # [P, page_size, K, D] the page pool
+    v_ref,  # [P, page_size, K, D]
+    o_ref,  # [N, K, 64, D]
+    q_smem,  # [64, D] (SMEM) the query tile, then the output tile
+    k_smem,  # [stages, C, D] (SMEM) C = pages_per_tile * page_size keys per slot
+    v_smem,  # [stages, C, D]
+    q_barrier,  # Barrier[1]
+    k_barriers,  # Barrier[stages], one arrival per page copy
+    v_barriers,  # Barrier[stages]
+    *,
+    group: int,
+    page_size: int,
+    pages_per_tile: int,
+    stages: int,
+    sm_scale: float,
+    sliding_window: int | None,
+    mask_value: float,
+    on_gpu: bool,
+):
+    # The CPU interpreter knows no register layouts (on the GPU they are wgmma's).
+    wgmma_layout = plgpu.Layout.WGMMA if on_gpu else None
+    row_layout = plgpu.Layout.WGMMA.reduce(1) if on_gpu else None
+
+    def laid_out(x, layout):
+        return x if layout is None else plgpu.layout_cast(x, layout)
+
+    n, head = lax.axis_index("block"), lax.axis_index("kv_head")
+    seq, q_start, kv_hi = seq_ref[n], q_start_ref[n], kv_hi_ref[n]
+    kv_tile = pages_per_tile * page_size
+    first = lax.div(kv_lo_ref[n], kv_tile)
+    last = lax.div(kv_hi + (kv_tile - 1), kv_tile)
+    last_page = jnp.maximum(lax.div(kv_hi + (page_size - 1), page_size) - 1, 0)
+    plgpu.copy_gmem_to_smem(q_ref.at[n, head], q_smem, q_barrier.at[0])
+
+    def fetch(j):
+        """Starts the TMA copies of KV tile `j` into its slot, one per page."""
+        slot = lax.rem(j - first, stages)
+        for p in range(pages_per_tile):
+            # Past the sequence's last page re-read that page: its keys are masked anyway.
+            page = page_table_ref[seq, jnp.minimum(j * pages_per_tile + p, last_page)]
+            dst = pl.ds(p * page_size, page_size)
+            barrier_k, barrier_v = k_barriers.at[slot], v_barriers.at[slot]
+            plgpu.copy_gmem_to_smem(k_ref.at[page, :, head, :], k_smem.at[slot, dst], barrier_k)
+            plgpu.copy_gmem_to_smem(v_ref.at[page, :, head, :], v_smem.at[slot, dst], barrier_v)
+
+    for ahead in range(stages - 1):
+        pl.when(first + ahead < last)(functools.partial(fetch, first + ahead))
+    plgpu.barrier_wait(q_barrier.at[0])
+
+    def tile(j, carry):
+        acc, m, denom = carry  # f32[64, D], f32[64] running max, f32[64] running sum
+        slot = lax.rem(j - first, stages)
+        # The slot of tile j + stages - 1 held tile j - 1, whose wgmmas have completed.
+        pl.when(j + (stages - 1) < last)(functools.partial(fetch, j + (stages - 1)))
+        plgpu.barrier_wait(k_barriers.at[slot])
+
+        scores = _matmul(q_smem, k_smem.at[slot], transpose_b=True, on_gpu=on_gpu)  # [64, C]
+        rows = laid_out(lax.broadcasted_iota(jnp.int32, scores.shape, 0), wgmma_layout)
+        cols = laid_out(lax.broadcasted_iota(jnp.int32, scores.shape, 1), wgmma_layout)
+        q_pos = q_start + lax.div(rows, group)
+        kv_pos = j * kv_tile + cols
+        visible = (kv_pos <= q_pos) & (kv_pos < kv_hi)
+        if sliding_window is not None:
+            visible = visible & (kv_pos > q_pos - sliding_window)
+        scores = jnp.where(visible, scores * sm_scale, mask_value)
+        m_new = jnp.maximum(m, scores.max(axis=1))  # [64]
+        m_safe = jnp.where(m_new == -jnp.inf, 0.0, m_new)  # only when mask_value is -inf
+        probs = jnp.exp(scores - lax.broadcast_in_dim(m_safe, scores.shape, [0]))
+        alpha = jnp.exp(m - m_safe)  # [64]
+        denom = alpha * denom + probs.sum(axis=1)
+        plgpu.barrier_wait(v_barriers.at[slot])
+
+        update = _matmul(probs.astype(v_smem.dtype), v_smem.at[slot], on_gpu=on_gpu)  # [64, D]
+        return acc * lax.broadcast_in_dim(alpha, acc.shape, [0]) + update, m_new, denom
+
+    head_dim = q_smem.shape[1]
+    init = (
+        laid_out(jnp.zeros((ROWS, head_dim), jnp.float32), wgmma_layout),
+        laid_out(jnp.full((ROWS,), -jnp.inf, jnp.float32), row_layout),
+        laid_out(jnp.zeros((ROWS,), jnp.float32), row_layout),
+    )
+    acc, _, denom = lax.fori_loop(first, last, tile, init)
+    # An empty block (or an unused row) saw no key: write zeros, not 0 / 0.
+    denom = jnp.where(denom == 0.0, 1.0, denom)
+    q_smem[...] = (acc / lax.broadcast_in_dim(denom, acc.shape, [0])).astype(q_smem.dtype)
+    plgpu.commit_smem()
+    plgpu.copy_smem_to_gmem(q_smem, o_ref.at[n, head])
+    plgpu.wait_smem_to_gmem(0)
+
+
+def _matmul(a, b_ref, *, transpose_b=False, on_gpu):
+    """f32[M, N] = a @ b (or a @ bᵀ); `a` a SMEM ref or a value, `b_ref` a [K, N] SMEM ref.
+
+    On the GPU one `wgmma`, awaited; the CPU interpreter's wgmma takes neither a transposed
+    nor a register operand, so there it is a plain dot of the loaded tiles.
+    """
+    if not on_gpu:
+        a = a if isinstance(a, jax.Array) else a[...]
+        dims = (((1,), (1 if transpose_b else 0,)), ((), ()))
+        return lax.dot_general(a, b_ref[...], dims, preferred_element_type=jnp.float32)
+    b = plgpu.transpose_ref(b_ref, (1, 0)) if transpose_b else b_ref
+    shape = (a.shape[0], b.shape[1])
+
+    def run(acc_ref):
+        plgpu.wgmma(acc_ref, a, b)
+        return acc_ref[...]  # reading the accumulator waits for the wgmma
+
+    return pl.run_scoped(run, plgpu.ACC(shape, jnp.float32))
+
+
+def _interpret_params():
+    """Mosaic GPU's CPU interpreter (simulated threads, SMEM, TMA and barriers); private API."""
+    from jax._src.pallas.mosaic_gpu.interpret.params import InterpretGPUParams
+
+    return InterpretGPUParams()
+
+
+def _check_shapes(q, k_pages, v_pages, page_indices, cu_q_lens, kv_tile):
+    _, num_heads, head_dim = q.shape
+    _, _, num_kv_heads, kv_dim = k_pages.shape
+    if v_pages.shape != k_pages.shape or kv_dim != head_dim:
+        raise ValueError(f"k/v pages {k_pages.shape}, {v_pages.shape} don't fit q {q.shape}")
+    if num_heads % num_kv_heads:
+        raise ValueError(f"{num_heads} query heads are not a multiple of {num_kv_heads} KV heads")
+    if cu_q_lens.shape != (page_indices.shape[0] + 1,):
+        raise ValueError(f"cu_q_lens {cu_q_lens.shape} must be [S + 1], S = {page_indices.shape}")
+    if not (q.dtype == k_pages.dtype == v_pages.dtype) or q.dtype not in (
+        jnp.bfloat16,
+        jnp.float16,
+    ):
+        raise NotImplementedError(f"Mosaic GPU attention needs bf16/f16 q, k and v, got {q.dtype}")
+    if num_heads // num_kv_heads > ROWS:
+        raise NotImplementedError(f"at most {ROWS} query heads per KV head")
+    swizzle_elems = _SWIZZLE_BYTES // q.dtype.itemsize
+    if head_dim % swizzle_elems or kv_tile % 64:
+        raise NotImplementedError(
+            f"head_dim {head_dim} must be a multiple of {swizzle_elems} and the KV tile"
+            f" ({kv_tile} tokens) of 64"
+        )
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=(
+        "sm_scale",
+        "sliding_window",
+        "mask_value",
+        "num_kv_pages_per_block",
+        "num_stages",
+        "interpret",
+    ),
+)
+def ragged_paged_attention_mosaic_gpu(
+    q: jax.Array,  # [T, H, D]
+    k_pages: jax.Array,  # [P, page_size, K, D]
+    v_pages: jax.Array,  # [P, page_size, K, D]
+    kv_lens: jax.Array,  # i32[S]
+    page_indices: jax.Array,  # i32[S, pages_per_seq]
+    cu_q_lens: jax.Array,  # i32[S + 1]
+    num_seqs: jax.Array,  # i32[1]
+    *,
+    sm_scale: float = 1.0,
+    sliding_window: int | None = None,
+    mask_value: float = DEFAULT_MASK_VALUE,
+    num_kv_pages_per_block: int | None = None,
+    num_stages: int | None = None,
+    interpret: bool = False,
+) -> jax.Array:  # [T, H, D]
+    """Causal attention of each query token over its own sequence's paged K/V, on Hopper.
+
+    Same contract as `ragged_paged_attention_reference`, for bf16/f16 only (`wgmma` takes no
+    float32 value operand). Queries per block are fixed at `64 // G`.
+
+    Args:
+        q: queries of all sequences, flattened, `[T, H, D]`; D a multiple of 64.
+        k_pages, v_pages: the page pool, `[P, page_size, K, D]`.
+        kv_lens: `i32[S]` tokens in each sequence's cache, counting this step's tokens.
+        page_indices: `i32[S, pages_per_seq]` page tables; entries past a length are ignored.
+        cu_q_lens: `i32[S + 1]` cumulative query lengths, `cu_q_lens[0] == 0`.
+        num_seqs: `i32[1]` how many of the S sequence slots are real.
+        sm_scale: multiplies the scores (usually `D ** -0.5`).
+        sliding_window: if set, a query sees only the last `sliding_window` positions.
+        mask_value: score given to masked positions.
+        num_kv_pages_per_block: pages per KV tile (tile tokens a multiple of 64).
+        num_stages: KV tiles in flight, at least 2. Either left None comes from
+            `pick_block_sizes`.
+
+    Returns:
+        `[T, H, D]` in `q`'s dtype; rows of padding tokens are zero.
+    """
+    num_tokens, num_heads, head_dim = q.shape
+    _, page_size, num_kv_heads, _ = k_pages.shape
+    pages_per_seq = page_indices.shape[1]
+    picked = pick_block_sizes(head_dim=head_dim, page_size=page_size, pages_per_seq=pages_per_seq)
+    pages_per_tile = num_kv_pages_per_block or picked.num_kv_pages_per_block
+    stages = max(2, num_stages or picked.num_stages)
+    kv_tile = pages_per_tile * page_size
+    _check_shapes(q, k_pages, v_pages, page_indices, cu_q_lens, kv_tile)
+    group = num_heads // num_kv_heads
+    block_q = ROWS // group
+
+    seq, first_tok, q_count, q_start, kv_lo, kv_hi, block_start = _block_schedule(
+        cu_q_lens,
+        kv_lens,
+        num_seqs,
+        num_tokens=num_tokens,
+        block_q=block_q,
+        sliding_window=sliding_window,
+    )
+    num_blocks = seq.shape[0]
+    qb = _gather_query_blocks(q, first_tok, q_count, block_q=block_q, num_kv_heads=num_kv_heads)
+    qb = jnp.pad(qb, ((0, 0), (0, 0), (0, ROWS - block_q * group), (0, 0)))  # [N, K, 64, D]
+
+    swizzle_elems = _SWIZZLE_BYTES // q.dtype.itemsize
+    transforms = (plgpu.TilingTransform((8, swizzle_elems)), plgpu.SwizzleTransform(_SWIZZLE_BYTES))
+    kernel = functools.partial(
+        _kernel,
+        group=group,
+        page_size=page_size,
+        pages_per_tile=pages_per_tile,
+        stages=stages,
+        sm_scale=sm_scale,
+        sliding_window=sliding_window,
+        mask_value=mask_value,
+        on_gpu=not interpret,
+    )
+    out = plgpu.kernel(
+        kernel,
+        out_type=jax.ShapeDtypeStruct(qb.shape, q.dtype),
+        scratch_types=[
+            plgpu.SMEM((ROWS, head_dim), q.dtype, transforms=transforms),
+            plgpu.SMEM((stages, kv_tile, head_dim), k_pages.dtype, transforms=transforms),
+            plgpu.SMEM((stages, kv_tile, head_dim), v_pages.dtype, transforms=transforms),
+            plgpu.Barrier(num_barriers=1),
+            plgpu.Barrier(num_arrivals=pages_per_tile, num_barriers=stages),
+            plgpu.Barrier(num_arrivals=pages_per_tile, num_barriers=stages),
+        ],
+        grid=(num_blocks, num_kv_heads),
+        grid_names=("block", "kv_head"),
+        # Pinned: JAX 0.11 switched the default to Warpgroup; Lane is what this was built on.
+        compiler_params=plgpu.CompilerParams(lowering_semantics=plgpu.LoweringSemantics.Lane),
+        interpret=_interpret_params() if interpret else None,
+    )(seq, q_start, kv_lo, kv_hi, page_indices.astype(jnp.int32), qb, k_pages, v_pages)
+    out = out[:, :, : block_q * group].reshape(num_blocks, num_kv_heads, block_q, group, head_dim)
+    return _scatter_query_blocks(out, cu_q_lens, num_seqs, block_start, num_tokens=num_tokens)

@@ -1,0 +1,328 @@
+"""Ragged paged attention as a Pallas Triton kernel (NVIDIA and, through Triton only, AMD GPUs).
+
+Pallas Triton is deprecated upstream (JAX 0.11 warns when it lowers one) but it is the only
+Pallas path on AMD GPUs, so it lives alone in this module and can be dropped with it.
+
+The wrapper cuts every sequence's queries into blocks of `num_queries_per_block` tokens (one
+sequence per block, as the reference's `_blocked` does) and gathers each block's queries for
+one KV head into `R` rows (row `r` is token `r // G`, query head `r % G` of the group; `R` is a
+power of two of at least 16 for `tl.dot`, extra rows are zero). A `(N, K)` grid then walks the
+block's keys `[kv_lo, kv_hi)` in tiles of `num_kv_pages_per_block` pages: token slots come from
+the page table, K/V rows are gathered with masked pointer loads, and an online softmax runs in
+float32. Tiles wholly before the sliding window or past the causal limit are never visited.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+from jax.experimental import pallas as pl
+from jax.experimental.pallas import triton as pltriton
+
+from pallas_kernels.ragged_paged_attention.reference import (
+    DEFAULT_MASK_VALUE,
+    token_sequence_ids,
+)
+
+_MIN_DOT_ROWS = 16  # tl.dot needs M, N, K >= 16
+
+
+class BlockSizes(NamedTuple):
+    """Tunables of one launch."""
+
+    num_queries_per_block: int  # query tokens per block (all from one sequence)
+    num_kv_pages_per_block: int  # pages per KV tile
+    num_warps: int
+    num_stages: int
+
+
+# (workload, head_dim) -> (query rows per block R, KV tokens per tile, warps, stages). Starting
+# points sized from Hopper's shared memory (two or three K/V tiles in flight), NOT yet measured:
+# `benchmarks/gpu_kernels.py` sweeps a few and prints the best. "decode": at most one query
+# token per sequence slot on average; "prefill": anything longer.
+TUNED_BLOCK_SIZES: dict[tuple[str, int], tuple[int, int, int, int]] = {
+    ("decode", 64): (16, 128, 4, 3),
+    ("decode", 128): (16, 64, 4, 3),
+    ("decode", 256): (16, 32, 4, 3),
+    ("prefill", 64): (64, 64, 4, 2),
+    ("prefill", 128): (64, 64, 4, 2),
+    ("prefill", 256): (32, 32, 8, 2),
+}
+_FALLBACK = (16, 32, 4, 2)
+
+
+def pick_block_sizes(
+    *,
+    num_heads: int,
+    num_kv_heads: int,
+    head_dim: int,
+    page_size: int,
+    pages_per_seq: int,
+    num_tokens: int,
+    num_slots: int,
+) -> BlockSizes:
+    """Block sizes for a call's static shapes, from `TUNED_BLOCK_SIZES`."""
+    workload = "decode" if num_tokens <= num_slots else "prefill"
+    rows, kv_tokens, warps, stages = TUNED_BLOCK_SIZES.get((workload, head_dim), _FALLBACK)
+    group = num_heads // num_kv_heads
+    num_queries = max(1, min(rows // group, num_tokens))
+    num_pages = max(1, min(kv_tokens // page_size, pages_per_seq))
+    return BlockSizes(num_queries, num_pages, warps, stages)
+
+
+def _block_schedule(cu_q_lens, kv_lens, num_seqs, *, num_tokens, block_q, sliding_window):
+    """Per query block (static count N = T // block_q + S): sequence, first token and key range.
+
+    Returns i32[N] arrays (seq, first_tok, q_count, q_start, kv_lo, kv_hi) and, per sequence,
+    i32[S] `block_start`, the index of its first block. Blocks past the last real one have
+    q_count = kv_hi = 0.
+    """
+    num_slots = kv_lens.shape[0]
+    num_blocks = num_tokens // block_q + num_slots  # Σ ceil(q_len / block_q) never exceeds it
+    q_lens = jnp.where(jnp.arange(num_slots) < num_seqs[0], cu_q_lens[1:] - cu_q_lens[:-1], 0)
+    blocks_per_seq = (q_lens + block_q - 1) // block_q  # [S]
+    block_end = jnp.cumsum(blocks_per_seq)  # [S]
+    b = jnp.arange(num_blocks)
+    seq = jnp.minimum(jnp.searchsorted(block_end, b, side="right"), num_slots - 1)  # [N]
+    local = b - (block_end[seq] - blocks_per_seq[seq])  # block index within its sequence
+    first_tok = cu_q_lens[seq] + local * block_q
+    real = b < block_end[-1]
+    q_count = jnp.where(real, jnp.minimum(block_q, cu_q_lens[seq + 1] - first_tok), 0)
+    q_start = kv_lens[seq] - q_lens[seq] + local * block_q  # position of the block's token 0
+    kv_hi = jnp.where(real, q_start + q_count, 0)  # the last query sees keys up to itself
+    kv_lo = jnp.zeros_like(kv_hi)
+    if sliding_window is not None:
+        kv_lo = jnp.where(real, jnp.maximum(q_start - sliding_window + 1, 0), 0)
+    block_start = block_end - blocks_per_seq
+    return tuple(
+        x.astype(jnp.int32) for x in (seq, first_tok, q_count, q_start, kv_lo, kv_hi, block_start)
+    )
+
+
+def _kernel(
+    seq_ref,  # i32[N] sequence of each query block
+    q_start_ref,  # i32[N] position of the block's first query token
+    kv_lo_ref,  # i32[N] first key any query of the block may see
+    kv_hi_ref,  # i32[N] one past the last such key; 0 for an empty block
+    page_table_ref,  # i32[S, pages_per_seq]
+    q_ref,  # [R, D] this block's queries for one KV head; row r = token r // G, head r % G
+    k_ref,  # [P * page_size, K, D] the page pool, one row per token slot
+    v_ref,  # [P * page_size, K, D]
+    o_ref,  # [R, D]
+    *,
+    group: int,
+    page_size: int,
+    kv_tile: int,
+    sm_scale: float,
+    sliding_window: int | None,
+    mask_value: float,
+):
+    n, head = pl.program_id(0), pl.program_id(1)
+    seq, q_start, kv_hi = seq_ref[n], q_start_ref[n], kv_hi_ref[n]
+    q = q_ref[...]
+    rows, head_dim = q.shape
+    q_pos = q_start + jnp.arange(rows, dtype=jnp.int32) // group  # [R]
+    lanes = jnp.arange(head_dim, dtype=jnp.int32)[None, :]  # [1, D]
+
+    def tile(j, carry):
+        m, denom, acc = carry  # f32[R] running max, f32[R] running sum, f32[R, D]
+        pos = j * kv_tile + jnp.arange(kv_tile, dtype=jnp.int32)  # [C]
+        present = pos < kv_hi
+        page = pltriton.load(page_table_ref.at[seq, pos // page_size], mask=present, other=0)
+        # Index arrays only (no slices): interpret mode's gather supports nothing else.
+        slot = (page * page_size + pos % page_size)[:, None]  # [C, 1]
+        at = (slot, head, lanes)
+        k = pltriton.load(k_ref.at[at], mask=present[:, None], other=0)  # [C, D]
+        v = pltriton.load(v_ref.at[at], mask=present[:, None], other=0)  # [C, D]
+        scores = lax.dot_general(
+            q, k, (((1,), (1,)), ((), ())), preferred_element_type=jnp.float32
+        )  # [R, C]
+        visible = (pos[None, :] <= q_pos[:, None]) & present[None, :]
+        if sliding_window is not None:
+            visible &= pos[None, :] > q_pos[:, None] - sliding_window
+        scores = jnp.where(visible, scores * sm_scale, mask_value)
+        m_new = jnp.maximum(m, jnp.max(scores, axis=1))  # [R]
+        m_safe = jnp.where(m_new == -jnp.inf, 0.0, m_new)  # only when mask_value is -inf
+        probs = jnp.exp(scores - m_safe[:, None])  # [R, C]
+        alpha = jnp.exp(m - m_safe)  # [R]
+        pv = lax.dot_general(
+            probs.astype(v.dtype), v, (((1,), (0,)), ((), ())), preferred_element_type=jnp.float32
+        )  # [R, D]
+        return m_new, alpha * denom + jnp.sum(probs, axis=1), alpha[:, None] * acc + pv
+
+    init = (
+        jnp.full((rows,), -jnp.inf, jnp.float32),
+        jnp.zeros((rows,), jnp.float32),
+        jnp.zeros((rows, head_dim), jnp.float32),
+    )
+    first, last = kv_lo_ref[n] // kv_tile, (kv_hi + kv_tile - 1) // kv_tile
+    _, denom, acc = lax.fori_loop(first, last, tile, init)
+    # An empty block (or an unused row) saw no key: write zeros, not 0 / 0.
+    o_ref[...] = (acc / jnp.where(denom == 0.0, 1.0, denom)[:, None]).astype(o_ref.dtype)
+
+
+def _check_shapes(q, k_pages, v_pages, page_indices, cu_q_lens):
+    _, num_heads, head_dim = q.shape
+    _, page_size, num_kv_heads, kv_dim = k_pages.shape
+    if v_pages.shape != k_pages.shape or kv_dim != head_dim:
+        raise ValueError(f"k/v pages {k_pages.shape}, {v_pages.shape} don't fit q {q.shape}")
+    if num_heads % num_kv_heads:
+        raise ValueError(f"{num_heads} query heads are not a multiple of {num_kv_heads} KV heads")
+    if cu_q_lens.shape != (page_indices.shape[0] + 1,):
+        raise ValueError(f"cu_q_lens {cu_q_lens.shape} must be [S + 1], S = {page_indices.shape}")
+    if head_dim & (head_dim - 1) or page_size & (page_size - 1):
+        raise NotImplementedError(
+            f"Pallas Triton needs power-of-two head_dim and page_size, got {head_dim}, {page_size}"
+        )
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=(
+        "sm_scale",
+        "sliding_window",
+        "mask_value",
+        "num_queries_per_block",
+        "num_kv_pages_per_block",
+        "num_warps",
+        "num_stages",
+        "interpret",
+    ),
+)
+def ragged_paged_attention_triton(
+    q: jax.Array,  # [T, H, D]
+    k_pages: jax.Array,  # [P, page_size, K, D]
+    v_pages: jax.Array,  # [P, page_size, K, D]
+    kv_lens: jax.Array,  # i32[S]
+    page_indices: jax.Array,  # i32[S, pages_per_seq]
+    cu_q_lens: jax.Array,  # i32[S + 1]
+    num_seqs: jax.Array,  # i32[1]
+    *,
+    sm_scale: float = 1.0,
+    sliding_window: int | None = None,
+    mask_value: float = DEFAULT_MASK_VALUE,
+    num_queries_per_block: int | None = None,
+    num_kv_pages_per_block: int | None = None,
+    num_warps: int | None = None,
+    num_stages: int | None = None,
+    interpret: bool = False,
+) -> jax.Array:  # [T, H, D]
+    """Causal attention of each query token over its own sequence's paged K/V, on GPU.
+
+    Same contract as `ragged_paged_attention_reference`.
+
+    Args:
+        q: queries of all sequences, flattened, `[T, H, D]`.
+        k_pages, v_pages: the page pool, `[P, page_size, K, D]`.
+        kv_lens: `i32[S]` tokens in each sequence's cache, counting this step's tokens.
+        page_indices: `i32[S, pages_per_seq]` page tables; entries past a length are ignored.
+        cu_q_lens: `i32[S + 1]` cumulative query lengths, `cu_q_lens[0] == 0`.
+        num_seqs: `i32[1]` how many of the S sequence slots are real.
+        sm_scale: multiplies the scores (usually `D ** -0.5`).
+        sliding_window: if set, a query sees only the last `sliding_window` positions.
+        mask_value: score given to masked positions.
+        num_queries_per_block: query tokens per block (one sequence per block).
+        num_kv_pages_per_block: pages per KV tile; times page_size must be a power of two.
+        num_warps, num_stages: Triton launch parameters. Any block size left None is taken
+            from `pick_block_sizes`.
+        interpret: run the kernel in Pallas interpret mode (on any backend, e.g. CPU).
+
+    Returns:
+        `[T, H, D]` in `q`'s dtype; rows of padding tokens are zero.
+    """
+    _check_shapes(q, k_pages, v_pages, page_indices, cu_q_lens)
+    num_tokens, num_heads, head_dim = q.shape
+    num_pages, page_size, num_kv_heads, _ = k_pages.shape
+    num_slots, pages_per_seq = page_indices.shape
+    group = num_heads // num_kv_heads
+    picked = pick_block_sizes(
+        num_heads=num_heads,
+        num_kv_heads=num_kv_heads,
+        head_dim=head_dim,
+        page_size=page_size,
+        pages_per_seq=pages_per_seq,
+        num_tokens=num_tokens,
+        num_slots=num_slots,
+    )
+    block_q = num_queries_per_block or picked.num_queries_per_block
+    kv_tile = (num_kv_pages_per_block or picked.num_kv_pages_per_block) * page_size
+    if kv_tile & (kv_tile - 1) or kv_tile < _MIN_DOT_ROWS:
+        raise ValueError(f"KV tile of {kv_tile} tokens must be a power of two >= {_MIN_DOT_ROWS}")
+    rows = max(_MIN_DOT_ROWS, 1 << math.ceil(math.log2(block_q * group)))
+
+    seq, first_tok, q_count, q_start, kv_lo, kv_hi, block_start = _block_schedule(
+        cu_q_lens,
+        kv_lens,
+        num_seqs,
+        num_tokens=num_tokens,
+        block_q=block_q,
+        sliding_window=sliding_window,
+    )
+    num_blocks = seq.shape[0]
+    qb = _gather_query_blocks(q, first_tok, q_count, block_q=block_q, num_kv_heads=num_kv_heads)
+    qb = jnp.pad(qb, ((0, 0), (0, 0), (0, rows - block_q * group), (0, 0)))  # [N, K, R, D]
+
+    kernel = functools.partial(
+        _kernel,
+        group=group,
+        page_size=page_size,
+        kv_tile=kv_tile,
+        sm_scale=sm_scale,
+        sliding_window=sliding_window,
+        mask_value=mask_value,
+    )
+    whole = pl.no_block_spec
+    block = pl.BlockSpec((None, None, rows, head_dim), lambda n, h: (n, h, 0, 0))
+    slots_shape = (num_pages * page_size, num_kv_heads, head_dim)
+    out = pl.pallas_call(
+        kernel,
+        grid=(num_blocks, num_kv_heads),
+        in_specs=[whole] * 5 + [block, whole, whole],
+        out_specs=block,
+        out_shape=jax.ShapeDtypeStruct(qb.shape, q.dtype),
+        compiler_params=pltriton.CompilerParams(
+            num_warps=num_warps or picked.num_warps, num_stages=num_stages or picked.num_stages
+        ),
+        interpret=interpret,
+        name="ragged_paged_attention_triton",
+    )(
+        seq,
+        q_start,
+        kv_lo,
+        kv_hi,
+        page_indices.astype(jnp.int32),
+        qb,
+        k_pages.reshape(slots_shape),
+        v_pages.reshape(slots_shape),
+    )
+    out = out[:, :, : block_q * group].reshape(num_blocks, num_kv_heads, block_q, group, head_dim)
+    return _scatter_query_blocks(out, cu_q_lens, num_seqs, block_start, num_tokens=num_tokens)
+
+
+def _gather_query_blocks(q, first_tok, q_count, *, block_q, num_kv_heads):
+    """[T, H, D] -> [N, K, block_q * G, D]; rows past a block's q_count are zero."""
+    num_tokens, num_heads, head_dim = q.shape
+    group = num_heads // num_kv_heads
+    offset = jnp.arange(block_q)[None, :]  # [1, block_q]
+    tok = jnp.where(offset < q_count[:, None], first_tok[:, None] + offset, num_tokens)
+    qb = jnp.take(q, tok, axis=0, mode="fill", fill_value=0)  # [N, block_q, H, D]
+    qb = qb.reshape(-1, block_q, num_kv_heads, group, head_dim).transpose(0, 2, 1, 3, 4)
+    return qb.reshape(-1, num_kv_heads, block_q * group, head_dim)
+
+
+def _scatter_query_blocks(out, cu_q_lens, num_seqs, block_start, *, num_tokens):
+    """[N, K, block_q, G, D] per block -> [T, H, D] per token; padding tokens get zeros."""
+    num_blocks, num_kv_heads, block_q, group, head_dim = out.shape
+    out = out.transpose(0, 2, 1, 3, 4).reshape(num_blocks * block_q, num_kv_heads * group, head_dim)
+    tok = jnp.arange(num_tokens)
+    seq = token_sequence_ids(cu_q_lens, num_tokens)  # [T]
+    offset = tok - cu_q_lens[seq]
+    row = (block_start[seq] + offset // block_q) * block_q + offset % block_q  # [T]
+    real = tok < cu_q_lens[num_seqs[0]]
+    row = jnp.where(real, row, num_blocks * block_q)
+    return jnp.take(out, row, axis=0, mode="fill", fill_value=0)

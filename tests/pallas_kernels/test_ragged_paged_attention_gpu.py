@@ -1,0 +1,229 @@
+"""GPU ragged paged attention kernels (Pallas Triton, Mosaic GPU) against a float64 oracle.
+
+On CPU: the Triton kernel in Pallas interpret mode over a pairwise-covering sweep, the Mosaic
+GPU kernel in its CPU interpreter (everything but wgmma and register layouts), and both
+lowered for CUDA. On a GPU (marker `cuda`): the compiled kernels.
+
+Error is `‖out − oracle‖ / ‖oracle‖` (Frobenius, real token rows only), the oracle being
+float64 dense attention on the inputs as rounded to the tested dtype.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import zlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from pallas_kernels.ragged_paged_attention.mosaic_gpu import ragged_paged_attention_mosaic_gpu
+from pallas_kernels.ragged_paged_attention.triton import ragged_paged_attention_triton
+from tests.pallas_kernels.rpa_cases import make_ragged_batch
+
+# JAX 0.11 warns whenever it lowers a Pallas Triton kernel for a GPU.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:The Pallas Triton backend is deprecated:DeprecationWarning"
+)
+
+TOLERANCE = {jnp.float32: 1e-5, jnp.bfloat16: 2e-2}
+WORKLOADS = {
+    # (kv_len, q_len) per sequence; lengths are off page boundaries.
+    "decode": [(1, 1), (37, 1), (100, 1), (64, 1), (9, 1)],
+    "prefill": [(37, 37), (20, 20)],
+    "mixed": [(70, 1), (50, 13), (23, 23), (5, 1)],
+}
+FACTORS = {
+    "page_size": [16, 32, 64],
+    "group": [1, 2, 4, 8],
+    "head_dim": [64, 128],
+    "workload": list(WORKLOADS),
+    "dtype": [jnp.float32, jnp.bfloat16],
+    "window": [None, 9],
+}
+
+on_gpu = pytest.mark.skipif(jax.default_backend() != "gpu", reason="needs a GPU")
+
+
+def pairwise_cases() -> list[dict]:
+    """Greedy covering array: every pair of values of any two factors appears in some case."""
+    names = list(FACTORS)
+    factor_pairs = list(itertools.combinations(range(len(names)), 2))
+
+    def pairs_of(c):
+        return {((a, c[a]), (b, c[b])) for a, b in factor_pairs}
+
+    candidates = list(itertools.product(*(range(len(FACTORS[n])) for n in names)))
+    uncovered = set().union(*map(pairs_of, candidates))
+    cases = []
+    while uncovered:
+        best = max(candidates, key=lambda c: len(pairs_of(c) & uncovered))
+        uncovered -= pairs_of(best)
+        cases.append({n: FACTORS[n][i] for n, i in zip(names, best, strict=True)})
+    return cases
+
+
+def case_id(case: dict) -> str:
+    dtype = jnp.dtype(case["dtype"]).name
+    shape = f"p{case['page_size']}-g{case['group']}-d{case['head_dim']}"
+    return f"{shape}-{case['workload']}-{dtype}-w{case.get('window')}"
+
+
+def build(case: dict, seed: int):
+    num_kv_heads = 1 if case["group"] == 8 else 2
+    return make_ragged_batch(
+        np.random.default_rng(seed),
+        WORKLOADS[case["workload"]],
+        page_size=case["page_size"],
+        num_heads=num_kv_heads * case["group"],
+        num_kv_heads=num_kv_heads,
+        head_dim=case["head_dim"],
+        dtype=case["dtype"],
+        pad_tokens=3,
+        pad_seqs=2,
+    )
+
+
+def check(out, batch, dtype, sm_scale, window=None):
+    """Relative error within the dtype's tolerance, padding rows exactly zero, all finite."""
+    out = np.asarray(jnp.asarray(out).astype(jnp.float32), np.float64)
+    n = batch.num_real_tokens
+    assert np.isfinite(out).all()
+    assert not out[n:].any(), "padding tokens must produce zeros"
+    expected = batch.expected(sm_scale, window)
+    if n:
+        err = np.linalg.norm(out[:n] - expected) / np.linalg.norm(expected)
+        assert err <= TOLERANCE[dtype], f"relative error {err:.2e}"
+
+
+@pytest.mark.cpu
+@pytest.mark.parametrize("case", pairwise_cases(), ids=case_id)
+def test_triton_interpret_sweep(case):
+    batch = build(case, seed=zlib.crc32(case_id(case).encode()))
+    sm_scale = case["head_dim"] ** -0.5
+    # Alternate one-page tiles (many loop steps) with the picker's defaults.
+    pages = 1 if case["page_size"] >= 16 and case["group"] % 2 == 0 else None
+    out = ragged_paged_attention_triton(
+        **batch.inputs,
+        sm_scale=sm_scale,
+        sliding_window=case["window"],
+        num_kv_pages_per_block=pages,
+        interpret=True,
+    )
+    assert out.shape == batch.inputs["q"].shape and out.dtype == batch.inputs["q"].dtype
+    check(out, batch, case["dtype"], sm_scale, case["window"])
+
+
+@pytest.mark.cpu
+def test_triton_interpret_empty_batch():
+    batch = make_ragged_batch(
+        np.random.default_rng(1), [], page_size=16, num_heads=4, num_kv_heads=2, head_dim=64,
+        pad_tokens=5, pad_seqs=3,
+    )  # fmt: skip
+    out = ragged_paged_attention_triton(**batch.inputs, sm_scale=0.125, interpret=True)
+    assert out.shape == (5, 4, 64) and not np.asarray(out).any()
+
+
+@pytest.mark.cpu
+def test_triton_interpret_prefill_blocks_and_window_of_one():
+    """Several query blocks per sequence; a window of 1 sees only the token itself."""
+    case = dict(page_size=16, group=2, head_dim=64, workload="mixed", dtype=jnp.float32)
+    batch = build(case, seed=5)
+    for window in (None, 1):
+        out = ragged_paged_attention_triton(
+            **batch.inputs, sm_scale=0.125, sliding_window=window,
+            num_queries_per_block=4, num_kv_pages_per_block=2, interpret=True,
+        )  # fmt: skip
+        check(out, batch, jnp.float32, 0.125, window)
+
+
+MOSAIC_CASES = [
+    dict(page_size=16, group=8, head_dim=64, workload="mixed", dtype=jnp.bfloat16, window=None),
+    dict(page_size=32, group=4, head_dim=128, workload="decode", dtype=jnp.bfloat16, window=9),
+    dict(page_size=64, group=1, head_dim=64, workload="prefill", dtype=jnp.bfloat16, window=None),
+]
+
+
+@pytest.mark.cpu
+@pytest.mark.parametrize("case", MOSAIC_CASES, ids=case_id)
+def test_mosaic_gpu_interpret(case):
+    """Schedule, page-table TMA copies, barriers and the online softmax, minus wgmma."""
+    batch = build(case, seed=11)
+    sm_scale = case["head_dim"] ** -0.5
+    out = ragged_paged_attention_mosaic_gpu(
+        **batch.inputs, sm_scale=sm_scale, sliding_window=case["window"], interpret=True
+    )
+    check(out, batch, case["dtype"], sm_scale, case["window"])
+
+
+@pytest.mark.cpu
+def test_mosaic_gpu_rejects_float32():
+    batch = build(MOSAIC_CASES[0] | dict(dtype=jnp.float32), seed=0)
+    with pytest.raises(NotImplementedError, match="bf16/f16"):
+        ragged_paged_attention_mosaic_gpu(**batch.inputs)
+
+
+def abstract_args(tokens, slots, heads, kv_heads, head_dim, page_size, dtype):
+    sds = jax.ShapeDtypeStruct
+    pages = (512, page_size, kv_heads, head_dim)
+    return (
+        sds((tokens, heads, head_dim), dtype), sds(pages, dtype), sds(pages, dtype),
+        sds((slots,), jnp.int32), sds((slots, 64), jnp.int32), sds((slots + 1,), jnp.int32),
+        sds((1,), jnp.int32),
+    )  # fmt: skip
+
+
+@pytest.mark.cpu
+@pytest.mark.parametrize(
+    "kernel, dtype, window",
+    [
+        (ragged_paged_attention_triton, jnp.bfloat16, None),
+        (ragged_paged_attention_triton, jnp.float32, 128),
+        (ragged_paged_attention_mosaic_gpu, jnp.bfloat16, None),
+        (ragged_paged_attention_mosaic_gpu, jnp.float16, 128),
+    ],
+    ids=["triton-bf16", "triton-f32-window", "mosaic-bf16", "mosaic-f16-window"],
+)
+def test_lowers_for_cuda(kernel, dtype, window):
+    """The Pallas -> Triton IR / Mosaic GPU lowering runs for CUDA, with no GPU present."""
+    fn = jax.jit(functools.partial(kernel, sm_scale=0.1, sliding_window=window))
+    for tokens, slots in ((64, 64), (256, 4)):  # decode-like, prefill-like
+        args = abstract_args(tokens, slots, 32, 8, 128, 16, dtype)
+        text = fn.trace(*args).lower(lowering_platforms=("cuda",)).as_text()
+        assert "stablehlo.custom_call" in text
+
+
+GPU_CASES = [
+    dict(page_size=16, group=8, head_dim=128, workload="decode", dtype=jnp.bfloat16, window=None),
+    dict(page_size=32, group=4, head_dim=128, workload="mixed", dtype=jnp.bfloat16, window=9),
+    dict(page_size=16, group=2, head_dim=64, workload="prefill", dtype=jnp.bfloat16, window=None),
+    dict(page_size=16, group=8, head_dim=128, workload="mixed", dtype=jnp.float32, window=None),
+]
+
+
+@pytest.mark.cuda
+@on_gpu
+@pytest.mark.parametrize("case", GPU_CASES, ids=case_id)
+def test_triton_compiled(case):
+    batch = build(case, seed=21)
+    sm_scale = case["head_dim"] ** -0.5
+    out = ragged_paged_attention_triton(
+        **batch.inputs, sm_scale=sm_scale, sliding_window=case["window"]
+    )
+    check(out, batch, case["dtype"], sm_scale, case["window"])
+
+
+@pytest.mark.cuda
+@on_gpu
+@pytest.mark.parametrize("case", [c for c in GPU_CASES if c["dtype"] != jnp.float32], ids=case_id)
+def test_mosaic_gpu_compiled(case):
+    if float(jax.devices()[0].compute_capability) < 9.0:
+        pytest.skip("Mosaic GPU needs Hopper (sm90) or newer")
+    batch = build(case, seed=22)
+    sm_scale = case["head_dim"] ** -0.5
+    out = ragged_paged_attention_mosaic_gpu(
+        **batch.inputs, sm_scale=sm_scale, sliding_window=case["window"]
+    )
+    check(out, batch, case["dtype"], sm_scale, case["window"])

@@ -71,7 +71,7 @@ def main() -> int:
 
     start = time.time()
     impls = [i for i in args.only.split(",") if i in IMPLS]
-    shares = {"reference": 0.25, "triton": 0.375, "mosaic_gpu": 0.375}
+    shares = {"reference": 0.3, "triton": 0.35, "mosaic_gpu": 0.35}
     rows: list[dict] = []
     for n, impl in enumerate(impls):
         left = args.budget_s - (time.time() - start)

@@ -52,3 +52,23 @@ def test_control_plane_has_no_jax():
     ):
         path = ROOT / "jaxserve" / name
         assert "jax" not in imported_packages(path), f"{name} imports jax"
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every dotted module an `import` or `from ... import` names, with its submodules."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_product_code_never_uses_jax_pallas_ops():
+    """Our kernels are our own: upstream's `jax.experimental.pallas.ops` stays out."""
+    for package in ("jaxserve", "pallas_kernels", "platforms"):
+        for path in (ROOT / package).rglob("*.py"):
+            bad = {m for m in imported_modules(path) if m.startswith("jax.experimental.pallas.ops")}
+            assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"

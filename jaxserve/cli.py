@@ -9,14 +9,24 @@ from collections.abc import Sequence
 
 
 def _doctor(args: argparse.Namespace) -> int:
+    """Prints the platform, then checks every attention kernel; 1 if a check that ran failed."""
     import jax
 
     import platforms
+    from platforms import selfcheck
 
     platform = platforms.detect()
     print(f"jax {jax.__version__}, backend {jax.default_backend()}")
     print(platform.describe())
-    return 0
+    print(f"devices:       {', '.join(str(d) for d in platform.devices)}")
+    print()
+    print("attention kernels (self-check: a tiny ragged batch against float64 dense attention)")
+    print(selfcheck.HEADER, flush=True)
+    failed = False
+    for result in selfcheck.run_selfchecks(platform):
+        print(selfcheck.format_result(result), flush=True)
+        failed |= result.passed is False
+    return 1 if failed else 0
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -47,7 +57,7 @@ def _generate(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jaxserve", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    doctor = sub.add_parser("doctor", help="print the detected platform and its choices")
+    doctor = sub.add_parser("doctor", help="print the platform and self-check attention kernels")
     doctor.set_defaults(func=_doctor)
     gen = sub.add_parser("generate", help="greedy generation from a local HF model directory")
     gen.add_argument("--model", required=True, help="Hugging Face model directory")

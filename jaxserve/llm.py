@@ -77,6 +77,10 @@ class LLM:
         compilation_cache_dir: JAX's persistent compilation cache ("default":
             `$JAXSERVE_COMPILATION_CACHE` or ~/.cache/jaxserve/xla; None: leave JAX's setting).
         warmup: compile the common shape buckets now rather than on first use.
+        attention_backend: "auto" or None (the platform's choice), "reference" (the jnp
+            reference compiled by XLA), "pallas" (the platform's Pallas kernel compiled; not
+            on CPU) or "pallas-interpret" (that kernel interpreted; on CPU, the TPU kernel in
+            TPU interpret mode).
     """
 
     def __init__(
@@ -98,6 +102,7 @@ class LLM:
         scheduling_policy: Policy = "fcfs",
         compilation_cache_dir: str | os.PathLike[str] | None = "default",
         warmup: bool = True,
+        attention_backend: str | None = None,
     ):
         for name, value in (
             ("max_num_seqs", max_num_seqs),
@@ -109,6 +114,7 @@ class LLM:
             compilation_cache_dir = default_cache_dir()
         enable_compilation_cache(compilation_cache_dir)
         platform = platforms.detect()
+        attention_fn = platforms.attention_fn(platform, attention_backend)  # validates it
         ckpt = open_checkpoint(model)
         cfg = ckpt.config
         validate_tensor_parallel(cfg, tensor_parallel_size, platform.device_count)
@@ -134,7 +140,7 @@ class LLM:
             cfg,
             params,
             mesh,
-            attention_fn=platforms.attention_fn(platform),
+            attention_fn=attention_fn,
             num_pages=num_pages,
             page_size=page_size,
             pages_per_seq=-(-max_model_len // page_size),

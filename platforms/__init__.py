@@ -2,6 +2,8 @@
 
 `detect()` looks at JAX's default backend and its devices and builds a frozen `Platform`
 from the table below; model code asks the platform, never the backend, what to do.
+`attention_fn(platform, attention_backend)` hands out the attention implementation
+(`platforms.attention` documents the choices); `platforms.selfcheck` tests them all.
 """
 
 from __future__ import annotations
@@ -11,21 +13,34 @@ from collections.abc import Callable
 
 import jax
 
-from pallas_kernels.ragged_paged_attention import ragged_paged_attention_reference
 from platforms import cpu, cuda, rocm, tpu
+from platforms.attention import (
+    ATTENTION_BACKENDS,
+    AttentionBackendError,
+    attention_fn,
+    resolve_attention,
+    with_available_attention,
+)
 from platforms.base import AttentionImpl, Platform, PlatformKind
 
-__all__ = ["Platform", "PlatformKind", "attention_fn", "detect", "platform_kind"]
+__all__ = [
+    "ATTENTION_BACKENDS",
+    "AttentionBackendError",
+    "AttentionImpl",
+    "Platform",
+    "PlatformKind",
+    "attention_fn",
+    "detect",
+    "platform_kind",
+    "resolve_attention",
+    "with_available_attention",
+]
 
 _MAKERS: dict[PlatformKind, Callable[[tuple[jax.Device, ...]], Platform]] = {
     "cpu": cpu.make,
     "cuda": cuda.make,
     "rocm": rocm.make,
     "tpu": tpu.make,
-}
-
-_ATTENTION: dict[AttentionImpl, Callable[..., jax.Array]] = {
-    "reference": ragged_paged_attention_reference,
 }
 
 
@@ -47,11 +62,10 @@ def platform_kind(device: jax.Device) -> PlatformKind:
 
 @functools.cache
 def detect(backend: str | None = None) -> Platform:
-    """The platform of JAX's default backend (or of `backend`, e.g. "cpu")."""
+    """The platform of JAX's default backend (or of `backend`, e.g. "cpu").
+
+    Where the platform's attention kernel does not import (see `platforms.attention`), its
+    `attention` falls back to the jnp reference; `pallas_attention` still names the kernel.
+    """
     devices = tuple(jax.devices(backend))
-    return _MAKERS[platform_kind(devices[0])](devices)
-
-
-def attention_fn(platform: Platform) -> Callable[..., jax.Array]:
-    """The ragged paged attention implementation this platform selected."""
-    return _ATTENTION[platform.attention]
+    return with_available_attention(_MAKERS[platform_kind(devices[0])](devices))

@@ -22,7 +22,10 @@ class Platform:
         device_kind: the vendor's name for the chip (e.g. "NVIDIA H100 80GB HBM3").
         compute_dtype: dtype of weights and activations ("auto" resolves to this).
         kv_dtype: dtype of the paged KV cache.
-        attention: which ragged paged attention implementation the model calls.
+        attention: the ragged paged attention implementation the model calls by default
+            (`attention_backend="auto"`).
+        pallas_attention: this platform's Pallas kernel, what `attention_backend="pallas"`
+            and `"pallas-interpret"` select (on CPU the TPU kernel, for its interpreter).
         interpret: whether Pallas kernels run in interpret mode rather than compiled.
         page_size: default tokens per KV page.
         memory_bytes: memory per device available for weights, activations and KV cache.
@@ -34,6 +37,7 @@ class Platform:
     compute_dtype: jnp.dtype
     kv_dtype: jnp.dtype
     attention: AttentionImpl
+    pallas_attention: AttentionImpl
     interpret: bool
     page_size: int
     memory_bytes: int
@@ -45,13 +49,15 @@ class Platform:
     def describe(self) -> str:
         """A few human-readable lines for `jaxserve doctor` and start-up logs."""
         gib = self.memory_bytes / 2**30
+        mode = "interpret mode" if self.interpret else "compiled"
         return "\n".join(
             [
                 f"platform:      {self.kind} ({self.device_kind}) x {self.device_count}",
                 f"compute dtype: {jnp.dtype(self.compute_dtype).name}",
                 f"kv dtype:      {jnp.dtype(self.kv_dtype).name}",
                 f"attention:     {self.attention}"
-                + (" (interpret mode)" if self.interpret else ""),
+                + (" (interpret mode)" if self.interpret and self.attention != "reference" else ""),
+                f"pallas kernel: {self.pallas_attention} ({mode})",
                 f"page size:     {self.page_size}",
                 f"memory:        {gib:.1f} GiB per device",
             ]

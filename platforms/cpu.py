@@ -1,4 +1,8 @@
-"""CPU: float32 compute (XLA's bf16 matmuls are 2-4x slower there), jnp reference attention."""
+"""CPU: float32 compute (XLA's bf16 matmuls are 2-4x slower there), jnp reference attention.
+
+Pallas kernels only run interpreted on CPU; the TPU kernel is the one to interpret, as TPU
+interpret mode is JAX's most complete Pallas interpreter (DMAs, semaphores, VMEM).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ def make(devices: tuple[jax.Device, ...]) -> Platform:
         compute_dtype=jnp.dtype(jnp.float32),
         kv_dtype=jnp.dtype(jnp.float32),
         attention="reference",
+        pallas_attention="pallas_tpu",
         interpret=True,
         page_size=16,
         # Host memory is shared by all virtual CPU devices.

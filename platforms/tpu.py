@@ -1,4 +1,4 @@
-"""TPUs: bf16 compute, larger pages to fill the DMA engines."""
+"""TPUs: bf16 compute, the Mosaic TPU attention kernel, larger pages to fill the DMA engines."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ def make(devices: tuple[jax.Device, ...]) -> Platform:
         device_kind=devices[0].device_kind,
         compute_dtype=jnp.dtype(jnp.bfloat16),
         kv_dtype=jnp.dtype(jnp.bfloat16),
-        attention="reference",
+        attention="pallas_tpu",
+        pallas_attention="pallas_tpu",
         interpret=False,
         page_size=32,
         memory_bytes=free_device_memory(devices[0], fallback=16 * 2**30),

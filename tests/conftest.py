@@ -1,4 +1,8 @@
-"""Fixtures: tiny Hugging Face checkpoints written by `transformers` into `tmp_path`."""
+"""Fixtures: tiny Hugging Face checkpoints written by `transformers` into `tmp_path`.
+
+Also the portability matrix: a test marked `cpu`, `cuda`, `rocm` or `tpu` runs only where JAX's
+default backend is that platform and is skipped, with the reason, everywhere else.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,24 @@ os.environ["JAXSERVE_COMPILATION_CACHE"] = ""
 import pytest
 
 from tests.tiny_models import ARCH_CASES, TinySpec, write_tiny_checkpoint
+
+PLATFORM_MARKERS = frozenset({"cpu", "cuda", "rocm", "tpu"})
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skips tests marked for platforms other than the one JAX runs on here."""
+    wanted = {item: {m.name for m in item.iter_markers()} & PLATFORM_MARKERS for item in items}
+    if not any(wanted.values()):
+        return  # no marked test: don't start a JAX backend just to collect
+    import jax
+
+    import platforms
+
+    here = platforms.platform_kind(jax.devices()[0])
+    for item, kinds in wanted.items():
+        if kinds and here not in kinds:
+            needs = " or ".join(sorted(kinds))
+            item.add_marker(pytest.mark.skip(reason=f"needs {needs}; this machine runs on {here}"))
 
 
 @pytest.fixture(scope="session")

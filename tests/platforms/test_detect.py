@@ -66,12 +66,48 @@ def test_accelerators_compute_in_bf16_with_reported_memory(module):
     assert platform.memory_bytes == 79 * 2**30
     assert platform.device_count == 2
     assert not platform.interpret
-    assert platform.attention == "reference"
 
 
 def test_memory_falls_back_when_runtime_is_silent():
     platform = cuda.make((fake_device("gpu", "chip", memory=None),))
     assert platform.memory_bytes == 16 * 2**30
+
+
+@pytest.mark.parametrize(
+    ("module", "device", "kernel"),
+    [
+        (tpu, fake_device("tpu", "TPU v5 lite"), "pallas_tpu"),
+        (cuda, fake_device("gpu", "NVIDIA H100 80GB HBM3", capability="9.0"), "pallas_mosaic_gpu"),
+        (cuda, fake_device("gpu", "NVIDIA B200", capability="10.0"), "pallas_mosaic_gpu"),
+        (cuda, fake_device("gpu", "NVIDIA A100-SXM4-40GB", capability="8.0"), "pallas_triton"),
+        (cuda, fake_device("gpu", "NVIDIA L4", capability="8.9"), "pallas_triton"),
+        (cuda, fake_device("gpu", "Tesla T4", capability="7.5"), "pallas_triton"),
+        (cuda, fake_device("gpu", "unreported"), "pallas_triton"),
+        (rocm, fake_device("gpu", "AMD Instinct MI300X", "rocm 60300"), "pallas_triton"),
+    ],
+    ids=lambda x: x if isinstance(x, str) else getattr(x, "device_kind", None),
+)
+def test_accelerators_run_their_pallas_kernel_compiled(module, device, kernel):
+    platform = module.make((device,))
+    assert platform.attention == platform.pallas_attention == kernel
+    assert not platform.interpret
+    assert f"attention:     {kernel}\n" in platform.describe()
+
+
+def test_cpu_runs_the_reference_and_interprets_the_tpu_kernel():
+    platform = cpu.make(tuple(jax.devices()))
+    assert (platform.attention, platform.pallas_attention) == ("reference", "pallas_tpu")
+    assert platform.interpret
+    assert "pallas kernel: pallas_tpu (interpret mode)" in platform.describe()
+
+
+def test_an_unimportable_kernel_falls_back_to_the_reference(monkeypatch, caplog):
+    monkeypatch.setitem(
+        platforms.attention.KERNEL_MODULES, "pallas_tpu", "pallas_kernels.no_such_kernel"
+    )
+    platform = platforms.with_available_attention(tpu.make((fake_device("tpu", "TPU v4"),)))
+    assert (platform.attention, platform.pallas_attention) == ("reference", "pallas_tpu")
+    assert "pallas_tpu is unavailable (ModuleNotFoundError" in caplog.text
 
 
 def test_cuda_compute_capability():

@@ -474,9 +474,9 @@ def decode_step(emit: Emitter, name: str, copy_bw, smoke: bool) -> None:
     step_bytes = weight_bytes + kv_bytes
     note = f"{batch / ms * 1e3:.0f} tok/s"
     if copy_bw:  # the fastest a step could go: its bytes at copy bandwidth
-        roof_w = batch / (weight_bytes / (copy_bw * 1e6))
-        roof = batch / (step_bytes / (copy_bw * 1e6))
-        note += f"; roofline {roof_w:.0f} (weights), {roof:.0f} (+KV)"
+        roof_w = batch / (weight_bytes / (copy_bw * 1e9))  # tok/s; copy_bw is GB/s
+        roof = batch / (step_bytes / (copy_bw * 1e9))
+        note += f"; roofline {roof_w:.0f} tok/s (weights), {roof:.0f} tok/s (+KV)"
     note += f"; {weight_bytes / 1e9:.2f} GB weights, {kv_bytes / 1e9:.2f} GB KV"
     gbps = step_bytes / ms / 1e6
     frac = gbps / copy_bw if copy_bw else ""

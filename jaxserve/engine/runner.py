@@ -135,10 +135,35 @@ class ModelRunner:
 
         `sampling["prompt_targets"]` (i32[T], when `mode.prompt_logprobs` is set) names the
         token whose logprob each token row should report.
+
+        A step that mixes decode tokens with prompt chunks runs as two programs over the
+        same cache: the decode rows with per-token attention, the chunks with blocked
+        attention. One program would give every decode row a whole query block (16 rows of
+        work for one token) and walk every block as far as the longest decode context.
         """
-        packed = pack_step(chunks, self.page_size, self.pages_per_seq)
         sampling = dict(sampling)
         targets = sampling.pop("prompt_targets", None)
+        decode = [i for i, c in enumerate(chunks) if len(c.token_ids) == 1]
+        if targets is not None or not 0 < len(decode) < len(chunks):
+            return self._execute(chunks, sampling, mode, targets)
+        chunked = [i for i, c in enumerate(chunks) if len(c.token_ids) > 1]
+        parts = []
+        for rows in (decode, chunked):
+            part_sampling = {name: values[rows] for name, values in sampling.items()}
+            parts.append((rows, self._execute([chunks[i] for i in rows], part_sampling, mode)))
+        fields = []
+        for name in ("tokens", "logprobs", "ranks", "top_ids", "top_logprobs"):
+            first = getattr(parts[0][1], name)
+            merged = np.empty((len(chunks), *first.shape[1:]), first.dtype)
+            for rows, out in parts:
+                merged[rows] = getattr(out, name)
+            fields.append(merged)
+        return SampledTokens(*fields)
+
+    def _execute(self, chunks, sampling, mode, targets=None) -> SampledTokens:
+        packed = pack_step(chunks, self.page_size, self.pages_per_seq)
+        n = len(chunks)
+        sampling = _take_rows(sampling, n, len(packed.kv_lens))
         if targets is None:
             targets = np.zeros(1, np.int32)
         (out, prompt), self.kv_cache = self._run(
@@ -151,7 +176,6 @@ class ModelRunner:
             mode=mode,
             block_q=_block_q(chunks),
         )
-        n = len(chunks)
         fields = [
             np.asarray(x)[:n]
             for x in (out.tokens, out.logprobs, out.ranks, out.top_ids, out.top_logprobs)
@@ -195,6 +219,16 @@ class ModelRunner:
             self._logits_step, self.params, self.kv_cache, batch, block_q=_block_q(chunks)
         )
         return np.asarray(logits)[:rows]
+
+
+def _take_rows(sampling: dict[str, np.ndarray], num: int, num_rows: int) -> dict[str, np.ndarray]:
+    """The first `num` rows of the sampling arrays, padded to `num_rows` (the step's slots).
+
+    Padding rows repeat the first row; their draws are discarded.
+    """
+    index = np.zeros(num_rows, np.intp)
+    index[:num] = np.arange(num)
+    return {name: values[index] for name, values in sampling.items()}
 
 
 def _block_q(chunks: Sequence[SequenceChunk]) -> int:

@@ -56,6 +56,21 @@ def test_seeded_request_is_the_same_alone_and_in_a_mixed_batch(llm, params):
     assert len(set(alone)) > 3, "a sampled continuation should vary"
 
 
+def test_seeded_request_beside_chunked_prompts(tiny_checkpoints):
+    """Six requests (the step's sampling rows are padded to its slot bucket), and a long
+    prompt chunked over steps in which the others decode (the step runs in two parts)."""
+    llm = LLM(tiny_checkpoints(SPEC), max_model_len=128, max_num_batched_tokens=32, seed=0)
+    params = SamplingParams(temperature=1.0, seed=21, max_tokens=12)
+    alone = tokens(llm, PROMPT, params)[0]
+    prompts = [{"prompt_token_ids": [1, 5 + i, 6 + i]} for i in range(4)]
+    prompts += [{"prompt_token_ids": list(range(3, 90))}, PROMPT]
+    batch = [SamplingParams(temperature=0.7, max_tokens=20, ignore_eos=True)] * 4
+    batch += [SamplingParams(temperature=0, max_tokens=4, ignore_eos=True), params]
+    outputs = tokens(llm, prompts, batch)
+    assert outputs[-1] == alone
+    assert [len(t) for t in outputs[:5]] == [20] * 4 + [4]
+
+
 def test_unseeded_requests_differ(llm):
     params = SamplingParams(temperature=1.0, max_tokens=12)
     first, second = tokens(llm, [PROMPT, PROMPT], params)

@@ -1,4 +1,4 @@
-"""The `jaxserve` command line: `doctor`, `generate` and `bench`."""
+"""The `jaxserve` command line: `run`, `doctor`, `generate` and `bench`."""
 
 from __future__ import annotations
 
@@ -54,9 +54,38 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    """Serves the model of a YAML config until SIGTERM or Ctrl-C; 2 on a bad config or model."""
+    from jaxserve.errors import JaxserveError
+    from jaxserve.server.config import load_config
+
+    try:
+        config = load_config(args.config, host=args.host, port=args.port)
+    except JaxserveError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    logging.getLogger().setLevel(config.log_level.upper())
+    from jaxserve import LLM
+    from jaxserve.server.app import create_app, uvicorn_server
+
+    try:
+        llm = LLM(config.model, **config.llm_kwargs())
+    except (JaxserveError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    server = uvicorn_server(create_app(llm, config), config)
+    server.run()
+    return 0 if server.started else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jaxserve", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="serve a model over an OpenAI-compatible HTTP API")
+    run.add_argument("config", help="YAML config file (see configs/default.yaml)")
+    run.add_argument("--host", default=None, help="overrides the config's host")
+    run.add_argument("--port", type=int, default=None, help="overrides the config's port")
+    run.set_defaults(func=_run)
     doctor = sub.add_parser("doctor", help="print the platform and self-check attention kernels")
     doctor.set_defaults(func=_doctor)
     gen = sub.add_parser("generate", help="greedy generation from a local HF model directory")

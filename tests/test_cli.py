@@ -65,3 +65,78 @@ def test_generate_prints_completions(tiny_checkpoints, capsys):
 def test_generate_reports_errors_without_a_traceback(tmp_path, capsys):
     assert main(["generate", "--model", str(tmp_path / "absent"), "--prompt", "x"]) == 2
     assert "model directory not found" in capsys.readouterr().err
+
+
+def test_run_rejects_a_bad_config_by_name(tmp_path, capsys):
+    config = tmp_path / "serve.yaml"
+    config.write_text("model: m\nmax_num_seq: 4\n")
+    assert main(["run", str(config)]) == 2
+    assert "unknown config key(s) ['max_num_seq']" in capsys.readouterr().err
+    config.write_text("model: absent\n")
+    assert main(["run", str(config)]) == 2
+    assert "model directory not found" in capsys.readouterr().err
+
+
+def _read_lines(stream, lines: list[str]) -> None:
+    for line in stream:
+        lines.append(line)
+
+
+@pytest.mark.cpu
+@pytest.mark.slow
+def test_run_serves_then_drains_on_sigterm(tiny_checkpoints, tmp_path):
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    import openai
+
+    path = tiny_checkpoints(TinySpec("cli", "LlamaForCausalLM"))
+    config = tmp_path / "serve.yaml"
+    config.write_text(
+        f"model: {path}\nserved_model_name: tiny\nport: 0\nmax_model_len: 64\n"
+        "max_num_seqs: 2\nmax_num_batched_tokens: 32\nkv_cache_memory: 1MiB\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jaxserve.cli", "run", str(config)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TOKENIZERS_PARALLELISM": "false"},
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=_read_lines, args=(process.stderr, lines), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        port = None
+        while port is None and time.monotonic() < deadline and process.poll() is None:
+            found = [re.search(r"serving 'tiny' at http://127\.0\.0\.1:(\d+)", x) for x in lines]
+            port = next((int(m.group(1)) for m in found if m), None)
+            time.sleep(0.05)
+        assert port is not None, "".join(lines)
+        log = "".join(lines)
+        assert "memory plan:" in log
+        assert "webui: the web pages are not available yet" in log
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0)
+        stream = client.completions.create(
+            model="tiny",
+            prompt="hello",
+            max_tokens=40,
+            stream=True,
+            extra_body={"ignore_eos": True},
+        )
+        first = next(iter(stream))
+        process.send_signal(signal.SIGTERM)
+        rest = list(stream)
+        assert (first.choices + [c for r in rest for c in r.choices])[-1].finish_reason == "length"
+        assert process.wait(60) == 0, "".join(lines)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        reader.join(10)
+        process.stderr.close()

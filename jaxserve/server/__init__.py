@@ -1,0 +1,1 @@
+"""The OpenAI-compatible HTTP server behind `jaxserve run` (Starlette on uvicorn)."""

@@ -1,0 +1,172 @@
+"""`create_app`: the Starlette application of one served model, and `serve` to run it on uvicorn.
+
+The app owns an `AsyncEngine` whose thread starts with the app's lifespan and stops after it.
+On SIGTERM uvicorn stops accepting connections and waits up to `drain_timeout` seconds for the
+open ones (streams included) to finish; whatever is still running then is cancelled, which
+aborts its requests, and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import signal
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from jaxserve.server.async_engine import AsyncEngine
+from jaxserve.server.config import ServerConfig
+from jaxserve.server.errors import APIError, EngineError, MethodNotAllowed, NotFound
+from jaxserve.server.metrics import ServerMetrics
+from jaxserve.server.middleware import ApiKeyMiddleware, RequestIdMiddleware
+from jaxserve.server.openapi import openapi_document
+from jaxserve.server.routes import Routes
+from jaxserve.server.serving import OpenAIServing
+
+if TYPE_CHECKING:
+    from jaxserve.llm import LLM
+
+logger = logging.getLogger(__name__)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, APIError)  # registered for APIError only
+    return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return NotFound(f"no route {request.method} {request.url.path}").response()
+    if exc.status_code == 405:
+        return MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}").response()
+    return APIError(str(exc.detail), code=str(exc.status_code)).response()
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return EngineError(f"internal server error: {type(exc).__name__}: {exc}").response()
+
+
+def create_app(llm: LLM, config: ServerConfig) -> Starlette:
+    """The API of `llm` as `config` describes it (the LLM is built already)."""
+    if llm.tokenizer is None:
+        raise ValueError("the server needs the model's tokenizer; build the LLM with one")
+    metrics = ServerMetrics(config.model_name)
+    engine = AsyncEngine(llm.engine, metrics, max_waiting_requests=config.max_waiting_requests)
+    serving = OpenAIServing(
+        engine, llm.tokenizer, model_name=config.model_name, vocab_size=llm.config.vocab_size
+    )
+    routes = Routes(
+        serving,
+        engine,
+        metrics,
+        max_model_len=llm.engine.max_model_len,
+        max_request_bytes=config.max_request_bytes,
+        model_root=config.model,
+    )
+    document = openapi_document(config.model_name)
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(document)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine.start()
+        if config.webui:
+            logger.info("webui: the web pages are not available yet; serving the API only")
+        yield
+        await asyncio.to_thread(engine.stop)
+
+    app = Starlette(
+        routes=[
+            Route("/health", routes.health, methods=["GET"]),
+            Route("/version", routes.version, methods=["GET"]),
+            Route("/metrics", routes.prometheus, methods=["GET"]),
+            Route("/openapi.json", openapi, methods=["GET"]),
+            Route("/v1/models", routes.models, methods=["GET"]),
+            Route("/v1/completions", routes.completions, methods=["POST"]),
+            Route("/v1/chat/completions", routes.chat, methods=["POST"]),
+            Route("/tokenize", routes.tokenize, methods=["POST"]),
+            Route("/detokenize", routes.detokenize, methods=["POST"]),
+        ],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=config.cors_origins,
+                allow_methods=["*"],
+                allow_headers=["*"],
+                expose_headers=["X-Request-Id"],
+            ),
+            Middleware(ApiKeyMiddleware, api_key=config.resolved_api_key),
+        ],
+        exception_handlers={
+            APIError: _api_error,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    app.state.metrics = metrics
+    return app
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises a caught SIGTERM after its graceful shutdown, which would end the
+    process with status 143; a drained shutdown is a success, so exit normally instead."""
+
+    def __init__(self, config: uvicorn.Config, model_name: str):
+        super().__init__(config)
+        self.model_name = model_name
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:  # the real port, also when the config asked for any free one (0)
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            logger.info(
+                "serving %r at http://%s:%d (OpenAI API under /v1, schema at /openapi.json)",
+                self.model_name,
+                host,
+                port,
+            )
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signals reach the main thread only (tests run servers in threads)
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def uvicorn_server(app: Starlette, config: ServerConfig) -> uvicorn.Server:
+    """A uvicorn server for `app`; `run()` it from the main thread, or `serve()` elsewhere."""
+    settings = uvicorn.Config(
+        app,
+        host=config.host,
+        port=config.port,
+        log_level=config.log_level,
+        timeout_graceful_shutdown=math.ceil(config.drain_timeout),
+        lifespan="on",
+    )
+    return _Server(settings, config.model_name)

@@ -1,0 +1,275 @@
+"""`/v1/completions` and `/v1/chat/completions`: parse, tokenize, enqueue, then stream or gather.
+
+A call is accepted only once the engine thread has taken all its sequences, so a prompt that
+is too long is a 400 even for a streaming call (no 200 header has gone out yet). From then on a
+stream's `finally` aborts whatever has not finished: a client that disconnects frees its pages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from jaxserve.sampling_params import SamplingParams
+from jaxserve.server import responses
+from jaxserve.server.async_engine import (
+    AsyncEngine,
+    EngineDeadError,
+    OutputStream,
+    RequestRejected,
+    SequenceSpec,
+    SequenceUpdate,
+)
+from jaxserve.server.errors import (
+    BadRequest,
+    ClientDisconnected,
+    EngineError,
+    NotFound,
+    Overloaded,
+    Unavailable,
+)
+from jaxserve.server.protocol import GenerationRequest, expand, parse_chat, parse_completion
+
+Prompt = tuple[str | None, list[int]]  # (text, token ids)
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class OpenAIServing:
+    """The generation routes of one served model."""
+
+    def __init__(self, engine: AsyncEngine, tokenizer: Any, *, model_name: str, vocab_size: int):
+        self.engine = engine
+        self.tokenizer = tokenizer
+        self.model_name = model_name
+        self.vocab_size = vocab_size
+        self.decode: Callable[[int], str] = functools.lru_cache(maxsize=1 << 16)(
+            lambda token: tokenizer.decode([token], skip_special_tokens=False)
+        )
+
+    def check_model(self, model: str | None) -> None:
+        if model is not None and model != self.model_name:
+            raise NotFound(
+                f"the model {model!r} does not exist; this server serves {self.model_name!r}",
+                param="model",
+                code="model_not_found",
+            )
+
+    async def completions(self, body: Any, request: Request) -> Response:
+        parsed = parse_completion(body, vocab_size=self.vocab_size)
+        self.check_model(parsed.model)
+        prompts: list[Prompt] = [
+            (p, self.tokenizer.encode(p)) if isinstance(p, str) else (None, p)
+            for p in parsed.prompts
+        ]
+        envelope = responses.Envelope(
+            f"cmpl-{uuid.uuid4().hex}", "text_completion", self.model_name
+        )
+        stream = await self._submit(prompts, parsed.params)
+        n = parsed.params.n
+        echoes = [
+            (text if text is not None else self.tokenizer.decode(ids)) if parsed.echo else ""
+            for text, ids in prompts
+            for _ in range(n)
+        ]
+        num_prompt_tokens = sum(len(ids) for _, ids in prompts)
+        if parsed.stream:
+            return self._streaming(
+                stream, self._completion_chunks(stream, envelope, parsed, echoes)
+            )
+        choices = await _gather(stream, len(echoes), request)
+        return JSONResponse(
+            envelope.body(
+                [
+                    responses.completion_choice(c, parsed.params.logprobs, self.decode, echo)
+                    for c, echo in zip(choices, echoes, strict=True)
+                ],
+                usage=_usage(choices, num_prompt_tokens, n),
+            )
+        )
+
+    async def chat(self, body: Any, request: Request) -> Response:
+        parsed = parse_chat(body, vocab_size=self.vocab_size)
+        self.check_model(parsed.model)
+        prompt = self._render_chat(parsed)
+        envelope = responses.Envelope(
+            f"chatcmpl-{uuid.uuid4().hex}", "chat.completion", self.model_name
+        )
+        stream = await self._submit([prompt], parsed.params)
+        n = parsed.params.n
+        top = parsed.params.logprobs
+        if parsed.stream:
+            chunk_envelope = dataclasses.replace(envelope, object="chat.completion.chunk")
+            return self._streaming(
+                stream, self._chat_chunks(stream, chunk_envelope, parsed, n, len(prompt[1]))
+            )
+        choices = await _gather(stream, n, request)
+        return JSONResponse(
+            envelope.body(
+                [responses.chat_choice(c, top, self.decode) for c in choices],
+                usage=_usage(choices, len(prompt[1]), n),
+            )
+        )
+
+    def _render_chat(self, parsed: GenerationRequest) -> Prompt:
+        if getattr(self.tokenizer, "chat_template", None) is None:
+            raise BadRequest("the model's tokenizer has no chat template; use /v1/completions")
+        try:
+            text = self.tokenizer.apply_chat_template(
+                parsed.messages, tokenize=False, add_generation_prompt=parsed.add_generation_prompt
+            )
+        except Exception as e:  # jinja2 raises many types; the template may `raise_exception`
+            raise BadRequest(
+                f"the chat template rejected the messages: {e}", param="messages"
+            ) from None
+        # The template already holds any BOS token; encoding must not add another.
+        return text, self.tokenizer.encode(text, add_special_tokens=False)
+
+    async def _submit(self, prompts: list[Prompt], params: SamplingParams) -> OutputStream:
+        specs = [SequenceSpec(ids, p, text) for text, ids in prompts for p in expand(params)]
+        try:
+            stream = self.engine.submit(specs)
+        except OverflowError as e:
+            raise Overloaded(str(e)) from None
+        except EngineDeadError as e:
+            raise (EngineError if self.engine.error else Unavailable)(str(e)) from None
+        try:
+            await stream.accepted()
+        except RequestRejected as e:
+            raise BadRequest(str(e)) from None
+        except EngineDeadError as e:
+            raise EngineError(str(e)) from None
+        except BaseException:
+            stream.aclose()  # cancelled while waiting: the client left
+            raise
+        return stream
+
+    def _streaming(self, stream: OutputStream, chunks: AsyncIterator[bytes]) -> Response:
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in chunks:
+                    yield chunk
+            except EngineDeadError as e:
+                yield responses.sse(EngineError(str(e)).body())
+            finally:
+                stream.aclose()  # the client left (or the engine died): free the pages now
+            yield responses.sse("[DONE]")
+
+        return StreamingResponse(body(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+    async def _completion_chunks(
+        self,
+        stream: OutputStream,
+        envelope: responses.Envelope,
+        parsed: GenerationRequest,
+        echoes: list[str],
+    ) -> AsyncIterator[bytes]:
+        extra: dict[str, Any] = {"usage": None} if parsed.include_usage else {}
+        offsets = [len(e) for e in echoes]
+        started = [False] * len(echoes)
+        tracker = _UsageTracker(len(echoes), parsed.params.n)
+        async for update in stream:
+            tracker.add(update)
+            if _silent(update, parsed):
+                continue
+            choice = responses.completion_delta(
+                update, parsed.params.logprobs, self.decode, offsets[update.index]
+            )
+            if not started[update.index]:
+                choice["text"] = echoes[update.index] + choice["text"]
+                started[update.index] = True
+            offsets[update.index] += len(update.text)
+            yield responses.sse(envelope.body([choice], **extra))
+        if parsed.include_usage:
+            yield responses.sse(envelope.body([], usage=tracker.usage()))
+
+    async def _chat_chunks(
+        self,
+        stream: OutputStream,
+        envelope: responses.Envelope,
+        parsed: GenerationRequest,
+        n: int,
+        num_prompt_tokens: int,
+    ) -> AsyncIterator[bytes]:
+        extra: dict[str, Any] = {"usage": None} if parsed.include_usage else {}
+        for index in range(n):
+            role = {"role": "assistant", "content": ""}
+            first = {"index": index, "delta": role, "logprobs": None, "finish_reason": None}
+            yield responses.sse(envelope.body([first], **extra))
+        tracker = _UsageTracker(n, n)
+        async for update in stream:
+            tracker.add(update)
+            if _silent(update, parsed):
+                continue
+            choice = responses.chat_delta(update, parsed.params.logprobs, self.decode)
+            yield responses.sse(envelope.body([choice], **extra))
+        if parsed.include_usage:
+            yield responses.sse(envelope.body([], usage=tracker.usage()))
+
+
+def _silent(update: SequenceUpdate, parsed: GenerationRequest) -> bool:
+    """An update with nothing to show yet (its text is held back) sends no chunk."""
+    return not update.text and update.finish_reason is None and parsed.params.logprobs is None
+
+
+class _UsageTracker:
+    """Token counts of a streamed call, for its final usage chunk."""
+
+    def __init__(self, num_choices: int, n: int):
+        self.n = n
+        self.prompt = [0] * num_choices
+        self.completion = [0] * num_choices
+        self.cached = [0] * num_choices
+
+    def add(self, update: SequenceUpdate) -> None:
+        self.prompt[update.index] = update.num_prompt_tokens
+        self.completion[update.index] = update.num_output_tokens
+        self.cached[update.index] = update.num_cached_tokens
+
+    def usage(self) -> dict[str, Any]:
+        firsts = range(0, len(self.prompt), self.n)  # each prompt counts once, not n times
+        return responses.usage(
+            sum(self.prompt[i] for i in firsts),
+            sum(self.completion),
+            sum(self.cached[i] for i in firsts),
+        )
+
+
+def _usage(choices: list[responses.Choice], num_prompt_tokens: int, n: int) -> dict[str, Any]:
+    cached = sum(c.num_cached_tokens for c in choices[::n])
+    return responses.usage(num_prompt_tokens, sum(c.num_tokens for c in choices), cached)
+
+
+async def _gather(stream: OutputStream, count: int, request: Request) -> list[responses.Choice]:
+    """Every sequence's whole output; aborts them if the client disconnects first."""
+    choices = [responses.Choice(i) for i in range(count)]
+
+    async def collect() -> None:
+        async for update in stream:
+            choices[update.index].add(update)
+
+    collector = asyncio.ensure_future(collect())
+    watcher = asyncio.ensure_future(_disconnected(request))
+    try:
+        done, _ = await asyncio.wait({collector, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if collector not in done:
+            raise ClientDisconnected("the client disconnected before the completion was ready")
+        collector.result()
+    except EngineDeadError as e:
+        raise EngineError(str(e)) from None
+    finally:
+        watcher.cancel()
+        collector.cancel()
+        stream.aclose()
+    return choices
+
+
+async def _disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass

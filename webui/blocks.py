@@ -1,0 +1,270 @@
+"""The block tree: ids, render context, layout nesting, and the Blocks root that serves it."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from webui.events import Dependency
+
+logger = logging.getLogger(__name__)
+
+# The innermost open layout; a ContextVar (not a module global) so threads and tasks building
+# separate apps never see each other's trees.
+_render_parent: ContextVar[BlockContext | None] = ContextVar("webui_render_parent", default=None)
+
+
+class Block:
+    """A node of the UI tree. It takes an id from its Blocks root when rendered inside one."""
+
+    block_type: ClassVar[str] = "block"
+    skip_api: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        *,
+        visible: bool = True,
+        elem_id: str | None = None,
+        elem_classes: list[str] | str | None = None,
+        render: bool = True,
+    ):
+        self._id: int | None = None
+        self.root: Blocks | None = None
+        self.visible = visible
+        self.elem_id = elem_id
+        self.elem_classes = [elem_classes] if isinstance(elem_classes, str) else elem_classes or []
+        if render:
+            self.render()
+
+    @property
+    def id(self) -> int:
+        if self._id is None:
+            raise RuntimeError(
+                f"{type(self).__name__} has no id: create it inside a `with Blocks():` block "
+                "or call .render() inside one"
+            )
+        return self._id
+
+    def render(self) -> Block:
+        """Attach to the innermost open layout; outside any Blocks this is a no-op."""
+        parent = _render_parent.get()
+        if parent is None or self._id is not None:
+            return self
+        self.root = parent.root
+        self._id = self.root._register(self)
+        parent.children.append(self)
+        return self
+
+    def props(self) -> dict[str, Any]:
+        props: dict[str, Any] = {"visible": self.visible, "elem_classes": self.elem_classes}
+        if self.elem_id is not None:
+            props["elem_id"] = self.elem_id
+        props["name"] = self.block_type
+        return props
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.block_type,
+            "props": self.props(),
+            "skip_api": self.skip_api,
+            "key": None,
+        }
+
+    def layout(self) -> dict[str, Any]:
+        return {"id": self.id}
+
+
+class BlockContext(Block):
+    """A block holding children: entering it makes new blocks render inside it."""
+
+    def __init__(self, **kwargs: Any):
+        self.children: list[Block] = []
+        self._tokens: list[Token] = []
+        super().__init__(**kwargs)
+
+    def __enter__(self) -> BlockContext:
+        if self._id is None and not isinstance(self, Blocks):
+            raise RuntimeError(f"{type(self).__name__} must be opened inside a `with Blocks():`")
+        self._tokens.append(_render_parent.set(self))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _render_parent.reset(self._tokens.pop())
+
+    def layout(self) -> dict[str, Any]:
+        return {"id": self.id, "children": [child.layout() for child in self.children]}
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueSettings:
+    """How events are queued; `default_concurrency_limit=None` means unlimited."""
+
+    default_concurrency_limit: int | None = 1
+    max_size: int | None = None
+    api_open: bool = True
+
+    def __post_init__(self) -> None:
+        limit = self.default_concurrency_limit
+        if limit is not None and (not isinstance(limit, int) or limit < 1):
+            raise ValueError(f"default_concurrency_limit must be a positive int or None: {limit!r}")
+        if self.max_size is not None and self.max_size < 1:
+            raise ValueError(f"max_size must be a positive int or None: {self.max_size!r}")
+
+
+class Blocks(BlockContext):
+    """The root of a UI: `with Blocks() as demo:`, then `demo.launch()` or mount `demo.app`."""
+
+    block_type = "blocks"
+
+    def __init__(
+        self,
+        title: str = "webui",
+        *,
+        css: str | None = None,
+        fill_height: bool = False,
+        fill_width: bool = False,
+        analytics_enabled: bool | None = None,
+        show_error: bool = False,
+    ):
+        self.title = title
+        self.css = css
+        self.fill_height = fill_height
+        self.fill_width = fill_width
+        self.show_error = show_error
+        self.blocks: dict[int, Block] = {}
+        self.dependencies: list[Dependency] = []
+        self.queue_settings = QueueSettings()
+        self._next_id = 0
+        self._app: Starlette | None = None
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self.local_url: str | None = None
+        self.executor = ThreadPoolExecutor(max_workers=40, thread_name_prefix="webui-fn")
+        super().__init__(render=False)
+        self.root = self
+        self._id = self._register(self)
+
+    def _register(self, block: Block) -> int:
+        block_id = self._next_id
+        self._next_id += 1
+        self.blocks[block_id] = block
+        return block_id
+
+    def add_dependency(self, dependency: Dependency) -> Dependency:
+        self.dependencies.append(dependency)
+        return dependency
+
+    def unique_api_name(self, name: str) -> str:
+        """`name`, or `name_1`, `name_2`, ... if an earlier event already took it."""
+        taken = {d.api_name for d in self.dependencies}
+        candidate, n = name, 0
+        while candidate in taken:
+            n += 1
+            candidate = f"{name}_{n}"
+        return candidate
+
+    def queue(
+        self,
+        *,
+        default_concurrency_limit: int | None = 1,
+        max_size: int | None = None,
+        api_open: bool = True,
+        status_update_rate: object = "auto",
+    ) -> Blocks:
+        """Set queue limits; returns self so `demo.queue().launch()` chains as in Gradio."""
+        if self._app is not None:
+            raise RuntimeError("queue() must be called before the app is built (launch or .app)")
+        self.queue_settings = QueueSettings(
+            default_concurrency_limit=default_concurrency_limit,
+            max_size=max_size,
+            api_open=api_open,
+        )
+        return self
+
+    @property
+    def app(self) -> Starlette:
+        """The Starlette app serving this UI, built once on first use."""
+        if self._app is None:
+            from webui.routes import create_app
+
+            self._app = create_app(self)
+        return self._app
+
+    def launch(
+        self,
+        server_name: str = "127.0.0.1",
+        server_port: int | None = None,
+        *,
+        inline: bool | None = None,
+        prevent_thread_lock: bool = False,
+        quiet: bool = False,
+        show_error: bool | None = None,
+        **unsupported: Any,
+    ) -> tuple[Starlette, str, None]:
+        """Serve on uvicorn in a background thread; block until Ctrl-C unless told not to."""
+        import uvicorn
+
+        for key in unsupported:
+            logger.warning("launch(%s=...) is not supported by webui and is ignored", key)
+        if show_error is not None:
+            self.show_error = show_error
+        port = server_port if server_port is not None else _free_port(server_name, 7860)
+        config = uvicorn.Config(
+            self.app,
+            host=server_name,
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=1,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="webui-server", daemon=True)
+        self._thread.start()
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"the webui server failed to start on {server_name}:{port}")
+            time.sleep(0.01)
+        self.local_url = f"http://{server_name}:{port}/"
+        if not quiet:
+            logger.info("webui running on %s", self.local_url)
+            print(f"* Running on local URL:  {self.local_url}", flush=True)
+        if not prevent_thread_lock:
+            try:
+                while self._thread.is_alive():
+                    self._thread.join(0.5)
+            except KeyboardInterrupt:
+                self.close()
+        return self.app, self.local_url, None
+
+    def close(self) -> None:
+        """Stop the server started by launch(); safe to call twice."""
+        if self._server is not None:
+            self._server.should_exit = True
+            if self._app is not None:
+                self._app.state.webui.stop_streams()
+            if self._thread is not None:
+                self._thread.join(timeout=10)
+            self._server = None
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor = ThreadPoolExecutor(max_workers=40, thread_name_prefix="webui-fn")
+        self.local_url = None
+
+
+def _free_port(host: str, start: int) -> int:
+    for port in range(start, start + 100):
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free port on {host} in {start}..{start + 99}; pass server_port")

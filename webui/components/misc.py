@@ -1,0 +1,71 @@
+"""Components without a typed text payload: Button, JSON and the server-side State."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from webui.components.base import Component
+from webui.errors import Error
+from webui.events import Changeable, Clickable
+
+
+class Button(Clickable, Component):
+    """A button; as an input its value is its label. Not part of the typed API."""
+
+    block_type = "button"
+    skip_api = True
+    python_type = "str"
+
+    def __init__(
+        self, value: str = "Run", *, variant: str = "secondary", size: str = "lg", **kwargs: Any
+    ):
+        self.variant = variant
+        self.size = size
+        super().__init__(value, **kwargs)
+
+    def preprocess(self, payload: Any) -> Any:
+        return self.value if payload is None else payload
+
+    def own_props(self) -> dict[str, Any]:
+        return {"variant": self.variant, "size": self.size}
+
+
+class JSON(Changeable, Component):
+    """Any JSON value; results that JSON cannot encode fail the event with a clear message."""
+
+    block_type = "json"
+    python_type = "Dict[Any, Any]"
+    example: ClassVar[Any] = {"foo": "bar"}
+
+    def postprocess(self, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                return value
+        try:
+            return json.loads(json.dumps(value))
+        except (TypeError, ValueError) as e:
+            raise Error(f"the JSON output cannot encode {type(value).__name__}: {e}") from None
+
+    def api_info(self) -> dict[str, Any]:
+        return {"type": {}, "description": "any valid json"}
+
+
+class State(Component):
+    """A per-session value kept on the server; clients send null for it and receive null."""
+
+    block_type = "state"
+    skip_api = True
+
+    def __init__(self, value: Any = None, *, render: bool = True):
+        super().__init__(render=render)
+        self.value = value  # kept as given: a callable is not called, and never postprocessed
+
+    def initial_value(self) -> Any:
+        """A callable value is a factory, called once per session."""
+        return self.value() if callable(self.value) else super().initial_value()
+
+    def props(self) -> dict[str, Any]:
+        return {"time_to_live": None, "name": "state", "_selectable": False}

@@ -1,0 +1,146 @@
+"""Numeric and boolean components: Number, Slider, Checkbox."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+from webui.components.base import Component
+from webui.errors import Error
+from webui.events import Changeable, Submittable
+
+
+def _to_number(payload: Any, label: str) -> float:
+    if isinstance(payload, bool) or not isinstance(payload, int | float | str):
+        raise Error(f"{label} expects a number, got {type(payload).__name__}: {payload!r}")
+    try:
+        number = float(payload)
+    except ValueError:
+        raise Error(f"{label} expects a number, got {payload!r}") from None
+    if not math.isfinite(number):
+        raise Error(f"{label} expects a finite number, got {payload!r}")
+    return number
+
+
+class Number(Changeable, Submittable, Component):
+    """A number; `precision=0` hands `fn` an int, None a float."""
+
+    block_type = "number"
+    example: ClassVar[Any] = 3
+
+    def __init__(
+        self,
+        value: float | None = None,
+        *,
+        precision: int | None = None,
+        minimum: float | None = None,
+        maximum: float | None = None,
+        step: float = 1,
+        **kwargs: Any,
+    ):
+        self.precision = precision
+        self.minimum = minimum
+        self.maximum = maximum
+        self.step = step
+        super().__init__(value, **kwargs)
+
+    @property
+    def python_type(self) -> str:  # type: ignore[override]
+        return "int" if self.precision == 0 else "float"
+
+    def _round(self, number: float) -> float | int:
+        if self.precision is None:
+            return number
+        if self.precision == 0:
+            return round(number)
+        return round(number, self.precision)
+
+    def preprocess(self, payload: Any) -> float | int | None:
+        if payload is None:
+            return None
+        number = _to_number(payload, self.label or "Number")
+        if self.minimum is not None and number < self.minimum:
+            raise Error(f"{self.label or 'Number'} must be >= {self.minimum}, got {number}")
+        if self.maximum is not None and number > self.maximum:
+            raise Error(f"{self.label or 'Number'} must be <= {self.maximum}, got {number}")
+        return self._round(number)
+
+    def postprocess(self, value: Any) -> float | int | None:
+        if value is None:
+            return None
+        return self._round(_to_number(value, self.label or "Number"))
+
+    def api_info(self) -> dict[str, Any]:
+        return {"type": "integer" if self.precision == 0 else "number"}
+
+    def own_props(self) -> dict[str, Any]:
+        props: dict[str, Any] = {"step": self.step}
+        for key in ("precision", "minimum", "maximum"):
+            if getattr(self, key) is not None:
+                props[key] = getattr(self, key)
+        return props
+
+
+class Slider(Changeable, Component):
+    block_type = "slider"
+    python_type = "float"
+
+    def __init__(
+        self,
+        minimum: float = 0,
+        maximum: float = 100,
+        value: float | None = None,
+        *,
+        step: float | None = None,
+        **kwargs: Any,
+    ):
+        if minimum > maximum:
+            raise ValueError(f"Slider minimum {minimum} is above its maximum {maximum}")
+        self.minimum = minimum
+        self.maximum = maximum
+        self.step = step if step is not None else 1
+        super().__init__(minimum if value is None else value, **kwargs)
+
+    def preprocess(self, payload: Any) -> float | None:
+        if payload is None:
+            return None
+        number = _to_number(payload, self.label or "Slider")
+        if not self.minimum <= number <= self.maximum:
+            raise Error(
+                f"{self.label or 'Slider'} must be between {self.minimum} and "
+                f"{self.maximum}, got {number}"
+            )
+        return int(number) if number.is_integer() and isinstance(self.step, int) else number
+
+    def postprocess(self, value: Any) -> float | None:
+        return None if value is None else _to_number(value, self.label or "Slider")
+
+    def api_info(self) -> dict[str, Any]:
+        description = f"numeric value between {self.minimum} and {self.maximum}"
+        return {"type": "number", "description": description}
+
+    def example_payload(self) -> Any:
+        return self.minimum
+
+    def own_props(self) -> dict[str, Any]:
+        return {"minimum": self.minimum, "maximum": self.maximum, "step": self.step}
+
+
+class Checkbox(Changeable, Component):
+    block_type = "checkbox"
+    python_type = "bool"
+    example: ClassVar[Any] = True
+
+    def __init__(self, value: bool = False, **kwargs: Any):
+        super().__init__(value, **kwargs)
+
+    def preprocess(self, payload: Any) -> bool | None:
+        if payload is not None and not isinstance(payload, bool):
+            raise Error(f"{self.label or 'Checkbox'} expects true or false, got {payload!r}")
+        return payload
+
+    def postprocess(self, value: Any) -> bool | None:
+        return None if value is None else bool(value)
+
+    def api_info(self) -> dict[str, Any]:
+        return {"type": "boolean"}

@@ -1,0 +1,61 @@
+"""Text components: Textbox (editable string) and Markdown (rendered string)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from webui.components.base import Component
+from webui.events import Changeable, Submittable
+
+
+class Textbox(Changeable, Submittable, Component):
+    block_type = "textbox"
+    python_type = "str"
+    example: ClassVar[Any] = "Hello!!"
+
+    def __init__(
+        self,
+        value: str | None = None,
+        *,
+        lines: int = 1,
+        max_lines: int | None = None,
+        placeholder: str | None = None,
+        type: str = "text",
+        **kwargs: Any,
+    ):
+        if type not in ("text", "password", "email"):
+            raise ValueError(f"Textbox type must be 'text', 'password' or 'email', got {type!r}")
+        self.lines = lines
+        self.max_lines = max_lines
+        self.placeholder = placeholder
+        self.type = type
+        super().__init__(value, **kwargs)
+
+    def preprocess(self, payload: Any) -> str | None:
+        return None if payload is None else str(payload)
+
+    def postprocess(self, value: Any) -> str | None:
+        return None if value is None else str(value)
+
+    def api_info(self) -> dict[str, Any]:
+        return {"type": "string"}
+
+    def own_props(self) -> dict[str, Any]:
+        props: dict[str, Any] = {"type": self.type, "lines": self.lines}
+        if self.max_lines is not None:
+            props["max_lines"] = self.max_lines
+        if self.placeholder is not None:
+            props["placeholder"] = self.placeholder
+        return props
+
+
+class Markdown(Changeable, Component):
+    block_type = "markdown"
+    python_type = "str"
+    example: ClassVar[Any] = "# Hello!"
+
+    def postprocess(self, value: Any) -> str | None:
+        return None if value is None else str(value)
+
+    def api_info(self) -> dict[str, Any]:
+        return {"type": "string"}

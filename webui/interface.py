@@ -1,0 +1,158 @@
+"""Interface(fn): a whole app around one function, its UI inferred from type annotations."""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Annotated, Any, Literal
+
+from webui.blocks import Blocks
+from webui.components import JSON, Button, Checkbox, Component, Dropdown, Number, Slider, Textbox
+from webui.layouts import Column, Row
+
+
+def _bounds(metadata: Sequence[Any]) -> tuple[float, float] | None:
+    """(low, high) from Annotated metadata: a (low, high) tuple, or objects with ge/le."""
+    for item in metadata:
+        if isinstance(item, tuple) and len(item) == 2:
+            return item
+        low, high = getattr(item, "ge", None), getattr(item, "le", None)
+        if low is not None and high is not None:
+            return low, high
+    return None
+
+
+def _strip_optional(hint: Any) -> Any:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return hint
+
+
+def component_for(hint: Any, *, label: str, value: Any = None) -> Component:
+    """The component that edits or shows a value of type `hint`.
+
+    str -> Textbox, int/float -> Number (Slider with Annotated bounds), bool -> Checkbox,
+    Literal -> Dropdown, dict -> JSON. Anything else is refused with the supported list, so a
+    surprising UI never appears silently.
+    """
+    hint = _strip_optional(hint)
+    metadata: Sequence[Any] = ()
+    if typing.get_origin(hint) is Annotated:
+        hint, *metadata = typing.get_args(hint)
+    kwargs: dict[str, Any] = {"label": label, "render": False}
+    if value is not None:
+        kwargs["value"] = value
+    if hint is bool:
+        return Checkbox(**kwargs)
+    if hint in (int, float):
+        bounds = _bounds(metadata)
+        if bounds is not None:
+            step = 1 if hint is int else (bounds[1] - bounds[0]) / 100
+            return Slider(bounds[0], bounds[1], step=step, **kwargs)
+        return Number(precision=0 if hint is int else None, **kwargs)
+    if hint is str:
+        return Textbox(**kwargs)
+    if typing.get_origin(hint) is Literal:
+        return Dropdown(list(typing.get_args(hint)), **kwargs)
+    if hint is dict or typing.get_origin(hint) is dict:
+        return JSON(**kwargs)
+    raise TypeError(
+        f"cannot build a component for {label!r} of type {hint!r}: annotate it as str, int, "
+        "float, bool, Literal[...], dict or Annotated[int|float, (low, high)], or pass "
+        "components explicitly"
+    )
+
+
+def _yielded(hint: Any) -> Any:
+    """The item type of Iterator[X] / Generator[X, ...] / AsyncIterator[X] return hints."""
+    origin = typing.get_origin(hint)
+    streams = (Iterator, AsyncIterator, typing.Generator, typing.AsyncGenerator)
+    if origin is not None and any(origin is typing.get_origin(s) or origin is s for s in streams):
+        return typing.get_args(hint)[0]
+    return hint
+
+
+def infer_components(fn: Callable[..., Any]) -> tuple[list[Component], list[Component]]:
+    """Input components from `fn`'s parameters, output components from its return type."""
+    hints = typing.get_type_hints(fn, include_extras=True)
+    inputs = []
+    for name, param in inspect.signature(fn).parameters.items():
+        if name not in hints:
+            raise TypeError(
+                f"{fn.__name__}() parameter {name!r} has no type annotation; "
+                "annotate it or pass inputs=[...]"
+            )
+        default = None if param.default is inspect.Parameter.empty else param.default
+        inputs.append(component_for(hints[name], label=name, value=default))
+    if "return" not in hints:
+        raise TypeError(f"{fn.__name__}() has no return annotation; add one or pass outputs=")
+    returned = _yielded(hints["return"])
+    if typing.get_origin(returned) is tuple:
+        parts = typing.get_args(returned)
+        outputs = [component_for(h, label=f"output {i}") for i, h in enumerate(parts)]
+    elif returned is type(None):
+        outputs = []
+    else:
+        outputs = [component_for(returned, label="output")]
+    return inputs, outputs
+
+
+def _as_components(given: Any) -> list[Component]:
+    if isinstance(given, Component):
+        return [given]
+    items = list(given)
+    for item in items:
+        if not isinstance(item, Component):
+            raise TypeError(f"Interface inputs/outputs must be components, got {item!r}")
+    return items
+
+
+class Interface(Blocks):
+    """Inputs column, outputs column and a Submit button wired to `fn` (api_name = fn name)."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        inputs: Any = None,
+        outputs: Any = None,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        api_name: str | None = None,
+        concurrency_limit: Any = "default",
+        **blocks_kwargs: Any,
+    ):
+        super().__init__(title=title or "webui", **blocks_kwargs)
+        if inputs is None or outputs is None:
+            inferred_inputs, inferred_outputs = infer_components(fn)
+            inputs = inferred_inputs if inputs is None else inputs
+            outputs = inferred_outputs if outputs is None else outputs
+        self.input_components = _as_components(inputs)
+        self.output_components = _as_components(outputs)
+        self.fn = fn
+        from webui.components import Markdown
+
+        with self:
+            if title:
+                Markdown(f"# {title}")
+            if description:
+                Markdown(description)
+            with Row():
+                with Column():
+                    for component in self.input_components:
+                        component.render()
+                    submit = Button("Submit", variant="primary")
+                with Column():
+                    for component in self.output_components:
+                        component.render()
+            submit.click(
+                fn,
+                self.input_components,
+                self.output_components,
+                api_name=api_name,
+                concurrency_limit=concurrency_limit,
+            )

@@ -1,0 +1,253 @@
+"""The event queue: join, run under per-event concurrency limits, and stream messages.
+
+Story: `join` registers an event and starts one asyncio task for it at once (no polling loop).
+The task waits on its concurrency group's semaphore, runs the function (threads for sync code),
+and puts sse_v3 messages on a sink: the session's channel, read by `GET /queue/data`, or a
+private queue for the `/call` REST API. When an event ends, every per-event structure is
+dropped; a session's channel goes when its stream closes with nothing pending. Only `State`
+values outlive events, in a size-capped LRU of sessions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from webui.diff import diff
+from webui.errors import Error
+from webui.processing import SessionState, error_payload, postprocess, preprocess, results
+
+if TYPE_CHECKING:
+    from webui.blocks import Blocks
+    from webui.events import Dependency
+
+Message = dict[str, Any]
+logger = logging.getLogger(__name__)
+
+
+class QueueFull(Exception):  # reported as HTTP 503
+    """Raised by `join` when `max_size` events are already waiting or running."""
+
+
+@dataclass(eq=False)
+class Channel:
+    """A session's messages for `GET /queue/data`, and its events not yet completed."""
+
+    messages: asyncio.Queue[Message] = field(default_factory=asyncio.Queue)
+    pending: set[str] = field(default_factory=set)
+
+
+@dataclass(eq=False)
+class Event:
+    id: str
+    session_hash: str
+    dependency: Dependency
+    data: list[Any]
+    sink: asyncio.Queue[Message]
+    diffs: bool
+    task: asyncio.Task[None] | None = None
+
+
+class EventQueue:
+    """All queued work of one Blocks app; lives on the server's event loop."""
+
+    def __init__(self, blocks: Blocks, *, max_sessions: int = 10_000):
+        self.blocks = blocks
+        self.settings = blocks.queue_settings
+        self.events: dict[str, Event] = {}
+        self.channels: dict[str, Channel] = {}
+        self.states: OrderedDict[str, SessionState] = OrderedDict()
+        self.max_sessions = max_sessions
+        # /call step 1 results waiting for step 2, oldest dropped past the cap like Gradio's LRU.
+        self.call_sinks: OrderedDict[str, asyncio.Queue[Message]] = OrderedDict()
+        self.max_call_sinks = 2000
+        self._semaphores: dict[str, asyncio.Semaphore | None] = {}
+        self._durations: dict[int, tuple[float, int]] = {}
+
+    def bookkeeping(self) -> dict[str, int]:
+        """Sizes of the per-event structures: all zero when the server is idle."""
+        return {
+            "events": len(self.events),
+            "channels": len(self.channels),
+            "call_sinks": len(self.call_sinks),
+        }
+
+    def session_state(self, session_hash: str) -> SessionState:
+        state = self.states.pop(session_hash, None) or {}
+        self.states[session_hash] = state  # most recently used goes last
+        while len(self.states) > self.max_sessions:
+            self.states.popitem(last=False)
+        return state
+
+    def _semaphore(self, dependency: Dependency) -> asyncio.Semaphore | None:
+        key = dependency.concurrency_id
+        if key not in self._semaphores:
+            limit = dependency.concurrency_limit
+            if limit == "default":
+                limit = self.settings.default_concurrency_limit
+            self._semaphores[key] = None if limit is None else asyncio.Semaphore(limit)
+        return self._semaphores[key]
+
+    def join_call(self, dependency: Dependency, data: list[Any], session_hash: str) -> Event:
+        """Start an event for the /call REST API: full values, no diffs, read by event id."""
+        sink: asyncio.Queue[Message] = asyncio.Queue()
+        event = self.join(dependency, data, session_hash, sink=sink, diffs=False)
+        self.call_sinks[event.id] = sink
+        while len(self.call_sinks) > self.max_call_sinks:
+            self.call_sinks.popitem(last=False)
+        return event
+
+    def join(
+        self,
+        dependency: Dependency,
+        data: list[Any],
+        session_hash: str,
+        *,
+        sink: asyncio.Queue[Message] | None = None,
+        diffs: bool = True,
+    ) -> Event:
+        """Start an event; with no `sink` its messages go to the session's channel."""
+        if self.settings.max_size is not None and len(self.events) >= self.settings.max_size:
+            raise QueueFull(f"Queue is full. Max size is {self.settings.max_size}.")
+        event_id = uuid.uuid4().hex
+        if sink is None:
+            channel = self.channels.setdefault(session_hash, Channel())
+            channel.pending.add(event_id)
+            sink = channel.messages
+        event = Event(event_id, session_hash, dependency, data, sink, diffs=diffs)
+        self._cancel_targets(event)
+        self.events[event_id] = event
+        rank = len(self.events) - 1
+        sink.put_nowait(
+            {
+                "msg": "estimation",
+                "event_id": event_id,
+                "rank": rank,
+                "queue_size": len(self.events),
+                "rank_eta": None,
+            }
+        )
+        event.task = asyncio.create_task(self._process(event), name=f"webui-event-{event_id}")
+        return event
+
+    def _cancel_targets(self, event: Event) -> None:
+        """`cancels=[...]`: a new event stops its session's running events of those fns."""
+        targets = set(event.dependency.cancels)
+        if not targets:
+            return
+        for other in list(self.events.values()):
+            if other.session_hash == event.session_hash and other.dependency.id in targets:
+                self.cancel(other.id, event.session_hash)
+
+    def cancel(self, event_id: str, session_hash: str | None) -> bool:
+        event = self.events.get(event_id)
+        if event is None or (session_hash is not None and event.session_hash != session_hash):
+            return False
+        if event.task is not None:
+            event.task.cancel()
+        return True
+
+    async def _process(self, event: Event) -> None:
+        semaphore = self._semaphore(event.dependency)
+        started = time.perf_counter()
+        try:
+            if semaphore is None:
+                await self._run(event, started)
+            else:
+                async with semaphore:
+                    await self._run(event, started)
+        except asyncio.CancelledError:
+            self._finish(
+                event,
+                {"msg": "process_completed", "event_id": event.id, "output": {}, "success": True},
+            )
+        except Exception as error:
+            if not isinstance(error, Error):
+                logger.exception("event /%s failed", event.dependency.api_name)
+            output = error_payload(error, self.blocks.show_error)
+            title = output.get("title")
+            self._finish(
+                event,
+                {
+                    "msg": "process_completed",
+                    "event_id": event.id,
+                    "output": output,
+                    "success": False,
+                    "title": title,
+                },
+            )
+
+    async def _run(self, event: Event, started: float) -> None:
+        dependency = event.dependency
+        event.sink.put_nowait({"msg": "process_starts", "event_id": event.id, "eta": None})
+        state = self.session_state(event.session_hash)
+        args = preprocess(dependency, event.data, state)
+        previous: list[Any] | None = None
+        generating = dependency.is_generator
+        async for result in results(dependency, args, self.blocks.executor):
+            payloads = postprocess(dependency, result, state)
+            if generating:
+                sent = (
+                    payloads
+                    if previous is None or not event.diffs
+                    else [diff(old, new) for old, new in zip(previous, payloads, strict=True)]
+                )
+                event.sink.put_nowait(
+                    self._message("process_generating", event, sent, started, generating=True)
+                )
+            previous = payloads
+        final = previous if previous is not None else [None] * len(dependency.outputs)
+        self._record(dependency, time.perf_counter() - started)
+        self._finish(
+            event, self._message("process_completed", event, final, started, generating=False)
+        )
+
+    def _message(
+        self, kind: str, event: Event, data: list[Any], started: float, *, generating: bool
+    ) -> Message:
+        duration = time.perf_counter() - started
+        output = {
+            "data": data,
+            "is_generating": generating,
+            "duration": duration,
+            "average_duration": self._average(event.dependency),
+            "render_config": None,
+            "changed_state_ids": [],
+            "used_cache": None,
+        }
+        message = {"msg": kind, "event_id": event.id, "output": output, "success": True}
+        if kind == "process_completed":
+            message["title"] = None
+        else:
+            message["time_limit"] = None
+        return message
+
+    def _finish(self, event: Event, message: Message) -> None:
+        """Drop the event's bookkeeping before its last message, so a reader seeing that
+        message can tell whether the session still has work pending."""
+        self.events.pop(event.id, None)
+        channel = self.channels.get(event.session_hash)
+        if channel is not None:
+            channel.pending.discard(event.id)
+        event.sink.put_nowait(message)
+
+    def _record(self, dependency: Dependency, seconds: float) -> None:
+        total, count = self._durations.get(dependency.id, (0.0, 0))
+        self._durations[dependency.id] = (total + seconds, count + 1)
+
+    def _average(self, dependency: Dependency) -> float | None:
+        total, count = self._durations.get(dependency.id, (0.0, 0))
+        return total / count if count else None
+
+    def close_channel_if_idle(self, session_hash: str, channel: Channel) -> bool:
+        """Forget a session's channel once nothing is pending or unread in it."""
+        if channel.pending or not channel.messages.empty():
+            return False
+        if self.channels.get(session_hash) is channel:
+            del self.channels[session_hash]
+        return True

@@ -1,0 +1,300 @@
+"""Gradio's HTTP routes (protocol sse_v3) over one Blocks app, on Starlette."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from webui.api_info import API_PREFIX, build_config, build_info
+from webui.events import Dependency
+from webui.processing import error_payload, postprocess, preprocess, results
+from webui.queue import EventQueue, QueueFull
+
+if TYPE_CHECKING:
+    from webui.blocks import Blocks
+
+HEARTBEAT_S = 15.0  # gradio_client's heartbeat reader gives up after 20 s of silence
+# close_stream waits this long after a session goes idle. gradio_client keeps one reader per
+# session and fails events it registered just before reading close_stream; a join arriving
+# within the grace reuses the open stream instead, so busy clients never hit that window.
+CLOSE_GRACE_S = 1.0
+STOP = {"msg": "close_stream", "event_id": None}  # put in channels when the server stops
+MAX_BODY_BYTES = 16 * 1024 * 1024
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class HTTPProblem(Exception):
+    def __init__(self, status: int, detail: str):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def _sse(message: Any) -> str:
+    return f"data: {json.dumps(message)}\n\n"
+
+
+async def _read_json(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise HTTPProblem(413, f"the request body is over {MAX_BODY_BYTES} bytes")
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise HTTPProblem(400, f"the request body is not valid JSON: {e}") from None
+    if not isinstance(parsed, dict):
+        raise HTTPProblem(400, "the request body must be a JSON object")
+    return parsed
+
+
+def _data(body: dict[str, Any]) -> list[Any]:
+    data = body.get("data")
+    if not isinstance(data, list):
+        raise HTTPProblem(400, "the body needs a 'data' list with one value per input")
+    return data
+
+
+class Routes:
+    """Handlers bound to one Blocks app and its queue."""
+
+    def __init__(self, blocks: Blocks):
+        self.blocks = blocks
+        self.queue = EventQueue(blocks)
+        self.stopping = asyncio.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def stop_streams(self) -> None:
+        """End open SSE streams so the server can shut down; callable from any thread."""
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self._stop)
+
+    def _stop(self) -> None:
+        self.stopping.set()
+        for channel in self.queue.channels.values():
+            channel.messages.put_nowait(STOP)  # wakes readers blocked on an empty channel
+
+    def _dependency(self, fn_index: Any = None, api_name: str | None = None) -> Dependency:
+        dependencies = self.blocks.dependencies
+        if api_name is not None:
+            found = [d for d in dependencies if d.api_name == api_name.lstrip("/")]
+            if not found:
+                names = [f"/{d.api_name}" for d in dependencies]
+                raise HTTPProblem(404, f"no endpoint /{api_name}; the endpoints are {names}")
+            dependency = found[0]
+        elif not isinstance(fn_index, int) or isinstance(fn_index, bool):
+            raise HTTPProblem(400, "No function index provided.")
+        elif not 0 <= fn_index < len(dependencies):
+            raise HTTPProblem(404, f"fn_index {fn_index} is not in 0..{len(dependencies) - 1}")
+        else:
+            dependency = dependencies[fn_index]
+        if dependency.fn is None:
+            raise HTTPProblem(400, f"/{dependency.api_name} has no backend function")
+        return dependency
+
+    async def config(self, request: Request) -> Response:
+        root = str(request.base_url).rstrip("/")
+        return JSONResponse(build_config(self.blocks, root))
+
+    async def info(self, request: Request) -> Response:
+        all_endpoints = request.query_params.get("all_endpoints", "").lower() == "true"
+        return JSONResponse(build_info(self.blocks, all_endpoints=all_endpoints))
+
+    async def queue_join(self, request: Request) -> Response:
+        self.loop = asyncio.get_running_loop()
+        body = await _read_json(request)
+        session_hash = body.get("session_hash")
+        if not isinstance(session_hash, str) or not session_hash:
+            raise HTTPProblem(400, "the body needs a 'session_hash' string")
+        dependency = self._dependency(body.get("fn_index"))
+        try:
+            event = self.queue.join(dependency, _data(body), session_hash)
+        except QueueFull as e:
+            raise HTTPProblem(503, str(e)) from None
+        return JSONResponse({"event_id": event.id})
+
+    async def queue_data(self, request: Request) -> Response:
+        session_hash = request.query_params.get("session_hash", "")
+        return StreamingResponse(
+            self._session_stream(session_hash), media_type="text/event-stream", headers=SSE_HEADERS
+        )
+
+    async def _session_stream(self, session_hash: str) -> AsyncIterator[str]:
+        channel = self.queue.channels.get(session_hash)
+        if channel is None:
+            yield _sse(
+                {
+                    "msg": "unexpected_error",
+                    "event_id": None,
+                    "message": "404: Not Found",
+                    "session_not_found": True,
+                    "success": False,
+                }
+            )
+            return
+        idle = False  # the last event completed and nothing else is pending
+        try:
+            while not self.stopping.is_set():
+                timeout = CLOSE_GRACE_S if idle else HEARTBEAT_S
+                try:
+                    message = await asyncio.wait_for(channel.messages.get(), timeout)
+                except TimeoutError:
+                    if idle and self.queue.close_channel_if_idle(session_hash, channel):
+                        yield _sse({"msg": "close_stream", "event_id": None})
+                        return
+                    if not idle:
+                        yield _sse({"msg": "heartbeat", "event_id": None})
+                    idle = False
+                    continue
+                if message is STOP:
+                    yield _sse(message)
+                    return
+                yield _sse(message)
+                idle = (
+                    message["msg"] == "process_completed"
+                    and not channel.pending
+                    and channel.messages.empty()
+                )
+        finally:
+            # A reader that went away leaves nothing behind unless work is still pending.
+            self.queue.close_channel_if_idle(session_hash, channel)
+
+    async def queue_status(self, request: Request) -> Response:
+        size = len(self.queue.events)
+        return JSONResponse(
+            {
+                "msg": "estimation",
+                "event_id": None,
+                "rank": None,
+                "queue_size": size,
+                "rank_eta": None,
+            }
+        )
+
+    async def heartbeat(self, request: Request) -> Response:
+        self.loop = asyncio.get_running_loop()
+
+        async def beats() -> AsyncIterator[str]:
+            while not self.stopping.is_set():
+                yield "data: ALIVE\n\n"
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), HEARTBEAT_S)
+
+        return StreamingResponse(beats(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+    async def cancel(self, request: Request) -> Response:
+        body = await _read_json(request)
+        event_id = body.get("event_id")
+        if isinstance(event_id, str):
+            self.queue.cancel(event_id, body.get("session_hash"))
+        return JSONResponse({"success": True})
+
+    async def reset(self, request: Request) -> Response:
+        return JSONResponse({"success": True})
+
+    async def call_start(self, request: Request) -> Response:
+        dependency = self._dependency(api_name=request.path_params["api_name"])
+        body = await _read_json(request)
+        session_hash = body.get("session_hash")
+        if not isinstance(session_hash, str) or not session_hash:
+            session_hash = uuid.uuid4().hex
+        try:
+            event = self.queue.join_call(dependency, _data(body), session_hash)
+        except QueueFull as e:
+            raise HTTPProblem(503, str(e)) from None
+        return JSONResponse({"event_id": event.id})
+
+    async def call_result(self, request: Request) -> Response:
+        event_id = request.path_params["event_id"]
+        sink = self.queue.call_sinks.get(event_id)
+        if sink is None:
+            raise HTTPProblem(404, f"no pending /call event {event_id}")
+
+        async def stream() -> AsyncIterator[str]:
+            try:
+                while not self.stopping.is_set():
+                    try:
+                        message = await asyncio.wait_for(sink.get(), HEARTBEAT_S)
+                    except TimeoutError:
+                        yield "event: heartbeat\ndata: null\n\n"
+                        continue
+                    if message["msg"] == "process_generating":
+                        data = json.dumps(message["output"]["data"])
+                        yield f"event: generating\ndata: {data}\n\n"
+                    elif message["msg"] == "process_completed":
+                        output = message["output"]
+                        if message["success"]:
+                            yield f"event: complete\ndata: {json.dumps(output.get('data'))}\n\n"
+                        else:
+                            error = output if output.get("error") is not None else None
+                            yield f"event: error\ndata: {json.dumps(error)}\n\n"
+                        return
+            finally:
+                self.queue.call_sinks.pop(event_id, None)
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+    async def run(self, request: Request) -> Response:
+        """Run an event outside the queue and answer with its whole output at once."""
+        dependency = self._dependency(api_name=request.path_params["api_name"])
+        if dependency.queue and not self.blocks.queue_settings.api_open:
+            raise HTTPProblem(404, f"/{dependency.api_name} is only reachable through the queue")
+        body = await _read_json(request)
+        session_hash = body.get("session_hash")
+        state = self.queue.session_state(
+            session_hash if isinstance(session_hash, str) else uuid.uuid4().hex
+        )
+        payloads: list[Any] = [None] * len(dependency.outputs)
+        try:
+            args = preprocess(dependency, _data(body), state)
+            async for result in results(dependency, args, self.blocks.executor):
+                payloads = postprocess(dependency, result, state)
+        except Exception as error:
+            return JSONResponse(error_payload(error, self.blocks.show_error), status_code=500)
+        return JSONResponse(
+            {
+                "data": payloads,
+                "is_generating": False,
+                "render_config": None,
+                "changed_state_ids": [],
+                "used_cache": None,
+            }
+        )
+
+
+async def _problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPProblem)  # only registered for HTTPProblem
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+
+
+def create_app(blocks: Blocks) -> Starlette:
+    """A Starlette app serving `blocks`; its Routes object is on `app.state.webui`."""
+    routes = Routes(blocks)
+    p = API_PREFIX
+    table = [
+        Route("/config", routes.config),
+        Route("/config/", routes.config),
+        Route(f"{p}/info", routes.info),
+        Route(f"{p}/info/", routes.info),
+        Route(f"{p}/queue/join", routes.queue_join, methods=["POST"]),
+        Route(f"{p}/queue/data", routes.queue_data),
+        Route(f"{p}/queue/status", routes.queue_status),
+        Route(f"{p}/heartbeat/{{session_hash}}", routes.heartbeat),
+        Route(f"{p}/cancel", routes.cancel, methods=["POST"]),
+        Route(f"{p}/reset", routes.reset, methods=["POST"]),
+        Route(f"{p}/call/{{api_name}}", routes.call_start, methods=["POST"]),
+        Route(f"{p}/call/{{api_name}}/{{event_id}}", routes.call_result),
+        Route(f"{p}/run/{{api_name}}", routes.run, methods=["POST"]),
+        Route(f"{p}/api/{{api_name}}", routes.run, methods=["POST"]),
+    ]
+    app = Starlette(routes=table, exception_handlers={HTTPProblem: _problem})
+    app.state.webui = routes
+    return app

@@ -12,7 +12,8 @@ start never imports the GPU kernels.
 
 `attention_backend` overrides the platform's choice:
 
-- "auto" or None: `platform.attention`, the reference on CPU and the Pallas kernel elsewhere;
+- "auto" or None: `platform.attention`: on CPU the native kernel (`cpu_native`, compiled
+  on first use; the reference where it cannot be built), elsewhere the Pallas kernel;
 - "reference": the jnp reference compiled by XLA, on any platform;
 - "pallas": the platform's Pallas kernel, compiled (an error on CPU, where Pallas only
   interprets);
@@ -36,7 +37,7 @@ from pallas_kernels.ragged_paged_attention.reference import (
     DEFAULT_MASK_VALUE,
     ragged_paged_attention_reference,
 )
-from platforms.base import AttentionImpl, Platform
+from platforms.base import NATIVE_ATTENTION, AttentionImpl, Platform
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ ATTENTION_BACKENDS = ("auto", "reference", "pallas", "pallas-interpret")
 
 KERNEL_MODULES: dict[AttentionImpl, str] = {
     "reference": "pallas_kernels.ragged_paged_attention.reference",
+    "cpu_native": "pallas_kernels.ragged_paged_attention.cpu",
     "pallas_tpu": "pallas_kernels.ragged_paged_attention.tpu",
     "pallas_triton": "pallas_kernels.ragged_paged_attention.triton",
     "pallas_mosaic_gpu": "pallas_kernels.ragged_paged_attention.mosaic_gpu",
@@ -108,7 +110,7 @@ def resolve_attention(platform: Platform, backend: str | None = None) -> tuple[A
             f" or None, got {backend!r}"
         )
     if backend == "auto":
-        return platform.attention, platform.interpret and platform.attention != "reference"
+        return platform.attention, platform.interpret and platform.attention not in NATIVE_ATTENTION
     if backend == "reference":
         return "reference", False
     if backend == "pallas" and platform.interpret:
@@ -136,6 +138,8 @@ def implementation(impl: AttentionImpl, *, interpret: bool = False) -> Callable[
     _module(impl)  # fail here, with the reason, rather than at the first step
     if impl == "reference":
         return ragged_paged_attention_reference
+    if impl == "cpu_native":
+        return _module(impl).ragged_paged_attention_cpu  # type: ignore[no-any-return]
     return functools.partial(_ADAPTERS[impl], interpret=interpret)
 
 

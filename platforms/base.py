@@ -9,7 +9,11 @@ import jax
 import jax.numpy as jnp
 
 PlatformKind = Literal["cpu", "cuda", "rocm", "tpu"]
-AttentionImpl = Literal["reference", "pallas_tpu", "pallas_mosaic_gpu", "pallas_triton"]
+AttentionImpl = Literal[
+    "reference", "cpu_native", "pallas_tpu", "pallas_mosaic_gpu", "pallas_triton"
+]
+# Implementations that are neither interpreted nor Pallas: they always run compiled.
+NATIVE_ATTENTION: tuple[AttentionImpl, ...] = ("reference", "cpu_native")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -50,13 +54,13 @@ class Platform:
         """A few human-readable lines for `jaxserve doctor` and start-up logs."""
         gib = self.memory_bytes / 2**30
         mode = "interpret mode" if self.interpret else "compiled"
+        interpreted = self.interpret and self.attention not in NATIVE_ATTENTION
         return "\n".join(
             [
                 f"platform:      {self.kind} ({self.device_kind}) x {self.device_count}",
                 f"compute dtype: {jnp.dtype(self.compute_dtype).name}",
                 f"kv dtype:      {jnp.dtype(self.kv_dtype).name}",
-                f"attention:     {self.attention}"
-                + (" (interpret mode)" if self.interpret and self.attention != "reference" else ""),
+                f"attention:     {self.attention}" + (" (interpret mode)" if interpreted else ""),
                 f"pallas kernel: {self.pallas_attention} ({mode})",
                 f"page size:     {self.page_size}",
                 f"memory:        {gib:.1f} GiB per device",

@@ -1,4 +1,7 @@
-"""CPU: float32 compute (XLA's bf16 matmuls are 2-4x slower there), jnp reference attention.
+"""CPU: float32 compute (XLA's bf16 matmuls are 2-4x slower there), native-kernel attention.
+
+Attention is `pallas_kernels.ragged_paged_attention.cpu`, a C++ kernel behind XLA's FFI,
+built on first use; where it cannot be built the platform falls back to the jnp reference.
 
 Pallas kernels only run interpreted on CPU; the TPU kernel is the one to interpret, as TPU
 interpret mode is JAX's most complete Pallas interpreter (DMAs, semaphores, VMEM).
@@ -29,7 +32,7 @@ def make(devices: tuple[jax.Device, ...]) -> Platform:
         device_kind=devices[0].device_kind,
         compute_dtype=jnp.dtype(jnp.float32),
         kv_dtype=jnp.dtype(jnp.float32),
-        attention="reference",
+        attention="cpu_native",
         pallas_attention="pallas_tpu",
         interpret=True,
         page_size=16,

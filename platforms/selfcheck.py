@@ -48,6 +48,7 @@ class Check:
 
 CHECKS = (
     Check("reference", "xla"),
+    Check("cpu_native", "compiled"),
     Check("pallas_tpu", "compiled"),
     Check("pallas_tpu", "interpret"),
     Check("pallas_triton", "compiled"),
@@ -59,6 +60,7 @@ CHECKS = (
 # Where each implementation compiles, and what a machine that is not one lacks.
 COMPILES_ON: dict[AttentionImpl, tuple[Callable[[Platform], bool], str]] = {
     "reference": (lambda p: True, ""),
+    "cpu_native": (lambda p: p.kind == "cpu", "runs on CPU only"),
     "pallas_tpu": (lambda p: p.kind == "tpu", "needs a TPU"),
     "pallas_triton": (lambda p: p.kind in ("cuda", "rocm"), "needs an NVIDIA or AMD GPU"),
     "pallas_mosaic_gpu": (

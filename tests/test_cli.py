@@ -13,11 +13,12 @@ from tests.tiny_models import TinySpec
 def test_doctor_reports_the_platform_and_checks_the_kernels(capsys):
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
-    assert "platform:      cpu" in out and "attention:     reference" in out
+    assert "platform:      cpu" in out and "attention:     cpu_native" in out
     assert "pallas kernel: pallas_tpu (interpret mode)" in out
-    rows = {tuple(line.split()[:2]): line.split()[2:4] for line in out.splitlines()[-7:]}
+    rows = {tuple(line.split()[:2]): line.split()[2:4] for line in out.splitlines()[-8:]}
     assert rows == {
         ("reference", "xla"): ["yes", "pass"],
+        ("cpu_native", "compiled"): ["yes", "pass"],
         ("pallas_tpu", "compiled"): ["no", "-"],
         ("pallas_tpu", "interpret"): ["yes", "pass"],
         ("pallas_triton", "compiled"): ["no", "-"],

@@ -31,6 +31,7 @@ from jaxserve.model.llama import compute_logits, forward
 from jaxserve.model.sampler import SamplingBatch, prompt_logprobs, sample
 from jaxserve.model.sampling_mode import SamplingMode
 from jaxserve.sharding import kv_cache_sharding, replicated
+from pallas_kernels.ragged_paged_attention import ragged_paged_attention_reference
 
 # Queries per attention block in steps that hold a multi-token chunk (see the reference).
 PREFILL_BLOCK_Q = 16
@@ -79,6 +80,7 @@ class ModelRunner:
         self.mesh = mesh
         self.num_pages = num_pages
         self.page_size = page_size
+        self.split_mixed_steps = attention_fn is ragged_paged_attention_reference
         kv_sharding = kv_cache_sharding(mesh)
         self.kv_cache = allocate_kv_cache(cfg, num_pages, page_size, kv_dtype, kv_sharding)
         self._batch_sharding = replicated(mesh)
@@ -136,15 +138,18 @@ class ModelRunner:
         `sampling["prompt_targets"]` (i32[T], when `mode.prompt_logprobs` is set) names the
         token whose logprob each token row should report.
 
-        A step that mixes decode tokens with prompt chunks runs as two programs over the
-        same cache: the decode rows with per-token attention, the chunks with blocked
-        attention. One program would give every decode row a whole query block (16 rows of
-        work for one token) and walk every block as far as the longest decode context.
+        Under the jnp reference attention, a step that mixes decode tokens with prompt
+        chunks runs as two programs over the same cache: the decode rows with per-token
+        attention, the chunks with blocked attention. One program would give every decode
+        row a whole query block (16 rows of work for one token) and walk every block as far
+        as the longest decode context. Kernels that size their work per sequence (the native
+        CPU kernel, the Pallas kernels) take the mixed step whole, reading the weights once.
         """
         sampling = dict(sampling)
         targets = sampling.pop("prompt_targets", None)
         decode = [i for i, c in enumerate(chunks) if len(c.token_ids) == 1]
-        if targets is not None or not 0 < len(decode) < len(chunks):
+        split = self.split_mixed_steps and 0 < len(decode) < len(chunks)
+        if targets is not None or not split:
             return self._execute(chunks, sampling, mode, targets)
         chunked = [i for i, c in enumerate(chunks) if len(c.token_ids) > 1]
         parts = []

@@ -25,8 +25,8 @@ ROCM = rocm.make((fake_device("gpu", "AMD Instinct MI300X", "rocm 60300"),))
 @pytest.mark.parametrize(
     ("platform", "backend", "expected"),
     [
-        (CPU, None, ("reference", False)),
-        (CPU, "auto", ("reference", False)),
+        (CPU, None, ("cpu_native", False)),
+        (CPU, "auto", ("cpu_native", False)),
         (CPU, "reference", ("reference", False)),
         (CPU, "pallas-interpret", ("pallas_tpu", True)),
         (TPU, "auto", ("pallas_tpu", False)),
@@ -56,9 +56,11 @@ def test_unknown_backends_name_the_valid_ones(backend):
         resolve_attention(CPU, backend)
 
 
-def test_reference_is_the_plain_function():
-    assert attention_fn(CPU) is ragged_paged_attention_reference
+def test_reference_and_native_are_plain_functions():
+    assert attention_fn(CPU, "reference") is ragged_paged_attention_reference
     assert attention_fn(TPU, "reference") is ragged_paged_attention_reference
+    if attention.kernel_status("cpu_native").available:
+        assert attention_fn(CPU).__name__ == "ragged_paged_attention_cpu"
 
 
 def test_kernels_are_named_partials_with_their_mode():

@@ -30,9 +30,11 @@ def test_detects_this_cpu():
     assert platform.devices == tuple(jax.devices())
     assert platform.compute_dtype == jnp.float32
     assert platform.kv_dtype == jnp.float32
-    assert platform.attention == "reference"
+    # The native kernel where this machine can build it, else the reference.
+    native = platforms.attention.kernel_status("cpu_native").available
+    assert platform.attention == ("cpu_native" if native else "reference")
     assert platform.memory_bytes > 0
-    assert platforms.attention_fn(platform) is ragged_paged_attention_reference
+    assert platforms.attention_fn(platform, "reference") is ragged_paged_attention_reference
     assert "platform:      cpu" in platform.describe()
 
 
@@ -94,10 +96,11 @@ def test_accelerators_run_their_pallas_kernel_compiled(module, device, kernel):
     assert f"attention:     {kernel}\n" in platform.describe()
 
 
-def test_cpu_runs_the_reference_and_interprets_the_tpu_kernel():
+def test_cpu_runs_the_native_kernel_and_interprets_the_tpu_kernel():
     platform = cpu.make(tuple(jax.devices()))
-    assert (platform.attention, platform.pallas_attention) == ("reference", "pallas_tpu")
+    assert (platform.attention, platform.pallas_attention) == ("cpu_native", "pallas_tpu")
     assert platform.interpret
+    assert "attention:     cpu_native\n" in platform.describe()
     assert "pallas kernel: pallas_tpu (interpret mode)" in platform.describe()
 
 

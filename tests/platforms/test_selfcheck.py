@@ -36,10 +36,22 @@ def test_the_batch_is_ragged_and_its_oracle_agrees_with_the_test_oracle():
 def test_the_reference_passes_on_cpu():
     result = run_check(Check("reference", "xla"), CPU)
     assert result.available and result.passed
-    assert result.backends == ("auto", "reference")
+    assert result.backends == ("reference",)
     assert "float32 rel err" in result.detail
     row = format_result(result)
-    assert row.startswith("reference          xla        yes        pass        auto, reference")
+    assert row.startswith("reference          xla        yes        pass        reference")
+
+
+@pytest.mark.cpu
+def test_the_native_kernel_passes_on_cpu():
+    result = run_check(Check("cpu_native", "compiled"), CPU)
+    if not attention.kernel_status("cpu_native").available:
+        assert not result.available and "compiler" in result.detail
+        return
+    assert result.available and result.passed, result.detail
+    assert result.backends == ("auto",)
+    row = format_result(result)
+    assert row.startswith("cpu_native         compiled   yes        pass        auto")
 
 
 def test_compiled_kernels_need_their_platform():

@@ -16,7 +16,7 @@ import numpy as np
 
 from jaxserve.engine.block_manager import BlockManager
 from jaxserve.engine.detokenizer import IncrementalDetokenizer, Tokenizer
-from jaxserve.engine.packing import MIN_SEQS, MIN_TOKENS, SequenceChunk, bucket
+from jaxserve.engine.packing import MIN_SEQS, SequenceChunk, bucket, step_bucket
 from jaxserve.engine.request import Request
 from jaxserve.engine.sampling_rows import SampledTokens, pack_sampling
 from jaxserve.engine.scheduler import Policy, ScheduledChunk, Scheduler
@@ -143,7 +143,9 @@ class Engine:
     def _prompt_targets(self, chunks: Sequence[ScheduledChunk]) -> np.ndarray:
         """i32[T]: for each token row, the prompt token that follows it (V: none wanted)."""
         total = sum(c.num_tokens for c in chunks)
-        targets = np.full(bucket(total, MIN_TOKENS), self.vocab_size, np.int32)
+        decode_only = all(c.num_tokens == 1 for c in chunks)
+        num_rows, _ = step_bucket(total, len(chunks), decode_only)  # the runner's T
+        targets = np.full(num_rows, self.vocab_size, np.int32)
         row = 0
         for c in chunks:
             request = c.request

@@ -56,10 +56,15 @@ class PackedStep:
 
 
 def step_bucket(num_tokens: int, num_seqs: int, decode_only: bool) -> tuple[int, int]:
-    """(tokens, sequence slots) of the compiled step that holds such a step."""
+    """(tokens, sequence slots) of the compiled step that holds such a step.
+
+    A decode-only step has one token per sequence, so its tokens bucket is its slots bucket:
+    one sequence decodes as 4 matmul rows, not 16 (at batch 1 every row is weight traffic).
+    """
     slots = bucket(num_seqs, MIN_SEQS)
-    if not decode_only:  # powers of four: fewer programs where the step is large anyway
-        slots = 1 << (2 * (slots.bit_length() // 2))
+    if decode_only:
+        return max(slots, bucket(num_tokens, MIN_SEQS)), slots
+    slots = 1 << (2 * (slots.bit_length() // 2))  # powers of four: fewer, larger programs
     return bucket(num_tokens, MIN_TOKENS), slots
 
 

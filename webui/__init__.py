@@ -1,43 +1,83 @@
 """webui: a Gradio-compatible UI library on Starlette; `import webui as gr` runs Gradio apps."""
 
+from webui import themes  # gr.themes.Soft(), as in Gradio
 from webui.blocks import Blocks
+from webui.chat_interface import ChatInterface
 from webui.components import (
+    HTML,
     JSON,
+    Audio,
+    BarPlot,
     Button,
+    Chatbot,
     Checkbox,
+    CheckboxGroup,
     Component,
+    DataFrame,
+    Dataframe,
     Dropdown,
+    File,
+    Image,
+    Label,
+    LinePlot,
     Markdown,
     Number,
+    Plot,
     Radio,
+    ScatterPlot,
     Slider,
     State,
     Textbox,
+    Timer,
 )
 from webui.errors import Error
 from webui.interface import Interface
 from webui.layouts import Accordion, Column, Group, Row, Tab, TabItem, Tabs
+from webui.progress import Info, Progress, Success, Warning
+from webui.updates import skip, update
 
 __all__ = [
+    "HTML",
     "JSON",
     "Accordion",
+    "Audio",
+    "BarPlot",
     "Blocks",
     "Button",
+    "ChatInterface",
+    "Chatbot",
     "Checkbox",
+    "CheckboxGroup",
     "Column",
     "Component",
+    "DataFrame",
+    "Dataframe",
     "Dropdown",
     "Error",
+    "File",
     "Group",
+    "Image",
+    "Info",
     "Interface",
+    "Label",
+    "LinePlot",
     "Markdown",
     "Number",
+    "Plot",
+    "Progress",
     "Radio",
     "Row",
+    "ScatterPlot",
     "Slider",
     "State",
+    "Success",
     "Tab",
     "TabItem",
     "Tabs",
     "Textbox",
+    "Timer",
+    "Warning",
+    "skip",
+    "themes",
+    "update",
 ]

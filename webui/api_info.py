@@ -39,7 +39,7 @@ def build_config(blocks: Blocks, root: str) -> dict[str, Any]:
         "enable_queue": True,
         "show_error": blocks.show_error,
         "is_colab": False,
-        "max_file_size": None,
+        "max_file_size": blocks.files.max_file_size,
         "stylesheets": [],
         "theme": "default",
         "protocol": "sse_v3",

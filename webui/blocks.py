@@ -6,10 +6,15 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from webui.files import FileStore
+from webui.themes import Base as Theme
+from webui.themes import resolve_theme
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -131,6 +136,7 @@ class Blocks(BlockContext):
         title: str = "webui",
         *,
         css: str | None = None,
+        theme: Theme | str | None = None,
         fill_height: bool = False,
         fill_width: bool = False,
         analytics_enabled: bool | None = None,
@@ -138,6 +144,7 @@ class Blocks(BlockContext):
     ):
         self.title = title
         self.css = css
+        self.theme = resolve_theme(theme)  # served as /theme.css; a name such as "soft" works
         self.fill_height = fill_height
         self.fill_width = fill_width
         self.show_error = show_error
@@ -150,6 +157,7 @@ class Blocks(BlockContext):
         self._thread: threading.Thread | None = None
         self.local_url: str | None = None
         self.executor = ThreadPoolExecutor(max_workers=40, thread_name_prefix="webui-fn")
+        self.files = FileStore()  # upload and cache dirs, and the policy on every file path
         super().__init__(render=False)
         self.root = self
         self._id = self._register(self)
@@ -163,6 +171,31 @@ class Blocks(BlockContext):
     def add_dependency(self, dependency: Dependency) -> Dependency:
         self.dependencies.append(dependency)
         return dependency
+
+    def load(
+        self,
+        fn: Callable[..., Any] | None = None,
+        inputs: Any = None,
+        outputs: Any = None,
+        *,
+        every: float | None = None,
+        **options: Any,
+    ) -> Dependency:
+        """Run `fn` when a page opens; with `every=seconds`, then again every `every` seconds.
+
+        The repeats are the ticks of a new Timer, streamed by one server-driven event (see
+        `Timer`); its first result is the one for the page opening.
+        """
+        from webui.events import add_dependency
+
+        if every is None:
+            return add_dependency(self, [(self.id, "load")], fn, inputs, outputs, **options)
+        from webui.components.timer import Timer
+
+        with self:
+            timer = Timer(every)
+        targets = [(self.id, "load"), (timer.id, "tick")]
+        return add_dependency(self, targets, fn, inputs, outputs, timer=timer, **options)
 
     def unique_api_name(self, name: str) -> str:
         """`name`, or `name_1`, `name_2`, ... if an earlier event already took it."""
@@ -209,11 +242,28 @@ class Blocks(BlockContext):
         prevent_thread_lock: bool = False,
         quiet: bool = False,
         show_error: bool | None = None,
+        allowed_paths: list[str] | None = None,
+        blocked_paths: list[str] | None = None,
+        max_file_size: int | str | None = None,
+        theme: Theme | str | None = None,
+        css: str | None = None,
         **unsupported: Any,
     ) -> tuple[Starlette, str, None]:
-        """Serve on uvicorn in a background thread; block until Ctrl-C unless told not to."""
+        """Serve on uvicorn in a background thread; block until Ctrl-C unless told not to.
+
+        `allowed_paths` may be served besides uploads and outputs, `blocked_paths` never are
+        (they win), and uploads over `max_file_size` (bytes or "5mb") are refused with 413.
+        """
         import uvicorn
 
+        self.files.configure(
+            allowed_paths=allowed_paths, blocked_paths=blocked_paths, max_file_size=max_file_size
+        )
+
+        if theme is not None:  # Gradio 6 takes theme and css in launch(), not Blocks()
+            self.theme = resolve_theme(theme)
+        if css is not None:
+            self.css = css
         for key in unsupported:
             logger.warning("launch(%s=...) is not supported by webui and is ignored", key)
         if show_error is not None:
@@ -224,8 +274,9 @@ class Blocks(BlockContext):
             host=server_name,
             port=port,
             log_level="warning",
+            access_log=False,  # a log line per request costs more than an echo event
             timeout_graceful_shutdown=1,
-        )
+        )  # loop and http stay "auto": uvloop and httptools, both dependencies
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="webui-server", daemon=True)
         self._thread.start()
@@ -256,6 +307,7 @@ class Blocks(BlockContext):
             self._server = None
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.executor = ThreadPoolExecutor(max_workers=40, thread_name_prefix="webui-fn")
+        self.files.cleanup()
         self.local_url = None
 
 

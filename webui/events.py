@@ -11,8 +11,13 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from webui.blocks import Block, Blocks
     from webui.components.base import Component
+    from webui.components.timer import Timer
 
 ConcurrencyLimit = int | None | Literal["default"]
+ShowProgress = Literal["full", "minimal", "hidden"]
+TriggerMode = Literal["once", "multiple", "always_last"]
+SHOW_PROGRESS = ("full", "minimal", "hidden")
+TRIGGER_MODES = ("once", "multiple", "always_last")
 
 
 @dataclass(eq=False, kw_only=True)
@@ -35,9 +40,16 @@ class Dependency:
     show_progress: str = "full"
     trigger_after: int | None = None
     trigger_only_on_success: bool = False
+    trigger_mode: str = "once"
+    preprocess: bool = True  # False: fn gets the raw payloads
+    postprocess: bool = True  # False: results go out as they are (JSON-encodable)
+    timer: Timer | None = None  # set for Timer.tick events, which the server drives
 
     @property
     def is_generator(self) -> bool:
+        """Whether the event streams: a generator fn, or a tick loop sending one result a tick."""
+        if self.timer is not None:
+            return True
         return inspect.isgeneratorfunction(self.fn) or inspect.isasyncgenfunction(self.fn)
 
     def then(
@@ -79,12 +91,16 @@ class Dependency:
             "batch": False,
             "max_batch_size": 4,
             "cancels": self.cancels,
-            "types": {"generator": self.is_generator, "cancel": False},
+            # A fn-less event with cancels is a stop button: the browser posts /cancel for it.
+            "types": {
+                "generator": self.is_generator,
+                "cancel": self.fn is None and bool(self.cancels),
+            },
             "collects_event_data": False,
             "trigger_after": self.trigger_after,
             "trigger_only_on_success": self.trigger_only_on_success,
             "trigger_only_on_failure": False,
-            "trigger_mode": "once",
+            "trigger_mode": self.trigger_mode,
             "api_visibility": self.api_visibility,
             "rendered_in": None,
             "render_id": None,
@@ -133,13 +149,21 @@ def add_dependency(
     concurrency_limit: ConcurrencyLimit = "default",
     concurrency_id: str | None = None,
     cancels: Dependency | Sequence[Dependency] | None = None,
-    show_progress: Literal["full", "minimal", "hidden"] = "full",
+    show_progress: ShowProgress = "full",
+    trigger_mode: TriggerMode | None = None,
     trigger_after: int | None = None,
     trigger_only_on_success: bool = False,
+    preprocess: bool = True,
+    postprocess: bool = True,
+    timer: Timer | None = None,
 ) -> Dependency:
     """Declare an event; called by every listener (`.click`, `.then`, ...)."""
     if fn is not None and not callable(fn):
         raise TypeError(f"fn must be callable or None, got {type(fn).__name__}")
+    if show_progress not in SHOW_PROGRESS:
+        raise ValueError(f"show_progress must be one of {SHOW_PROGRESS}, got {show_progress!r}")
+    if trigger_mode is not None and trigger_mode not in TRIGGER_MODES:
+        raise ValueError(f"trigger_mode must be one of {TRIGGER_MODES}, got {trigger_mode!r}")
     if concurrency_limit not in ("default", None) and (
         not isinstance(concurrency_limit, int) or concurrency_limit < 1
     ):
@@ -149,6 +173,11 @@ def add_dependency(
     visibility = api_visibility or ("private" if api_name is False else "public")
     name = root.unique_api_name(api_name or _default_api_name(fn))
     cancel_list = [cancels] if isinstance(cancels, Dependency) else list(cancels or [])
+    for cancelled in cancel_list:
+        if not isinstance(cancelled, Dependency):
+            raise TypeError(
+                f"cancels must list events (what .click() etc. return), got {cancelled!r}"
+            )
     dependency = Dependency(
         id=len(root.dependencies),
         root=root,
@@ -164,10 +193,18 @@ def add_dependency(
         concurrency_id=concurrency_id or str(id(fn)),
         cancels=[d.id for d in cancel_list],
         show_progress=show_progress,
+        trigger_mode=trigger_mode or "once",
         trigger_after=trigger_after,
         trigger_only_on_success=trigger_only_on_success,
+        preprocess=preprocess,
+        postprocess=postprocess,
+        timer=timer,
     )
     return root.add_dependency(dependency)
+
+
+# Gradio's defaults: a value that changes while its last event runs only re-runs the last one.
+_ALWAYS_LAST = {"change", "input", "release"}
 
 
 def _listener(event: str) -> Callable[..., Dependency]:
@@ -182,6 +219,8 @@ def _listener(event: str) -> Callable[..., Dependency]:
             raise RuntimeError(
                 f"{type(self).__name__}.{event}() needs the component rendered inside a Blocks"
             )
+        if event in _ALWAYS_LAST:
+            options.setdefault("trigger_mode", "always_last")
         return add_dependency(self.root, [(self.id, event)], fn, inputs, outputs, **options)
 
     listen.__name__ = event

@@ -9,8 +9,21 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Annotated, Any, Literal
 
 from webui.blocks import Blocks
-from webui.components import JSON, Button, Checkbox, Component, Dropdown, Number, Slider, Textbox
+from webui.components import (
+    JSON,
+    Button,
+    Checkbox,
+    CheckboxGroup,
+    Component,
+    Dataframe,
+    Dropdown,
+    Number,
+    Slider,
+    Textbox,
+)
+from webui.components.media import Image, image_type_for
 from webui.layouts import Column, Row
+from webui.progress import Progress
 
 
 def _bounds(metadata: Sequence[Any]) -> tuple[float, float] | None:
@@ -32,12 +45,23 @@ def _strip_optional(hint: Any) -> Any:
     return hint
 
 
+def _is_literal(args: tuple[Any, ...]) -> bool:
+    return len(args) == 1 and typing.get_origin(args[0]) is Literal
+
+
+def _is_dataframe_type(hint: Any) -> bool:
+    """pandas.DataFrame, recognised without importing pandas."""
+    module = getattr(hint, "__module__", "") or ""
+    return module.split(".")[0] == "pandas" and getattr(hint, "__name__", "") == "DataFrame"
+
+
 def component_for(hint: Any, *, label: str, value: Any = None) -> Component:
     """The component that edits or shows a value of type `hint`.
 
     str -> Textbox, int/float -> Number (Slider with Annotated bounds), bool -> Checkbox,
-    Literal -> Dropdown, dict -> JSON. Anything else is refused with the supported list, so a
-    surprising UI never appears silently.
+    Literal -> Dropdown, list[Literal] -> CheckboxGroup, dict -> JSON, pandas.DataFrame ->
+    Dataframe, numpy.ndarray / PIL.Image.Image -> Image. Anything
+    else is refused with the supported list, so a surprising UI never appears silently.
     """
     hint = _strip_optional(hint)
     metadata: Sequence[Any] = ()
@@ -58,11 +82,19 @@ def component_for(hint: Any, *, label: str, value: Any = None) -> Component:
         return Textbox(**kwargs)
     if typing.get_origin(hint) is Literal:
         return Dropdown(list(typing.get_args(hint)), **kwargs)
+    if typing.get_origin(hint) is list and _is_literal(typing.get_args(hint)):
+        return CheckboxGroup(list(typing.get_args(typing.get_args(hint)[0])), **kwargs)
+    if _is_dataframe_type(hint):
+        return Dataframe(**kwargs)
     if hint is dict or typing.get_origin(hint) is dict:
         return JSON(**kwargs)
+    image_type = image_type_for(hint)  # numpy.ndarray -> Image(type="numpy"), PIL -> "pil"
+    if image_type is not None:
+        return Image(type=image_type, **kwargs)
     raise TypeError(
         f"cannot build a component for {label!r} of type {hint!r}: annotate it as str, int, "
-        "float, bool, Literal[...], dict or Annotated[int|float, (low, high)], or pass "
+        "float, bool, Literal[...], list[Literal[...]], dict, pandas.DataFrame, "
+        "Annotated[int|float, (low, high)], numpy.ndarray or PIL.Image.Image, or pass "
         "components explicitly"
     )
 
@@ -81,6 +113,8 @@ def infer_components(fn: Callable[..., Any]) -> tuple[list[Component], list[Comp
     hints = typing.get_type_hints(fn, include_extras=True)
     inputs = []
     for name, param in inspect.signature(fn).parameters.items():
+        if isinstance(param.default, Progress):
+            continue  # a progress bar the queue drives, not an input
         if name not in hints:
             raise TypeError(
                 f"{fn.__name__}() parameter {name!r} has no type annotation; "

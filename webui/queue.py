@@ -4,8 +4,13 @@ Story: `join` registers an event and starts one asyncio task for it at once (no 
 The task waits on its concurrency group's semaphore, runs the function (threads for sync code),
 and puts sse_v3 messages on a sink: the session's channel, read by `GET /queue/data`, or a
 private queue for the `/call` REST API. When an event ends, every per-event structure is
-dropped; a session's channel goes when its stream closes with nothing pending. Only `State`
-values outlive events, in a size-capped LRU of sessions.
+dropped; a session's channel goes when its stream closes with nothing pending. Only session
+state (`State` values, components changed by updates) outlives events, in an LRU of sessions
+capped in size and expired after `session_ttl_s` without use.
+
+A `Timer.tick` event is server-driven: one join starts a loop that calls `fn` every `value`
+seconds and streams each result as a `process_generating` message, until it is cancelled, the
+session's Timer is deactivated, or nobody reads the stream.
 """
 
 from __future__ import annotations
@@ -15,19 +20,24 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from webui.diff import diff
 from webui.errors import Error
 from webui.processing import SessionState, error_payload, postprocess, preprocess, results
+from webui.progress import Reporter, current_reporter
 
 if TYPE_CHECKING:
     from webui.blocks import Blocks
+    from webui.components.timer import Timer
     from webui.events import Dependency
 
 Message = dict[str, Any]
 logger = logging.getLogger(__name__)
+SESSION_TTL_S = 3600.0  # as Gradio, which keeps a session's state an hour after it leaves
+MAX_UNREAD_TICKS = 20  # a tick loop whose stream holds this many unread messages has no reader
 
 
 class QueueFull(Exception):  # reported as HTTP 503
@@ -56,13 +66,22 @@ class Event:
 class EventQueue:
     """All queued work of one Blocks app; lives on the server's event loop."""
 
-    def __init__(self, blocks: Blocks, *, max_sessions: int = 10_000):
+    def __init__(
+        self,
+        blocks: Blocks,
+        *,
+        max_sessions: int = 10_000,
+        session_ttl_s: float = SESSION_TTL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.blocks = blocks
         self.settings = blocks.queue_settings
         self.events: dict[str, Event] = {}
         self.channels: dict[str, Channel] = {}
-        self.states: OrderedDict[str, SessionState] = OrderedDict()
+        self.states: OrderedDict[str, SessionState] = OrderedDict()  # least recently used first
         self.max_sessions = max_sessions
+        self.session_ttl_s = session_ttl_s
+        self.clock = clock
         # /call step 1 results waiting for step 2, oldest dropped past the cap like Gradio's LRU.
         self.call_sinks: OrderedDict[str, asyncio.Queue[Message]] = OrderedDict()
         self.max_call_sinks = 2000
@@ -78,11 +97,26 @@ class EventQueue:
         }
 
     def session_state(self, session_hash: str) -> SessionState:
-        state = self.states.pop(session_hash, None) or {}
+        now = self.clock()
+        self.expire_sessions(now)
+        state = self.states.pop(session_hash, None) or SessionState()
+        state.last_used = now
         self.states[session_hash] = state  # most recently used goes last
         while len(self.states) > self.max_sessions:
             self.states.popitem(last=False)
         return state
+
+    def expire_sessions(self, now: float | None = None) -> int:
+        """Forget sessions unused for `session_ttl_s`; returns how many went."""
+        cutoff = (self.clock() if now is None else now) - self.session_ttl_s
+        expired = 0
+        while self.states:
+            oldest = next(iter(self.states.values()))
+            if oldest.last_used >= cutoff:
+                break
+            self.states.popitem(last=False)
+            expired += 1
+        return expired
 
     def _semaphore(self, dependency: Dependency) -> asyncio.Semaphore | None:
         key = dependency.concurrency_id
@@ -185,12 +219,13 @@ class EventQueue:
     async def _run(self, event: Event, started: float) -> None:
         dependency = event.dependency
         event.sink.put_nowait({"msg": "process_starts", "event_id": event.id, "eta": None})
-        state = self.session_state(event.session_hash)
-        args = preprocess(dependency, event.data, state)
+        # The task runs in its own context, so this reporter is seen by this event's fn only.
+        current_reporter.set(Reporter(event.id, event.sink, asyncio.get_running_loop()))
         previous: list[Any] | None = None
         generating = dependency.is_generator
-        async for result in results(dependency, args, self.blocks.executor):
-            payloads = postprocess(dependency, result, state)
+        timer = dependency.timer
+        outputs = self._outputs(event) if timer is None else self._ticks(event, timer)
+        async for payloads in outputs:
             if generating:
                 sent = (
                     payloads
@@ -206,6 +241,33 @@ class EventQueue:
         self._finish(
             event, self._message("process_completed", event, final, started, generating=False)
         )
+
+    async def _outputs(self, event: Event) -> AsyncIterator[list[Any]]:
+        """The payloads of each result of one call of the event's fn."""
+        state = self.session_state(event.session_hash)
+        args = preprocess(event.dependency, event.data, state)
+        async for result in results(event.dependency, args, self.blocks.executor):
+            yield postprocess(event.dependency, result, state)
+
+    async def _ticks(self, event: Event, timer: Timer) -> AsyncIterator[list[Any]]:
+        """One call of fn per tick of `timer`, at the interval that session's Timer has; a
+        `load(every=...)` event also calls it once at the start, as the page opens."""
+        on_load = any(kind == "load" for _, kind in event.dependency.targets)
+        while True:
+            session_timer = self.session_state(event.session_hash).component(timer)
+            if not on_load and (not session_timer.active or session_timer.value is None):
+                return
+            if not on_load:
+                await asyncio.sleep(session_timer.value)
+            on_load = False
+            if event.sink.qsize() >= MAX_UNREAD_TICKS:
+                logger.info("tick event /%s stopped: nobody reads it", event.dependency.api_name)
+                return
+            last = None
+            async for payloads in self._outputs(event):
+                last = payloads
+            if last is not None:
+                yield last
 
     def _message(
         self, kind: str, event: Event, data: list[Any], started: float, *, generating: bool

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -16,8 +16,12 @@ from starlette.routing import Route
 
 from webui.api_info import API_PREFIX, build_config, build_info
 from webui.events import Dependency
+from webui.file_routes import serve_file, upload_files
+from webui.files import RequestScopeMiddleware
+from webui.page import page_routes
 from webui.processing import error_payload, postprocess, preprocess, results
 from webui.queue import EventQueue, QueueFull
+from webui.upload_progress import UploadProgress, upload_progress
 
 if TYPE_CHECKING:
     from webui.blocks import Blocks
@@ -41,6 +45,54 @@ class HTTPProblem(Exception):
 
 def _sse(message: Any) -> str:
     return f"data: {json.dumps(message)}\n\n"
+
+
+class EventStream(Response):
+    """A text/event-stream response for the queue's hot path: each chunk is one write, and
+    the generator is stopped (cancelled) as soon as the client disconnects.
+
+    Lighter than StreamingResponse, which runs a task group per stream; this needs one small
+    task that waits for the disconnect."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, chunks: AsyncGenerator[str, None]):
+        self.chunks = chunks
+        self.status_code = 200
+        self.background = None
+        self.init_headers(SSE_HEADERS)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        state = {"done": False, "gone": False}
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            if not state["done"]:
+                state["gone"] = True
+                task.cancel()
+
+        watcher = asyncio.create_task(watch())
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            async for chunk in self.chunks:
+                await send(
+                    {"type": "http.response.body", "body": chunk.encode(), "more_body": True}
+                )
+            state["done"] = True
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            if not state["gone"]:
+                raise
+            task.uncancel()  # the client left: a normal end of this response, not of the server
+        except OSError:  # a server whose send fails once the client has gone
+            pass
+        finally:
+            state["done"] = True
+            watcher.cancel()
+            await self.chunks.aclose()  # runs the generator's cleanup now, not at collection
 
 
 async def _read_json(request: Request) -> dict[str, Any]:
@@ -123,11 +175,9 @@ class Routes:
 
     async def queue_data(self, request: Request) -> Response:
         session_hash = request.query_params.get("session_hash", "")
-        return StreamingResponse(
-            self._session_stream(session_hash), media_type="text/event-stream", headers=SSE_HEADERS
-        )
+        return EventStream(self._session_stream(session_hash))
 
-    async def _session_stream(self, session_hash: str) -> AsyncIterator[str]:
+    async def _session_stream(self, session_hash: str) -> AsyncGenerator[str, None]:
         channel = self.queue.channels.get(session_hash)
         if channel is None:
             yield _sse(
@@ -141,28 +191,32 @@ class Routes:
             )
             return
         idle = False  # the last event completed and nothing else is pending
+        messages = channel.messages
         try:
             while not self.stopping.is_set():
-                timeout = CLOSE_GRACE_S if idle else HEARTBEAT_S
-                try:
-                    message = await asyncio.wait_for(channel.messages.get(), timeout)
-                except TimeoutError:
-                    if idle and self.queue.close_channel_if_idle(session_hash, channel):
-                        yield _sse({"msg": "close_stream", "event_id": None})
-                        return
-                    if not idle:
-                        yield _sse({"msg": "heartbeat", "event_id": None})
-                    idle = False
-                    continue
+                if messages.empty():
+                    try:
+                        async with asyncio.timeout(CLOSE_GRACE_S if idle else HEARTBEAT_S):
+                            message = await messages.get()
+                    except TimeoutError:
+                        if idle and self.queue.close_channel_if_idle(session_hash, channel):
+                            yield _sse({"msg": "close_stream", "event_id": None})
+                            return
+                        if not idle:
+                            yield _sse({"msg": "heartbeat", "event_id": None})
+                        idle = False
+                        continue
+                else:
+                    message = messages.get_nowait()
+                # Everything already queued goes out in one write: fewer, larger chunks.
+                batch = [_sse(message)]
+                while message is not STOP and not messages.empty():
+                    message = messages.get_nowait()
+                    batch.append(_sse(message))
+                yield "".join(batch)
                 if message is STOP:
-                    yield _sse(message)
                     return
-                yield _sse(message)
-                idle = (
-                    message["msg"] == "process_completed"
-                    and not channel.pending
-                    and channel.messages.empty()
-                )
+                idle = message["msg"] == "process_completed" and not channel.pending
         finally:
             # A reader that went away leaves nothing behind unless work is still pending.
             self.queue.close_channel_if_idle(session_hash, channel)
@@ -294,7 +348,15 @@ def create_app(blocks: Blocks) -> Starlette:
         Route(f"{p}/call/{{api_name}}/{{event_id}}", routes.call_result),
         Route(f"{p}/run/{{api_name}}", routes.run, methods=["POST"]),
         Route(f"{p}/api/{{api_name}}", routes.run, methods=["POST"]),
+        Route(f"{p}/upload", upload_files, methods=["POST"]),
+        Route(f"{p}/upload_progress", upload_progress),
+        Route(f"{p}/file={{path:path}}", serve_file),
+        Route(f"{p}/file/{{path:path}}", serve_file),  # deprecated alias
+        Route("/file={path:path}", serve_file),  # Gradio 3/4 clients
     ]
+    table += page_routes(blocks)  # the page at /, its static modules and /theme.css
     app = Starlette(routes=table, exception_handlers={HTTPProblem: _problem})
     app.state.webui = routes
+    app.state.upload_progress = UploadProgress()
+    app.add_middleware(RequestScopeMiddleware)  # file URLs in outputs name the request's host
     return app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import pytest
@@ -114,51 +113,3 @@ def test_exception_in_fn_arrives_as_app_error(client: Client) -> None:
 def test_choice_outside_the_list_is_an_error(client: Client) -> None:
     with pytest.raises(AppError, match="not in the list of choices"):
         client.predict("al", 1, False, "zzz", api_name="/greet")
-
-
-def test_bookkeeping_empty_after_many_events(serve: Callable[[gr.Blocks], str]) -> None:
-    """2,000 events from 20 sessions through the raw protocol leave no per-event state."""
-    import asyncio
-    import json
-
-    import httpx
-
-    demo = build_app()
-    url = serve(demo).rstrip("/")
-    echo_index = next(d.id for d in demo.dependencies if d.api_name == "greet")
-
-    async def session(client: httpx.AsyncClient, index: int) -> int:
-        right = 0
-        for i in range(100):
-            session_hash = f"s{index}-{i % 3}"
-            joined = await client.post(
-                f"{url}/gradio_api/queue/join",
-                json={
-                    "data": [f"{index}", 1, False, "a"],
-                    "fn_index": echo_index,
-                    "session_hash": session_hash,
-                },
-            )
-            joined.raise_for_status()
-            params = {"session_hash": session_hash}
-            async with client.stream("GET", f"{url}/gradio_api/queue/data", params=params) as s:
-                async for line in s.aiter_lines():
-                    if line.startswith("data:"):
-                        message = json.loads(line[5:])
-                        if message["msg"] == "process_completed":
-                            right += message["output"]["data"] == [f"hi {index} a"]
-                            break
-
-        return right
-
-    async def main() -> list[int]:
-        async with httpx.AsyncClient(timeout=30) as client:
-            return await asyncio.gather(*(session(client, k) for k in range(20)))
-
-    assert asyncio.run(main()) == [100] * 20
-    queue = demo.app.state.webui.queue
-    deadline = time.monotonic() + 5
-    while any(queue.bookkeeping().values()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert queue.bookkeeping() == {"events": 0, "channels": 0, "call_sinks": 0}
-    assert len(queue.states) == 60

@@ -3,10 +3,35 @@
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
+import logging
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from webui.blocks import Block
+
+logger = logging.getLogger(__name__)
+
+
+@functools.cache
+def _signature(cls: type) -> inspect.Signature:
+    return inspect.signature(cls.__init__)
+
+
+def _named_arguments(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The arguments of `cls(*args, **kwargs)` by parameter name, `**kwargs` flattened."""
+    try:
+        bound = _signature(cls).bind_partial(None, *args, **kwargs)
+    except TypeError:
+        return dict(kwargs)  # __init__ raises the real error with its own message
+    named: dict[str, Any] = {}
+    for name, value in list(bound.arguments.items())[1:]:
+        if _signature(cls).parameters[name].kind is inspect.Parameter.VAR_KEYWORD:
+            named.update(value)
+        else:
+            named[name] = value
+    return named
 
 
 class Component(Block):
@@ -20,6 +45,14 @@ class Component(Block):
     skip_api: ClassVar[bool] = False
     python_type: ClassVar[str] = "Any"
     example: ClassVar[Any] = None
+    constructor_args: dict[str, Any]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Component:
+        self = super().__new__(cls)
+        # What the app passed, by name: a returned instance updates exactly these props, and a
+        # session's updated copy is rebuilt from them.
+        self.constructor_args = _named_arguments(cls, args, kwargs)
+        return self
 
     def __init__(
         self,
@@ -32,12 +65,26 @@ class Component(Block):
         elem_id: str | None = None,
         elem_classes: list[str] | str | None = None,
         render: bool = True,
+        container: bool = True,
+        scale: int | None = None,
+        min_width: int = 160,
+        key: int | str | None = None,
+        **display: Any,
     ):
+        """`container`, `scale`, `min_width` and `key` are layout hints the page reads.
+
+        Other keyword arguments that Gradio components take only for their looks
+        (`show_copy_button=`, `autoscroll=`, `wrap=`, ...) are accepted and ignored, with a
+        debug log, so apps written for Gradio run unchanged.
+        """
         # A callable value is called once here; Gradio re-runs it on each page load (not yet).
         self.value = value() if callable(value) else value
         self.label = label
         self.show_label = show_label
         self.interactive = interactive
+        self.container, self.scale, self.min_width, self.key = container, scale, min_width, key
+        if display:
+            logger.debug("%s ignores display options %s", type(self).__name__, sorted(display))
         super().__init__(visible=visible, elem_id=elem_id, elem_classes=elem_classes, render=render)
 
     def preprocess(self, payload: Any) -> Any:
@@ -56,6 +103,27 @@ class Component(Block):
         """A fresh copy of the starting value, so sessions never share a mutable default."""
         return copy.deepcopy(self.value)
 
+    def with_props(self, props: dict[str, Any]) -> Component:
+        """A copy rebuilt with `props` changed, standing in for this component in one session.
+
+        Names the constructor does not take are dropped with a warning, as Gradio ignores them.
+        """
+        parameters = _signature(type(self)).parameters
+        accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        known = {name for name in parameters if name != "self"}
+        if accepts_any:
+            known |= set(_signature(Component).parameters)
+        unknown = sorted(set(props) - known)
+        if unknown:
+            logger.warning(
+                "%s has no properties %s; the update ignores them", type(self).__name__, unknown
+            )
+        args = {**self.constructor_args, **{k: v for k, v in props.items() if k in known}}
+        args["render"] = False
+        copy_ = type(self)(**args)
+        copy_._id, copy_.root = self._id, self.root
+        return copy_
+
     def own_props(self) -> dict[str, Any]:
         """Props particular to the subclass; merged into `props()`."""
         return {}
@@ -65,9 +133,10 @@ class Component(Block):
         if self.value is not None:
             props["value"] = self.postprocess(self.value)
         props.update(self.own_props())
-        for key in ("label", "show_label", "interactive"):
+        for key in ("label", "show_label", "interactive", "scale", "key"):
             if getattr(self, key) is not None:
                 props[key] = getattr(self, key)
+        props.update(container=self.container, min_width=self.min_width)
         props.update(super().props())
         props["_selectable"] = False
         return props

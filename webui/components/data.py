@@ -1,0 +1,365 @@
+"""Data components: Dataframe (a table), Label (class confidences), HTML and CheckboxGroup."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any, ClassVar, Literal
+
+from webui.components.base import Component, check_choices
+from webui.errors import Error
+from webui.events import Changeable
+
+_DATAFRAME_SCHEMA: dict[str, Any] = {
+    "properties": {
+        "headers": {"items": {}, "title": "Headers", "type": "array"},
+        "data": {"items": {"items": {}, "type": "array"}, "title": "Data", "type": "array"},
+        "metadata": {
+            "anyOf": [
+                {
+                    "additionalProperties": {
+                        "anyOf": [{"items": {}, "type": "array"}, {"type": "null"}]
+                    },
+                    "type": "object",
+                },
+                {"type": "null"},
+            ],
+            "default": None,
+            "title": "Metadata",
+        },
+    },
+    "required": ["headers", "data"],
+    "title": "DataframeData",
+    "type": "object",
+}
+DATAFRAME_TYPES = ("pandas", "numpy", "array")
+
+
+def import_pandas(purpose: str) -> Any:
+    """pandas, imported on first use so webui runs without it; a clear error names `purpose`."""
+    try:
+        import pandas
+    except ImportError:
+        raise ImportError(f"{purpose} needs pandas: pip install pandas") from None
+    return pandas
+
+
+def is_dataframe(value: Any) -> bool:
+    """Whether `value` is a pandas DataFrame, without importing pandas when nothing else has."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(value, pandas.DataFrame)
+
+
+def json_cell(cell: Any) -> Any:
+    """A table cell as JSON can carry it: numpy scalars unwrapped, NaN as null."""
+    if hasattr(cell, "item") and callable(cell.item) and getattr(cell, "ndim", None) == 0:
+        cell = cell.item()
+    if isinstance(cell, float) and not math.isfinite(cell):
+        return None
+    if cell is None or isinstance(cell, str | int | float | bool):
+        return cell
+    return str(cell)
+
+
+def _count(given: int | tuple[int, str] | list[Any], name: str) -> tuple[int, str]:
+    count, mode = (given, "dynamic") if isinstance(given, int) else tuple(given)
+    if not isinstance(count, int) or count < 0 or mode not in ("fixed", "dynamic"):
+        raise ValueError(f"Dataframe {name} must be n or (n, 'fixed' | 'dynamic'), got {given!r}")
+    return count, mode
+
+
+class Dataframe(Changeable, Component):
+    """A table; `fn` sees a pandas DataFrame (`type="pandas"`), a numpy array or a list of rows.
+
+    The payload is `{"headers": [...], "data": [[...], ...], "metadata": ...}`. Results may be a
+    DataFrame, a numpy array, a list of rows, a dict of columns, or a payload dict.
+    """
+
+    block_type = "dataframe"
+    python_type = (
+        "dict(headers: list[Any], data: list[list[Any]], metadata: dict(str, list[Any] | None) "
+        "| None)"
+    )
+    example: ClassVar[Any] = {"headers": ["a", "b"], "data": [["foo", "bar"]]}
+
+    def __init__(
+        self,
+        value: Any = None,
+        *,
+        headers: list[str] | None = None,
+        row_count: int | tuple[int, str] = (1, "dynamic"),
+        col_count: int | tuple[int, str] | None = None,
+        datatype: str | list[str] = "str",
+        type: Literal["pandas", "numpy", "array"] = "pandas",
+        **kwargs: Any,
+    ):
+        if type not in DATAFRAME_TYPES:
+            raise ValueError(f"Dataframe type must be one of {DATAFRAME_TYPES}, got {type!r}")
+        self.row_count = _count(row_count, "row_count")
+        if col_count is None:
+            col_count = (len(headers), "dynamic") if headers else (3, "dynamic")
+        self.col_count = _count(col_count, "col_count")
+        self.headers = [str(h) for h in headers] if headers else None
+        if self.headers and self.col_count[1] == "fixed" and len(self.headers) != self.col_count[0]:
+            raise ValueError(
+                f"Dataframe has {len(self.headers)} headers but col_count fixes "
+                f"{self.col_count[0]} columns"
+            )
+        self.datatype = datatype
+        self.type = type
+        super().__init__(value, **kwargs)
+
+    def _default_headers(self, columns: int) -> list[str]:
+        given = self.headers or []
+        return [given[i] if i < len(given) else str(i + 1) for i in range(columns)]
+
+    def preprocess(self, payload: Any) -> Any:
+        if payload is None:
+            return None
+        headers, rows = self._check_payload(payload)
+        if self.col_count[1] == "fixed" and len(headers) != self.col_count[0]:
+            raise Error(
+                f"{self.label or 'Dataframe'} has {self.col_count[0]} fixed columns, "
+                f"got {len(headers)}"
+            )
+        if self.type == "array":
+            return rows
+        if self.type == "numpy":
+            import numpy
+
+            return numpy.array(rows)
+        pandas = import_pandas("Dataframe(type='pandas')")
+        return pandas.DataFrame(rows, columns=headers)
+
+    def _check_payload(self, payload: Any) -> tuple[list[str], list[list[Any]]]:
+        name = self.label or "Dataframe"
+        if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+            raise Error(f"{name} expects {{'headers': [...], 'data': [[...]]}}, got {payload!r}")
+        rows = payload["data"]
+        if not all(isinstance(row, list) for row in rows):
+            raise Error(f"{name} 'data' must be a list of rows (lists)")
+        width = len(rows[0]) if rows else len(payload.get("headers") or [])
+        if any(len(row) != width for row in rows):
+            raise Error(f"{name} rows must all have {width} cells")
+        headers = payload.get("headers")
+        if headers is None:
+            headers = self._default_headers(width)
+        if not isinstance(headers, list) or (rows and len(headers) != width):
+            raise Error(f"{name} needs one header per column ({width}), got {headers!r}")
+        return [str(h) for h in headers], rows
+
+    def postprocess(self, value: Any) -> dict[str, Any] | None:
+        if value is None:
+            return {
+                "headers": self._default_headers(self.col_count[0]),
+                "data": [],
+                "metadata": None,
+            }
+        if is_dataframe(value):
+            split = json.loads(value.to_json(orient="split", date_format="iso", index=False))
+            headers = [str(c) for c in value.columns]
+            rows = [[json_cell(c) for c in row] for row in split["data"]]
+            return {"headers": headers, "data": rows, "metadata": None}
+        if hasattr(value, "tolist") and getattr(value, "ndim", None) in (1, 2):
+            value = value.tolist()
+        if isinstance(value, dict):
+            return self._from_dict(value)
+        if isinstance(value, list | tuple):
+            rows = [list(r) if isinstance(r, list | tuple) else [r] for r in value]
+            return self._table(self._default_headers(len(rows[0]) if rows else 0), rows, None)
+        raise Error(
+            f"{self.label or 'Dataframe'} cannot show {type(value).__name__}: return a pandas "
+            "DataFrame, a numpy array, a list of rows or a dict of columns"
+        )
+
+    def _from_dict(self, value: dict[str, Any]) -> dict[str, Any]:
+        if "data" in value:  # already a payload
+            headers, rows = self._check_payload(value)
+            return self._table(headers, rows, value.get("metadata"))
+        columns = [list(c.tolist() if hasattr(c, "tolist") else c) for c in value.values()]
+        lengths = {len(c) for c in columns}
+        if len(lengths) > 1:
+            raise Error(f"{self.label or 'Dataframe'} columns differ in length: {sorted(lengths)}")
+        rows = [list(row) for row in zip(*columns, strict=True)]
+        return self._table([str(k) for k in value], rows, None)
+
+    def _table(self, headers: list[str], rows: list[list[Any]], metadata: Any) -> dict[str, Any]:
+        width = len(headers)
+        if any(len(row) != width for row in rows):
+            raise Error(f"{self.label or 'Dataframe'} rows must all have {width} cells")
+        data = [[json_cell(c) for c in row] for row in rows]
+        return {"headers": headers, "data": data, "metadata": metadata}
+
+    def api_info(self) -> dict[str, Any]:
+        return dict(_DATAFRAME_SCHEMA)
+
+    def own_props(self) -> dict[str, Any]:
+        return {
+            "headers": self._default_headers(self.col_count[0]),
+            "row_count": list(self.row_count),
+            "col_count": list(self.col_count),
+            "column_count": list(self.col_count),
+            "datatype": self.datatype,
+            "type": self.type,
+        }
+
+
+def _is_label_payload(value: dict[Any, Any]) -> bool:
+    """{"label": ..., "confidences": [...]} rather than a dict of label -> confidence."""
+    if not value.keys() <= {"label", "confidences"}:
+        return False
+    return isinstance(value.get("confidences"), list) or isinstance(value.get("label"), str)
+
+
+class Label(Changeable, Component):
+    """A class label, optionally with confidences: results are a label or {label: confidence}."""
+
+    block_type = "label"
+    python_type = (
+        "dict(label: str | int | float | None, confidences: list[dict(label: str | int | float "
+        "| None, confidence: float | None)] | None)"
+    )
+    example: ClassVar[Any] = {
+        "label": "Cat",
+        "confidences": [{"label": "cat", "confidence": 0.9}, {"label": "dog", "confidence": 0.1}],
+    }
+
+    def __init__(self, value: Any = None, *, num_top_classes: int | None = None, **kwargs: Any):
+        if num_top_classes is not None and num_top_classes < 1:
+            raise ValueError(f"num_top_classes must be positive, got {num_top_classes}")
+        self.num_top_classes = num_top_classes
+        super().__init__(value, **kwargs)
+
+    def preprocess(self, payload: Any) -> Any:
+        if payload is None:
+            return None
+        if not isinstance(payload, dict):
+            raise Error(
+                f"{self.label or 'Label'} expects {{'label', 'confidences'}}, got {payload!r}"
+            )
+        confidences = payload.get("confidences")
+        if confidences:
+            return {c["label"]: c["confidence"] for c in confidences}
+        return payload.get("label")
+
+    def postprocess(self, value: Any) -> dict[str, Any]:
+        if value is None or value == {}:
+            return {}
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            return {"label": str(value)}
+        if isinstance(value, dict):
+            if _is_label_payload(value):
+                return self.postprocess(self.preprocess(value))
+            ranked = sorted(value.items(), key=lambda item: float(item[1]), reverse=True)
+            ranked = ranked[: self.num_top_classes]
+            return {
+                "label": ranked[0][0],
+                "confidences": [{"label": k, "confidence": float(v)} for k, v in ranked],
+            }
+        raise Error(
+            f"{self.label or 'Label'} expects a label or a dict of label -> confidence, got "
+            f"{type(value).__name__}"
+        )
+
+    def api_info(self) -> dict[str, Any]:
+        label = {
+            "anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "null"}]
+        }
+        confidence = {
+            "properties": {
+                "label": label,
+                "confidence": {"anyOf": [{"type": "number"}, {"type": "null"}]},
+            },
+            "type": "object",
+        }
+        return {
+            "properties": {
+                "label": label,
+                "confidences": {
+                    "anyOf": [{"items": confidence, "type": "array"}, {"type": "null"}]
+                },
+            },
+            "title": "LabelData",
+            "type": "object",
+        }
+
+    def own_props(self) -> dict[str, Any]:
+        return {} if self.num_top_classes is None else {"num_top_classes": self.num_top_classes}
+
+
+class HTML(Changeable, Component):
+    """Raw HTML shown as is; the app is responsible for what it puts there."""
+
+    block_type = "html"
+    python_type = "str"
+    example: ClassVar[Any] = "<p>Hello</p>"
+
+    def __init__(self, value: str | None = None, *, show_label: bool = False, **kwargs: Any):
+        super().__init__(value, show_label=show_label, **kwargs)
+
+    def postprocess(self, value: Any) -> str | None:
+        return None if value is None else str(value)
+
+    def api_info(self) -> dict[str, Any]:
+        return {"type": "string"}
+
+
+class CheckboxGroup(Changeable, Component):
+    """Any number of choices ticked: `fn` sees the list of values (or indices, type="index")."""
+
+    block_type = "checkboxgroup"
+
+    def __init__(
+        self,
+        choices: list[Any] | None = None,
+        value: list[Any] | Any = None,
+        *,
+        type: Literal["value", "index"] = "value",
+        **kwargs: Any,
+    ):
+        if type not in ("value", "index"):
+            raise ValueError(f"CheckboxGroup type must be 'value' or 'index', got {type!r}")
+        self.choices, self._has_choice = check_choices(choices, "CheckboxGroup")
+        self.type = type
+        super().__init__([] if value is None else value, **kwargs)
+
+    @property
+    def python_type(self) -> str:  # type: ignore[override]
+        return f"list[Literal[{', '.join(repr(v) for _, v in self.choices)}]]"
+
+    def _values(self) -> list[Any]:
+        return [v for _, v in self.choices]
+
+    def preprocess(self, payload: Any) -> list[Any] | None:
+        if payload is None:
+            return None
+        if not isinstance(payload, list):
+            raise Error(f"{self.label or 'CheckboxGroup'} expects a list, got {payload!r}")
+        for item in payload:
+            if not self._has_choice(item):
+                raise Error(f"Value: {item!r} is not in the list of choices: {self._values()}")
+        if self.type == "index":
+            return [self._values().index(item) for item in payload]
+        return payload
+
+    def postprocess(self, value: Any) -> list[Any]:
+        if value is None:
+            return []
+        return list(value) if isinstance(value, list | tuple | set) else [value]
+
+    def api_info(self) -> dict[str, Any]:
+        return {
+            "items": {"enum": self._values(), "type": "string"},
+            "title": "Checkbox Group",
+            "type": "array",
+        }
+
+    def example_payload(self) -> Any:
+        return self._values()[:1]
+
+    def own_props(self) -> dict[str, Any]:
+        return {"choices": [list(pair) for pair in self.choices], "type": self.type}
+
+
+DataFrame = Dataframe  # both spellings exist in Gradio

@@ -1,0 +1,367 @@
+"""File components (Image, Audio, File) and the FileData payloads they exchange.
+
+Inputs arrive as FileData dicts naming an uploaded file; each passes the app's path policy
+(`webui.files.FileStore.check`) before a function sees it. Outputs (paths, arrays, images) are
+written or copied into the app's cache dir and leave as FileData with a `url` to fetch them.
+numpy and Pillow are imported only when a value needs them.
+"""
+
+from __future__ import annotations
+
+import io
+import mimetypes
+import os
+import sys
+from pathlib import Path
+from typing import Any, ClassVar
+
+from webui.components.base import Component
+from webui.components.filedata import (
+    EXAMPLES_URL,
+    FILE_DATA_SCHEMA,
+    IMAGE_DATA_SCHEMA,
+    LIST_FILES_SCHEMA,
+    Uploadable,
+    check_initial_files,
+    example_file,
+    file_data,
+    input_path,
+    loaded_type,
+    output_file_data,
+    require,
+    store_of,
+)
+from webui.components.wav import read_wav, write_wav
+from webui.errors import Error
+from webui.events import Changeable
+
+# -- Image ------------------------------------------------------------------------------------
+
+
+def _as_uint8(np: Any, array: Any) -> Any:
+    """uint8 pixels: floats in [0, 1] are scaled by 255, other values clipped to 0..255."""
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == np.bool_:
+        return array.astype(np.uint8) * 255
+    if np.issubdtype(array.dtype, np.floating):
+        array = np.nan_to_num(array)
+        if array.size and array.min() >= 0 and array.max() <= 1:
+            array = array * 255
+        return np.clip(np.rint(array), 0, 255).astype(np.uint8)
+    if np.issubdtype(array.dtype, np.integer):
+        return np.clip(array, 0, 255).astype(np.uint8)
+    raise Error(f"Image cannot show an array of dtype {array.dtype}")
+
+
+class Image(Changeable, Uploadable, Component):
+    """An image: `fn` gets a numpy array [H, W, C], a PIL image or a file path (`type`).
+
+    Returned arrays, PIL images and paths are saved into the cache dir (`format`, PNG by
+    default) and sent as FileData.
+    """
+
+    block_type = "image"
+    python_type = "filepath"
+    example: ClassVar[Any] = example_file(EXAMPLES_URL + "bus.png")
+    _TYPES = ("numpy", "pil", "filepath")
+
+    def __init__(
+        self,
+        value: Any = None,
+        *,
+        type: str = "numpy",
+        format: str = "png",
+        image_mode: str | None = "RGB",
+        sources: list[str] | tuple[str, ...] | None = None,
+        height: int | str | None = None,
+        width: int | str | None = None,
+        buttons: list[str] | None = None,
+        placeholder: str | None = None,
+        **kwargs: Any,
+    ):
+        if type not in self._TYPES:
+            raise ValueError(f"Image type must be one of {self._TYPES}, got {type!r}")
+        if type != "filepath":
+            require("PIL.Image", "pillow", f"Image(type={type!r})")
+        if type == "numpy":
+            require("numpy", "numpy", "Image(type='numpy')")
+        self.type = type
+        self.format = format.lower().lstrip(".")
+        self.image_mode = image_mode
+        self.sources = list(sources or ("upload", "webcam", "clipboard"))
+        self.height = height
+        self.width = width
+        self.buttons = buttons
+        self.placeholder = placeholder
+        check_initial_files(self, value)
+        super().__init__(value, **kwargs)
+
+    def preprocess(self, payload: Any) -> Any:
+        path = input_path(self, payload)
+        if path is None or self.type == "filepath":
+            return None if path is None else str(path)
+        pil = require("PIL.Image", "pillow", f"Image(type={self.type!r})")
+        try:
+            with pil.open(path) as opened:
+                opened.load()
+                image = opened.convert(self.image_mode) if self.image_mode else opened.copy()
+        except (pil.UnidentifiedImageError, OSError):
+            raise Error("the Image input is not an image file that Pillow can read") from None
+        except pil.DecompressionBombError:
+            raise Error("the Image input has too many pixels to decode safely") from None
+        if self.type == "pil":
+            return image
+        return require("numpy", "numpy", "Image(type='numpy')").array(image)
+
+    def postprocess(self, value: Any) -> dict[str, Any] | None:
+        ndarray = loaded_type("numpy", "ndarray")
+        pil_image = loaded_type("PIL.Image", "Image")
+        if ndarray is not None and isinstance(value, ndarray):
+            value = self._from_array(value)
+        if pil_image is not None and isinstance(value, pil_image):
+            return file_data(
+                store_of(self).cache_bytes(self._encode(value), f"image.{self.format}")
+            )
+        if value is None or isinstance(value, str | os.PathLike | dict):
+            return output_file_data(self, value)
+        raise Error(
+            f"Image cannot show a {type(value).__name__}; return a numpy array, a PIL image "
+            "or a file path"
+        )
+
+    def _from_array(self, array: Any) -> Any:
+        np = sys.modules["numpy"]
+        if array.ndim == 3 and array.shape[2] == 1:
+            array = array[:, :, 0]
+        if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
+            raise Error(f"Image arrays must be [H, W], [H, W, 3] or [H, W, 4]; got {array.shape}")
+        pil = require("PIL.Image", "pillow", "Image output from a numpy array")
+        return pil.fromarray(_as_uint8(np, array))
+
+    def _encode(self, image: Any) -> bytes:
+        if self.format in ("jpg", "jpeg") and image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+        out = io.BytesIO()
+        try:
+            image.save(out, format="JPEG" if self.format == "jpg" else self.format.upper())
+        except (KeyError, ValueError, OSError) as e:
+            raise Error(f"Image cannot save format {self.format!r}: {e}") from None
+        return out.getvalue()
+
+    def api_info(self) -> dict[str, Any]:
+        return IMAGE_DATA_SCHEMA
+
+    def own_props(self) -> dict[str, Any]:
+        props: dict[str, Any] = {
+            "streamable": False,
+            "format": self.format,
+            "image_mode": self.image_mode,
+            "sources": self.sources,
+            "type": self.type,
+            "streaming": False,
+            "buttons": self.buttons or ["download", "share", "fullscreen"],
+        }
+        for key in ("height", "width", "placeholder"):
+            if getattr(self, key) is not None:
+                props[key] = getattr(self, key)
+        return props
+
+
+def image_type_for(hint: Any) -> str | None:
+    """The Image `type` for a parameter annotated as numpy.ndarray (or NDArray[...]) or as
+    PIL.Image.Image; None for any other annotation."""
+    import typing
+
+    hint = typing.get_origin(hint) or hint
+    module, name = getattr(hint, "__module__", ""), getattr(hint, "__name__", "")
+    if module == "numpy" and name == "ndarray":
+        return "numpy"
+    if module == "PIL.Image" and name == "Image":
+        return "pil"
+    return None
+
+
+# -- Audio ------------------------------------------------------------------------------------
+
+
+class Audio(Changeable, Uploadable, Component):
+    """Sound: `fn` gets (sample_rate, samples) from a WAV file (`type="numpy"`) or a path.
+
+    Returned (sample_rate, samples) tuples are written as 16-bit WAV into the cache dir.
+    """
+
+    block_type = "audio"
+    python_type = "filepath"
+    example: ClassVar[Any] = example_file(EXAMPLES_URL + "audio_sample.wav")
+    _TYPES = ("numpy", "filepath")
+
+    def __init__(
+        self,
+        value: Any = None,
+        *,
+        type: str = "numpy",
+        format: str = "wav",
+        sources: list[str] | tuple[str, ...] | None = None,
+        autoplay: bool = False,
+        loop: bool = False,
+        editable: bool = True,
+        buttons: list[str] | None = None,
+        **kwargs: Any,
+    ):
+        if type not in self._TYPES:
+            raise ValueError(f"Audio type must be one of {self._TYPES}, got {type!r}")
+        if format.lower().lstrip(".") != "wav":
+            raise ValueError(f"Audio writes WAV files only, got format={format!r}")
+        if type == "numpy":
+            require("numpy", "numpy", "Audio(type='numpy')")
+        self.type = type
+        self.format = "wav"
+        self.sources = list(sources or ("upload", "microphone"))
+        self.autoplay = autoplay
+        self.loop = loop
+        self.editable = editable
+        self.buttons = buttons
+        check_initial_files(self, value)
+        super().__init__(value, **kwargs)
+
+    def preprocess(self, payload: Any) -> Any:
+        path = input_path(self, payload)
+        if path is None or self.type == "filepath":
+            return None if path is None else str(path)
+        return read_wav(path)
+
+    def postprocess(self, value: Any) -> dict[str, Any] | None:
+        if isinstance(value, tuple) and len(value) == 2:
+            rate, samples = value
+            return file_data(store_of(self).cache_bytes(write_wav(rate, samples), "audio.wav"))
+        if value is None or isinstance(value, str | os.PathLike | dict):
+            return output_file_data(self, value)
+        raise Error(
+            f"Audio cannot play a {type(value).__name__}; return (sample_rate, samples) or a "
+            "file path"
+        )
+
+    def api_info(self) -> dict[str, Any]:
+        return FILE_DATA_SCHEMA
+
+    def own_props(self) -> dict[str, Any]:
+        return {
+            "streamable": False,
+            "sources": self.sources,
+            "type": self.type,
+            "format": self.format,
+            "streaming": False,
+            "autoplay": self.autoplay,
+            "loop": self.loop,
+            "editable": self.editable,
+            "buttons": self.buttons or ["download", "share"],
+        }
+
+
+# -- File -------------------------------------------------------------------------------------
+
+_FILE_CATEGORIES = ("image", "video", "audio", "text")
+
+
+class File(Changeable, Uploadable, Component):
+    """Any file, or several (`file_count`): `fn` gets paths (`type="filepath"`) or bytes.
+
+    `file_types` limits inputs by extension (".pdf") or category ("image", "audio", "video",
+    "text"); returned paths are copied into the cache dir and sent as FileData.
+    """
+
+    block_type = "file"
+    _COUNTS = ("single", "multiple", "directory")
+    _TYPES = ("filepath", "binary")
+
+    def __init__(
+        self,
+        value: Any = None,
+        *,
+        file_count: str = "single",
+        file_types: list[str] | None = None,
+        type: str = "filepath",
+        height: int | str | None = None,
+        allow_reordering: bool = False,
+        buttons: list[str] | None = None,
+        **kwargs: Any,
+    ):
+        if file_count not in self._COUNTS:
+            raise ValueError(f"File file_count must be one of {self._COUNTS}, got {file_count!r}")
+        if type not in self._TYPES:
+            raise ValueError(f"File type must be one of {self._TYPES}, got {type!r}")
+        for kind in file_types or []:
+            if not (kind.startswith(".") or kind in (*_FILE_CATEGORIES, "file")):
+                raise ValueError(
+                    f"File file_types entries are extensions like '.pdf' or one of "
+                    f"{_FILE_CATEGORIES}; got {kind!r}"
+                )
+        self.file_count = file_count
+        self.file_types = file_types
+        self.type = type
+        self.height = height
+        self.allow_reordering = allow_reordering
+        self.buttons = buttons
+        self.python_type = "filepath" if file_count == "single" else "list[filepath]"
+        check_initial_files(self, value)
+        super().__init__(value, **kwargs)
+
+    @property
+    def multiple(self) -> bool:
+        return self.file_count != "single"
+
+    def _accepts(self, path: Path) -> bool:
+        if not self.file_types:
+            return True
+        suffix = path.suffix.lower()
+        mime = mimetypes.guess_type(path.name)[0] or ""
+        return any(
+            kind == "file"
+            or (kind.startswith(".") and suffix == kind.lower())
+            or (kind in _FILE_CATEGORIES and mime.startswith(kind + "/"))
+            for kind in self.file_types
+        )
+
+    def _one(self, payload: Any) -> Any:
+        path = input_path(self, payload)
+        if path is None:
+            return None
+        if not self._accepts(path):
+            raise Error(
+                f"Invalid file type {path.suffix or '(none)'}; File accepts {self.file_types}"
+            )
+        return str(path) if self.type == "filepath" else path.read_bytes()
+
+    def preprocess(self, payload: Any) -> Any:
+        if payload is None or not self.multiple:
+            return self._one(payload)
+        if not isinstance(payload, list):
+            raise Error(f"File(file_count={self.file_count!r}) takes a list of FileData")
+        return [self._one(item) for item in payload]
+
+    def postprocess(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return [output_file_data(self, item) for item in value]
+        return output_file_data(self, value)
+
+    def api_info(self) -> dict[str, Any]:
+        return LIST_FILES_SCHEMA if self.multiple else FILE_DATA_SCHEMA
+
+    def example_payload(self) -> Any:
+        example = example_file(
+            "https://github.com/gradio-app/gradio/raw/main/test/test_files/sample_file.pdf"
+        )
+        return [example] if self.multiple else example
+
+    def own_props(self) -> dict[str, Any]:
+        props: dict[str, Any] = {
+            "file_count": self.file_count,
+            "type": self.type,
+            "allow_reordering": self.allow_reordering,
+            "buttons": self.buttons or [],
+        }
+        for key in ("file_types", "height"):
+            if getattr(self, key) is not None:
+                props[key] = getattr(self, key)
+        return props

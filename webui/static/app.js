@@ -1,0 +1,190 @@
+// The page: fetch /config, build the layout tree and its components, wire the event graph.
+
+import { builtins } from "./components/index.js";
+import { el, sameValue } from "./components/common.js";
+import { EventRunner } from "./events.js";
+import { layouts } from "./layout.js";
+import { Session } from "./protocol.js";
+import { toast } from "./toast.js";
+
+const base = new URL(".", window.location.href).href;
+
+// One block on the page: its frame (visibility, classes, status), its component or layout
+// handle, and its event listeners.
+class View {
+  constructor(config) {
+    this.id = config.id;
+    this.type = config.type;
+    this.props = { ...config.props, id: config.id };
+    this.listeners = new Map();
+    this.handle = null; // component handle, for components
+    this.layout = null; // layout handle, for layout blocks
+    this.frame = null;
+    this.status = null;
+  }
+
+  on(event, listener) {
+    if (!this.listeners.has(event)) this.listeners.set(event, []);
+    this.listeners.get(event).push(listener);
+  }
+
+  emit(event) {
+    for (const listener of this.listeners.get(event) ?? []) listener();
+  }
+
+  getValue() {
+    return this.handle ? this.handle.getValue() : null;
+  }
+
+  // Values set by event outputs fire `change`, as user edits do.
+  setValue(value) {
+    if (!this.handle) return;
+    const before = this.handle.getValue();
+    this.handle.setValue(value);
+    if (!sameValue(before, this.handle.getValue())) this.emit("change");
+  }
+
+  update(props) {
+    const { value, visible, elem_classes: classes, ...rest } = props;
+    if (visible !== undefined) this.setVisible(visible);
+    if (classes !== undefined) this.setClasses(classes);
+    Object.assign(this.props, rest);
+    if (Object.keys(rest).length) (this.handle ?? this.layout)?.update?.(rest);
+    if (value !== undefined) this.setValue(value);
+  }
+
+  setVisible(visible) {
+    this.props.visible = visible;
+    if (this.frame) this.frame.hidden = visible === false;
+  }
+
+  setClasses(classes) {
+    const list = Array.isArray(classes) ? classes : [classes].filter(Boolean);
+    this.baseClass ??= `${this.frame.className} webui-block webui-block-${this.type}`.trim();
+    this.frame.className = this.baseClass;
+    this.frame.classList.add(...list);
+  }
+
+  // status: null to clear, or {text, fraction, stop}; shown as a pill on the block. Its
+  // elements are kept between updates so the Stop button stays clickable while text streams.
+  showStatus(status) {
+    if (!this.frame) return;
+    this.frame.classList.toggle("webui-pending", Boolean(status));
+    if (!status) {
+      this.status?.element.remove();
+      this.status = null;
+      return;
+    }
+    if (!this.status) {
+      const text = el("span", { class: "webui-status-text" });
+      const bar = el("progress", { class: "webui-progress", max: 1 });
+      const stop = el("button", { type: "button", class: "webui-stop", text: "Stop" });
+      stop.addEventListener("click", () => this.status?.onStop?.());
+      this.status = { element: el("div", { class: "webui-status", role: "status" }, text, bar, stop), text, bar, stop };
+      this.frame.append(this.status.element);
+    }
+    this.status.text.textContent = status.text;
+    this.status.bar.hidden = status.fraction == null;
+    if (status.fraction != null) this.status.bar.value = status.fraction;
+    this.status.stop.hidden = !status.stop;
+    this.status.onStop = status.stop;
+  }
+
+  flashError() {
+    this.frame?.classList.add("webui-error");
+    setTimeout(() => this.frame?.classList.remove("webui-error"), 4000);
+  }
+}
+
+// Gradio's rule for `interactive=None`: a component is editable when some event reads it,
+// or when no event writes it.
+function defaultInteractive(config) {
+  const inputs = new Set(config.dependencies.flatMap((d) => d.inputs));
+  const outputs = new Set(config.dependencies.flatMap((d) => d.outputs));
+  return (id) => inputs.has(id) || !outputs.has(id);
+}
+
+async function loadCustom(modules) {
+  const loaded = {};
+  for (const [type, url] of Object.entries(modules)) {
+    const module = await import(new URL(url, base).href);
+    if (typeof module.create !== "function") {
+      throw new Error(`the module for custom component "${type}" does not export create(props, ctx)`);
+    }
+    loaded[type] = module.create;
+  }
+  return loaded;
+}
+
+function buildView(node, configs, factories, ctxFor, views) {
+  const config = configs.get(node.id) ?? { id: node.id, type: "blocks", props: {} };
+  const view = new View(config);
+  views.set(view.id, view);
+  const makeLayout = layouts[view.type];
+  if (makeLayout || node.children) {
+    view.layout = (makeLayout ?? layouts.group)(view.props);
+    view.frame = view.layout.element;
+    const children = (node.children ?? []).map((child) => buildView(child, configs, factories, ctxFor, views));
+    for (const child of children) if (child.frame) view.layout.slot.append(child.frame);
+    view.layout.attach?.(children);
+  } else {
+    const create = factories[view.type];
+    view.handle = create
+      ? create(view.props, ctxFor(view))
+      : { element: el("div", { class: "webui-unsupported", text: `Unsupported component: ${view.type}` }), getValue: () => null, setValue() {} };
+    view.frame = view.handle.element ? el("div", {}, view.handle.element) : null;
+  }
+  if (view.frame) {
+    view.frame.dataset.blockId = view.id;
+    view.frame.dataset.testid = view.type;
+    if (view.props.elem_id) view.frame.id = view.props.elem_id;
+    if (view.props.scale != null && !view.layout) view.frame.style.flexGrow = view.props.scale;
+    if (view.props.min_width != null && !view.layout) {
+      view.frame.style.minWidth = `min(${view.props.min_width}px, 100%)`;
+    }
+    view.setClasses(view.props.elem_classes ?? []);
+    view.setVisible(view.props.visible);
+  }
+  return view;
+}
+
+async function boot() {
+  const root = document.getElementById("webui-app");
+  const reply = await fetch(new URL("config", base));
+  if (!reply.ok) throw new Error(`could not load /config: ${reply.status}`);
+  const config = await reply.json();
+  document.title = config.title ?? document.title;
+  if (new URLSearchParams(window.location.search).get("__theme") === "dark") {
+    document.documentElement.classList.add("dark");
+  }
+  if (config.css) document.head.append(el("style", { id: "webui-custom-css", text: config.css }));
+  const modules = JSON.parse(document.getElementById("webui-custom-modules")?.textContent || "{}");
+  const factories = { ...builtins, ...(await loadCustom(modules)) };
+  const session = new Session(base);
+  const interactive = defaultInteractive(config);
+  const configs = new Map(config.components.map((c) => [c.id, c]));
+  for (const c of config.components) {
+    if (c.props.interactive == null) c.props = { ...c.props, interactive: interactive(c.id) };
+  }
+  const ctxFor = (view) => ({
+    emit: (event) => view.emit(event),
+    upload: (files) => session.upload(files),
+    fileUrl: (fileData) => session.fileUrl(fileData),
+    error: (message) => toast("error", "Error", message),
+  });
+  const views = new Map();
+  const top = buildView(config.layout, configs, factories, ctxFor, views);
+  root.replaceChildren(top.frame);
+  root.classList.toggle("webui-fill-width", Boolean(config.fill_width));
+  const runner = new EventRunner(config, views, session);
+  runner.wire();
+  runner.start();
+  root.dataset.ready = "true"; // lets tests and embedders wait for a built page
+  window.webui = { config, views, session, runner };
+}
+
+boot().catch((error) => {
+  const root = document.getElementById("webui-app");
+  root.replaceChildren(el("p", { class: "webui-fatal", text: `This app failed to load: ${error.message}` }));
+  console.error(error);
+});

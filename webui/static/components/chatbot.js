@@ -1,0 +1,83 @@
+// Chatbot: a list of messages {role, content, metadata?}. Content is Markdown text, a file
+// ({file: FileData} or a FileData itself), or a list of parts {type: "text"|"file", ...}.
+
+import { renderMarkdown } from "../markdown.js";
+import { el, fieldset } from "./common.js";
+
+function isFileData(x) {
+  return x && typeof x === "object" && ("path" in x || "url" in x);
+}
+
+function renderFile(file, ctx) {
+  const url = ctx.fileUrl(file);
+  const mime = file.mime_type ?? "";
+  const name = file.orig_name ?? String(file.path ?? "file").split(/[\\/]/).pop();
+  if (mime.startsWith("image/") || /\.(png|jpe?g|gif|webp|svg)$/i.test(name)) {
+    return el("img", { class: "webui-chat-image", src: url, alt: file.alt_text ?? name });
+  }
+  if (mime.startsWith("audio/")) return el("audio", { controls: true, src: url });
+  if (mime.startsWith("video/")) return el("video", { controls: true, src: url });
+  return el("a", { href: url, download: name, target: "_blank" }, name);
+}
+
+function renderContent(content, ctx) {
+  if (content == null) return [];
+  if (typeof content === "string") {
+    const text = el("div", { class: "webui-prose" });
+    text.innerHTML = renderMarkdown(content);
+    return [text];
+  }
+  if (Array.isArray(content)) return content.flatMap((part) => renderContent(part, ctx));
+  if (content.type === "text") return renderContent(content.text ?? "", ctx);
+  if (content.type === "file" || content.file) return [renderFile(content.file, ctx)];
+  if (isFileData(content)) return [renderFile(content, ctx)];
+  if (content.component) {
+    const value = content.value;
+    return isFileData(value) ? [renderFile(value, ctx)] : renderContent(JSON.stringify(value), ctx);
+  }
+  return [el("pre", { text: JSON.stringify(content, null, 2) })];
+}
+
+function renderMessage(message, ctx) {
+  const role = message.role === "user" ? "user" : "assistant";
+  const bubble = el("div", { class: `webui-message webui-message-${role}`, "data-role": role });
+  const title = message.metadata?.title;
+  const body = renderContent(message.content, ctx);
+  if (title) {
+    const details = el("details", { class: "webui-thought", open: message.metadata.status === "pending" });
+    details.append(el("summary", { text: title }), ...body);
+    bubble.append(details);
+  } else bubble.append(...body);
+  return bubble;
+}
+
+export function chatbot(props, ctx) {
+  const log = el("div", { class: "webui-chat" });
+  if (props.height) log.style.maxHeight = typeof props.height === "number" ? `${props.height}px` : props.height;
+  let value = props.value ?? [];
+  const draw = () => {
+    const messages = Array.isArray(value) ? value : [];
+    log.replaceChildren(
+      ...messages.flatMap((message) =>
+        // Pairs [user, assistant] are the older format; each half becomes a message.
+        Array.isArray(message)
+          ? message.map((content, i) => ({ role: i ? "assistant" : "user", content })).filter((m) => m.content != null)
+          : [message],
+      ).map((message) => renderMessage(message, ctx)),
+    );
+    if (props.autoscroll !== false) log.scrollTop = log.scrollHeight;
+  };
+  draw();
+  const element = fieldset(props, log);
+  return {
+    element,
+    getValue: () => value,
+    setValue(next) {
+      value = next ?? [];
+      draw();
+    },
+    update(changed) {
+      if ("label" in changed) element.setLabel(changed.label);
+    },
+  };
+}

@@ -1,0 +1,47 @@
+// Helpers shared by component modules: elements, the labelled frame, choice lists.
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value == null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  node.append(...children.filter((child) => child != null));
+  return node;
+}
+
+// A block with a caption above its control; `frame.setLabel` follows label updates.
+export function labeled(props, ...controls) {
+  const caption = el("span", { class: "webui-label", text: props.label ?? "" });
+  const frame = el("label", { class: "webui-field" }, caption, ...controls);
+  frame.setLabel = (label, show = props.show_label) => {
+    caption.textContent = label ?? "";
+    caption.hidden = show === false || !label;
+  };
+  frame.setLabel(props.label);
+  return frame;
+}
+
+// The caption for blocks whose control is not a single form field (lists, tables, media).
+export function fieldset(props, ...controls) {
+  const caption = el("span", { class: "webui-label", text: props.label ?? "" });
+  const frame = el("div", { class: "webui-field", role: "group" }, caption, ...controls);
+  frame.setLabel = (label, show = props.show_label) => {
+    caption.textContent = label ?? "";
+    caption.hidden = show === false || !label;
+  };
+  frame.setLabel(props.label);
+  return frame;
+}
+
+// Choices arrive as [display, value] pairs; plain values are their own display.
+export function choicePairs(choices) {
+  return (choices ?? []).map((c) => (Array.isArray(c) ? c : [String(c), c]));
+}
+
+export function sameValue(a, b) {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,118 @@
+// Dataframe: a table of {headers, data, metadata}. Click a header to sort (ascending, then
+// descending), type in the filter box to hide rows, double-click a cell to edit it. Sorting and
+// filtering change only the view; edits change the value the next event sends.
+
+import { el, fieldset } from "./common.js";
+
+function compare(a, b) {
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  if (a == null) return b == null ? 0 : -1;
+  if (b == null) return 1;
+  return String(a).localeCompare(String(b), undefined, { numeric: true });
+}
+
+// An edited cell keeps its column's kind: numbers stay numbers, booleans stay booleans.
+function parseCell(text, previous, datatype) {
+  const kind = typeof previous === "number" || datatype === "number" ? "number" : typeof previous === "boolean" || datatype === "bool" ? "bool" : "str";
+  if (kind === "number" && text.trim() !== "" && Number.isFinite(Number(text))) return Number(text);
+  if (kind === "bool" && /^(true|false)$/i.test(text.trim())) return text.trim().toLowerCase() === "true";
+  return text;
+}
+
+function shownText(cell) {
+  return cell == null ? "" : typeof cell === "object" ? JSON.stringify(cell) : String(cell);
+}
+
+export function dataframe(props, ctx) {
+  let value = structuredClone(props.value ?? { headers: props.headers ?? [], data: [], metadata: null });
+  let interactive = props.interactive;
+  const view = { column: null, descending: false, filter: "" };
+  const filter = el("input", { type: "search", class: "webui-dataframe-filter", placeholder: "Filter rows…", "aria-label": "Filter rows" });
+  const table = el("table", { class: "webui-dataframe" });
+  const scroller = el("div", { class: "webui-dataframe-scroll" }, table);
+  if (props.max_height) scroller.style.maxHeight = `${props.max_height}px`;
+
+  const datatypeOf = (col) => (Array.isArray(props.datatype) ? props.datatype[col] : props.datatype);
+
+  const visibleRows = () => {
+    const needle = view.filter.toLowerCase();
+    let rows = value.data.map((row, index) => index);
+    if (needle) rows = rows.filter((i) => value.data[i].some((cell) => shownText(cell).toLowerCase().includes(needle)));
+    if (view.column != null) {
+      const c = view.column;
+      rows.sort((a, b) => compare(value.data[a][c], value.data[b][c]) * (view.descending ? -1 : 1));
+    }
+    return rows;
+  };
+
+  const edit = (td, row, col) => {
+    if (!interactive || td.querySelector("input")) return;
+    const previous = value.data[row][col];
+    const input = el("input", { type: "text", class: "webui-cell-editor" });
+    input.value = shownText(previous);
+    let done = false;
+    const finish = (commit) => {
+      if (done) return;
+      done = true;
+      if (commit && input.value !== shownText(previous)) {
+        value.data[row][col] = parseCell(input.value, previous, datatypeOf(col));
+        draw();
+        ctx.emit("input");
+        ctx.emit("change");
+      } else draw();
+    };
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") finish(true);
+      else if (event.key === "Escape") finish(false);
+    });
+    input.addEventListener("blur", () => finish(true));
+    td.replaceChildren(input);
+    input.focus();
+    input.select();
+  };
+
+  const draw = () => {
+    const head = el("tr");
+    (value.headers ?? []).forEach((name, col) => {
+      const mark = view.column === col ? (view.descending ? " ▼" : " ▲") : "";
+      const th = el("th", { "data-col": col, "aria-sort": view.column === col ? (view.descending ? "descending" : "ascending") : "none", title: "Sort" }, `${name}${mark}`);
+      th.addEventListener("click", () => {
+        view.descending = view.column === col ? !view.descending : false;
+        view.column = col;
+        draw();
+      });
+      head.append(th);
+    });
+    const body = visibleRows().map((row) => {
+      const tr = el("tr", { "data-row": row });
+      value.data[row].forEach((cell, col) => {
+        const td = el("td", { "data-row": row, "data-col": col }, shownText(cell));
+        td.addEventListener("dblclick", () => edit(td, row, col));
+        tr.append(td);
+      });
+      return tr;
+    });
+    table.replaceChildren(el("thead", {}, head), el("tbody", {}, ...body));
+  };
+
+  filter.addEventListener("input", () => {
+    view.filter = filter.value;
+    draw();
+  });
+  draw();
+  const element = fieldset(props, filter, scroller);
+  return {
+    element,
+    getValue: () => structuredClone(value),
+    setValue(next) {
+      value = structuredClone(next ?? { headers: value.headers, data: [], metadata: null });
+      value.data = value.data ?? [];
+      draw();
+    },
+    update(changed) {
+      if ("interactive" in changed) interactive = changed.interactive;
+      if ("label" in changed) element.setLabel(changed.label);
+      draw();
+    },
+  };
+}

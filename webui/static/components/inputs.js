@@ -1,0 +1,279 @@
+// Form components: Textbox, Number, Slider, Checkbox, CheckboxGroup, Dropdown, Radio, Button,
+// and the invisible State and Timer. Each `create(props, ctx)` returns a component handle.
+
+import { choicePairs, el, fieldset, labeled } from "./common.js";
+
+export function textbox(props, ctx) {
+  const multi = (props.lines ?? 1) > 1 || (props.max_lines ?? 1) > 1;
+  const input = multi
+    ? el("textarea", { rows: props.lines ?? 1 })
+    : el("input", { type: props.type === "text" || !props.type ? "text" : props.type });
+  input.placeholder = props.placeholder ?? "";
+  input.value = props.value ?? "";
+  input.readOnly = !props.interactive;
+  input.addEventListener("input", () => {
+    ctx.emit("input");
+    ctx.emit("change");
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (!multi || !event.shiftKey) && !event.isComposing) {
+      if (multi) event.preventDefault();
+      ctx.emit("submit");
+    }
+  });
+  input.addEventListener("focus", () => ctx.emit("focus"));
+  input.addEventListener("blur", () => ctx.emit("blur"));
+  const element = labeled(props, input);
+  return {
+    element,
+    getValue: () => input.value,
+    setValue(value) {
+      input.value = value ?? "";
+      if (multi && props.autoscroll !== false) input.scrollTop = input.scrollHeight;
+    },
+    update(changed) {
+      if ("placeholder" in changed) input.placeholder = changed.placeholder ?? "";
+      if ("interactive" in changed) input.readOnly = !changed.interactive;
+      if ("label" in changed) element.setLabel(changed.label);
+    },
+  };
+}
+
+export function number(props, ctx) {
+  const input = el("input", { type: "number", step: props.step ?? "any" });
+  if (props.minimum != null) input.min = props.minimum;
+  if (props.maximum != null) input.max = props.maximum;
+  input.value = props.value ?? "";
+  input.readOnly = !props.interactive;
+  input.addEventListener("input", () => ctx.emit("input"));
+  input.addEventListener("change", () => ctx.emit("change"));
+  input.addEventListener("keydown", (event) => event.key === "Enter" && ctx.emit("submit"));
+  const element = labeled(props, input);
+  return {
+    element,
+    getValue: () => (input.value === "" ? null : Number(input.value)),
+    setValue: (value) => (input.value = value ?? ""),
+    update(changed) {
+      if ("interactive" in changed) input.readOnly = !changed.interactive;
+      if ("label" in changed) element.setLabel(changed.label);
+    },
+  };
+}
+
+export function slider(props, ctx) {
+  const range = el("input", {
+    type: "range",
+    min: props.minimum ?? 0,
+    max: props.maximum ?? 100,
+    step: props.step ?? 1,
+  });
+  const shown = el("input", { type: "number", class: "webui-slider-number", step: props.step ?? 1 });
+  const set = (value) => {
+    range.value = value ?? props.minimum ?? 0;
+    shown.value = range.value;
+  };
+  set(props.value);
+  const enable = (on) => {
+    range.disabled = !on;
+    shown.disabled = !on;
+  };
+  enable(props.interactive);
+  range.addEventListener("input", () => {
+    shown.value = range.value;
+    ctx.emit("input");
+  });
+  range.addEventListener("change", () => {
+    ctx.emit("change");
+    ctx.emit("release");
+  });
+  shown.addEventListener("change", () => {
+    range.value = shown.value;
+    ctx.emit("change");
+  });
+  const element = labeled(props, el("div", { class: "webui-slider" }, range, shown));
+  return {
+    element,
+    getValue: () => Number(range.value),
+    setValue: set,
+    update(changed) {
+      if ("minimum" in changed) range.min = changed.minimum;
+      if ("maximum" in changed) range.max = changed.maximum;
+      if ("interactive" in changed) enable(changed.interactive);
+      if ("label" in changed) element.setLabel(changed.label);
+    },
+  };
+}
+
+export function checkbox(props, ctx) {
+  const input = el("input", { type: "checkbox" });
+  input.checked = Boolean(props.value);
+  input.disabled = !props.interactive;
+  input.addEventListener("change", () => {
+    ctx.emit("input");
+    ctx.emit("change");
+    ctx.emit("select");
+  });
+  const caption = el("span", { text: props.label ?? "" });
+  const element = el("label", { class: "webui-field webui-checkbox" }, input, caption);
+  return {
+    element,
+    getValue: () => input.checked,
+    setValue: (value) => (input.checked = Boolean(value)),
+    update(changed) {
+      if ("interactive" in changed) input.disabled = !changed.interactive;
+      if ("label" in changed) caption.textContent = changed.label ?? "";
+    },
+  };
+}
+
+// CheckboxGroup and Radio: one input per choice inside a labelled group.
+function choiceGroup(props, ctx, kind) {
+  const name = `webui-${kind}-${Math.random().toString(36).slice(2)}`;
+  const list = el("div", { class: "webui-choices" });
+  let pairs = [];
+  let interactive = props.interactive;
+  const draw = (choices, value) => {
+    pairs = choicePairs(choices);
+    const selected = kind === "checkbox" ? value ?? [] : [value];
+    list.replaceChildren(
+      ...pairs.map(([display, choice], i) => {
+        const input = el("input", { type: kind, name, value: String(i) });
+        input.checked = selected.some((v) => v === choice);
+        input.disabled = !interactive;
+        input.addEventListener("change", () => {
+          ctx.emit("input");
+          ctx.emit("change");
+          ctx.emit("select");
+        });
+        return el("label", { class: "webui-choice" }, input, el("span", { text: display }));
+      }),
+    );
+  };
+  const read = () => {
+    const picked = [...list.querySelectorAll("input")].filter((i) => i.checked);
+    const values = picked.map((i) => pairs[Number(i.value)][1]);
+    return kind === "checkbox" ? values : values[0] ?? null;
+  };
+  draw(props.choices, props.value);
+  const element = fieldset(props, list);
+  return {
+    element,
+    getValue: read,
+    setValue: (value) => draw(pairs, value),
+    update(changed) {
+      if ("interactive" in changed) interactive = changed.interactive;
+      if ("label" in changed) element.setLabel(changed.label);
+      draw("choices" in changed ? changed.choices : pairs, read());
+    },
+  };
+}
+
+export const checkboxgroup = (props, ctx) => choiceGroup(props, ctx, "checkbox");
+export const radio = (props, ctx) => choiceGroup(props, ctx, "radio");
+
+export function dropdown(props, ctx) {
+  const multiselect = Boolean(props.multiselect);
+  const custom = Boolean(props.allow_custom_value) && !multiselect;
+  const listId = `webui-list-${Math.random().toString(36).slice(2)}`;
+  const control = custom
+    ? el("input", { type: "text", list: listId })
+    : el("select", { multiple: multiselect });
+  const datalist = el("datalist", { id: listId });
+  let pairs = [];
+  const draw = (choices, value) => {
+    pairs = choicePairs(choices);
+    if (custom) {
+      datalist.replaceChildren(...pairs.map(([display]) => el("option", { value: display })));
+      const match = pairs.find(([, v]) => v === value);
+      control.value = match ? match[0] : value ?? "";
+      return;
+    }
+    const selected = multiselect ? value ?? [] : [value];
+    control.replaceChildren(
+      ...pairs.map(([display, choice], i) => {
+        const option = el("option", { value: String(i), text: display });
+        option.selected = selected.some((v) => v === choice);
+        return option;
+      }),
+    );
+    if (!multiselect && !pairs.some(([, v]) => v === value)) control.selectedIndex = -1;
+  };
+  const read = () => {
+    if (custom) {
+      const match = pairs.find(([display]) => display === control.value);
+      return match ? match[1] : control.value || null;
+    }
+    const values = [...control.selectedOptions].map((o) => pairs[Number(o.value)][1]);
+    return multiselect ? values : values[0] ?? null;
+  };
+  draw(props.choices, props.value);
+  control.disabled = !props.interactive;
+  control.addEventListener("change", () => {
+    ctx.emit("input");
+    ctx.emit("change");
+    ctx.emit("select");
+  });
+  const element = labeled(props, control, custom ? datalist : null);
+  return {
+    element,
+    getValue: read,
+    setValue: (value) => draw(pairs, value),
+    update(changed) {
+      if ("interactive" in changed) control.disabled = !changed.interactive;
+      if ("label" in changed) element.setLabel(changed.label);
+      if ("choices" in changed) draw(changed.choices, read());
+    },
+  };
+}
+
+export function button(props, ctx) {
+  const element = el("button", {
+    type: "button",
+    class: `webui-button webui-button-${props.variant ?? "secondary"} webui-button-${props.size ?? "lg"}`,
+  });
+  element.textContent = props.value ?? "";
+  element.disabled = props.interactive === false;
+  element.addEventListener("click", () => ctx.emit("click"));
+  return {
+    element,
+    frameless: true,
+    getValue: () => element.textContent,
+    setValue: (value) => (element.textContent = value ?? ""),
+    update(changed) {
+      if ("interactive" in changed) element.disabled = changed.interactive === false;
+      if ("variant" in changed) {
+        element.className = `webui-button webui-button-${changed.variant} webui-button-${props.size ?? "lg"}`;
+      }
+    },
+  };
+}
+
+// State lives on the server: the page sends null for it and never shows it.
+export function state() {
+  return { element: null, getValue: () => null, setValue() {} };
+}
+
+// A Timer fires `tick` every `value` seconds while active.
+export function timer(props, ctx) {
+  let interval = props.value ?? 1;
+  let active = props.active ?? true;
+  let handle = null;
+  const restart = () => {
+    clearInterval(handle);
+    handle = active && interval > 0 ? setInterval(() => ctx.emit("tick"), interval * 1000) : null;
+  };
+  restart();
+  return {
+    element: null,
+    getValue: () => interval,
+    setValue(value) {
+      interval = value;
+      restart();
+    },
+    update(changed) {
+      if ("active" in changed) active = changed.active;
+      if ("value" in changed) interval = changed.value;
+      restart();
+    },
+  };
+}

@@ -1,0 +1,94 @@
+// Media components: Image, Audio, Video and File. Values are FileData dicts (a list of them for
+// File with file_count="multiple"); uploads go through /gradio_api/upload first.
+
+import { el, fieldset } from "./common.js";
+
+function mediaBlock(props, ctx, { accept, show }) {
+  const multiple = props.file_count === "multiple" || props.file_count === "directory";
+  let value = props.value ?? null;
+  let interactive = props.interactive;
+  const preview = el("div", { class: "webui-media-preview" });
+  const picker = el("input", { type: "file", class: "webui-upload", accept, multiple });
+  const clear = el("button", { type: "button", class: "webui-button webui-button-secondary webui-button-sm", text: "Clear" });
+  const status = el("span", { class: "webui-upload-status" });
+  const controls = el("div", { class: "webui-media-controls" }, picker, clear, status);
+  const draw = () => {
+    const files = value == null ? [] : Array.isArray(value) ? value : [value];
+    preview.replaceChildren(...files.map((file) => show(ctx.fileUrl(file), file)));
+    controls.hidden = !interactive;
+    clear.hidden = value == null;
+  };
+  picker.addEventListener("change", async () => {
+    if (!picker.files.length) return;
+    status.textContent = "Uploading…";
+    try {
+      const uploaded = await ctx.upload([...picker.files]);
+      value = multiple ? uploaded : uploaded[0];
+      status.textContent = "";
+      draw();
+      ctx.emit("upload");
+      ctx.emit("change");
+      ctx.emit("input");
+    } catch (error) {
+      status.textContent = error.message;
+      ctx.error(error.message);
+    } finally {
+      picker.value = "";
+    }
+  });
+  clear.addEventListener("click", () => {
+    value = null;
+    draw();
+    ctx.emit("clear");
+    ctx.emit("change");
+    ctx.emit("input");
+  });
+  const element = fieldset(props, preview, controls);
+  draw();
+  return {
+    element,
+    getValue: () => value,
+    setValue(next) {
+      value = next ?? null;
+      draw();
+    },
+    update(changed) {
+      if ("interactive" in changed) interactive = changed.interactive;
+      if ("label" in changed) element.setLabel(changed.label);
+      draw();
+    },
+  };
+}
+
+export const image = (props, ctx) =>
+  mediaBlock(props, ctx, {
+    accept: "image/*",
+    show: (url, file) => el("img", { class: "webui-image", src: url, alt: file.orig_name ?? "image" }),
+  });
+
+export const audio = (props, ctx) =>
+  mediaBlock(props, ctx, {
+    accept: "audio/*",
+    show: (url) => el("audio", { controls: true, src: url, autoplay: props.autoplay || null }),
+  });
+
+export const video = (props, ctx) =>
+  mediaBlock(props, ctx, {
+    accept: "video/*",
+    show: (url) => el("video", { controls: true, src: url, autoplay: props.autoplay || null }),
+  });
+
+function fileName(file) {
+  return file.orig_name ?? String(file.path ?? "file").split(/[\\/]/).pop();
+}
+
+export const file = (props, ctx) =>
+  mediaBlock(props, ctx, {
+    accept: (props.file_types ?? []).join(",") || null,
+    show: (url, item) =>
+      el(
+        "a",
+        { class: "webui-file-link", href: url, download: fileName(item), target: "_blank" },
+        `${fileName(item)}${item.size != null ? ` (${(item.size / 1024).toFixed(1)} KB)` : ""}`,
+      ),
+  });

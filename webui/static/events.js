@@ -1,0 +1,169 @@
+// The event graph in the browser: listeners on components start dependencies through the
+// queue, messages drive the outputs (streaming diffs, prop updates, progress, logs, errors),
+// `.then`/`.success` follow-ups start when their predecessor completes, `cancels` stop events.
+
+import { applyDiff } from "./diff.js";
+import { toast } from "./toast.js";
+
+function isUpdate(value) {
+  return value !== null && typeof value === "object" && value.__type__ === "update";
+}
+
+function progressText(units) {
+  const unit = units?.[0];
+  if (!unit) return { text: "running", fraction: null };
+  const fraction = unit.progress ?? (unit.length ? unit.index / unit.length : null);
+  const count = unit.length ? `${unit.index}/${unit.length} ${unit.unit ?? ""}`.trim() : "";
+  const text = [unit.desc, count].filter(Boolean).join(" ") || "running";
+  return { text, fraction };
+}
+
+export class EventRunner {
+  constructor(config, views, session) {
+    this.dependencies = config.dependencies ?? [];
+    this.views = views; // block id -> View
+    this.session = session;
+    this.active = new Map(); // dependency id -> Set of runs not yet completed
+    this.followers = new Map(); // dependency id -> dependencies started after it
+    this.loads = [];
+  }
+
+  wire() {
+    for (const dep of this.dependencies) {
+      if (dep.trigger_after != null) {
+        if (!this.followers.has(dep.trigger_after)) this.followers.set(dep.trigger_after, []);
+        this.followers.get(dep.trigger_after).push(dep);
+      }
+      for (const [target, event] of dep.targets ?? []) {
+        if (event === "load") this.loads.push(dep);
+        else this.views.get(target)?.on(event, () => this.trigger(dep, target));
+      }
+      if (dep.every) setInterval(() => this.trigger(dep, null), dep.every * 1000);
+    }
+  }
+
+  start() {
+    for (const dep of this.loads) this.trigger(dep, null);
+  }
+
+  cancelTargets(dep) {
+    for (const id of dep.cancels ?? []) {
+      for (const run of this.active.get(id) ?? []) this.stop(run);
+    }
+  }
+
+  stop(run) {
+    run.cancelled = true;
+    if (run.eventId) this.session.cancel(run.eventId, run.dep.id);
+  }
+
+  async trigger(dep, triggerId) {
+    this.cancelTargets(dep);
+    if (!dep.backend_fn) {
+      this.followUp(dep, true);
+      return;
+    }
+    const running = this.active.get(dep.id) ?? new Set();
+    this.active.set(dep.id, running);
+    const mode = dep.trigger_mode ?? "once";
+    if (running.size && mode === "once") return;
+    if (running.size && mode === "always_last") {
+      this.queuedLast = this.queuedLast ?? new Map();
+      this.queuedLast.set(dep.id, triggerId);
+      return;
+    }
+    const run = { dep, values: null, eventId: null, done: false, cancelled: false };
+    running.add(run);
+    const data = dep.inputs.map((id) => this.views.get(id)?.getValue() ?? null);
+    this.setStatus(run, { text: "queued" });
+    try {
+      run.eventId = await this.session.submit(dep.id, data, triggerId, (m) => this.onMessage(run, m));
+      if (run.cancelled && !run.done) this.stop(run);
+    } catch (error) {
+      this.finish(run, false, { error: error.message, title: "Error" });
+    }
+  }
+
+  outputViews(run) {
+    return run.dep.outputs.map((id) => this.views.get(id)).filter(Boolean);
+  }
+
+  setStatus(run, status) {
+    if (run.dep.show_progress === "hidden") return;
+    const stop = run.dep.types?.generator ? () => this.stop(run) : null;
+    for (const view of this.outputViews(run)) view.showStatus({ ...status, stop });
+  }
+
+  onMessage(run, message) {
+    switch (message.msg) {
+      case "estimation":
+        this.setStatus(run, { text: message.rank ? `queue ${message.rank + 1}/${message.queue_size}` : "queued" });
+        break;
+      case "process_starts":
+        this.setStatus(run, { text: "running" });
+        break;
+      case "progress":
+        this.setStatus(run, progressText(message.progress_data));
+        break;
+      case "log":
+        if (message.visible !== false) {
+          toast(message.level ?? "info", message.title, message.log, message.duration ?? 10);
+        }
+        break;
+      case "process_generating": {
+        const data = message.output?.data ?? [];
+        run.values = run.values === null ? data : data.map((edits, i) => applyDiff(run.values[i], edits));
+        this.applyOutputs(run, run.values);
+        this.setStatus(run, { text: "streaming" });
+        break;
+      }
+      case "process_completed":
+        this.finish(run, message.success, message.output ?? {}, message.title);
+        break;
+      case "unexpected_error":
+        this.finish(run, false, { error: message.message });
+        break;
+      default:
+        break;
+    }
+  }
+
+  applyOutputs(run, values) {
+    run.dep.outputs.forEach((id, i) => {
+      const view = this.views.get(id);
+      if (!view || view.type === "state" || i >= values.length) return;
+      const value = values[i];
+      if (isUpdate(value)) {
+        const { __type__, ...props } = value;
+        view.update(props);
+      } else view.setValue(value);
+    });
+  }
+
+  finish(run, success, output, title) {
+    if (run.done) return;
+    run.done = true;
+    this.active.get(run.dep.id)?.delete(run);
+    for (const view of this.outputViews(run)) view.showStatus(null);
+    if (success && Array.isArray(output.data)) this.applyOutputs(run, output.data);
+    if (!success) {
+      const message = output.error ?? "The event failed; the server logged the error.";
+      if (output.visible !== false) toast("error", title ?? output.title ?? "Error", message, output.duration ?? null);
+      for (const view of this.outputViews(run)) view.flashError();
+    }
+    this.followUp(run.dep, success);
+    const again = this.queuedLast?.get(run.dep.id);
+    if (again !== undefined) {
+      this.queuedLast.delete(run.dep.id);
+      this.trigger(run.dep, again);
+    }
+  }
+
+  followUp(dep, success) {
+    for (const next of this.followers.get(dep.id) ?? []) {
+      if (next.trigger_only_on_success && !success) continue;
+      if (next.trigger_only_on_failure && success) continue;
+      this.trigger(next, null);
+    }
+  }
+}

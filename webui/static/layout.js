@@ -1,0 +1,80 @@
+// Layout blocks: Row, Column, Group, Form, Tabs/Tab and Accordion. Each returns
+// {element, slot, attach?(children)}: children's elements go into `slot`.
+
+import { el } from "./components/common.js";
+
+function row(props) {
+  const element = el("div", { class: `webui-row${props.equal_height ? " webui-equal-height" : ""}` });
+  return { element, slot: element };
+}
+
+function column(props) {
+  const element = el("div", { class: "webui-column" });
+  element.style.flexGrow = props.scale ?? 1;
+  element.style.minWidth = `min(${props.min_width ?? 320}px, 100%)`;
+  return { element, slot: element };
+}
+
+function group() {
+  const element = el("div", { class: "webui-group" });
+  return { element, slot: element };
+}
+
+function form() {
+  const element = el("div", { class: "webui-form" });
+  return { element, slot: element };
+}
+
+function accordion(props) {
+  const summary = el("summary", { text: props.label ?? "" });
+  const slot = el("div", { class: "webui-accordion-body" });
+  const element = el("details", { class: "webui-accordion", open: props.open !== false }, summary, slot);
+  return {
+    element,
+    slot,
+    update(changed) {
+      if ("open" in changed) element.open = changed.open;
+      if ("label" in changed) summary.textContent = changed.label ?? "";
+    },
+  };
+}
+
+// A tab's panel; Tabs builds the buttons from its tabs' labels once they are attached.
+function tabitem(props) {
+  const element = el("div", { class: "webui-tab-panel", role: "tabpanel" });
+  return { element, slot: element, label: props.label ?? "" };
+}
+
+function tabs(props) {
+  const bar = el("div", { class: "webui-tab-bar", role: "tablist" });
+  const slot = el("div", { class: "webui-tab-panels" });
+  const element = el("div", { class: "webui-tabs" }, bar, slot);
+  let views = [];
+  const select = (index) => {
+    views.forEach((view, i) => {
+      view.layout.element.hidden = i !== index;
+      bar.children[i]?.setAttribute("aria-selected", String(i === index));
+    });
+  };
+  return {
+    element,
+    slot,
+    // `children` are the tab views, in order.
+    attach(children) {
+      views = children.filter((view) => view.type === "tabitem");
+      bar.replaceChildren(
+        ...views.map((view, i) => {
+          const tab = el("button", { type: "button", role: "tab", class: "webui-tab", text: view.layout.label });
+          tab.addEventListener("click", () => {
+            select(i);
+            view.emit("select");
+          });
+          return tab;
+        }),
+      );
+      select(Math.max(0, views.findIndex((view) => view.props.id === props.selected)));
+    },
+  };
+}
+
+export const layouts = { accordion, column, form, group, row, tabitem, tabs, blocks: group };

@@ -24,14 +24,20 @@ def text(role: str, content: str) -> dict[str, Any]:
     }
 
 
-def test_chatbot_postprocess_normalises_messages() -> None:
-    chatbot = gr.Chatbot()
+def test_chatbot_postprocess_normalises_messages(tmp_path) -> None:
+    with gr.Blocks():
+        chatbot = gr.Chatbot()
     history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
     assert chatbot.postprocess(history) == [text("user", "hi"), text("assistant", "hello")]
     assert chatbot.postprocess(None) == []
-    file_message = {"role": "assistant", "content": {"path": "/tmp/a.png", "alt_text": "a"}}
+    (tmp_path / "a.png").write_bytes(b"png")
+    file_message = {
+        "role": "assistant",
+        "content": {"path": str(tmp_path / "a.png"), "alt_text": "a"},
+    }
     part = chatbot.postprocess([file_message])[0]["content"][0]
-    assert part["type"] == "file" and part["file"]["path"] == "/tmp/a.png"
+    assert part["type"] == "file" and part["alt_text"] == "a"
+    assert part["file"]["orig_name"] == "a.png" and part["file"]["path"] != str(tmp_path / "a.png")
 
 
 def test_chatbot_accepts_pairs_and_converts_them() -> None:
@@ -165,3 +171,28 @@ def test_page_submit_streams_into_the_chatbot() -> None:
     assert '"data": ["", [' in first and '"text": "ab"' in first  # box cleared, message shown
     completed = next(m for m in messages if '"process_completed"' in m)
     assert '"text": "ab?"' in completed and completed.count('"role"') == 4
+
+
+def test_file_replies_are_served_from_the_cache(
+    serve: Callable[[gr.Blocks], str], tmp_path
+) -> None:
+    """A file a chat function returns is copied into the app's cache, so clients can fetch it."""
+    report = tmp_path / "report.txt"
+    report.write_text("quarterly figures")
+
+    def reply(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            text("assistant", "here it is"),
+            {"role": "assistant", "content": {"path": str(report)}},
+        ]
+
+    with gr.Blocks() as demo:
+        chat = gr.Chatbot()
+        gr.Button().click(reply, chat, chat, api_name="reply")
+    url = serve(demo)
+    messages = Client(url, verbose=False).predict([], api_name="/reply")
+    part = messages[1]["content"][0]
+    served = part["file"]["path"] if isinstance(part.get("file"), dict) else part["file"]
+    assert served != str(report), "the reply must point into the cache, not at the original"
+    with open(served) as f:  # gradio_client downloaded it through the file route
+        assert f.read() == "quarterly figures"

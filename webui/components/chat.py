@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from webui.components.base import Component
+from webui.components.filedata import output_file_data
 from webui.errors import Error
 from webui.events import Changeable
 
@@ -149,7 +150,12 @@ class Chatbot(Changeable, Component):
             return []
         if not isinstance(value, list | tuple):
             raise Error(f"{self.label or 'Chatbot'} expects a list of messages, got {value!r}")
-        return self._wire_messages(list(value))
+        messages = self._wire_messages(list(value))
+        for message in messages:  # files a function shows are served from the app's cache
+            for part in message["content"]:
+                if part["type"] == "file":
+                    part["file"] = output_file_data(self, part["file"])
+        return messages
 
     def _wire_messages(self, value: list[Any]) -> list[Message]:
         if value and not isinstance(value[0], dict):

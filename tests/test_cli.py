@@ -121,7 +121,7 @@ def test_run_serves_then_drains_on_sigterm(tiny_checkpoints, tmp_path):
         assert port is not None, "".join(lines)
         log = "".join(lines)
         assert "memory plan:" in log
-        assert "webui: the web pages are not available yet" in log
+        assert "playground at /" in log
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0)
         stream = client.completions.create(
             model="tiny",

@@ -1,6 +1,8 @@
 """`create_app`: the Starlette application of one served model, and `serve` to run it on uvicorn.
 
 The app owns an `AsyncEngine` whose thread starts with the app's lifespan and stops after it.
+With `webui` on (and no API key, as the pages have no login) the playground of `jaxserve.ui`
+answers every path the API does not take, so the page is at `/`.
 On SIGTERM uvicorn stops accepting connections and waits up to `drain_timeout` seconds for the
 open ones (streams included) to finish; whatever is still running then is cancelled, which
 aborts its requests, and the process exits 0.
@@ -26,6 +28,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from jaxserve.server.async_engine import AsyncEngine
 from jaxserve.server.config import ServerConfig
@@ -86,8 +89,6 @@ def create_app(llm: LLM, config: ServerConfig) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine.start()
-        if config.webui:
-            logger.info("webui: the web pages are not available yet; serving the API only")
         yield
         await asyncio.to_thread(engine.stop)
 
@@ -123,7 +124,41 @@ def create_app(llm: LLM, config: ServerConfig) -> Starlette:
     )
     app.state.engine = engine
     app.state.metrics = metrics
+    app.state.before_drain = []
+    app.state.playground = False
+    if config.webui:
+        if config.resolved_api_key is not None:
+            logger.warning(
+                "webui: the playground has no login, so it is off while an api_key guards the "
+                "API; serving the API only"
+            )
+        else:
+            from jaxserve.ui.playground import playground
+
+            pages = playground(serving, max_model_len=llm.engine.max_model_len).app
+            _serve_pages(app, pages)
+            app.state.playground = True
+            # Open page streams (heartbeats) would otherwise hold the drain to its timeout.
+            app.state.before_drain.append(pages.state.webui.stop_streams)
     return app
+
+
+def _serve_pages(app: Starlette, pages: ASGIApp) -> None:
+    """Mounts `pages` at `/` beneath the API: a path no API route takes goes to the pages.
+
+    The API keeps its own answers: a wrong method on an API route is still its 405, and an
+    unknown path under `/v1` its JSON 404.
+    """
+    api_not_found = app.router.default
+
+    async def route(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if path == "/v1" or path.startswith("/v1/"):
+            await api_not_found(scope, receive, send)
+        else:
+            await pages(scope, receive, send)
+
+    app.router.default = route
 
 
 class _Server(uvicorn.Server):
@@ -134,15 +169,22 @@ class _Server(uvicorn.Server):
         super().__init__(config)
         self.model_name = model_name
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for hook in getattr(getattr(self.config.app, "state", None), "before_drain", []):
+            hook()
+        await super().shutdown(sockets)
+
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:  # the real port, also when the config asked for any free one (0)
             host, port = self.servers[0].sockets[0].getsockname()[:2]
+            pages = getattr(self.config.app.state, "playground", False)
             logger.info(
-                "serving %r at http://%s:%d (OpenAI API under /v1, schema at /openapi.json)",
+                "serving %r at http://%s:%d (OpenAI API under /v1, schema at /openapi.json%s)",
                 self.model_name,
                 host,
                 port,
+                ", playground at /" if pages else "",
             )
 
     @contextlib.contextmanager

@@ -64,14 +64,11 @@ class OpenAIServing:
     async def completions(self, body: Any, request: Request) -> Response:
         parsed = parse_completion(body, vocab_size=self.vocab_size)
         self.check_model(parsed.model)
-        prompts: list[Prompt] = [
-            (p, self.tokenizer.encode(p)) if isinstance(p, str) else (None, p)
-            for p in parsed.prompts
-        ]
+        prompts = self.completion_prompts(parsed)
         envelope = responses.Envelope(
             f"cmpl-{uuid.uuid4().hex}", "text_completion", self.model_name
         )
-        stream = await self._submit(prompts, parsed.params)
+        stream = await self.submit(prompts, parsed.params)
         n = parsed.params.n
         echoes = [
             (text if text is not None else self.tokenizer.decode(ids)) if parsed.echo else ""
@@ -97,11 +94,11 @@ class OpenAIServing:
     async def chat(self, body: Any, request: Request) -> Response:
         parsed = parse_chat(body, vocab_size=self.vocab_size)
         self.check_model(parsed.model)
-        prompt = self._render_chat(parsed)
+        prompt = self.render_chat(parsed)
         envelope = responses.Envelope(
             f"chatcmpl-{uuid.uuid4().hex}", "chat.completion", self.model_name
         )
-        stream = await self._submit([prompt], parsed.params)
+        stream = await self.submit([prompt], parsed.params)
         n = parsed.params.n
         top = parsed.params.logprobs
         if parsed.stream:
@@ -117,7 +114,15 @@ class OpenAIServing:
             )
         )
 
-    def _render_chat(self, parsed: GenerationRequest) -> Prompt:
+    def completion_prompts(self, parsed: GenerationRequest) -> list[Prompt]:
+        """The prompts of a parsed completion request, each as (text, token ids)."""
+        return [
+            (p, self.tokenizer.encode(p)) if isinstance(p, str) else (None, p)
+            for p in parsed.prompts
+        ]
+
+    def render_chat(self, parsed: GenerationRequest) -> Prompt:
+        """The prompt of a parsed chat request: its messages through the chat template."""
         if getattr(self.tokenizer, "chat_template", None) is None:
             raise BadRequest("the model's tokenizer has no chat template; use /v1/completions")
         try:
@@ -131,7 +136,9 @@ class OpenAIServing:
         # The template already holds any BOS token; encoding must not add another.
         return text, self.tokenizer.encode(text, add_special_tokens=False)
 
-    async def _submit(self, prompts: list[Prompt], params: SamplingParams) -> OutputStream:
+    async def submit(self, prompts: list[Prompt], params: SamplingParams) -> OutputStream:
+        """Hands the prompts to the engine; returns once it took them, or raises the APIError
+        that says why not (prompt too long, bad parameters, overloaded, engine gone)."""
         specs = [SequenceSpec(ids, p, text) for text, ids in prompts for p in expand(params)]
         try:
             stream = self.engine.submit(specs)

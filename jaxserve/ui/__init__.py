@@ -1,0 +1,1 @@
+"""jaxserve's web pages, built on webui's public API (`import webui as gr` only)."""

@@ -133,9 +133,13 @@ def create_app(llm: LLM, config: ServerConfig) -> Starlette:
                 "API; serving the API only"
             )
         else:
+            from jaxserve.ui.dashboard import Dashboard, system_markdown
             from jaxserve.ui.playground import playground
 
-            pages = playground(serving, max_model_len=llm.engine.max_model_len).app
+            dashboard = Dashboard(metrics, system_markdown(llm))
+            pages = playground(
+                serving, max_model_len=llm.engine.max_model_len, dashboard=dashboard
+            ).app
             _serve_pages(app, pages)
             app.state.playground = True
             # Open page streams (heartbeats) would otherwise hold the drain to its timeout.

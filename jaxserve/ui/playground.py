@@ -7,7 +7,8 @@ hop. A bad value or a prompt that is too long is a `gr.Error` on the page. Stopp
 Stop button, or `job.cancel()` in gradio_client) cancels its event, and closing the generator
 aborts the engine request, which frees its pages at once and counts as `abort` in `/metrics`.
 
-gradio_client sees two endpoints:
+gradio_client sees two endpoints, and with a dashboard a third, `/dashboard()` (see
+`jaxserve.ui.dashboard`):
 
 - `/chat(message, history, system_prompt, *controls)` streams `("", conversation)`: the
   conversation is a list of `{"role", "content"}` messages, the reply growing in the last one.
@@ -31,6 +32,7 @@ from jaxserve.server.async_engine import EngineDeadError, OutputStream
 from jaxserve.server.errors import APIError
 from jaxserve.server.protocol import parse_chat, parse_completion
 from jaxserve.server.serving import OpenAIServing
+from jaxserve.ui.dashboard import Dashboard
 
 FOOTER_KEY = "footer"
 DEFAULT_MAX_TOKENS = 256
@@ -190,8 +192,11 @@ class Playground:
             yield text, stats.footer(time.monotonic()) if finished else ""
 
 
-def playground(serving: OpenAIServing, *, max_model_len: int) -> gr.Blocks:
-    """The page: a Chat tab and a Completion tab sharing one column of sampling controls."""
+def playground(
+    serving: OpenAIServing, *, max_model_len: int, dashboard: Dashboard | None = None
+) -> gr.Blocks:
+    """The page: a Chat tab and a Completion tab sharing one column of sampling controls, and
+    with `dashboard` a Dashboard tab of the server's metrics."""
     events = Playground(serving)
     name = serving.model_name
     with gr.Blocks(title=f"jaxserve · {name}") as demo:
@@ -224,6 +229,9 @@ def playground(serving: OpenAIServing, *, max_model_len: int) -> gr.Blocks:
                         label="Completion", lines=10, interactive=False, elem_id="completion"
                     )
                     completion_footer = gr.Markdown(elem_id="completion-footer")
+                if dashboard is not None:
+                    with gr.Tab("Dashboard"):
+                        dashboard.render()
             with gr.Column(scale=1, min_width=240):
                 gr.Markdown("### Sampling")
                 controls = [

@@ -118,6 +118,7 @@ def test_api_routes_still_answer(pages):
         assert set(http.get("/gradio_api/info").json()["named_endpoints"]) == {
             "/chat",
             "/complete",
+            "/dashboard",
         }
         for asset in ("/static/app.js", "/theme.css"):
             assert http.get(asset).status_code == 200, asset

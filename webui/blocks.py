@@ -285,8 +285,7 @@ class Blocks(BlockContext):
                 raise RuntimeError(f"the webui server failed to start on {server_name}:{port}")
             time.sleep(0.01)
         self.local_url = f"http://{server_name}:{port}/"
-        if not quiet:
-            logger.info("webui running on %s", self.local_url)
+        if not quiet:  # the line Gradio users look for on stdout, not a log record
             print(f"* Running on local URL:  {self.local_url}", flush=True)
         if not prevent_thread_lock:
             try:

@@ -11,3 +11,8 @@ class ModelConfigError(JaxserveError, ValueError):
 
 class CheckpointError(JaxserveError, OSError):
     """A model directory or weight file that is missing, corrupt or does not fit the config."""
+
+
+class EngineBusyError(JaxserveError, RuntimeError):
+    """The LLM's engine is held by something else that steps it (a chat server, another
+    thread's generate()); the engine is not thread-safe, so a second driver must wait."""

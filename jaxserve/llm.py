@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
-from tqdm.auto import tqdm
 
 import platforms
 from jaxserve.compile_cache import (
@@ -23,10 +24,11 @@ from jaxserve.engine.packing import warmup_buckets
 from jaxserve.engine.request import Request
 from jaxserve.engine.runner import ModelRunner
 from jaxserve.engine.scheduler import Policy
-from jaxserve.errors import ModelConfigError
+from jaxserve.errors import EngineBusyError, ModelConfigError
 from jaxserve.loader import load_params, open_checkpoint
 from jaxserve.model.kv_cache import kv_cache_bytes_per_page
 from jaxserve.outputs import CompletionOutput, RequestOutput
+from jaxserve.progress import progress_bar
 from jaxserve.sampling_params import SamplingParams
 from jaxserve.sharding import make_mesh, validate_tensor_parallel
 from jaxserve.tokenizer import load_tokenizer
@@ -127,6 +129,7 @@ class LLM:
         if max_model_len < 2:
             raise ModelConfigError(f"max_model_len must be at least 2, got {max_model_len}")
 
+        self.model = os.fspath(model)  # the checkpoint directory, as given
         self.config = cfg
         self.seed = seed
         self.platform = platform
@@ -163,8 +166,13 @@ class LLM:
             tokenizer=self.tokenizer,
         )
         self.runner = runner
+        self._engine_holder: str | None = None
+        self._holder_lock = threading.Lock()
         if warmup:
-            runner.warmup(warmup_buckets(max_num_seqs, max_num_batched_tokens))
+            shapes = warmup_buckets(max_num_seqs, max_num_batched_tokens)
+            # One bucket a call, so that the bar follows jaxserve.progress (shown in notebooks).
+            for shape in progress_bar(shapes, desc="compiling shape buckets", unit="shape"):
+                runner.warmup([shape], show_progress=False)
 
     def _plan_pages(
         self, params, page_size, kv_dtype, kv_cache_memory, max_model_len, max_num_seqs
@@ -201,6 +209,43 @@ class LLM:
     def get_tokenizer(self):
         return self.tokenizer
 
+    def claim_engine(self, holder: str) -> None:
+        """Reserves the engine for `holder` until `release_engine(holder)`.
+
+        The engine is not thread-safe: whatever steps it from another thread (the engine
+        thread of `jaxserve.ui.chat`) claims it first, and meanwhile `generate()` and `chat()`
+        raise instead of stepping it too.
+
+        Args:
+            holder: who holds it and how to let go, for the error others get, e.g.
+                "jaxserve.ui.chat() (close() the app it returned)".
+
+        Raises:
+            EngineBusyError: another holder has the engine.
+        """
+        with self._holder_lock:
+            if self._engine_holder is not None:
+                raise EngineBusyError(
+                    f"this LLM's engine is in use by {self._engine_holder}; "
+                    "one engine runs one thing at a time"
+                )
+            self._engine_holder = holder
+
+    def release_engine(self, holder: str) -> None:
+        """Gives back the engine `claim_engine(holder)` reserved."""
+        with self._holder_lock:
+            if self._engine_holder != holder:
+                raise RuntimeError(f"{holder} does not hold the engine ({self._engine_holder})")
+            self._engine_holder = None
+
+    @contextlib.contextmanager
+    def _engine_held(self, holder: str) -> Iterator[None]:
+        self.claim_engine(holder)
+        try:
+            yield
+        finally:
+            self.release_engine(holder)
+
     def _prompt_ids(self, prompt: PromptType) -> tuple[str | None, list[int]]:
         if isinstance(prompt, str):
             if self.tokenizer is None:
@@ -225,7 +270,22 @@ class LLM:
         *,
         use_tqdm: bool = True,
     ) -> list[RequestOutput]:
-        """Generates for every prompt; outputs come back in the prompts' order."""
+        """Generates for every prompt; outputs come back in the prompts' order.
+
+        Raises:
+            EngineBusyError: the engine is in use elsewhere (an open `jaxserve.ui.chat`, or
+                generate() on another thread).
+        """
+        with self._engine_held("generate() on another thread"):
+            return self._generate(prompts, sampling_params, use_tqdm=use_tqdm)
+
+    def _generate(
+        self,
+        prompts: PromptType | Sequence[PromptType],
+        sampling_params: SamplingParams | Sequence[SamplingParams] | None,
+        *,
+        use_tqdm: bool,
+    ) -> list[RequestOutput]:
         if isinstance(prompts, str | Mapping):
             prompts = [prompts]
         prompts = list(prompts)
@@ -246,9 +306,7 @@ class LLM:
                     [self.engine.add_request(ids, p, prompt=text) for p in _expand(params)]
                 )
             total = sum(len(g) for g in groups)
-            with tqdm(
-                total=total, desc="generating", unit="seq", disable=not use_tqdm or None
-            ) as bar:
+            with progress_bar(desc="generating", unit="seq", total=total, enabled=use_tqdm) as bar:
                 while self.engine.has_unfinished():
                     bar.update(len(self.engine.step()))
         except BaseException:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -10,9 +11,17 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from webui.files import FileStore
+from webui.notebook import (
+    DEFAULT_HEIGHT,
+    DEFAULT_WIDTH,
+    in_notebook,
+    interactive,
+    show_inline,
+    show_text,
+)
 from webui.themes import Base as Theme
 from webui.themes import resolve_theme
 
@@ -153,9 +162,13 @@ class Blocks(BlockContext):
         self.queue_settings = QueueSettings()
         self._next_id = 0
         self._app: Starlette | None = None
-        self._server: Any = None
+        self._server: Any = None  # a uvicorn.Server while launched
         self._thread: threading.Thread | None = None
-        self.local_url: str | None = None
+        self._host: str | None = None
+        self._port: int | None = None
+        self.local_url: str | None = None  # while launched
+        self.height: int | str = DEFAULT_HEIGHT  # of the iframe in a notebook
+        self.width: int | str = DEFAULT_WIDTH
         self.executor = ThreadPoolExecutor(max_workers=40, thread_name_prefix="webui-fn")
         self.files = FileStore()  # upload and cache dirs, and the policy on every file path
         super().__init__(render=False)
@@ -239,6 +252,8 @@ class Blocks(BlockContext):
         server_port: int | None = None,
         *,
         inline: bool | None = None,
+        height: int | str = DEFAULT_HEIGHT,
+        width: int | str = DEFAULT_WIDTH,
         prevent_thread_lock: bool = False,
         quiet: bool = False,
         show_error: bool | None = None,
@@ -249,17 +264,20 @@ class Blocks(BlockContext):
         css: str | None = None,
         **unsupported: Any,
     ) -> tuple[Starlette, str, None]:
-        """Serve on uvicorn in a background thread; block until Ctrl-C unless told not to.
+        """Serve on uvicorn in a background thread, and block until Ctrl-C in a script.
+
+        In a notebook (or at a Python prompt) it never blocks, and `inline` (default: True in
+        a Jupyter kernel) shows the app in the cell's output, an iframe `height` x `width`
+        (pixels or CSS sizes). A second launch() while the server runs serves nothing new: it
+        shows the running app again (close() first to change the host or port). After
+        close(), launch() serves the app again, with a fresh queue and sessions.
 
         `allowed_paths` may be served besides uploads and outputs, `blocked_paths` never are
         (they win), and uploads over `max_file_size` (bytes or "5mb") are refused with 413.
         """
-        import uvicorn
-
         self.files.configure(
             allowed_paths=allowed_paths, blocked_paths=blocked_paths, max_file_size=max_file_size
         )
-
         if theme is not None:  # Gradio 6 takes theme and css in launch(), not Blocks()
             self.theme = resolve_theme(theme)
         if css is not None:
@@ -268,46 +286,103 @@ class Blocks(BlockContext):
             logger.warning("launch(%s=...) is not supported by webui and is ignored", key)
         if show_error is not None:
             self.show_error = show_error
-        port = server_port if server_port is not None else _free_port(server_name, 7860)
+        self.height, self.width = height, width
+        if self._thread is not None and not self._thread.is_alive():
+            self._stop_server()  # it died (the port was taken, say): start a new one
+        if self.local_url is None:
+            self.local_url = self._start_server(server_name, server_port)
+            if not quiet:  # the line Gradio users look for on stdout, not a log record
+                print(f"* Running on local URL:  {self.local_url}", flush=True)
+        elif server_port not in (None, self._port) or server_name != self._host:
+            logger.warning(
+                "the app is already running at %s; close() it first to serve on %s",
+                self.local_url,
+                server_name if server_port is None else f"{server_name}:{server_port}",
+            )
+        if inline or (inline is None and in_notebook()):
+            show_inline(self.local_url, height=height, width=width)
+        if not prevent_thread_lock and not interactive():
+            self._block_until_interrupted()
+        return cast(tuple["Starlette", str, None], _Launched((self.app, self.local_url, None)))
+
+    def _start_server(self, host: str, port: int | None) -> str:
+        """Starts uvicorn on a thread and waits until it listens; returns the local URL."""
+        import uvicorn
+
+        port = port if port is not None else _free_port(host, 7860)
         config = uvicorn.Config(
             self.app,
-            host=server_name,
+            host=host,
             port=port,
             log_level="warning",
             access_log=False,  # a log line per request costs more than an echo event
             timeout_graceful_shutdown=1,
         )  # loop and http stay "auto": uvloop and httptools, both dependencies
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="webui-server", daemon=True)
-        self._thread.start()
-        while not self._server.started:
-            if not self._thread.is_alive():
-                raise RuntimeError(f"the webui server failed to start on {server_name}:{port}")
+        server = uvicorn.Server(config)
+
+        def serve() -> None:
+            with contextlib.suppress(SystemExit):  # uvicorn's exit when it cannot bind
+                server.run()
+
+        thread = threading.Thread(target=serve, name="webui-server", daemon=True)
+        thread.start()
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError(
+                    f"the webui server failed to start on {host}:{port} (its error is logged "
+                    "above; a port in use? pass another server_port, or None for a free one)"
+                )
             time.sleep(0.01)
-        self.local_url = f"http://{server_name}:{port}/"
-        if not quiet:  # the line Gradio users look for on stdout, not a log record
-            print(f"* Running on local URL:  {self.local_url}", flush=True)
-        if not prevent_thread_lock:
-            try:
-                while self._thread.is_alive():
-                    self._thread.join(0.5)
-            except KeyboardInterrupt:
-                self.close()
-        return self.app, self.local_url, None
+        self._server, self._thread, self._host, self._port = server, thread, host, port
+        # A wildcard address is no place a browser (or the notebook's iframe) can go to.
+        shown = {"0.0.0.0": "localhost", "::": "localhost", "": "localhost"}.get(host, host)
+        return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}/"
+
+    def _block_until_interrupted(self) -> None:
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(0.5)
+        except KeyboardInterrupt:
+            self.close()
 
     def close(self) -> None:
-        """Stop the server started by launch(); safe to call twice."""
-        if self._server is not None:
-            self._server.should_exit = True
-            if self._app is not None:
-                self._app.state.webui.stop_streams()
-            if self._thread is not None:
-                self._thread.join(timeout=10)
-            self._server = None
+        """Stop the server started by launch(), and the app's workers; safe to call twice.
+
+        The next launch() serves a new app (`demo.app`): its queue, sessions and streams
+        belonged to the server that stopped.
+        """
+        self._stop_server()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.executor = ThreadPoolExecutor(max_workers=40, thread_name_prefix="webui-fn")
         self.files.cleanup()
-        self.local_url = None
+
+    def _stop_server(self) -> None:
+        if self._server is None:
+            return
+        self._server.should_exit = True
+        if self._app is not None:
+            self._app.state.webui.stop_streams()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server, self._thread, self._app, self.local_url = None, None, None, None
+
+    def _ipython_display_(self) -> None:
+        """Jupyter shows a Blocks as the running app, launching it first if need be."""
+        if not in_notebook():  # a terminal IPython: a value prints as text
+            show_text(repr(self))
+            return
+        if self.local_url is None:
+            self.launch(inline=False, height=self.height, width=self.width)
+        assert self.local_url is not None
+        show_inline(self.local_url, height=self.height, width=self.width)
+
+
+class _Launched(tuple):
+    """launch()'s (app, local URL, share URL): a notebook cell ending in `demo.launch()` shows
+    the app, not this tuple after it."""
+
+    def _ipython_display_(self) -> None:
+        pass
 
 
 def _free_port(host: str, start: int) -> int:

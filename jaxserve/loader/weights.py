@@ -10,11 +10,11 @@ import jax.numpy as jnp
 import numpy as np
 from flax import traverse_util
 from jax.sharding import Mesh
-from tqdm.auto import tqdm
 
 from jaxserve.errors import CheckpointError
 from jaxserve.loader.checkpoint import HFCheckpoint
 from jaxserve.model.config import ModelConfig
+from jaxserve.progress import progress_bar
 from jaxserve.sharding import param_shardings
 
 
@@ -107,7 +107,7 @@ def load_params(ckpt: HFCheckpoint, dtype: jnp.dtype, mesh: Mesh) -> dict:
     }
     shardings = param_shardings(shapes, mesh)
     flat = {}
-    for path, rule in tqdm(rules.items(), desc="loading weights", unit="tensor", disable=None):
+    for path, rule in progress_bar(rules.items(), desc="loading weights", unit="tensor"):
         if rule.per_layer:
             value = np.stack(
                 [

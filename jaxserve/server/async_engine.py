@@ -5,7 +5,9 @@ commands (add a group of sequences, abort one) into an inbox under a condition v
 engine thread sleeps on that condition while it has nothing to do, and between steps it drains
 the inbox, runs one step, and hands each stream its new tokens and text in one batch through
 `loop.call_soon_threadsafe`. If the thread dies, every open stream gets `EngineFailed` and every
-later submission is refused, so no client waits forever.
+later submission is refused, so no client waits forever. `stop()` ends the thread after
+aborting what is still running; `start()` then runs a new one (a relaunched chat app), unless
+the engine failed.
 """
 
 from __future__ import annotations
@@ -138,7 +140,29 @@ class AsyncEngine:
     # ---- asyncio side ----
 
     def start(self) -> None:
-        self._thread.start()
+        """Starts the engine thread; after `stop()`, a new one (a relaunched server).
+
+        Raises:
+            RuntimeError: the thread is running already.
+            EngineDeadError: the engine failed; it may be in any state, so it stays stopped.
+        """
+        with self._cond:
+            if self._thread.is_alive():
+                raise RuntimeError("the engine thread is running already")
+            if self._error is not None:
+                raise EngineDeadError(self._error)
+            if self._thread.ident is not None:  # it ran and stopped: requests all ended then
+                self._thread = threading.Thread(
+                    target=self._run, name="jaxserve-engine", daemon=True
+                )
+                self._stopping = False
+                self._aborts.clear()
+            self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        """Whether the engine thread is alive (it steps the engine; nothing else may)."""
+        return self._thread.is_alive()
 
     @property
     def error(self) -> str | None:

@@ -193,14 +193,27 @@ class Playground:
 
 
 def playground(
-    serving: OpenAIServing, *, max_model_len: int, dashboard: Dashboard | None = None
+    serving: OpenAIServing,
+    *,
+    max_model_len: int,
+    dashboard: Dashboard | None = None,
+    blocks: gr.Blocks | None = None,
+    api_path: str | None = "/v1",
 ) -> gr.Blocks:
     """The page: a Chat tab and a Completion tab sharing one column of sampling controls, and
-    with `dashboard` a Dashboard tab of the server's metrics."""
+    with `dashboard` a Dashboard tab of the server's metrics.
+
+    The page is built in `blocks` if given (an empty Blocks, such as `jaxserve.ui.ChatApp`),
+    else in a new `gr.Blocks`; either is returned. Its header names `api_path`, where the
+    OpenAI API is served beside it (None: nowhere).
+    """
     events = Playground(serving)
     name = serving.model_name
-    with gr.Blocks(title=f"jaxserve · {name}") as demo:
-        gr.Markdown(f"# jaxserve playground\nModel `{name}` · OpenAI API at `/v1`")
+    if blocks is None:
+        blocks = gr.Blocks(title=f"jaxserve · {name}")
+    with blocks:
+        api = f" · OpenAI API at `{api_path}`" if api_path else ""
+        gr.Markdown(f"# jaxserve playground\nModel `{name}`{api}")
         with gr.Row():
             with gr.Column(scale=3):
                 with gr.Tab("Chat"):
@@ -267,4 +280,4 @@ def playground(
             **generating,
         )
         completion_stop.click(None, None, None, cancels=[completed], api_name=False)
-    return demo
+    return blocks

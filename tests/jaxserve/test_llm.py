@@ -5,8 +5,9 @@ from __future__ import annotations
 import jax.numpy as jnp
 import pytest
 
-from jaxserve import LLM, RequestOutput, SamplingParams
-from jaxserve.errors import ModelConfigError
+from jaxserve import LLM, RequestOutput, SamplingParams, progress
+from jaxserve.engine.packing import warmup_buckets
+from jaxserve.errors import EngineBusyError, ModelConfigError
 from tests.tiny_models import TinySpec
 
 pytestmark = pytest.mark.cpu
@@ -141,3 +142,32 @@ def test_bad_prompts_are_named(llm):
     # the engine is unharmed: the next call works and no pages leaked
     assert len(tokens(llm.generate("hello", GREEDY, use_tqdm=False))[0]) == 12
     assert llm.engine.blocks.num_free_blocks == llm.engine.blocks.capacity
+
+
+def test_generate_refuses_while_another_holder_has_the_engine(llm):
+    holder = "a test (release_engine() it)"
+    llm.claim_engine(holder)
+    try:
+        with pytest.raises(EngineBusyError, match=r"in use by a test \(release_engine\(\) it\)"):
+            llm.generate("hello", GREEDY, use_tqdm=False)
+        with pytest.raises(EngineBusyError):
+            llm.claim_engine("another test")
+        with pytest.raises(RuntimeError, match="another test does not hold the engine"):
+            llm.release_engine("another test")
+        assert not llm.engine.has_unfinished()  # the refused call queued nothing
+    finally:
+        llm.release_engine(holder)
+    (output,) = llm.generate("hello", GREEDY, use_tqdm=False)
+    assert len(output.outputs[0].token_ids) == 12
+
+
+def test_start_shows_its_stages_in_a_notebook(model_path, monkeypatch, capsys):
+    monkeypatch.setattr(progress, "in_notebook", lambda: True)
+    monkeypatch.setattr("jaxserve.llm.warmup_buckets", warmup_buckets)  # undo _compile_lazily
+    llm = LLM(model_path, max_model_len=32, max_num_seqs=2, max_num_batched_tokens=16)
+    llm.generate("hello", GREEDY)
+    err = capsys.readouterr().err
+    shapes = len(warmup_buckets(2, 16))
+    assert "loading weights" in err
+    assert "compiling shape buckets: 100%" in err and f"{shapes}/{shapes}" in err
+    assert "generating: 100%" in err

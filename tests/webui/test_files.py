@@ -315,6 +315,7 @@ def test_upload_progress_reports_bytes_then_done() -> None:
             after = await read_progress(client, f"{url}/upload_progress?upload_id=b")
             return during, after
 
+    progress = demo.app.state.upload_progress  # the served app's (close() lets it go)
     try:
         during, after = asyncio.run(main())
     finally:
@@ -324,7 +325,7 @@ def test_upload_progress_reports_bytes_then_done() -> None:
         updates = [m for m in messages if m["msg"] == "update"]
         assert sum(m["chunk_size"] for m in updates) == len(content)  # type: ignore[misc]
         assert {m["orig_name"] for m in updates} == {"big.bin"}
-    assert demo.app.state.upload_progress.uploads == {}  # read entries are dropped
+    assert progress.uploads == {}  # read entries are dropped
 
 
 def test_upload_progress_entries_are_capped() -> None:

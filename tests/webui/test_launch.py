@@ -1,0 +1,114 @@
+"""launch() and close(): one server per app, relaunch after close, blocking only in scripts."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+from gradio_client import Client
+
+import webui as gr
+
+
+def reverse_app() -> gr.Blocks:
+    with gr.Blocks() as demo:
+        box = gr.Textbox()
+        box.submit(lambda text: text[::-1], box, box, api_name="reverse")
+    return demo
+
+
+def server_threads() -> int:
+    return sum(t.name == "webui-server" and t.is_alive() for t in threading.enumerate())
+
+
+def reverse(url: str, text: str) -> str:
+    client = Client(url, verbose=False)
+    try:
+        return client.predict(text, api_name="/reverse")
+    finally:
+        client.close()
+
+
+def test_launch_twice_reuses_the_running_server(caplog) -> None:
+    demo = reverse_app()
+    before = server_threads()
+    try:
+        _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True)
+        app = demo.app
+        with caplog.at_level(logging.WARNING, logger="webui.blocks"):
+            _, again, _ = demo.launch(prevent_thread_lock=True, quiet=True)
+            assert caplog.records == []  # same settings: nothing to say
+            demo.launch(server_port=1, prevent_thread_lock=True, quiet=True)
+        assert again == url and demo.app is app
+        assert server_threads() == before + 1
+        assert "already running" in caplog.text and "close() it first" in caplog.text
+        assert reverse(url, "abc") == "cba"
+    finally:
+        demo.close()
+    assert server_threads() == before
+
+
+def test_relaunch_after_close_serves_a_fresh_app() -> None:
+    demo = reverse_app()
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True)
+    first_app = demo.app
+    assert reverse(url, "abc") == "cba"
+    demo.close()
+    assert demo.local_url is None
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}config")
+    try:
+        # The same port again: the old queue stopped its streams, the new one must not have.
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
+        _, url2, _ = demo.launch(server_port=port, prevent_thread_lock=True, quiet=True)
+        assert url2 == url and demo.app is not first_app
+        assert reverse(url2, "xyz") == "zyx"
+        demo.close()
+        _, url3, _ = demo.launch(prevent_thread_lock=True, quiet=True)  # any free port
+        assert reverse(url3, "again") == "niaga"
+    finally:
+        demo.close()
+
+
+def test_in_a_script_launch_blocks_until_the_server_stops() -> None:
+    demo = reverse_app()
+    returned = threading.Event()
+    thread = threading.Thread(target=lambda: (demo.launch(quiet=True), returned.set()), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while demo.local_url is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert demo.local_url is not None
+    assert not returned.wait(0.5), "launch() returned while its server runs"
+    demo.close()
+    assert returned.wait(15), "launch() still blocks after close()"
+
+
+def test_wildcard_host_gets_a_url_a_browser_can_open() -> None:
+    demo = reverse_app()
+    try:
+        _, url, _ = demo.launch("0.0.0.0", prevent_thread_lock=True, quiet=True)
+        assert url.startswith("http://localhost:")
+        assert httpx.get(f"{url}config").status_code == 200
+    finally:
+        demo.close()
+
+
+def test_a_port_in_use_is_a_clear_error_and_launch_can_retry() -> None:
+    demo = reverse_app()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(RuntimeError, match=rf"failed to start on 127\.0\.0\.1:{port}"):
+            demo.launch(server_port=port, prevent_thread_lock=True, quiet=True)
+    assert demo.local_url is None
+    try:
+        _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True)
+        assert reverse(url, "ok") == "ko"
+    finally:
+        demo.close()

@@ -413,7 +413,7 @@ def test_markdown_is_rendered_without_running_markup(page: Callable[[gr.Blocks],
     source = (
         "## Heading\n\n<script>window.pwned = 1</script><img src=x onerror='window.pwned = 2'>\n\n"
         "1. one\n2. **two**\n\n[bad](javascript:window.pwned=3) [good](https://example.org/a_b)"
-        "\n\n```\n<b>kept</b>\n```"
+        "\n\n```\n<b>kept</b>\n```\n\n| name | n |\n|---|---:|\n| **one** | 1 |\n| a \\| b |"
     )
     with gr.Blocks() as demo:
         gr.Markdown(source, elem_id="md")
@@ -428,4 +428,9 @@ def test_markdown_is_rendered_without_running_markup(page: Callable[[gr.Blocks],
     links = [a.get_attribute("href") for a in box.find_elements(By.TAG_NAME, "a")]
     assert links == ["https://example.org/a_b"]
     assert box.find_element(By.CSS_SELECTOR, "pre code").text == "<b>kept</b>"
+    cells = [c.text for c in box.find_elements(By.CSS_SELECTOR, "table :is(th, td)")]
+    assert cells == ["name", "n", "one", "1", "a | b", ""]  # a short row is padded
+    assert box.find_element(By.CSS_SELECTOR, "td strong").text == "one"
+    number = box.find_element(By.CSS_SELECTOR, "tbody td:nth-child(2)")
+    assert number.value_of_css_property("text-align") == "right"
     assert driver.execute_script("return window.pwned === undefined")

@@ -1,5 +1,6 @@
 // A small, safe Markdown renderer: the source is HTML-escaped first, so only the markup made
-// here reaches the page. Headings, paragraphs, emphasis, code, links, lists, quotes, rules.
+// here reaches the page. Headings, paragraphs, emphasis, code, links, lists, quotes, rules,
+// and GitHub's pipe tables.
 
 const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
@@ -54,6 +55,50 @@ function renderList(lines, start) {
   return [`<${tag}>${body}</${tag}>`, i];
 }
 
+// A pipe table's cells: outer pipes dropped, split at pipes not escaped as `\|`.
+function tableCells(line) {
+  const cells = line.trim().replace(/^\|/, "").replace(/(?<!\\)\|$/, "").split(/(?<!\\)\|/);
+  return cells.map((cell) => cell.trim().replace(/\\\|/g, "|"));
+}
+
+const TABLE_DELIMITER = /^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$/;
+
+// The alignments of a header row followed by its delimiter row, or null if they don't make a
+// table (GitHub requires as many delimiter cells as header cells).
+function tableStart(lines, i) {
+  const delimiter = lines[i + 1] ?? "";
+  if (!lines[i].includes("|") || !delimiter.includes("|") || !TABLE_DELIMITER.test(delimiter)) {
+    return null;
+  }
+  const delimiters = tableCells(delimiter);
+  if (delimiters.length !== tableCells(lines[i]).length) return null;
+  return delimiters.map((d) => {
+    if (d.startsWith(":") && d.endsWith(":")) return "center";
+    if (d.endsWith(":")) return "right";
+    return d.startsWith(":") ? "left" : null;
+  });
+}
+
+// Rows run to the first blank line or line without a pipe; short rows are padded, long cut.
+function renderTable(lines, start, aligns) {
+  const cell = (tag, text, j) => {
+    const style = aligns[j] ? ` style="text-align: ${aligns[j]}"` : "";
+    return `<${tag}${style}>${inline(text ?? "")}</${tag}>`;
+  };
+  const row = (line, tag) => {
+    const cells = tableCells(line);
+    return `<tr>${aligns.map((_, j) => cell(tag, cells[j], j)).join("")}</tr>`;
+  };
+  let i = start + 2;
+  const body = [];
+  while (i < lines.length && lines[i].trim() && lines[i].includes("|")) {
+    body.push(row(lines[i], "td"));
+    i += 1;
+  }
+  const head = `<thead>${row(lines[start], "th")}</thead>`;
+  return [`<table>${head}<tbody>${body.join("")}</tbody></table>`, i];
+}
+
 function renderBlocks(lines) {
   const html = [];
   let paragraph = [];
@@ -65,6 +110,7 @@ function renderBlocks(lines) {
   while (i < lines.length) {
     const line = lines[i];
     const heading = /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
+    const aligns = tableStart(lines, i);
     if (!line.trim()) {
       flush();
       i += 1;
@@ -77,6 +123,11 @@ function renderBlocks(lines) {
       flush();
       html.push("<hr>");
       i += 1;
+    } else if (aligns) {
+      flush();
+      const [table, next] = renderTable(lines, i, aligns);
+      html.push(table);
+      i = next;
     } else if (LIST_ITEM.test(line)) {
       flush();
       const [list, next] = renderList(lines, i);

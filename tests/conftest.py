@@ -1,12 +1,22 @@
 """Fixtures: tiny Hugging Face checkpoints written by `transformers` into `tmp_path`.
 
 Also the portability matrix: a test marked `cpu`, `cuda`, `rocm` or `tpu` runs only where JAX's
-default backend is that platform and is skipped, with the reason, everywhere else.
+default backend is that platform and is skipped, with the reason, everywhere else. And
+`default_server`: the shipped `jaxserve run configs/default.yaml`, one process per session.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 # Eight virtual CPU devices for the tensor-parallel tests; must precede JAX's backend start.
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
@@ -14,11 +24,13 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # Tests compile many tiny models: keep their programs out of the user's cache.
 os.environ["JAXSERVE_COMPILATION_CACHE"] = ""
 
+import httpx
 import pytest
 
 from tests.tiny_models import ARCH_CASES, TinySpec, write_tiny_checkpoint
 
 PLATFORM_MARKERS = frozenset({"cpu", "cuda", "rocm", "tpu"})
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -65,3 +77,69 @@ def _compile_lazily(request, monkeypatch):
     """
     if "warmup" not in request.keywords:
         monkeypatch.setattr("jaxserve.llm.warmup_buckets", lambda *args: [])
+
+
+@dataclasses.dataclass(frozen=True)
+class DefaultServer:
+    """A running `jaxserve run configs/default.yaml`: its base URL, pages at `/`."""
+
+    url: str  # http://127.0.0.1:<port>
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}/v1"
+
+    def metrics(self) -> dict[str, float]:
+        """`/metrics` as {name: value}, named as the Dashboard's counters: prefix and model
+        label dropped, `name:reason` per finish reason, histograms as `_sum` and `_count`."""
+        text = httpx.get(f"{self.url}/metrics", timeout=30).raise_for_status().text
+        values = {}
+        for line in text.splitlines():
+            if line.startswith("#") or not line:
+                continue
+            series, _, value = line.rpartition(" ")
+            name, _, labels = series.removeprefix("jaxserve:").partition("{")
+            if name.endswith("_bucket"):
+                continue
+            reason = re.search(r'finished_reason="([^"]*)"', labels)
+            values[f"{name}:{reason.group(1)}" if reason else name] = float(value)
+        return values
+
+
+@pytest.fixture(scope="session")
+def default_server(tmp_path_factory) -> Iterator[DefaultServer]:
+    """The shipped default config on a free loopback port, shared by every test of it: its
+    start compiles every shape bucket (no lazy compile in a subprocess), so it starts once.
+
+    Tests leave it idle. On SIGTERM at the end of the session it must drain and exit 0.
+    """
+    cache = tmp_path_factory.mktemp("xla-cache")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jaxserve.cli", "run", "configs/default.yaml", "--port", "0"],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "JAXSERVE_COMPILATION_CACHE": str(cache)},
+    )
+    lines: list[str] = []
+
+    def read() -> None:
+        assert process.stderr is not None
+        lines.extend(iter(process.stderr.readline, ""))
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        deadline = time.monotonic() + 180
+        port = None
+        while port is None and time.monotonic() < deadline and process.poll() is None:
+            found = (re.search(r"serving 'default' at http://127\.0\.0\.1:(\d+)", x) for x in lines)
+            port = next((int(m.group(1)) for m in found if m), None)
+            time.sleep(0.1)
+        assert port is not None, "".join(lines)
+        yield DefaultServer(f"http://127.0.0.1:{port}")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(60)
+        assert process.stderr is not None
+        process.stderr.close()
+        assert code == 0, "".join(lines)

@@ -27,6 +27,7 @@ from jaxserve.engine.scheduler import Policy
 from jaxserve.errors import EngineBusyError, ModelConfigError
 from jaxserve.loader import load_params, open_checkpoint
 from jaxserve.model.kv_cache import kv_cache_bytes_per_page
+from jaxserve.model.llama import MATRICES
 from jaxserve.outputs import CompletionOutput, RequestOutput
 from jaxserve.progress import progress_bar
 from jaxserve.sampling_params import SamplingParams
@@ -45,6 +46,9 @@ DTYPES = {
     "fp16": jnp.float16,
 }
 PromptType = str | Mapping[str, Any]
+
+# Weight matrices the platform's matmul may keep in the checkpoint's bfloat16.
+MATRIX_PARAMS = tuple(f"layers/{name}" for name in MATRICES)
 
 # The KV cache may take this share of the memory left after the weights.
 KV_MEMORY_FRACTION = 0.5
@@ -121,6 +125,9 @@ class LLM:
         cfg = ckpt.config
         validate_tensor_parallel(cfg, tensor_parallel_size, platform.device_count)
         compute_dtype = resolve_dtype(dtype, platform)
+        matmul_fn = platforms.matmul_fn(
+            platform, num_devices=tensor_parallel_size, compute_dtype=compute_dtype
+        )
         kv_dtype = jnp.dtype(platform.kv_dtype if dtype == "auto" else compute_dtype)
         page_size = page_size or platform.page_size
         if page_size < 1 or page_size & (page_size - 1):
@@ -135,7 +142,8 @@ class LLM:
         self.platform = platform
         self.tokenizer = None if skip_tokenizer_init else load_tokenizer(tokenizer or model)
         mesh = make_mesh(tensor_parallel_size, platform.devices)
-        params = load_params(ckpt, compute_dtype, mesh)
+        keep = MATRIX_PARAMS if platforms.keeps_bfloat16_weights(matmul_fn, compute_dtype) else ()
+        params = load_params(ckpt, compute_dtype, mesh, keep_bfloat16=keep)
         num_pages = num_pages or self._plan_pages(
             params, page_size, kv_dtype, kv_cache_memory, max_model_len, max_num_seqs
         )
@@ -144,6 +152,7 @@ class LLM:
             params,
             mesh,
             attention_fn=attention_fn,
+            matmul_fn=matmul_fn,
             num_pages=num_pages,
             page_size=page_size,
             pages_per_seq=-(-max_model_len // page_size),

@@ -21,16 +21,20 @@ from platforms.attention import (
     resolve_attention,
     with_available_attention,
 )
-from platforms.base import AttentionImpl, Platform, PlatformKind
+from platforms.base import AttentionImpl, MatmulImpl, Platform, PlatformKind
+from platforms.matmul import keeps_bfloat16_weights, matmul_fn
 
 __all__ = [
     "ATTENTION_BACKENDS",
     "AttentionBackendError",
     "AttentionImpl",
+    "MatmulImpl",
     "Platform",
     "PlatformKind",
     "attention_fn",
     "detect",
+    "keeps_bfloat16_weights",
+    "matmul_fn",
     "platform_kind",
     "resolve_attention",
     "with_available_attention",

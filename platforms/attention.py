@@ -72,12 +72,13 @@ class KernelStatus:
 
 def kernel_status(impl: AttentionImpl) -> KernelStatus:
     """Imports `impl`'s module (once per process) and reports how that went."""
-    module, reason, notes = _import(KERNEL_MODULES[impl])
+    module, reason, notes = import_kernel(KERNEL_MODULES[impl])
     return KernelStatus(impl, module, reason, notes)
 
 
 @functools.cache
-def _import(name: str) -> tuple[ModuleType | None, str, tuple[str, ...]]:
+def import_kernel(name: str) -> tuple[ModuleType | None, str, tuple[str, ...]]:
+    """Imports kernel module `name` once per process: (module or None, why not, warnings)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

@@ -12,6 +12,7 @@ PlatformKind = Literal["cpu", "cuda", "rocm", "tpu"]
 AttentionImpl = Literal[
     "reference", "cpu_native", "pallas_tpu", "pallas_mosaic_gpu", "pallas_triton"
 ]
+MatmulImpl = Literal["xla", "cpu_native"]
 # Implementations that are neither interpreted nor Pallas: they always run compiled.
 NATIVE_ATTENTION: tuple[AttentionImpl, ...] = ("reference", "cpu_native")
 
@@ -30,6 +31,9 @@ class Platform:
             (`attention_backend="auto"`).
         pallas_attention: this platform's Pallas kernel, what `attention_backend="pallas"`
             and `"pallas-interpret"` select (on CPU the TPU kernel, for its interpreter).
+        matmul: what multiplies by the layers' weight matrices: "xla" (weights in the compute
+            dtype), or "cpu_native" (`pallas_kernels.matmul.cpu`; a bfloat16 checkpoint keeps
+            its weights in bfloat16, widened exactly as the kernel reads them).
         interpret: whether Pallas kernels run in interpret mode rather than compiled.
         page_size: default tokens per KV page.
         memory_bytes: memory per device available for weights, activations and KV cache.
@@ -43,6 +47,7 @@ class Platform:
     attention: AttentionImpl
     pallas_attention: AttentionImpl
     interpret: bool
+    matmul: MatmulImpl = "xla"
     page_size: int
     memory_bytes: int
 
@@ -62,6 +67,7 @@ class Platform:
                 f"kv dtype:      {jnp.dtype(self.kv_dtype).name}",
                 f"attention:     {self.attention}" + (" (interpret mode)" if interpreted else ""),
                 f"pallas kernel: {self.pallas_attention} ({mode})",
+                f"matmul:        {self.matmul}",
                 f"page size:     {self.page_size}",
                 f"memory:        {gib:.1f} GiB per device",
             ]

@@ -2,6 +2,8 @@
 
 Attention is `pallas_kernels.ragged_paged_attention.cpu`, a C++ kernel behind XLA's FFI,
 built on first use; where it cannot be built the platform falls back to the jnp reference.
+The layers' matmuls are `pallas_kernels.matmul.cpu`, which reads bfloat16 weights directly
+(float32 compute, half the bytes a decode step streams); without it, XLA and float32 weights.
 
 Pallas kernels only run interpreted on CPU; the TPU kernel is the one to interpret, as TPU
 interpret mode is JAX's most complete Pallas interpreter (DMAs, semaphores, VMEM).
@@ -35,6 +37,7 @@ def make(devices: tuple[jax.Device, ...]) -> Platform:
         attention="cpu_native",
         pallas_attention="pallas_tpu",
         interpret=True,
+        matmul="cpu_native",
         page_size=16,
         # Host memory is shared by all virtual CPU devices.
         memory_bytes=available_host_memory() // len(devices),

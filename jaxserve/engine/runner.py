@@ -31,23 +31,34 @@ from jaxserve.model.llama import compute_logits, forward
 from jaxserve.model.sampler import SamplingBatch, prompt_logprobs, sample
 from jaxserve.model.sampling_mode import SamplingMode
 from jaxserve.sharding import kv_cache_sharding, replicated
+from pallas_kernels.matmul import matmul_reference
 from pallas_kernels.ragged_paged_attention import ragged_paged_attention_reference
 
 # Queries per attention block in steps that hold a multi-token chunk (see the reference).
 PREFILL_BLOCK_Q = 16
 
 
-def _logits_step(params, kv_cache, batch, *, cfg, make_attention, block_q):
+def _logits_step(params, kv_cache, batch, *, cfg, make_attention, matmul, block_q):
     attention = make_attention(block_q=block_q)
-    hidden, kv_cache = forward(params, kv_cache, batch, cfg=cfg, attention=attention)
+    hidden, kv_cache = forward(params, kv_cache, batch, cfg=cfg, attention=attention, matmul=matmul)
     return compute_logits(params, hidden, batch.logits_indices, cfg=cfg), kv_cache
 
 
 def _sampling_step(
-    params, kv_cache, batch, sampling, prompt_targets, *, cfg, make_attention, mode, block_q
+    params,
+    kv_cache,
+    batch,
+    sampling,
+    prompt_targets,
+    *,
+    cfg,
+    make_attention,
+    matmul,
+    mode,
+    block_q,
 ):
     attention = make_attention(block_q=block_q)
-    hidden, kv_cache = forward(params, kv_cache, batch, cfg=cfg, attention=attention)
+    hidden, kv_cache = forward(params, kv_cache, batch, cfg=cfg, attention=attention, matmul=matmul)
     logits = compute_logits(params, hidden, batch.logits_indices, cfg=cfg)
     out = sample(logits, sampling, mode)
     prompt = None
@@ -68,6 +79,7 @@ class ModelRunner:
         mesh: Mesh,
         *,
         attention_fn: Callable[..., jax.Array],
+        matmul_fn: Callable[..., jax.Array] = matmul_reference,
         num_pages: int,
         page_size: int,
         pages_per_seq: int,
@@ -93,13 +105,17 @@ class ModelRunner:
         )
         kv_out = jax.tree.map(lambda _: kv_sharding, self.kv_cache)
         self._sample_step = jax.jit(
-            functools.partial(_sampling_step, cfg=cfg, make_attention=make_attention),
+            functools.partial(
+                _sampling_step, cfg=cfg, make_attention=make_attention, matmul=matmul_fn
+            ),
             static_argnames=("mode", "block_q"),
             donate_argnums=1,
             out_shardings=(replicated(mesh), kv_out),
         )
         self._logits_step = jax.jit(
-            functools.partial(_logits_step, cfg=cfg, make_attention=make_attention),
+            functools.partial(
+                _logits_step, cfg=cfg, make_attention=make_attention, matmul=matmul_fn
+            ),
             static_argnames="block_q",
             donate_argnums=1,
             out_shardings=(replicated(mesh), kv_out),
@@ -110,6 +126,7 @@ class ModelRunner:
                 repr(mesh.devices.shape),
                 ",".join(f"{d.platform}:{d.device_kind}" for d in mesh.devices.flat),
                 callable_fingerprint(attention_fn),
+                callable_fingerprint(matmul_fn),
                 layout_fingerprint(params, self.kv_cache),
             ]
         )

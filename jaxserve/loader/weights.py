@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import jax
 import jax.numpy as jnp
@@ -90,8 +90,18 @@ def _read(ckpt: HFCheckpoint, name: str, rule: TensorRule, dtype: np.dtype) -> n
     return np.ascontiguousarray(rule.to_jax(ckpt.tensor(name)).astype(dtype))
 
 
-def load_params(ckpt: HFCheckpoint, dtype: jnp.dtype, mesh: Mesh) -> dict:
-    """Reads, converts to `dtype`, lays out and shards every parameter of the checkpoint."""
+def load_params(
+    ckpt: HFCheckpoint,
+    dtype: jnp.dtype,
+    mesh: Mesh,
+    *,
+    keep_bfloat16: Collection[str] = (),
+) -> dict:
+    """Reads, converts to `dtype`, lays out and shards every parameter of the checkpoint.
+
+    Params whose path is in `keep_bfloat16` (e.g. "layers/wq") stay bfloat16 where the
+    checkpoint stores them so, for a matmul that widens them exactly as it reads them.
+    """
     cfg = ckpt.config
     rules = tensor_rules(cfg)
     for rule in rules.values():  # fail on a missing tensor before reading anything
@@ -107,15 +117,13 @@ def load_params(ckpt: HFCheckpoint, dtype: jnp.dtype, mesh: Mesh) -> dict:
     }
     shardings = param_shardings(shapes, mesh)
     flat = {}
+    bf16 = np.dtype(jnp.bfloat16)
     for path, rule in progress_bar(rules.items(), desc="loading weights", unit="tensor"):
-        if rule.per_layer:
-            value = np.stack(
-                [
-                    _read(ckpt, rule.hf_name.format(i=i), rule, np_dtype)
-                    for i in range(cfg.num_layers)
-                ]
-            )
-        else:
-            value = _read(ckpt, rule.hf_name, rule, np_dtype)
+        names = [rule.hf_name.format(i=i) for i in range(cfg.num_layers)]
+        names = names if rule.per_layer else [rule.hf_name]
+        stored = {ckpt.tensor(name).dtype for name in names}  # memory-mapped: reads nothing
+        want = bf16 if path in keep_bfloat16 and stored == {bf16} else np_dtype
+        tensors = [_read(ckpt, name, rule, want) for name in names]
+        value = np.stack(tensors) if rule.per_layer else tensors[0]
         flat[path] = jax.device_put(value, shardings[path])
     return traverse_util.unflatten_dict(flat, sep="/")

@@ -20,6 +20,8 @@ heads, D head dim, F MLP hidden, V vocab, L layers, P pages.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 
@@ -28,8 +30,10 @@ from jaxserve.model.batch import StepBatch
 from jaxserve.model.config import ModelConfig
 from jaxserve.model.kv_cache import KVCache
 from jaxserve.model.rope import apply_rope, rope_tables
+from pallas_kernels.matmul import matmul_reference
 
 Params = dict
+MatmulOp = Callable[..., jax.Array]
 
 
 def rms_norm(x: jax.Array, weight: jax.Array, eps: float) -> jax.Array:
@@ -39,6 +43,10 @@ def rms_norm(x: jax.Array, weight: jax.Array, eps: float) -> jax.Array:
     return weight * xf.astype(x.dtype)
 
 
+# Per-layer weight matrices, each multiplied as [L, in, out] (heads folded into in or out).
+MATRICES = ("wq", "wk", "wv", "wo", "w_gate", "w_up", "w_down")
+
+
 def forward(
     params: Params,
     kv_cache: KVCache,
@@ -46,23 +54,47 @@ def forward(
     *,
     cfg: ModelConfig,
     attention: AttentionOp,
+    matmul: MatmulOp = matmul_reference,
 ) -> tuple[jax.Array, KVCache]:
     """Runs the decoder over one step's tokens.
+
+    `matmul` multiplies by one layer's weights: `matmul_reference(x[T, in], w[in, out])` with
+    the slice the layer loop takes, any other (a native kernel) `matmul(x, w[L, in, out],
+    layer)` with all layers' stacked weights and the index, to read them in place.
 
     Returns:
         The final hidden states [T, E] and the cache with this step's K/V written.
     """
     num_layers, num_pages, page_size = cfg.num_layers, kv_cache.num_pages, kv_cache.page_size
+    num_tokens = batch.token_ids.shape[0]
     x = params["embed"][batch.token_ids]  # [T, E]
     cos, sin = rope_tables(cfg.rope, batch.positions)  # [T, D/2] each
+    layers = params["layers"]
+    mats = {
+        name: w.reshape(num_layers, -1, w.shape[-1])
+        if name == "wo"
+        else w.reshape(*w.shape[:2], -1)
+        for name, w in layers.items()
+        if name in MATRICES
+    }  # [L, in, out]; folding the trailing (or, for wo, leading) head axes is free
+    # A kernel reads the stacked weights in place at the layer index; XLA's own dot gets
+    # each layer's slice from the scan, which it fuses best.
+    in_place = matmul is not matmul_reference
+    scanned = {name: w for name, w in layers.items() if name not in MATRICES}
+    if not in_place:
+        scanned.update(mats)
 
     def layer(carry, inputs):
         x, k_all, v_all = carry  # k_all, v_all: [L, P, page_size, K, D]
         lp, i = inputs
+
+        def dense(h: jax.Array, name: str) -> jax.Array:
+            return matmul(h, mats[name], i) if in_place else matmul(h, lp[name])
+
         h = rms_norm(x, lp["attn_norm"], cfg.rms_norm_eps)
-        q = jnp.einsum("te,ehd->thd", h, lp["wq"])  # [T, H, D]
-        k = jnp.einsum("te,ekd->tkd", h, lp["wk"])  # [T, K, D]
-        v = jnp.einsum("te,ekd->tkd", h, lp["wv"])  # [T, K, D]
+        q = dense(h, "wq").reshape(num_tokens, cfg.num_heads, cfg.head_dim)  # [T, H, D]
+        k = dense(h, "wk").reshape(num_tokens, cfg.num_kv_heads, cfg.head_dim)  # [T, K, D]
+        v = dense(h, "wv").reshape(num_tokens, cfg.num_kv_heads, cfg.head_dim)  # [T, K, D]
         if cfg.qkv_bias:
             q, k, v = q + lp["bq"], k + lp["bk"], v + lp["bv"]
         if cfg.qk_norm:
@@ -84,18 +116,16 @@ def forward(
             batch.cu_q_lens,
             batch.num_seqs,
         )
-        x = x + jnp.einsum("thd,hde->te", out, lp["wo"])
+        x = x + dense(out.reshape(num_tokens, -1), "wo")
 
         h = rms_norm(x, lp["mlp_norm"], cfg.rms_norm_eps)
-        gate = jnp.einsum("te,ef->tf", h, lp["w_gate"])  # [T, F]
-        up = jnp.einsum("te,ef->tf", h, lp["w_up"])  # [T, F]
-        x = x + jnp.einsum("tf,fe->te", jax.nn.silu(gate) * up, lp["w_down"])
+        gate = dense(h, "w_gate")  # [T, F]
+        up = dense(h, "w_up")  # [T, F]
+        x = x + dense(jax.nn.silu(gate) * up, "w_down")
         return (x, k_flat.reshape(k_all.shape), v_flat.reshape(v_all.shape)), None
 
     layer_ids = jnp.arange(num_layers, dtype=jnp.int32)
-    (x, k_all, v_all), _ = jax.lax.scan(
-        layer, (x, kv_cache.k, kv_cache.v), (params["layers"], layer_ids)
-    )
+    (x, k_all, v_all), _ = jax.lax.scan(layer, (x, kv_cache.k, kv_cache.v), (scanned, layer_ids))
     x = rms_norm(x, params["final_norm"], cfg.rms_norm_eps)
     return x, KVCache(k=k_all, v=v_all)
 

@@ -11,19 +11,13 @@
 // then the weighted V rows, all in L1. Units are spread over XLA's intra-op thread pool.
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <condition_variable>
 #include <cstdint>
 #include <cstring>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
-// Only XLA's C API: the C++ binding header alone takes seconds to compile, and this file is
-// compiled on the serving machine at first start.
-#include "xla/ffi/api/c_api.h"
+#include "xla_ffi_cpu.h"
 
 namespace {
 
@@ -344,96 +338,19 @@ void RunUnit(const Problem& p, const Unit& u, std::vector<float>& scratch) {
   }
 }
 
-// XLA's intra-op thread pool, through the C API.
-class Pool {
- public:
-  Pool(const XLA_FFI_Api* api, XLA_FFI_ExecutionContext* ctx) : api_(api), ctx_(ctx) {}
-
-  int64_t NumThreads() const {
-    int64_t n = 0;
-    XLA_FFI_ThreadPool_NumThreads_Args args{};
-    args.struct_size = XLA_FFI_ThreadPool_NumThreads_Args_STRUCT_SIZE;
-    args.ctx = ctx_;
-    args.num_threads = &n;
-    if (XLA_FFI_Error* error = api_->XLA_FFI_ThreadPool_NumThreads(&args)) {
-      Destroy(error);
-      return 0;  // no pool: the caller does all the work
-    }
-    return n;
-  }
-
-  // Runs `f` on a pool thread; false (and `f` not run) if the pool refuses it.
-  template <typename F>
-  bool Schedule(F f) {
-    F* data = new F(std::move(f));
-    XLA_FFI_ThreadPool_Schedule_Args args{};
-    args.struct_size = XLA_FFI_ThreadPool_Schedule_Args_STRUCT_SIZE;
-    args.ctx = ctx_;
-    args.task = +[](void* d) {
-      F* task = static_cast<F*>(d);
-      (*task)();
-      delete task;
-    };
-    args.data = data;
-    if (XLA_FFI_Error* error = api_->XLA_FFI_ThreadPool_Schedule(&args)) {
-      Destroy(error);
-      delete data;
-      return false;
-    }
-    return true;
-  }
-
- private:
-  void Destroy(XLA_FFI_Error* error) const {
-    XLA_FFI_Error_Destroy_Args args{};
-    args.struct_size = XLA_FFI_Error_Destroy_Args_STRUCT_SIZE;
-    args.error = error;
-    api_->XLA_FFI_Error_Destroy(&args);
-  }
-
-  const XLA_FFI_Api* api_;
-  XLA_FFI_ExecutionContext* ctx_;
-};
-
-// Runs `units` on the caller plus up to `pool.num_threads()` pool tasks. Workers claim units
-// from a shared counter, so the caller only ever waits for units already being worked on.
-struct Shared {
-  std::atomic<int64_t> next{0};
-  std::atomic<int64_t> done{0};
-  std::mutex mu;
-  std::condition_variable cv;
-};
-
+// Runs every unit, spread over XLA's intra-op thread pool.
 template <typename QT, typename KT>
-void RunAll(const Problem& p, const std::vector<Unit>& units, Pool& pool) {
-  const int64_t n = static_cast<int64_t>(units.size());
-  if (n == 0) return;
-  auto shared = std::make_shared<Shared>();
-  auto work = [shared, &p, &units, n]() {
-    std::vector<float> scratch;
-    int64_t finished = 0;
-    for (int64_t i; (i = shared->next.fetch_add(1)) < n;) {
+void RunAll(const Problem& p, const std::vector<Unit>& units, jaxserve_ffi::Pool& pool) {
+  jaxserve_ffi::ParallelFor(static_cast<int64_t>(units.size()), pool, [&p, &units]() {
+    return [&p, &units, scratch = std::vector<float>()](int64_t i) mutable {
       RunUnit<QT, KT>(p, units[i], scratch);
-      ++finished;
-    }
-    if (finished > 0 && shared->done.fetch_add(finished) + finished == n) {
-      std::lock_guard<std::mutex> lock(shared->mu);
-      shared->cv.notify_all();
-    }
-  };
-  const int64_t helpers = std::min<int64_t>(pool.NumThreads(), n) - 1;
-  for (int64_t i = 0; i < helpers; ++i) {
-    // A task that starts after all units are claimed touches only `shared`, which it owns.
-    auto task = work;  // each task owns a copy (and so a share of `shared`)
-    if (!pool.Schedule(std::move(task))) break;
-  }
-  work();
-  std::unique_lock<std::mutex> lock(shared->mu);
-  shared->cv.wait(lock, [&] { return shared->done.load() == n; });
+    };
+  });
 }
 
 template <typename QT, typename KT>
-std::string Dispatch(const Problem& p, int64_t num_tokens, int32_t num_seqs, Pool& pool) {
+std::string Dispatch(const Problem& p, int64_t num_tokens, int32_t num_seqs,
+                     jaxserve_ffi::Pool& pool) {
   const int64_t row = p.num_heads * p.head_dim;
   std::vector<Unit> units;
   int64_t real_end = 0;
@@ -465,31 +382,8 @@ std::string Dispatch(const Problem& p, int64_t num_tokens, int32_t num_seqs, Poo
   return "";
 }
 
-XLA_FFI_Error* MakeError(const XLA_FFI_Api* api, const std::string& message) {
-  XLA_FFI_Error_Create_Args args{};
-  args.struct_size = XLA_FFI_Error_Create_Args_STRUCT_SIZE;
-  args.message = message.c_str();
-  args.errc = XLA_FFI_Error_Code_INVALID_ARGUMENT;
-  return api->XLA_FFI_Error_Create(&args);
-}
-
-const XLA_FFI_Buffer* BufferArg(const XLA_FFI_CallFrame* frame, int64_t i) {
-  if (i >= frame->args.size || frame->args.types[i] != XLA_FFI_ArgType_BUFFER) return nullptr;
-  return static_cast<const XLA_FFI_Buffer*>(frame->args.args[i]);
-}
-
-// The scalar attribute `name` of type `dtype`, or nullptr.
-const void* ScalarAttr(const XLA_FFI_CallFrame* frame, const char* name, XLA_FFI_DataType dtype) {
-  const size_t len = std::strlen(name);
-  for (int64_t i = 0; i < frame->attrs.size; ++i) {
-    const XLA_FFI_ByteSpan* key = frame->attrs.names[i];
-    if (key->len != len || std::memcmp(key->ptr, name, len) != 0) continue;
-    if (frame->attrs.types[i] != XLA_FFI_AttrType_SCALAR) return nullptr;
-    const auto* scalar = static_cast<const XLA_FFI_Scalar*>(frame->attrs.attrs[i]);
-    return scalar->dtype == dtype ? scalar->value : nullptr;
-  }
-  return nullptr;
-}
+using jaxserve_ffi::BufferArg;
+using jaxserve_ffi::ScalarAttr;
 
 // Decodes the call frame: (q, k_pages, v_pages, kv_lens, page_indices, cu_q_lens, num_seqs)
 // -> out, attributes sm_scale (f32) and sliding_window (s64, 0 for none).
@@ -541,7 +435,7 @@ std::string Run(XLA_FFI_CallFrame* frame) {
             *window};
   const int32_t n = static_cast<int32_t>(
       std::max<int64_t>(0, std::min<int64_t>(static_cast<const int32_t*>(in[6]->data)[0], num_slots)));
-  Pool pool(frame->api, frame->ctx);
+  jaxserve_ffi::Pool pool(frame->api, frame->ctx);
   const int64_t t = q->dims[0];
   const bool qf = q->dtype == XLA_FFI_DataType_F32, qb = q->dtype == XLA_FFI_DataType_BF16;
   const bool kf = k->dtype == XLA_FFI_DataType_F32, kb = k->dtype == XLA_FFI_DataType_BF16;
@@ -554,17 +448,5 @@ std::string Run(XLA_FFI_CallFrame* frame) {
 }  // namespace
 
 extern "C" XLA_FFI_Error* JaxserveRaggedPagedAttention(XLA_FFI_CallFrame* frame) {
-  if (frame->extension_start != nullptr &&
-      frame->extension_start->type == XLA_FFI_Extension_Metadata) {
-    // XLA asks which FFI version this handler was built against (and its traits: none).
-    auto* extension = reinterpret_cast<XLA_FFI_Metadata_Extension*>(frame->extension_start);
-    extension->metadata->api_version = XLA_FFI_Api_Version{
-        XLA_FFI_Api_Version_STRUCT_SIZE, nullptr, XLA_FFI_API_MAJOR, XLA_FFI_API_MINOR};
-    extension->metadata->traits = 0;
-    extension->metadata->state_type_id = XLA_FFI_UNKNOWN_TYPE_ID;
-    return nullptr;
-  }
-  if (frame->stage != XLA_FFI_ExecutionStage_EXECUTE) return nullptr;  // nothing to prepare
-  const std::string error = Run(frame);
-  return error.empty() ? nullptr : MakeError(frame->api, error);
+  return jaxserve_ffi::Handle(frame, Run);
 }

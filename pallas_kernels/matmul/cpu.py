@@ -1,0 +1,52 @@
+"""Dense matmul on CPU: a native kernel (`cpu_kernel.cc`) called through XLA's FFI.
+
+It lets a bfloat16 checkpoint keep its weights in bfloat16 on CPU while computing in float32:
+a decode step of a few sequences streams every weight once, so half the bytes is close to
+half the time. Under XLA the same mixed-dtype dot widens the weights into a float32 copy on
+every call, which measured several times slower than float32 weights. Each output element
+is one dot product summed in k order whatever the number of rows, so results do not depend
+on what else is in the batch.
+
+Importing this module compiles the kernel on first use (`pallas_kernels.native`); where that
+fails the platform multiplies with XLA and keeps float32 weights (`platforms.matmul`).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+
+from pallas_kernels import native
+
+SOURCE = Path(__file__).with_name("cpu_kernel.cc")
+TARGET = "jaxserve_matmul_cpu"
+SYMBOL = "JaxserveMatmul"
+WEIGHT_DTYPES = (jnp.dtype(jnp.float32), jnp.dtype(jnp.bfloat16))
+
+native.register(SOURCE, SYMBOL, TARGET)
+
+
+def matmul_cpu(x: jax.Array, w: jax.Array, layer: jax.Array | int | None = None) -> jax.Array:
+    """`x[..., K] . w[K, N]`, or `. w[layer]` for stacked `w[L, K, N]` -> float32[..., N].
+
+    x is float32, w float32 or bfloat16. Stacked weights are read in place at `layer` (an
+    int32 scalar, traced or not): inside a layer loop no slice of them is copied. A `layer`
+    outside [0, L) is an error, not a read out of bounds.
+    """
+    if x.dtype != jnp.float32:
+        raise ValueError(f"x must be float32, got {x.dtype}")
+    if w.dtype not in WEIGHT_DTYPES:
+        raise ValueError(f"w must be float32 or bfloat16, got {w.dtype}")
+    stacked = layer is not None
+    if w.ndim != (3 if stacked else 2) or x.ndim < 1 or x.shape[-1] != w.shape[-2]:
+        want = "w[L, K, N] with a layer" if stacked else "w[K, N]"
+        raise ValueError(f"expected x[..., K] and {want}, got {x.shape} and {w.shape}")
+    if not stacked:
+        w, layer = w[None], 0
+    rows = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])
+    call = jax.ffi.ffi_call(TARGET, jax.ShapeDtypeStruct((rows.shape[0], w.shape[2]), x.dtype))
+    out = call(rows, w, jnp.asarray(layer, jnp.int32).reshape(()))
+    return out.reshape(*x.shape[:-1], w.shape[2])

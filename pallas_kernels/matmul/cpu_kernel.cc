@@ -1,0 +1,313 @@
+// Dense matmul for CPU as an XLA FFI custom call: out[M, N] = x[M, K] . w[layer][K, N], float32
+// activations and accumulation, weights float32 or bfloat16 (widened exactly as they are read).
+//
+// Why a native kernel: a bfloat16 checkpoint can then keep its weights in bfloat16, half the
+// bytes a decode step streams from memory, while computing exactly what float32 weights would;
+// XLA widens them into a float32 copy on every call instead.
+//
+// Summation order: K is cut into at most kGroups groups of whole 16-row bands. Each output
+// element is the sum, in group order, of per-group dot products, each summed in k order.
+// Both paths below keep that order, so a row's result is bitwise the same whatever M is and
+// however the work lands on threads: a sequence's logits do not depend on its batch.
+//
+// Small M (decode steps): a unit is one group; it streams the group's rows of w 16 at a time
+// (16 sequential streams that the hardware prefetcher follows) into its own [M, N] partial
+// sums, which the caller adds up in group order. Larger M: a unit packs a strip of w's columns
+// into float32 panels [K][16] (L2-resident), then runs 6 x 16 register tiles down the rows,
+// group by group, adding each group's tile into the output.
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "xla_ffi_cpu.h"
+
+namespace {
+
+typedef float V8 __attribute__((vector_size(32)));
+typedef uint16_t U16x8 __attribute__((vector_size(16)));
+typedef uint32_t U32x8 __attribute__((vector_size(32)));
+
+constexpr int64_t kBand = 16;          // rows of w streamed together on the small-M path
+constexpr int64_t kGroups = 8;         // most groups K is cut into (see the top)
+constexpr int64_t kTileRows = 6;       // rows of a register tile; M up to this is "small"
+constexpr int64_t kStrip = 64;         // widest column strip a unit packs
+constexpr int64_t kRowsPerUnit = 192;  // rows of one unit on the packed path
+
+inline V8 Load8(const float* p) {
+  V8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline V8 Load8(const uint16_t* p) {  // 8 bfloat16 -> 8 float32, exactly
+  U16x8 h;
+  std::memcpy(&h, p, sizeof h);
+  const U32x8 bits = __builtin_convertvector(h, U32x8) << 16;
+  V8 v;
+  std::memcpy(&v, &bits, sizeof v);
+  return v;
+}
+
+inline float Widen(float x) { return x; }
+
+inline float Widen(uint16_t x) {
+  const uint32_t bits = static_cast<uint32_t>(x) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+struct Problem {
+  int64_t M, K, N;
+  const float* x;
+  const void* w;
+  float* out;
+
+  int64_t Groups() const { return std::min(kGroups, (K + kBand - 1) / kBand); }
+  // Rows [begin, end) of w in group g: whole bands, spread evenly.
+  int64_t GroupBegin(int64_t g) const {
+    const int64_t bands = (K + kBand - 1) / kBand;
+    return std::min(K, g * bands / Groups() * kBand);
+  }
+};
+
+// ---- Small M: stream w's rows ----
+
+// acc[MR, N] += x[:, k0:k1] . w[k0:k1, :], 16 columns at a time; each column block walks the
+// rows k0..k1 (at most kBand of them) in order.
+template <int MR, typename W>
+void SmallBand(const Problem& p, int64_t k0, int64_t k1, float* acc) {
+  const W* w = static_cast<const W*>(p.w);
+  int64_t j = 0;
+  for (; j + 16 <= p.N; j += 16) {
+    V8 c[2 * MR];  // a loop of fixed trip count, unrolled: these stay in registers
+    for (int r = 0; r < MR; ++r) {
+      c[2 * r] = Load8(acc + r * p.N + j);
+      c[2 * r + 1] = Load8(acc + r * p.N + j + 8);
+    }
+    for (int64_t k = k0; k < k1; ++k) {
+      const V8 lo = Load8(w + k * p.N + j), hi = Load8(w + k * p.N + j + 8);
+      for (int r = 0; r < MR; ++r) {
+        const float a = p.x[r * p.K + k];
+        c[2 * r] += a * lo;
+        c[2 * r + 1] += a * hi;
+      }
+    }
+    for (int r = 0; r < MR; ++r) {
+      std::memcpy(acc + r * p.N + j, &c[2 * r], sizeof(V8));
+      std::memcpy(acc + r * p.N + j + 8, &c[2 * r + 1], sizeof(V8));
+    }
+  }
+  for (; j < p.N; ++j) {  // the last N % 16 columns
+    for (int64_t k = k0; k < k1; ++k) {
+      const float b = Widen(w[k * p.N + j]);
+      for (int r = 0; r < MR; ++r) acc[r * p.N + j] += p.x[r * p.K + k] * b;
+    }
+  }
+}
+
+template <int MR, typename W>
+void SmallGroup(const Problem& p, int64_t g, float* acc) {
+  const int64_t end = p.GroupBegin(g + 1);
+  for (int64_t k = p.GroupBegin(g); k < end; k += kBand) {
+    SmallBand<MR, W>(p, k, std::min(end, k + kBand), acc);
+  }
+}
+
+template <typename W>
+void SmallM(const Problem& p, jaxserve_ffi::Pool& pool) {
+  const int64_t size = p.M * p.N, groups = p.Groups();
+  if (groups == 0) {  // K == 0
+    std::memset(p.out, 0, size * sizeof(float));
+    return;
+  }
+  // Group 0 sums straight into out; the others into their own partial sums.
+  std::vector<float> partials((groups - 1) * size, 0.0f);
+  std::memset(p.out, 0, size * sizeof(float));
+  jaxserve_ffi::ParallelFor(groups, pool, [&p, &partials, size]() {
+    return [&p, &partials, size](int64_t g) {
+      float* acc = g == 0 ? p.out : partials.data() + (g - 1) * size;
+      switch (p.M) {
+        case 6: SmallGroup<6, W>(p, g, acc); break;
+        case 5: SmallGroup<5, W>(p, g, acc); break;
+        case 4: SmallGroup<4, W>(p, g, acc); break;
+        case 3: SmallGroup<3, W>(p, g, acc); break;
+        case 2: SmallGroup<2, W>(p, g, acc); break;
+        default: SmallGroup<1, W>(p, g, acc); break;
+      }
+    };
+  });
+  for (int64_t g = 1; g < groups; ++g) {
+    const float* part = partials.data() + (g - 1) * size;
+    for (int64_t i = 0; i < size; ++i) p.out[i] += part[i];
+  }
+}
+
+// ---- Larger M: packed panels and register tiles ----
+
+// Accumulator I of an MR x 16 tile: row I / 2, half I % 2. Twelve named registers rather
+// than an array: GCC keeps an array of vectors that lives across the k loop in memory and
+// stores it on every iteration.
+template <int I, int MR>
+inline void Fma(V8& c, const float* a, int64_t lda, const float* b) {
+  if constexpr (I / 2 < MR) c += a[(I / 2) * lda] * Load8(b + 8 * (I % 2));
+}
+
+template <int I, int MR>
+inline void Put(const V8& c, float* tile) {
+  if constexpr (I / 2 < MR) std::memcpy(tile + (I / 2) * 16 + 8 * (I % 2), &c, sizeof c);
+}
+
+// c[MR x ncols] (=, or += if `add`) a[MR x kn] (rows lda apart) . panel[kn x 16].
+template <int MR>
+inline void Tile(int64_t kn, const float* a, int64_t lda, const float* panel, float* c,
+                 int64_t ldc, int64_t ncols, bool add) {
+  V8 c0 = {}, c1 = {}, c2 = {}, c3 = {}, c4 = {}, c5 = {}, c6 = {}, c7 = {}, c8 = {}, c9 = {},
+     c10 = {}, c11 = {};
+  for (int64_t k = 0; k < kn; ++k) {
+    const float* ak = a + k;
+    const float* bk = panel + k * 16;
+    Fma<0, MR>(c0, ak, lda, bk), Fma<1, MR>(c1, ak, lda, bk), Fma<2, MR>(c2, ak, lda, bk);
+    Fma<3, MR>(c3, ak, lda, bk), Fma<4, MR>(c4, ak, lda, bk), Fma<5, MR>(c5, ak, lda, bk);
+    Fma<6, MR>(c6, ak, lda, bk), Fma<7, MR>(c7, ak, lda, bk), Fma<8, MR>(c8, ak, lda, bk);
+    Fma<9, MR>(c9, ak, lda, bk), Fma<10, MR>(c10, ak, lda, bk), Fma<11, MR>(c11, ak, lda, bk);
+  }
+  float tile[MR * 16];
+  Put<0, MR>(c0, tile), Put<1, MR>(c1, tile), Put<2, MR>(c2, tile), Put<3, MR>(c3, tile);
+  Put<4, MR>(c4, tile), Put<5, MR>(c5, tile), Put<6, MR>(c6, tile), Put<7, MR>(c7, tile);
+  Put<8, MR>(c8, tile), Put<9, MR>(c9, tile), Put<10, MR>(c10, tile), Put<11, MR>(c11, tile);
+  for (int r = 0; r < MR; ++r) {
+    float* dst = c + r * ldc;
+    const float* src = tile + r * 16;
+    if (add) {
+      for (int64_t j = 0; j < ncols; ++j) dst[j] += src[j];
+    } else {
+      std::memcpy(dst, src, ncols * sizeof(float));
+    }
+  }
+}
+
+// Columns n0..n0+nc of w, widened to float32 panels [K][16] (the last zero-padded).
+template <typename W>
+void Pack(const Problem& p, int64_t n0, int64_t nc, float* panels) {
+  const W* w = static_cast<const W*>(p.w);
+  for (int64_t k = 0; k < p.K; ++k) {
+    const W* row = w + k * p.N + n0;
+    __builtin_prefetch(row + 8 * p.N);
+    for (int64_t j0 = 0; j0 < nc; j0 += 16) {
+      float* dst = panels + (j0 / 16 * p.K + k) * 16;
+      if (nc - j0 >= 16) {
+        const V8 lo = Load8(row + j0), hi = Load8(row + j0 + 8);
+        std::memcpy(dst, &lo, sizeof lo);
+        std::memcpy(dst + 8, &hi, sizeof hi);
+      } else {
+        for (int64_t j = 0; j < 16; ++j) dst[j] = j0 + j < nc ? Widen(row[j0 + j]) : 0.0f;
+      }
+    }
+  }
+}
+
+template <int MR>
+void TileGroups(const Problem& p, const float* panel, int64_t m, int64_t n, int64_t ncols) {
+  const float* a = p.x + m * p.K;
+  float* c = p.out + m * p.N + n;
+  for (int64_t g = 0, groups = p.Groups(); g < groups; ++g) {
+    const int64_t k0 = p.GroupBegin(g), k1 = p.GroupBegin(g + 1);
+    Tile<MR>(k1 - k0, a + k0, p.K, panel + k0 * 16, c, p.N, ncols, g > 0);
+  }
+}
+
+// Rows m0..m1, columns n0..n1, through packed panels.
+template <typename W>
+void Packed(const Problem& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+            std::vector<float>& scratch) {
+  const int64_t nc = n1 - n0;
+  scratch.resize((nc + 15) / 16 * 16 * p.K);
+  Pack<W>(p, n0, nc, scratch.data());
+  for (int64_t j0 = 0; j0 < nc; j0 += 16) {
+    const float* panel = scratch.data() + j0 * p.K;
+    const int64_t cols = std::min<int64_t>(16, nc - j0);
+    for (int64_t m = m0; m < m1; m += kTileRows) {
+      switch (std::min<int64_t>(kTileRows, m1 - m)) {
+        case 6: TileGroups<6>(p, panel, m, n0 + j0, cols); break;
+        case 5: TileGroups<5>(p, panel, m, n0 + j0, cols); break;
+        case 4: TileGroups<4>(p, panel, m, n0 + j0, cols); break;
+        case 3: TileGroups<3>(p, panel, m, n0 + j0, cols); break;
+        case 2: TileGroups<2>(p, panel, m, n0 + j0, cols); break;
+        default: TileGroups<1>(p, panel, m, n0 + j0, cols); break;
+      }
+    }
+  }
+}
+
+template <typename W>
+void Dispatch(const Problem& p, jaxserve_ffi::Pool& pool) {
+  if (p.M == 0 || p.N == 0) return;
+  if (p.K == 0) {
+    std::memset(p.out, 0, p.M * p.N * sizeof(float));
+    return;
+  }
+  if (p.M <= kTileRows) return SmallM<W>(p, pool);
+  const int64_t threads = std::max<int64_t>(1, pool.NumThreads());
+  // Column strips: 64 wide, narrower (down to 16) until every thread has about 8 units, so
+  // that the last units leave little imbalance.
+  int64_t strip = kStrip;
+  while (strip > 16 && (p.N + strip - 1) / strip < 8 * threads) strip /= 2;
+  const int64_t strips = (p.N + strip - 1) / strip;
+  const int64_t row_units = (p.M + kRowsPerUnit - 1) / kRowsPerUnit;
+  jaxserve_ffi::ParallelFor(strips * row_units, pool, [&p, strip, strips]() {
+    return [&p, strip, strips, scratch = std::vector<float>()](int64_t unit) mutable {
+      const int64_t n0 = (unit % strips) * strip, n1 = std::min(p.N, n0 + strip);
+      const int64_t m0 = (unit / strips) * kRowsPerUnit, m1 = std::min(p.M, m0 + kRowsPerUnit);
+      Packed<W>(p, m0, m1, n0, n1, scratch);
+    };
+  });
+}
+
+// Decodes the call frame: (x f32[M, K], w f32|bf16[L, K, N], layer s32[]) -> out f32[M, N],
+// multiplying by w[layer]: a layer loop passes all its layers' weights and an index, so no
+// slice of them is ever copied.
+std::string Run(XLA_FFI_CallFrame* frame) {
+  const XLA_FFI_Buffer* x = jaxserve_ffi::BufferArg(frame, 0);
+  const XLA_FFI_Buffer* w = jaxserve_ffi::BufferArg(frame, 1);
+  const XLA_FFI_Buffer* layer = jaxserve_ffi::BufferArg(frame, 2);
+  const XLA_FFI_Buffer* out = jaxserve_ffi::BufferRet(frame, 0);
+  if (!x || !w || !layer || !out || frame->args.size != 3 || frame->rets.size != 1) {
+    return "expected 3 buffer arguments (x, w, layer) and 1 buffer result";
+  }
+  if (x->rank != 2 || w->rank != 3 || out->rank != 2 || layer->rank != 0) {
+    return "expected x[M, K], w[L, K, N], a scalar layer and out[M, N]";
+  }
+  if (x->dims[1] != w->dims[1] || out->dims[0] != x->dims[0] || out->dims[1] != w->dims[2]) {
+    return "shapes must be x[M, K], w[L, K, N], out[M, N]";
+  }
+  if (x->dtype != XLA_FFI_DataType_F32 || out->dtype != XLA_FFI_DataType_F32) {
+    return "x and out must be float32";
+  }
+  if (layer->dtype != XLA_FFI_DataType_S32) return "layer must be int32";
+  const int64_t l = *static_cast<const int32_t*>(layer->data);
+  if (l < 0 || l >= w->dims[0]) return "layer is out of range of w's leading axis";
+  const int64_t K = w->dims[1], N = w->dims[2], offset = l * K * N;
+  Problem p{x->dims[0], K, N, static_cast<const float*>(x->data), nullptr,
+            static_cast<float*>(out->data)};
+  jaxserve_ffi::Pool pool(frame->api, frame->ctx);
+  if (w->dtype == XLA_FFI_DataType_F32) {
+    p.w = static_cast<const float*>(w->data) + offset;
+    Dispatch<float>(p, pool);
+  } else if (w->dtype == XLA_FFI_DataType_BF16) {
+    p.w = static_cast<const uint16_t*>(w->data) + offset;
+    Dispatch<uint16_t>(p, pool);
+  } else {
+    return "w must be float32 or bfloat16";
+  }
+  return "";
+}
+
+}  // namespace
+
+extern "C" XLA_FFI_Error* JaxserveMatmul(XLA_FFI_CallFrame* frame) {
+  return jaxserve_ffi::Handle(frame, Run);
+}

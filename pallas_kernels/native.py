@@ -17,6 +17,7 @@ import platform
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import jax
@@ -98,11 +99,12 @@ def build(source: Path) -> Path:
     return out
 
 
-def register(source: Path, symbol: str, target: str) -> None:
-    """Builds `source` and registers its handler `symbol` as the CPU FFI target `target`."""
+def register(source: Path, targets: Mapping[str, str]) -> None:
+    """Builds `source` and registers each handler symbol in `targets` as its CPU FFI target."""
     try:
         library = ctypes.cdll.LoadLibrary(str(build(source)))
     except OSError as e:
         raise KernelBuildError(f"loading the compiled kernel {source.name} failed: {e}") from e
-    handler = jax.ffi.pycapsule(getattr(library, symbol))
-    jax.ffi.register_ffi_target(target, handler, platform="cpu")
+    for symbol, target in targets.items():
+        handler = jax.ffi.pycapsule(getattr(library, symbol))
+        jax.ffi.register_ffi_target(target, handler, platform="cpu")

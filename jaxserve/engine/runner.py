@@ -41,7 +41,7 @@ PREFILL_BLOCK_Q = 16
 def _logits_step(params, kv_cache, batch, *, cfg, make_attention, matmul, block_q):
     attention = make_attention(block_q=block_q)
     hidden, kv_cache = forward(params, kv_cache, batch, cfg=cfg, attention=attention, matmul=matmul)
-    return compute_logits(params, hidden, batch.logits_indices, cfg=cfg), kv_cache
+    return compute_logits(params, hidden, batch.logits_indices, cfg=cfg, matmul=matmul), kv_cache
 
 
 def _sampling_step(
@@ -59,13 +59,15 @@ def _sampling_step(
 ):
     attention = make_attention(block_q=block_q)
     hidden, kv_cache = forward(params, kv_cache, batch, cfg=cfg, attention=attention, matmul=matmul)
-    logits = compute_logits(params, hidden, batch.logits_indices, cfg=cfg)
+    logits = compute_logits(params, hidden, batch.logits_indices, cfg=cfg, matmul=matmul)
     out = sample(logits, sampling, mode)
     prompt = None
     if mode.prompt_logprobs is not None:  # every token row: rare, and costs a [T, V] matmul
         rows = jnp.arange(hidden.shape[0])
         k = cfg.vocab_size if mode.prompt_logprobs == -1 else mode.prompt_logprobs
-        prompt = prompt_logprobs(compute_logits(params, hidden, rows, cfg=cfg), prompt_targets, k)
+        prompt = prompt_logprobs(
+            compute_logits(params, hidden, rows, cfg=cfg, matmul=matmul), prompt_targets, k
+        )
     return (out, prompt), kv_cache
 
 

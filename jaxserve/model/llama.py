@@ -131,12 +131,17 @@ def forward(
 
 
 def compute_logits(
-    params: Params, hidden: jax.Array, indices: jax.Array, *, cfg: ModelConfig
+    params: Params,
+    hidden: jax.Array,
+    indices: jax.Array,
+    *,
+    cfg: ModelConfig,
+    matmul: MatmulOp = matmul_reference,
 ) -> jax.Array:
     """f32[R, V] logits of the hidden rows `indices` (i32[R]) of `hidden` [T, E]."""
     h = hidden[indices]  # [R, E]
     if cfg.tie_word_embeddings:
-        logits = jnp.einsum("re,ve->rv", h, params["embed"])
+        logits = matmul(h, params["embed"], transposed=True)
     else:
-        logits = jnp.einsum("re,ev->rv", h, params["lm_head"])
+        logits = matmul(h, params["lm_head"])
     return logits.astype(jnp.float32)

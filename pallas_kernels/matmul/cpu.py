@@ -20,33 +20,55 @@ import jax
 import jax.numpy as jnp
 
 from pallas_kernels import native
+from pallas_kernels.matmul.reference import matmul_reference
 
 SOURCE = Path(__file__).with_name("cpu_kernel.cc")
 TARGET = "jaxserve_matmul_cpu"
-SYMBOL = "JaxserveMatmul"
+TRANSPOSED_TARGET = "jaxserve_matmul_transposed_cpu"
+# Above this many rows XLA's GEMM beats the kernel's dot products on transposed weights.
+TRANSPOSED_MAX_ROWS = 8
 WEIGHT_DTYPES = (jnp.dtype(jnp.float32), jnp.dtype(jnp.bfloat16))
 
-native.register(SOURCE, SYMBOL, TARGET)
+native.register(SOURCE, {"JaxserveMatmul": TARGET, "JaxserveMatmulTransposed": TRANSPOSED_TARGET})
 
 
-def matmul_cpu(x: jax.Array, w: jax.Array, layer: jax.Array | int | None = None) -> jax.Array:
+def matmul_cpu(
+    x: jax.Array,
+    w: jax.Array,
+    layer: jax.Array | int | None = None,
+    *,
+    transposed: bool = False,
+) -> jax.Array:
     """`x[..., K] . w[K, N]`, or `. w[layer]` for stacked `w[L, K, N]` -> float32[..., N].
 
     x is float32, w float32 or bfloat16. Stacked weights are read in place at `layer` (an
     int32 scalar, traced or not): inside a layer loop no slice of them is copied. A `layer`
-    outside [0, L) is an error, not a read out of bounds.
+    outside [0, L) is an error, not a read out of bounds. `transposed`: w is [N, K] (a tied
+    LM head multiplying by the embeddings), unstacked; for more than `TRANSPOSED_MAX_ROWS`
+    rows XLA multiplies those.
     """
     if x.dtype != jnp.float32:
         raise ValueError(f"x must be float32, got {x.dtype}")
     if w.dtype not in WEIGHT_DTYPES:
         raise ValueError(f"w must be float32 or bfloat16, got {w.dtype}")
     stacked = layer is not None
-    if w.ndim != (3 if stacked else 2) or x.ndim < 1 or x.shape[-1] != w.shape[-2]:
-        want = "w[L, K, N] with a layer" if stacked else "w[K, N]"
+    if transposed and stacked:
+        raise ValueError("transposed weights cannot be stacked")
+    k_axis = -1 if transposed else -2
+    if w.ndim != (3 if stacked else 2) or x.ndim < 1 or x.shape[-1] != w.shape[k_axis]:
+        want = "w[N, K]" if transposed else "w[L, K, N] with a layer" if stacked else "w[K, N]"
         raise ValueError(f"expected x[..., K] and {want}, got {x.shape} and {w.shape}")
+    rows = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])
+    if transposed and rows.shape[0] > TRANSPOSED_MAX_ROWS:
+        return matmul_reference(x, w, transposed=True)
+    if transposed:
+        n = w.shape[0]
+        call = jax.ffi.ffi_call(
+            TRANSPOSED_TARGET, jax.ShapeDtypeStruct((rows.shape[0], n), x.dtype)
+        )
+        return call(rows, w).reshape(*x.shape[:-1], n)
     if not stacked:
         w, layer = w[None], 0
-    rows = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])
     call = jax.ffi.ffi_call(TARGET, jax.ShapeDtypeStruct((rows.shape[0], w.shape[2]), x.dtype))
     out = call(rows, w, jnp.asarray(layer, jnp.int32).reshape(()))
     return out.reshape(*x.shape[:-1], w.shape[2])

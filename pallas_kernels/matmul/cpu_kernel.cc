@@ -17,6 +17,7 @@
 // group by group, adding each group's tile into the output.
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -104,7 +105,9 @@ void SmallBand(const Problem& p, int64_t k0, int64_t k1, float* acc) {
   for (; j < p.N; ++j) {  // the last N % 16 columns
     for (int64_t k = k0; k < k1; ++k) {
       const float b = Widen(w[k * p.N + j]);
-      for (int r = 0; r < MR; ++r) acc[r * p.N + j] += p.x[r * p.K + k] * b;
+      for (int r = 0; r < MR; ++r) {
+        acc[r * p.N + j] = std::fma(p.x[r * p.K + k], b, acc[r * p.N + j]);
+      }
     }
   }
 }
@@ -267,6 +270,67 @@ void Dispatch(const Problem& p, jaxserve_ffi::Pool& pool) {
   });
 }
 
+// ---- Transposed weights: out[M, N] = x[M, K] . w[N, K]^T (a tied LM head, w = embeddings) ----
+//
+// Every output element is a dot product of two contiguous rows: 8 lane sums in k order, then
+// a fixed horizontal sum, then the K % 8 tail. Rows of x are taken kTRows at a time against
+// kTCols rows of w (12 accumulators); the order per element never depends on M.
+
+constexpr int kTRows = 3;
+constexpr int kTCols = 4;
+constexpr int64_t kTStrip = 64;  // rows of w in one unit
+
+inline float Sum8(V8 v) {
+  return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
+template <int MR, int NR, typename W>
+inline void DotBlock(int64_t K, const float* x, const W* w, float* out, int64_t ldo) {
+  V8 acc[MR][NR];  // fixed trip counts, unrolled: registers
+  for (int r = 0; r < MR; ++r)
+    for (int c = 0; c < NR; ++c) acc[r][c] = V8{};
+  int64_t k = 0;
+  for (; k + 8 <= K; k += 8) {
+    V8 wv[NR];
+    for (int c = 0; c < NR; ++c) wv[c] = Load8(w + c * K + k);
+    for (int r = 0; r < MR; ++r) {
+      const V8 xv = Load8(x + r * K + k);
+      for (int c = 0; c < NR; ++c) acc[r][c] += xv * wv[c];
+    }
+  }
+  for (int r = 0; r < MR; ++r) {
+    for (int c = 0; c < NR; ++c) {
+      float sum = Sum8(acc[r][c]);
+      for (int64_t t = k; t < K; ++t) sum = std::fma(x[r * K + t], Widen(w[c * K + t]), sum);
+      out[r * ldo + c] = sum;
+    }
+  }
+}
+
+template <int NR, typename W>
+void DotRows(const Problem& p, int64_t n, const W* w) {
+  int64_t m = 0;
+  for (; m + kTRows <= p.M; m += kTRows) {
+    DotBlock<kTRows, NR, W>(p.K, p.x + m * p.K, w, p.out + m * p.N + n, p.N);
+  }
+  for (; m < p.M; ++m) DotBlock<1, NR, W>(p.K, p.x + m * p.K, w, p.out + m * p.N + n, p.N);
+}
+
+template <typename W>
+void DispatchTransposed(const Problem& p, jaxserve_ffi::Pool& pool) {
+  if (p.M == 0 || p.N == 0) return;
+  const int64_t strips = (p.N + kTStrip - 1) / kTStrip;
+  jaxserve_ffi::ParallelFor(strips, pool, [&p]() {
+    return [&p](int64_t strip) {
+      const W* w = static_cast<const W*>(p.w);
+      const int64_t n1 = std::min(p.N, (strip + 1) * kTStrip);
+      int64_t n = strip * kTStrip;
+      for (; n + kTCols <= n1; n += kTCols) DotRows<kTCols, W>(p, n, w + n * p.K);
+      for (; n < n1; ++n) DotRows<1, W>(p, n, w + n * p.K);
+    };
+  });
+}
+
 // Decodes the call frame: (x f32[M, K], w f32|bf16[L, K, N], layer s32[]) -> out f32[M, N],
 // multiplying by w[layer]: a layer loop passes all its layers' weights and an index, so no
 // slice of them is ever copied.
@@ -306,8 +370,40 @@ std::string Run(XLA_FFI_CallFrame* frame) {
   return "";
 }
 
+// (x f32[M, K], w f32|bf16[N, K]) -> out f32[M, N] = x . w^T.
+std::string RunTransposed(XLA_FFI_CallFrame* frame) {
+  const XLA_FFI_Buffer* x = jaxserve_ffi::BufferArg(frame, 0);
+  const XLA_FFI_Buffer* w = jaxserve_ffi::BufferArg(frame, 1);
+  const XLA_FFI_Buffer* out = jaxserve_ffi::BufferRet(frame, 0);
+  if (!x || !w || !out || frame->args.size != 2 || frame->rets.size != 1) {
+    return "expected 2 buffer arguments (x, w) and 1 buffer result";
+  }
+  if (x->rank != 2 || w->rank != 2 || out->rank != 2 || x->dims[1] != w->dims[1] ||
+      out->dims[0] != x->dims[0] || out->dims[1] != w->dims[0]) {
+    return "shapes must be x[M, K], w[N, K], out[M, N]";
+  }
+  if (x->dtype != XLA_FFI_DataType_F32 || out->dtype != XLA_FFI_DataType_F32) {
+    return "x and out must be float32";
+  }
+  Problem p{x->dims[0], x->dims[1], w->dims[0], static_cast<const float*>(x->data), w->data,
+            static_cast<float*>(out->data)};
+  jaxserve_ffi::Pool pool(frame->api, frame->ctx);
+  if (w->dtype == XLA_FFI_DataType_F32) {
+    DispatchTransposed<float>(p, pool);
+  } else if (w->dtype == XLA_FFI_DataType_BF16) {
+    DispatchTransposed<uint16_t>(p, pool);
+  } else {
+    return "w must be float32 or bfloat16";
+  }
+  return "";
+}
+
 }  // namespace
 
 extern "C" XLA_FFI_Error* JaxserveMatmul(XLA_FFI_CallFrame* frame) {
   return jaxserve_ffi::Handle(frame, Run);
+}
+
+extern "C" XLA_FFI_Error* JaxserveMatmulTransposed(XLA_FFI_CallFrame* frame) {
+  return jaxserve_ffi::Handle(frame, RunTransposed);
 }

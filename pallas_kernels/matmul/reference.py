@@ -6,11 +6,21 @@ import jax
 import jax.numpy as jnp
 
 
-def matmul_reference(x: jax.Array, w: jax.Array, layer: jax.Array | int | None = None) -> jax.Array:
+def matmul_reference(
+    x: jax.Array,
+    w: jax.Array,
+    layer: jax.Array | int | None = None,
+    *,
+    transposed: bool = False,
+) -> jax.Array:
     """`x[..., K] . w[K, N]`, or `. w[layer]` for stacked `w[L, K, N]`, in x's dtype.
 
-    Weights stored narrower than x (bfloat16 under float32 compute) are widened exactly first.
+    `transposed`: w is [N, K]. Weights stored narrower than x (bfloat16 under float32
+    compute) are widened exactly first.
     """
     if layer is not None:
         w = jax.lax.dynamic_index_in_dim(w, layer, keepdims=False)
-    return jnp.dot(x, w.astype(x.dtype), preferred_element_type=x.dtype)
+    w = w.astype(x.dtype)
+    if transposed:
+        return jnp.einsum("...k,nk->...n", x, w, preferred_element_type=x.dtype)
+    return jnp.dot(x, w, preferred_element_type=x.dtype)

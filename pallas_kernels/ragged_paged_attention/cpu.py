@@ -35,7 +35,7 @@ def build() -> Path:
     return native.build(SOURCE)
 
 
-native.register(SOURCE, SYMBOL, TARGET)
+native.register(SOURCE, {SYMBOL: TARGET})
 
 
 def ragged_paged_attention_cpu(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -91,3 +93,22 @@ def test_bad_inputs_are_clear_errors():
         matmul_cpu(x, jnp.ones((8, 4)), 0)
     with pytest.raises(Exception, match="layer is out of range"):  # checked when it runs
         jax.block_until_ready(jax.jit(matmul_cpu)(x, jnp.ones((3, 8, 4)), jnp.int32(3)))
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+@pytest.mark.parametrize(("m", "k", "n"), [(1, 576, 1000), (4, 64, 37), (8, 13, 9), (20, 40, 50)])
+def test_transposed_weights(m, k, n, dtype):
+    """A tied LM head: w is [N, K]; past TRANSPOSED_MAX_ROWS rows XLA does it."""
+    x, w = _inputs(m, k, n, dtype)
+    w_t = jnp.swapaxes(w[0], 0, 1)  # [N, K]
+    got = np.asarray(jax.jit(functools.partial(matmul_cpu, transposed=True))(jnp.asarray(x), w_t))
+    np.testing.assert_allclose(got, _expected(x, w[0]), rtol=1e-5, atol=1e-4 * np.sqrt(k))
+
+
+def test_transposed_rows_are_bitwise_the_same_in_any_small_batch():
+    x, w = _inputs(module.TRANSPOSED_MAX_ROWS, 100, 300, jnp.bfloat16, seed=2)
+    step = jax.jit(functools.partial(matmul_cpu, transposed=True))
+    w_t = jnp.swapaxes(w[0], 0, 1)
+    full = np.asarray(step(jnp.asarray(x), w_t))
+    for rows in (slice(0, 1), slice(2, 5), slice(1, 8)):
+        np.testing.assert_array_equal(np.asarray(step(jnp.asarray(x[rows]), w_t)), full[rows])

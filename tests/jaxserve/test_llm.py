@@ -5,9 +5,11 @@ from __future__ import annotations
 import jax.numpy as jnp
 import pytest
 
+import platforms
 from jaxserve import LLM, RequestOutput, SamplingParams, progress
 from jaxserve.engine.packing import warmup_buckets
 from jaxserve.errors import EngineBusyError, ModelConfigError
+from pallas_kernels.matmul import matmul_reference
 from tests.tiny_models import TinySpec
 
 pytestmark = pytest.mark.cpu
@@ -171,3 +173,24 @@ def test_start_shows_its_stages_in_a_notebook(model_path, monkeypatch, capsys):
     assert "loading weights" in err
     assert "compiling shape buckets: 100%" in err and f"{shapes}/{shapes}" in err
     assert "generating: 100%" in err
+
+
+def test_bfloat16_checkpoint_keeps_bfloat16_matrices_with_the_same_tokens(
+    tiny_checkpoints, monkeypatch
+):
+    """Float32 compute over bfloat16-stored weights: exactly widened, so XLA (float32 weights)
+    and the native kernel (bfloat16 weights) pick the same greedy tokens."""
+    path = tiny_checkpoints(SPEC.with_dtype("bfloat16"))
+    prompts = [{"prompt_token_ids": [1, 2, 3, 4, 5]}, {"prompt_token_ids": [7] * 20}]
+    options = dict(max_model_len=64, max_num_seqs=4, skip_tokenizer_init=True, warmup=False)
+    native = LLM(path, **options)
+    if native.runner.params["layers"]["wq"].dtype != jnp.bfloat16:
+        pytest.skip("the native matmul kernel is unavailable here")
+    assert native.runner.params["embed"].dtype == jnp.float32
+    assert native.runner.params["layers"]["attn_norm"].dtype == jnp.float32
+    want = [o.outputs[0].token_ids for o in native.generate(prompts, GREEDY, use_tqdm=False)]
+    monkeypatch.setattr(platforms, "matmul_fn", lambda *args, **kwargs: matmul_reference)
+    xla = LLM(path, **options)
+    assert xla.runner.params["layers"]["wq"].dtype == jnp.float32
+    got = [o.outputs[0].token_ids for o in xla.generate(prompts, GREEDY, use_tqdm=False)]
+    assert got == want

@@ -20,6 +20,7 @@ status = kernel_status("cpu_native")
 if not status.available:  # pragma: no cover - machines without a C++ compiler
     pytest.skip(f"the native CPU kernel is unavailable: {status.reason}", allow_module_level=True)
 
+from pallas_kernels import native  # noqa: E402
 from pallas_kernels.ragged_paged_attention import cpu  # noqa: E402
 
 
@@ -130,13 +131,16 @@ def test_a_table_pointing_past_the_pages_is_an_error_not_a_read():
 
 
 def test_the_library_is_cached_per_machine(tmp_path, monkeypatch):
-    """A second build is a cache hit; a different source would be a different file."""
+    """A second build is a cache hit; a different source would be a different file. The
+    other kernels compile alongside the first, and no temporary file is left behind."""
     monkeypatch.setenv(cpu.CACHE_ENV_VAR, str(tmp_path))
     first = cpu.build()
     assert first.parent == tmp_path and first.exists()
     mtime = first.stat().st_mtime_ns
     assert cpu.build() == first and first.stat().st_mtime_ns == mtime
-    assert [p.name for p in tmp_path.iterdir()] == [first.name], "no temporary files left"
+    libraries = {native.build(source).name for source in native.SOURCES}
+    assert first.name in libraries and len(libraries) == len(native.SOURCES)
+    assert {p.name for p in tmp_path.iterdir()} == libraries, "no temporary files left"
 
 
 def test_no_compiler_makes_the_kernel_unavailable_and_cpu_falls_back(tmp_path):

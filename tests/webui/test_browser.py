@@ -7,7 +7,6 @@ skipped where they are absent. The driver is the system one, so nothing is ever 
 from __future__ import annotations
 
 import importlib.util
-import shutil
 import struct
 import time
 import zlib
@@ -16,46 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-import webui as gr
-
-pytest.importorskip("selenium", reason="selenium is not installed")
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.remote.webdriver import WebDriver as Driver
 
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-if CHROMIUM is None or not CHROMEDRIVER.exists():
-    pytest.skip(
-        "headless browser tests need Debian's chromium and chromium-driver "
-        "(apt-get install chromium chromium-driver)",
-        allow_module_level=True,
-    )
+import webui as gr
+from tests.browser import Driver, headless_chromium, until  # skips without a browser
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Driver]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-        "--window-size=1200,1000",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
+    with headless_chromium("1200,1000") as driver:
+        yield driver
 
 
 @pytest.fixture
@@ -68,18 +41,6 @@ def page(browser: Driver, serve: Callable[[gr.Blocks], str]) -> Callable[[gr.Blo
         return browser
 
     return open_page
-
-
-def until(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll `condition` until it returns something truthy; fail with its last value."""
-    deadline = time.monotonic() + timeout
-    result = None
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f"condition not met in {timeout} s (last value {result!r})")
 
 
 def value_of(driver: Driver, selector: str) -> str:

@@ -18,25 +18,14 @@ from typing import Any
 
 import httpx
 import pytest
-
-pytest.importorskip("selenium", reason="selenium is not installed")
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.chrome.webdriver import WebDriver as Driver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 
+from tests import browser as chromium  # skips the module without a browser
 from tests.conftest import DefaultServer
 
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-if CHROMIUM is None or not CHROMEDRIVER.exists():
-    pytest.skip(
-        "headless browser tests need Debian's chromium and chromium-driver "
-        "(apt-get install chromium chromium-driver)",
-        allow_module_level=True,
-    )
+Driver = chromium.Driver
 
 pytestmark = [pytest.mark.cpu, pytest.mark.slow]
 
@@ -46,36 +35,13 @@ FOOTER_MARK = " reply tokens"
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Driver]:
-    assert CHROMIUM is not None  # else the module is skipped
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,1100",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "SEVERE"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
+    with chromium.headless_chromium("1280,1100", console_errors=True) as driver:
+        yield driver
 
 
 def until(condition: Callable[[], Any], timeout: float = 60.0) -> Any:
-    """Poll `condition` until it returns something truthy; fail with its last value."""
-    deadline = time.monotonic() + timeout
-    result = None
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f"condition not met in {timeout} s (last value {result!r})")
+    """`tests.browser.until`, with a minute by default: long replies take that."""
+    return chromium.until(condition, timeout)
 
 
 def control(driver: Driver, label: str, css: str) -> WebElement:

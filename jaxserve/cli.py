@@ -9,20 +9,25 @@ from collections.abc import Sequence
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    """Prints the platform, then checks every attention kernel; 1 if a check that ran failed."""
+    """Prints the platform, then checks the matmul and every attention kernel; 1 if a check
+    that ran failed."""
     import jax
 
     import platforms
-    from platforms import selfcheck
+    from pallas_kernels.matmul import matmul_reference
+    from platforms import matmul, selfcheck
 
     platform = platforms.detect()
     print(f"jax {jax.__version__}, backend {jax.default_backend()}")
     print(platform.describe())
     print(f"devices:       {', '.join(str(d) for d in platform.devices)}")
+    passed, detail = matmul.selfcheck(platform)
+    impl = "xla" if platforms.matmul_fn(platform) is matmul_reference else platform.matmul
+    print(f"matmul check:  {impl} {'pass' if passed else 'FAIL'} ({detail})")
     print()
     print("attention kernels (self-check: a tiny ragged batch against float64 dense attention)")
     print(selfcheck.HEADER, flush=True)
-    failed = False
+    failed = not passed
     for result in selfcheck.run_selfchecks(platform):
         print(selfcheck.format_result(result), flush=True)
         failed |= result.passed is False

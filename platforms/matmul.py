@@ -11,10 +11,12 @@ sharding rule) or computes in another dtype than float32, the platform uses XLA,
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from pallas_kernels.matmul import matmul_reference
 from platforms.attention import import_kernel
@@ -24,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 MatmulFn = Callable[..., jax.Array]
 KERNEL_MODULES: dict[MatmulImpl, str] = {"cpu_native": "pallas_kernels.matmul.cpu"}
+SELFCHECK_TOLERANCE = 1e-5  # float32 sums of 96 products
 
 
 def matmul_fn(
@@ -55,3 +58,34 @@ def keeps_bfloat16_weights(fn: MatmulFn, compute_dtype: jnp.dtype) -> bool:
     products are those of float32 weights, at half the bytes. XLA would widen a copy per call.
     """
     return fn is not matmul_reference and jnp.dtype(compute_dtype) == jnp.float32
+
+
+def selfcheck(platform: Platform) -> tuple[bool, str]:
+    """(passed, detail): the platform's matmul against float64 numpy on a few small shapes.
+
+    Decode-sized and prefill-sized row counts, float32 and bfloat16 stacked weights read at a
+    layer index, and a transposed (tied LM head) product.
+    """
+    fn = matmul_fn(platform)
+    rng = np.random.default_rng(0)
+    worst = 0.0
+    start = time.perf_counter()
+    try:
+        for rows, dtype in ((3, jnp.float32), (37, jnp.bfloat16), (5, jnp.bfloat16)):
+            x = rng.standard_normal((rows, 96)).astype(np.float32)
+            w = jnp.asarray(rng.standard_normal((2, 96, 80)), dtype)
+            wide = np.asarray(w.astype(jnp.float32), np.float64)
+            got = np.asarray(fn(jnp.asarray(x), w, jnp.int32(1)), np.float64)
+            worst = max(worst, _rel_err(got, x @ wide[1]))
+            got = np.asarray(fn(jnp.asarray(x), jnp.swapaxes(w[0], 0, 1), transposed=True))
+            worst = max(worst, _rel_err(np.asarray(got, np.float64), x @ wide[0]))
+    except Exception as e:  # the doctor reports a broken kernel, it does not crash on it
+        message = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        return False, f"{type(e).__name__}: {message}"[:100]
+    seconds = time.perf_counter() - start
+    passed = worst <= SELFCHECK_TOLERANCE
+    return passed, f"rel err {worst:.1e} (tol {SELFCHECK_TOLERANCE:.0e}), {seconds:.1f} s"
+
+
+def _rel_err(got: np.ndarray, want: np.ndarray) -> float:
+    return float(np.linalg.norm(got - want) / np.linalg.norm(want))

@@ -15,6 +15,7 @@ def test_doctor_reports_the_platform_and_checks_the_kernels(capsys):
     out = capsys.readouterr().out
     assert "platform:      cpu" in out and "attention:     cpu_native" in out
     assert "pallas kernel: pallas_tpu (interpret mode)" in out
+    assert "matmul check:  cpu_native pass (rel err" in out
     rows = {tuple(line.split()[:2]): line.split()[2:4] for line in out.splitlines()[-8:]}
     assert rows == {
         ("reference", "xla"): ["yes", "pass"],
@@ -37,6 +38,16 @@ def test_doctor_fails_when_a_kernel_does(monkeypatch, capsys):
     monkeypatch.setattr(selfcheck, "implementation", lambda impl, interpret: lambda q, *a, **k: q)
     assert main(["doctor"]) == 1
     assert "pallas_triton      interpret  yes        FAIL" in capsys.readouterr().out
+
+
+@pytest.mark.cpu
+def test_doctor_fails_when_the_matmul_does(monkeypatch, capsys):
+    from platforms import matmul, selfcheck
+
+    monkeypatch.setattr(selfcheck, "CHECKS", ())
+    monkeypatch.setattr(matmul, "matmul_fn", lambda platform: lambda x, w, *a, **k: x[:, :1])
+    assert main(["doctor"]) == 1
+    assert "matmul check:  cpu_native FAIL" in capsys.readouterr().out
 
 
 @pytest.mark.cpu

@@ -77,17 +77,17 @@ struct Problem {
 
 // ---- Small M: stream w's rows ----
 
-// acc[MR, N] += x[:, k0:k1] . w[k0:k1, :], 16 columns at a time; each column block walks the
-// rows k0..k1 (at most kBand of them) in order.
+// acc[MR, N] += x[:, k0:k1] . w[k0:k1, :] (= if `first`: acc need not be initialized), 16
+// columns at a time; each column block walks the rows k0..k1 (at most kBand of them) in order.
 template <int MR, typename W>
-void SmallBand(const Problem& p, int64_t k0, int64_t k1, float* acc) {
+void SmallBand(const Problem& p, int64_t k0, int64_t k1, bool first, float* acc) {
   const W* w = static_cast<const W*>(p.w);
   int64_t j = 0;
   for (; j + 16 <= p.N; j += 16) {
     V8 c[2 * MR];  // a loop of fixed trip count, unrolled: these stay in registers
     for (int r = 0; r < MR; ++r) {
-      c[2 * r] = Load8(acc + r * p.N + j);
-      c[2 * r + 1] = Load8(acc + r * p.N + j + 8);
+      c[2 * r] = first ? V8{} : Load8(acc + r * p.N + j);
+      c[2 * r + 1] = first ? V8{} : Load8(acc + r * p.N + j + 8);
     }
     for (int64_t k = k0; k < k1; ++k) {
       const V8 lo = Load8(w + k * p.N + j), hi = Load8(w + k * p.N + j + 8);
@@ -103,6 +103,9 @@ void SmallBand(const Problem& p, int64_t k0, int64_t k1, float* acc) {
     }
   }
   for (; j < p.N; ++j) {  // the last N % 16 columns
+    if (first) {
+      for (int r = 0; r < MR; ++r) acc[r * p.N + j] = 0.0f;
+    }
     for (int64_t k = k0; k < k1; ++k) {
       const float b = Widen(w[k * p.N + j]);
       for (int r = 0; r < MR; ++r) {
@@ -114,9 +117,9 @@ void SmallBand(const Problem& p, int64_t k0, int64_t k1, float* acc) {
 
 template <int MR, typename W>
 void SmallGroup(const Problem& p, int64_t g, float* acc) {
-  const int64_t end = p.GroupBegin(g + 1);
-  for (int64_t k = p.GroupBegin(g); k < end; k += kBand) {
-    SmallBand<MR, W>(p, k, std::min(end, k + kBand), acc);
+  const int64_t begin = p.GroupBegin(g), end = p.GroupBegin(g + 1);
+  for (int64_t k = begin; k < end; k += kBand) {
+    SmallBand<MR, W>(p, k, std::min(end, k + kBand), k == begin, acc);
   }
 }
 
@@ -127,12 +130,15 @@ void SmallM(const Problem& p, jaxserve_ffi::Pool& pool) {
     std::memset(p.out, 0, size * sizeof(float));
     return;
   }
-  // Group 0 sums straight into out; the others into their own partial sums.
-  std::vector<float> partials((groups - 1) * size, 0.0f);
-  std::memset(p.out, 0, size * sizeof(float));
-  jaxserve_ffi::ParallelFor(groups, pool, [&p, &partials, size]() {
-    return [&p, &partials, size](int64_t g) {
-      float* acc = g == 0 ? p.out : partials.data() + (g - 1) * size;
+  // Group 0 sums straight into out; the others into their own partial sums, in a buffer this
+  // thread keeps between calls (a fresh one would be page-faulted in on every call).
+  // Workers get the pointer: in their own threads the name would be their own buffer.
+  thread_local std::vector<float> buffer;
+  buffer.resize((groups - 1) * size);
+  float* partials = buffer.data();
+  jaxserve_ffi::ParallelFor(groups, pool, [&p, partials, size]() {
+    return [&p, partials, size](int64_t g) {
+      float* acc = g == 0 ? p.out : partials + (g - 1) * size;
       switch (p.M) {
         case 6: SmallGroup<6, W>(p, g, acc); break;
         case 5: SmallGroup<5, W>(p, g, acc); break;
@@ -144,7 +150,7 @@ void SmallM(const Problem& p, jaxserve_ffi::Pool& pool) {
     };
   });
   for (int64_t g = 1; g < groups; ++g) {
-    const float* part = partials.data() + (g - 1) * size;
+    const float* part = partials + (g - 1) * size;
     for (int64_t i = 0; i < size; ++i) p.out[i] += part[i];
   }
 }

@@ -71,13 +71,16 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     logging.getLogger().setLevel(config.log_level.upper())
     from jaxserve import LLM
+    from jaxserve.engine import faults
     from jaxserve.server.app import create_app, uvicorn_server
 
     try:
+        step_hook = faults.from_environment()
         llm = LLM(config.model, **config.llm_kwargs())
     except (JaxserveError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    llm.engine.step_hook = step_hook
     server = uvicorn_server(create_app(llm, config), config)
     server.run()
     return 0 if server.started else 1

@@ -147,6 +147,17 @@ class BlockManager:
                 block.block_hash = block_hash
                 self._cached[block_hash] = block
 
+    def forget_from(self, request: Request, num_tokens: int) -> None:
+        """Drops from the prefix cache the request's blocks past its first `num_tokens` tokens.
+
+        A step that failed may have written some of them and not others, so no later request
+        may reuse their contents; the blocks themselves stay the request's until `free`.
+        """
+        for block in self._owned.get(request.request_id, [])[num_tokens // self.block_size :]:
+            if block.block_hash is not None and self._cached.get(block.block_hash) is block:
+                del self._cached[block.block_hash]
+            block.block_hash = None
+
     def free(self, request: Request) -> None:
         """Drops the request's hold on its blocks; the last block is the first evicted."""
         for block in reversed(self._owned.pop(request.request_id, [])):

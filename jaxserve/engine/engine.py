@@ -4,12 +4,18 @@ One `step()`: the scheduler picks each request's tokens within the budget, the r
 them into one mixed prefill/decode batch and runs the model, and every request whose known
 tokens are now all in the cache gets its next token and is checked for stopping. Finished
 and aborted requests give their pages back at once.
+
+A step that raises fails its own requests and nothing else: they end in FINISHED_ERROR, give
+their pages back, and the pages the step was filling leave the prefix cache (what they hold
+is unknown). `step()` then raises `StepFailed` naming them, and the engine goes on serving.
+Only a fault that leaves the runner without its KV cache (a donated buffer lost mid-call)
+raises `EngineUnusable`.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -17,7 +23,7 @@ import numpy as np
 from jaxserve.engine.block_manager import BlockManager
 from jaxserve.engine.detokenizer import IncrementalDetokenizer, Tokenizer
 from jaxserve.engine.packing import MIN_SEQS, SequenceChunk, bucket, step_bucket
-from jaxserve.engine.request import Request
+from jaxserve.engine.request import Request, RequestStatus
 from jaxserve.engine.sampling_rows import SampledTokens, pack_sampling
 from jaxserve.engine.scheduler import Policy, ScheduledChunk, Scheduler
 from jaxserve.model.sampling_mode import SamplingMode
@@ -35,6 +41,25 @@ class StepRunner(Protocol):
         sampling: dict[str, np.ndarray],
         mode: SamplingMode,
     ) -> SampledTokens: ...
+
+    def usable(self) -> bool:
+        """Whether the runner can run another step (its KV cache survived the last one)."""
+        ...
+
+
+class StepFailed(RuntimeError):
+    """One step raised; its requests ended in FINISHED_ERROR and gave their pages back."""
+
+    def __init__(self, requests: list[Request], cause: BaseException):
+        super().__init__(f"the engine step failed: {type(cause).__name__}: {cause}")
+        self.requests = requests
+
+
+class EngineUnusable(RuntimeError):
+    """A step failed in a way that left the runner unable to run another."""
+
+
+StepHook = Callable[[Sequence[Request]], None]
 
 
 class Engine:
@@ -73,6 +98,9 @@ class Engine:
         )
         self._ids = itertools.count()
         self._seeds = np.random.default_rng(seed)  # for requests that bring no seed
+        # A test hook: called with a step's requests before the model runs. Whatever it
+        # raises fails the step as a fault in the runner would (benchmarks/soak.py, tests).
+        self.step_hook: StepHook | None = None
 
     def add_request(
         self,
@@ -179,26 +207,43 @@ class Engine:
         )
 
     def step(self) -> list[Request]:
-        """Runs one model step; returns the requests that finished in it."""
+        """Runs one model step; returns the requests that finished in it.
+
+        Raises:
+            StepFailed: the step raised; its requests (listed) ended with an error and the
+                engine can go on stepping the others.
+            EngineUnusable: the step's fault also took the runner's KV cache.
+        """
         out = self.scheduler.schedule()
         if not out.chunks:
             return []
+        try:
+            return self._run(out.chunks)
+        except Exception as e:
+            failed = self._fail(out.chunks)
+            if not self.runner.usable():
+                raise EngineUnusable(f"the runner lost its KV cache: {e}") from e
+            raise StepFailed(failed, e) from e
+
+    def _run(self, scheduled: Sequence[ScheduledChunk]) -> list[Request]:
         chunks = [
             SequenceChunk(
                 c.request.all_token_ids[c.start : c.end], c.start, self.blocks.page_table(c.request)
             )
-            for c in out.chunks
+            for c in scheduled
         ]
-        requests = [c.request for c in out.chunks]
+        requests = [c.request for c in scheduled]
+        if self.step_hook is not None:
+            self.step_hook(requests)
         sampling, mode = pack_sampling(
             requests, bucket(len(requests), MIN_SEQS), self.vocab_size, [r.seed for r in requests]
         )
         if mode.prompt_logprobs is not None:
-            sampling["prompt_targets"] = self._prompt_targets(out.chunks)
+            sampling["prompt_targets"] = self._prompt_targets(scheduled)
         sampled = self.runner.execute(chunks, sampling, mode)
         finished = []
         token_row = 0
-        for row, chunk in enumerate(out.chunks):
+        for row, chunk in enumerate(scheduled):
             request = chunk.request
             if request.params.prompt_logprobs is not None:
                 _record_prompt_logprobs(request, chunk, sampled, token_row)
@@ -215,6 +260,18 @@ class Engine:
                 self.scheduler.finish(request, request.status)
                 finished.append(request)
         return finished
+
+    def _fail(self, scheduled: Sequence[ScheduledChunk]) -> list[Request]:
+        """Ends the unfinished requests of a failed step with an error; returns them."""
+        failed = []
+        for chunk in scheduled:
+            request = chunk.request
+            if request.finished:  # it ended in this step before the fault: its pages are good
+                continue
+            self.blocks.forget_from(request, chunk.start)
+            self.scheduler.finish(request, RequestStatus.FINISHED_ERROR)
+            failed.append(request)
+        return failed
 
 
 def _record_logprobs(request: Request, sampled: SampledTokens, row: int) -> None:

@@ -134,6 +134,10 @@ class ModelRunner:
         )
         self.executables = ExecutableStore(executable_dir, fingerprint, list(mesh.devices.flat))
 
+    def usable(self) -> bool:
+        """False once a failed call consumed the donated KV cache without returning a new one."""
+        return not any(leaf.is_deleted() for leaf in jax.tree.leaves(self.kv_cache))
+
     def _executable(self, step, *args, **static):
         """The compiled program of `step` (a jitted step function) for these arguments."""
         shapes = tuple((x.shape, x.dtype.name) for x in jax.tree.leaves(args[2:]))

@@ -4,8 +4,11 @@ The `Engine` is not thread-safe, so only the engine thread touches it. The async
 commands (add a group of sequences, abort one) into an inbox under a condition variable; the
 engine thread sleeps on that condition while it has nothing to do, and between steps it drains
 the inbox, runs one step, and hands each stream its new tokens and text in one batch through
-`loop.call_soon_threadsafe`. If the thread dies, every open stream gets `EngineFailed` and every
-later submission is refused, so no client waits forever. `stop()` ends the thread after
+`loop.call_soon_threadsafe`. A step that raises fails only the API calls with a sequence in
+it: each of their streams gets `StepFailedError` (a 500), their other sequences are aborted,
+and the thread goes on serving everyone else. If the thread itself dies (or a step leaves
+the engine unusable), every open stream gets `EngineDeadError` and every later submission is
+refused, so no client waits forever. `stop()` ends the thread after
 aborting what is still running; `start()` then runs a new one (a relaunched chat app), unless
 the engine failed.
 """
@@ -20,7 +23,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 
-from jaxserve.engine.engine import Engine
+from jaxserve.engine.engine import Engine, StepFailed
 from jaxserve.engine.request import Request, RequestStatus
 from jaxserve.outputs import Logprob
 from jaxserve.sampling_params import SamplingParams
@@ -57,8 +60,16 @@ class RequestRejected(ValueError):
     """The engine refused the request (bad parameters, prompt too long): a 400."""
 
 
-class EngineDeadError(RuntimeError):
+class GenerationFailed(RuntimeError):
+    """The engine could not finish this call's sequences: a 500."""
+
+
+class EngineDeadError(GenerationFailed):
     """The engine thread is gone (crashed or stopped): a 500 or 503."""
+
+
+class StepFailedError(GenerationFailed):
+    """A step with one of this call's sequences raised; the engine serves on."""
 
 
 @dataclasses.dataclass
@@ -260,7 +271,11 @@ class AsyncEngine:
 
     def _step(self) -> None:
         started = time.monotonic()
-        self.engine.step()
+        try:
+            self.engine.step()
+        except StepFailed as e:
+            logger.error("%s; failing its %d sequence(s)", e, len(e.requests), exc_info=e)
+            self._fail_step(e)
         now = time.monotonic()
         deliveries: list[tuple[_Group, SequenceUpdate | BaseException | None]] = []
         for request_id, tracked in list(self._tracked.items()):
@@ -278,6 +293,22 @@ class AsyncEngine:
                 del self._tracked[request_id]
                 self._ended(tracked)
         self._deliver(deliveries)
+
+    def _fail_step(self, failure: StepFailed) -> None:
+        """Ends every API call that had a sequence in the failed step, and only those."""
+        groups: dict[int, _Group] = {}
+        for request in failure.requests:
+            tracked = self._tracked.pop(request.request_id, None)
+            if tracked is not None:
+                self._ended(tracked)
+                groups[id(tracked.group)] = tracked.group
+        for request_id, tracked in list(self._tracked.items()):
+            if id(tracked.group) in groups:  # n > 1: the call's other sequences go too
+                del self._tracked[request_id]
+                self.engine.abort(request_id)
+                self._ended(tracked)
+        error = StepFailedError(str(failure))
+        self._deliver([(group, error) for group in groups.values()])
 
     def _update(self, tracked: _Tracked, now: float) -> SequenceUpdate | None:
         request = tracked.request

@@ -22,6 +22,7 @@ from jaxserve.server import responses
 from jaxserve.server.async_engine import (
     AsyncEngine,
     EngineDeadError,
+    GenerationFailed,
     OutputStream,
     RequestRejected,
     SequenceSpec,
@@ -162,7 +163,7 @@ class OpenAIServing:
             try:
                 async for chunk in chunks:
                     yield chunk
-            except EngineDeadError as e:
+            except GenerationFailed as e:
                 yield responses.sse(EngineError(str(e)).body())
             finally:
                 stream.aclose()  # the client left (or the engine died): free the pages now
@@ -268,7 +269,7 @@ async def _gather(stream: OutputStream, count: int, request: Request) -> list[re
         if collector not in done:
             raise ClientDisconnected("the client disconnected before the completion was ready")
         collector.result()
-    except EngineDeadError as e:
+    except GenerationFailed as e:
         raise EngineError(str(e)) from None
     finally:
         watcher.cancel()

@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import webui as gr
-from jaxserve.server.async_engine import EngineDeadError, OutputStream
+from jaxserve.server.async_engine import EngineDeadError, GenerationFailed, OutputStream
 from jaxserve.server.errors import APIError
 from jaxserve.server.protocol import parse_chat, parse_completion
 from jaxserve.server.serving import OpenAIServing
@@ -138,6 +138,8 @@ class Playground:
                     yield text, update.finish_reason is not None
         except EngineDeadError as e:
             raise gr.Error(f"the engine stopped: {e}") from None
+        except GenerationFailed as e:
+            raise gr.Error(str(e)) from None
         finally:
             stream.aclose()  # cancelled (Stop) or failed: the engine frees the pages now
 

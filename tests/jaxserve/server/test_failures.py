@@ -101,3 +101,95 @@ def test_dead_engine_fails_requests_and_health(llm, monkeypatch):
         assert e.value.status_code == 500 and e.value.body["type"] == "server_error"
     finally:
         live.stop()
+
+
+FAULTY = "fault me " * 6  # several pages of prompt, so a poisoned prefix cache would show
+
+
+def _complete(client, prompt: str, max_tokens: int) -> str:
+    out = client.completions.create(
+        model=MODEL_NAME,
+        prompt=prompt,
+        max_tokens=max_tokens,
+        temperature=0,
+        extra_body={"ignore_eos": True},
+    )
+    return out.choices[0].text
+
+
+def test_fault_in_one_step_fails_only_its_requests(llm, monkeypatch):
+    """Streams beside a failing step finish as on an idle server; the faulted calls get 500."""
+    monkeypatch.setattr(llm.engine.scheduler, "max_num_seqs", 1)  # a step holds one request
+    live = start_server(llm)
+    try:
+        client = live.client()
+        idle_stream = "".join(
+            c.choices[0].text
+            for c in client.completions.create(
+                model=MODEL_NAME,
+                prompt="alpha",
+                max_tokens=24,
+                temperature=0,
+                stream=True,
+                extra_body={"ignore_eos": True},
+            )
+            if c.choices
+        )
+        idle_after = _complete(client, "gamma", 8)
+
+        def fault(requests):
+            if any(FAULTY in (r.prompt or "") for r in requests):
+                raise RuntimeError("injected: device hiccup")
+
+        monkeypatch.setattr(llm.engine, "step_hook", fault)
+        stream = client.completions.create(
+            model=MODEL_NAME,
+            prompt="alpha",
+            max_tokens=24,
+            temperature=0,
+            stream=True,
+            extra_body={"ignore_eos": True},
+        )
+        chunks = iter(stream)
+        streamed = next(c for c in chunks if c.choices and c.choices[0].text).choices[0].text
+        results: dict[str, object] = {}
+
+        def call(name, fn):
+            try:
+                results[name] = fn()
+            except Exception as e:  # the test inspects what each call got
+                results[name] = e
+
+        threads = [
+            threading.Thread(target=call, args=("fault", lambda: _complete(client, FAULTY, 8))),
+            threading.Thread(target=call, args=("after", lambda: _complete(client, "gamma", 8))),
+        ]
+        for thread in threads:
+            thread.start()
+            time.sleep(0.2)  # queued behind the running stream, in this order
+        streamed += "".join(c.choices[0].text for c in chunks if c.choices)
+        for thread in threads:
+            thread.join(60)
+        faulted = results["fault"]
+        assert isinstance(faulted, openai.InternalServerError), faulted
+        assert faulted.status_code == 500 and "device hiccup" in faulted.body["message"]
+        assert streamed == idle_stream
+        assert results["after"] == idle_after
+        with pytest.raises(openai.APIError, match="device hiccup"):  # a stream's error event
+            list(
+                client.completions.create(
+                    model=MODEL_NAME, prompt=FAULTY, max_tokens=8, stream=True
+                )
+            )
+        with live.http() as http:
+            assert http.get("/health").status_code == 200
+            metrics = http.get("/metrics").text
+        assert 'finished_reason="error"} 2' in metrics
+        live.wait_idle()
+        monkeypatch.setattr(llm.engine, "step_hook", None)
+        retried = _complete(client, FAULTY, 8)  # the failed steps' pages left the prefix cache
+        monkeypatch.setattr(llm.engine.blocks, "enable_prefix_caching", False)
+        assert retried == _complete(client, FAULTY, 8)
+        live.wait_idle()
+    finally:
+        live.stop()

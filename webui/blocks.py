@@ -13,6 +13,7 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from webui.auth import AuthSettings
 from webui.files import FileStore
 from webui.notebook import (
     DEFAULT_HEIGHT,
@@ -24,10 +25,12 @@ from webui.notebook import (
 )
 from webui.themes import Base as Theme
 from webui.themes import resolve_theme
+from webui.tls import TLSFiles
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
+    from webui.auth import Accounts, AuthDependency
     from webui.events import Dependency
 
 logger = logging.getLogger(__name__)
@@ -171,6 +174,8 @@ class Blocks(BlockContext):
         self.width: int | str = DEFAULT_WIDTH
         self.executor = ThreadPoolExecutor(max_workers=40, thread_name_prefix="webui-fn")
         self.files = FileStore()  # upload and cache dirs, and the policy on every file path
+        self.auth: AuthSettings | None = None  # set by launch(auth=...); the app's gate reads it
+        self._tls: TLSFiles | None = None
         super().__init__(render=False)
         self.root = self
         self._id = self._register(self)
@@ -262,6 +267,13 @@ class Blocks(BlockContext):
         max_file_size: int | str | None = None,
         theme: Theme | str | None = None,
         css: str | None = None,
+        auth: Accounts | None = None,
+        auth_message: str | None = None,
+        auth_dependency: AuthDependency | None = None,
+        ssl_keyfile: str | None = None,
+        ssl_certfile: str | None = None,
+        ssl_keyfile_password: str | None = None,
+        ssl_verify: bool = True,
         **unsupported: Any,
     ) -> tuple[Starlette, str, None]:
         """Serve on uvicorn in a background thread, and block until Ctrl-C in a script.
@@ -274,7 +286,17 @@ class Blocks(BlockContext):
 
         `allowed_paths` may be served besides uploads and outputs, `blocked_paths` never are
         (they win), and uploads over `max_file_size` (bytes or "5mb") are refused with 413.
+
+        `auth` (a `(user, password)` tuple, a list of them, or a callable `(user, password) ->
+        bool`) puts every route behind a login page showing `auth_message`; `auth_dependency`
+        (request -> username or None) names the user instead. `ssl_certfile`/`ssl_keyfile`
+        serve HTTPS. Both are checked before anything starts (TypeError/ValueError).
         """
+        settings = AuthSettings.from_launch(auth, auth_message, auth_dependency)
+        tls = TLSFiles.from_launch(ssl_keyfile, ssl_certfile, ssl_keyfile_password, ssl_verify)
+        if self._app is not None and (settings is None or not settings.same_as(self.auth)):
+            self._app.state.sessions.clear()  # other credentials: no one stays in on the old
+        self.auth = settings
         self.files.configure(
             allowed_paths=allowed_paths, blocked_paths=blocked_paths, max_file_size=max_file_size
         )
@@ -290,10 +312,10 @@ class Blocks(BlockContext):
         if self._thread is not None and not self._thread.is_alive():
             self._stop_server()  # it died (the port was taken, say): start a new one
         if self.local_url is None:
-            self.local_url = self._start_server(server_name, server_port)
+            self.local_url = self._start_server(server_name, server_port, tls)
             if not quiet:  # the line Gradio users look for on stdout, not a log record
                 print(f"* Running on local URL:  {self.local_url}", flush=True)
-        elif server_port not in (None, self._port) or server_name != self._host:
+        elif server_port not in (None, self._port) or server_name != self._host or tls != self._tls:
             logger.warning(
                 "the app is already running at %s; close() it first to serve on %s",
                 self.local_url,
@@ -305,7 +327,7 @@ class Blocks(BlockContext):
             self._block_until_interrupted()
         return cast(tuple["Starlette", str, None], _Launched((self.app, self.local_url, None)))
 
-    def _start_server(self, host: str, port: int | None) -> str:
+    def _start_server(self, host: str, port: int | None, tls: TLSFiles | None) -> str:
         """Starts uvicorn on a thread and waits until it listens; returns the local URL."""
         import uvicorn
 
@@ -317,6 +339,7 @@ class Blocks(BlockContext):
             log_level="warning",
             access_log=False,  # a log line per request costs more than an echo event
             timeout_graceful_shutdown=1,
+            **(tls.uvicorn_options() if tls is not None else {}),
         )  # loop and http stay "auto": uvloop and httptools, both dependencies
         server = uvicorn.Server(config)
 
@@ -334,9 +357,11 @@ class Blocks(BlockContext):
                 )
             time.sleep(0.01)
         self._server, self._thread, self._host, self._port = server, thread, host, port
+        self._tls = tls
         # A wildcard address is no place a browser (or the notebook's iframe) can go to.
         shown = {"0.0.0.0": "localhost", "::": "localhost", "": "localhost"}.get(host, host)
-        return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}/"
+        scheme = "https" if tls is not None else "http"
+        return f"{scheme}://{f'[{shown}]' if ':' in shown else shown}:{port}/"
 
     def _block_until_interrupted(self) -> None:
         try:

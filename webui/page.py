@@ -63,6 +63,18 @@ def page_html(blocks: Blocks) -> str:
         block_type: f"{API_PREFIX.lstrip('/')}/custom_component/{block_type}/{path.name}"
         for block_type, path in custom_modules(blocks).items()
     }
+    return _shell(blocks, blocks.title, modules)
+
+
+def login_page_html(blocks: Blocks) -> str:
+    """The shell served at `/` to a visitor without a session: nothing of the app but its theme.
+
+    Its modules find `/config` answering 401 and show the login form (`static/login.js`).
+    """
+    return _shell(blocks, "Log in", {})
+
+
+def _shell(blocks: Blocks, title: str, modules: dict[str, str]) -> str:
     # `</` inside a script element would end it early; JSON allows `<\/` for the same text.
     module_json = json.dumps(modules).replace("</", "<\\/")
     theme_hash = blocks.theme.hash()[:16]
@@ -72,7 +84,7 @@ def page_html(blocks: Blocks) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
-<title>{html.escape(blocks.title)}</title>
+<title>{html.escape(title)}</title>
 <link rel="stylesheet" href="theme.css?v={theme_hash}">
 <link rel="stylesheet" href="static/webui.css">
 <script type="application/json" id="webui-custom-modules">{module_json}</script>

@@ -15,6 +15,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from webui.api_info import API_PREFIX, build_config, build_info
+from webui.auth import Sessions
+from webui.auth_routes import AuthGate, auth_routes
 from webui.events import Dependency
 from webui.file_routes import serve_file, upload_files
 from webui.files import RequestScopeMiddleware
@@ -355,8 +357,13 @@ def create_app(blocks: Blocks) -> Starlette:
         Route("/file={path:path}", serve_file),  # Gradio 3/4 clients
     ]
     table += page_routes(blocks)  # the page at /, its static modules and /theme.css
+    sessions = Sessions()
+    table += auth_routes(blocks, sessions)  # /login, /logout, /gradio_api/login_check
     app = Starlette(routes=table, exception_handlers={HTTPProblem: _problem})
     app.state.webui = routes
     app.state.upload_progress = UploadProgress()
+    app.state.sessions = sessions
     app.add_middleware(RequestScopeMiddleware)  # file URLs in outputs name the request's host
+    # Added last, so it runs first: no route, present or future, is reached without a session.
+    app.add_middleware(AuthGate, blocks=blocks, sessions=sessions)
     return app

@@ -151,6 +151,14 @@ function buildView(node, configs, factories, ctxFor, views) {
 async function boot() {
   const root = document.getElementById("webui-app");
   const reply = await fetch(new URL("config", base));
+  if (reply.status === 401) {
+    const refusal = await reply.json().catch(() => ({}));
+    if (refusal.auth_required) {
+      const { showLogin } = await import("./login.js");
+      showLogin(root, base, refusal.detail?.auth_message);
+      return;
+    }
+  }
   if (!reply.ok) throw new Error(`could not load /config: ${reply.status}`);
   const config = await reply.json();
   document.title = config.title ?? document.title;

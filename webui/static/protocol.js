@@ -11,6 +11,7 @@ async function detailOf(reply) {
   try {
     const body = await reply.json();
     if (typeof body.detail === "string") return body.detail;
+    if (typeof body.detail?.error === "string") return body.detail.error; // "Not authenticated"
     return JSON.stringify(body.detail ?? body);
   } catch {
     return `${reply.status} ${reply.statusText}`;

@@ -7,6 +7,7 @@ default backend is that platform and is skipped, with the reason, everywhere els
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -106,21 +107,15 @@ class DefaultServer:
         return values
 
 
-@pytest.fixture(scope="session")
-def default_server(tmp_path_factory) -> Iterator[DefaultServer]:
-    """The shipped default config on a free loopback port, shared by every test of it: its
-    start compiles every shape bucket (no lazy compile in a subprocess), so it starts once.
+@contextlib.contextmanager
+def jaxserve_run(
+    command: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 180
+) -> Iterator[DefaultServer]:
+    """Runs a `jaxserve run ... --port 0` command until it logs its URL; yields the server.
 
-    Tests leave it idle. On SIGTERM at the end of the session it must drain and exit 0.
+    On leaving, SIGTERM: the server must drain and exit 0 (its log is in the failure).
     """
-    cache = tmp_path_factory.mktemp("xla-cache")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jaxserve.cli", "run", "configs/default.yaml", "--port", "0"],
-        cwd=ROOT,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "JAXSERVE_COMPILATION_CACHE": str(cache)},
-    )
+    process = subprocess.Popen(command, cwd=cwd, stderr=subprocess.PIPE, text=True, env=env)
     lines: list[str] = []
 
     def read() -> None:
@@ -129,10 +124,10 @@ def default_server(tmp_path_factory) -> Iterator[DefaultServer]:
 
     threading.Thread(target=read, daemon=True).start()
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + timeout
         port = None
         while port is None and time.monotonic() < deadline and process.poll() is None:
-            found = (re.search(r"serving 'default' at http://127\.0\.0\.1:(\d+)", x) for x in lines)
+            found = (re.search(r"serving '\w+' at http://127\.0\.0\.1:(\d+)", x) for x in lines)
             port = next((int(m.group(1)) for m in found if m), None)
             time.sleep(0.1)
         assert port is not None, "".join(lines)
@@ -143,3 +138,19 @@ def default_server(tmp_path_factory) -> Iterator[DefaultServer]:
         assert process.stderr is not None
         process.stderr.close()
         assert code == 0, "".join(lines)
+
+
+@pytest.fixture(scope="session")
+def default_server(tmp_path_factory) -> Iterator[DefaultServer]:
+    """The shipped default config on a free loopback port, shared by every test of it: its
+    start compiles every shape bucket (no lazy compile in a subprocess), so it starts once.
+
+    Tests leave it idle. On SIGTERM at the end of the session it must drain and exit 0.
+    """
+    cache = tmp_path_factory.mktemp("xla-cache")
+    with jaxserve_run(
+        [sys.executable, "-m", "jaxserve.cli", "run", "configs/default.yaml", "--port", "0"],
+        cwd=ROOT,
+        env={**os.environ, "JAXSERVE_COMPILATION_CACHE": str(cache)},
+    ) as server:
+        yield server

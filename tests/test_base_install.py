@@ -1,0 +1,99 @@
+"""The Quickstart's first command on the base install alone: no dev extra, no torch.
+
+A fresh virtual environment gets `pip install <this checkout>` (a wheel, not editable, so the
+package data must be in it; pip's cache keeps this at about half a minute), then serves
+`configs/default.yaml` from outside the checkout. A streamed chat completion through the
+openai SDK and a reply from the playground's `/chat` through gradio_client must both work: a
+run-time dependency that only the dev extra brings in (jinja2 for chat templates, say) fails
+here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import openai
+import pytest
+from gradio_client import Client
+
+from tests.conftest import ROOT, jaxserve_run
+
+pytestmark = [pytest.mark.cpu, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def base_venv(tmp_path_factory) -> Path:
+    venv = tmp_path_factory.mktemp("base-venv")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    return venv
+
+
+def test_base_install_has_no_dev_packages(base_venv):
+    probe = (
+        "import importlib.util, jaxserve, webui; "
+        "print(jaxserve.__file__); "
+        "print([m for m in ('torch', 'gradio_client', 'pytest') if importlib.util.find_spec(m)])"
+    )
+    out = subprocess.run(
+        [str(base_venv / "bin" / "python"), "-c", probe],
+        cwd=base_venv,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert out[0].startswith(str(base_venv)), out  # the installed wheel, not this checkout
+    assert out[1] == "[]"
+
+
+def test_quickstart_serves_chat_on_the_base_install(base_venv, tmp_path):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PYTHONPATH", "VIRTUAL_ENV")  # nothing of the test's environment leaks
+    }
+    env["JAXSERVE_COMPILATION_CACHE"] = str(tmp_path / "xla")
+    command = [
+        str(base_venv / "bin" / "jaxserve"),
+        "run",
+        str(ROOT / "configs" / "default.yaml"),
+        "--port",
+        "0",
+    ]
+    with jaxserve_run(command, cwd=tmp_path, env=env) as server:
+        with openai.OpenAI(base_url=server.api, api_key="none", max_retries=0) as client:
+            chunks = list(
+                client.chat.completions.create(
+                    model="default",
+                    messages=[{"role": "user", "content": "What does os.path.join do?"}],
+                    max_tokens=16,
+                    temperature=0,
+                    stream=True,
+                )
+            )
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert text.strip()
+        assert chunks[-1].choices[0].finish_reason in ("stop", "length")
+
+        playground = Client(server.url, verbose=False)
+        try:
+            # message, history, system prompt, temperature, top_p, top_k, max_tokens, seed,
+            # stop, ignore_eos (README, "The playground")
+            _, conversation = playground.predict(
+                "Hello", [], "", 0.0, 1.0, 0, 16, None, "", False, api_name="/chat"
+            )
+        finally:
+            playground.close()
+        reply = conversation[-1]
+        assert reply["role"] == "assistant"
+        assert reply["content"][0]["text"].strip()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 from starlette.websockets import WebSocketClose
 
 from webui.api_info import API_PREFIX
@@ -219,7 +219,7 @@ class AuthRoutes:
         return not_authenticated(settings)
 
 
-def auth_routes(blocks: Blocks, sessions: Sessions) -> list[BaseRoute]:
+def auth_routes(blocks: Blocks, sessions: Sessions) -> list[Route]:
     """The login routes; they exist with auth off too, where login redirects as in Gradio."""
     routes = AuthRoutes(blocks, sessions)
     return [

@@ -339,7 +339,9 @@ class Blocks(BlockContext):
             log_level="warning",
             access_log=False,  # a log line per request costs more than an echo event
             timeout_graceful_shutdown=1,
-            **(tls.uvicorn_options() if tls is not None else {}),
+            ssl_certfile=None if tls is None else tls.certfile,
+            ssl_keyfile=None if tls is None else tls.keyfile,
+            ssl_keyfile_password=None if tls is None else tls.keyfile_password,
         )  # loop and http stay "auto": uvloop and httptools, both dependencies
         server = uvicorn.Server(config)
 

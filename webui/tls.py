@@ -83,10 +83,3 @@ class TLSFiles:
                 f"(PEM files of a matching key and certificate, and the key's password?): {e}"
             ) from None
         return context
-
-    def uvicorn_options(self) -> dict[str, str | None]:
-        return {
-            "ssl_certfile": str(self.certfile),
-            "ssl_keyfile": None if self.keyfile is None else str(self.keyfile),
-            "ssl_keyfile_password": self.keyfile_password,
-        }

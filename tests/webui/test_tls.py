@@ -73,7 +73,7 @@ def test_an_encrypted_key_needs_its_password(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="could not be loaded"):
         TLSFiles.from_launch(key, cert, "wrong")
     files = TLSFiles.from_launch(key, cert, "s3cret")
-    assert files is not None and files.uvicorn_options()["ssl_keyfile_password"] == "s3cret"
+    assert files is not None and files.keyfile_password == "s3cret"
 
 
 def test_files_that_do_not_load_are_refused_before_serving(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ here and nowhere else.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,13 +25,33 @@ from tests.conftest import ROOT, jaxserve_run
 pytestmark = [pytest.mark.cpu, pytest.mark.slow]
 
 
+PACKAGE_FILES = ("pyproject.toml", "README.md", "jaxserve", "pallas_kernels", "platforms", "webui")
+
+
 @pytest.fixture(scope="module")
 def base_venv(tmp_path_factory) -> Path:
+    # A copy of the package sources: setuptools builds in the source tree (build/), and a
+    # stale build/ of an earlier version could carry files the checkout no longer has.
+    source = tmp_path_factory.mktemp("source")
+    for name in PACKAGE_FILES:
+        if (ROOT / name).is_dir():
+            skip = shutil.ignore_patterns("__pycache__")
+            shutil.copytree(ROOT / name, source / name, ignore=skip)
+        else:
+            shutil.copy2(ROOT / name, source / name)
     venv = tmp_path_factory.mktemp("base-venv")
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(ROOT)],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            str(source),
+        ],
         capture_output=True,
         text=True,
         timeout=900,

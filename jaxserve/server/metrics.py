@@ -8,9 +8,12 @@ a dependency.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import dataclasses
 import math
+import os
+import resource
 import threading
 from collections import Counter
 
@@ -201,7 +204,42 @@ class ServerMetrics:
             for name, histogram in self._histograms.items():
                 help_text = name.replace("_", " ").capitalize() + "."
                 metric(name, "histogram", help_text, histogram.lines(PREFIX + name, labels))
+        out.extend(process_lines())
         return "\n".join(out) + "\n"
+
+
+def process_lines() -> list[str]:
+    """The server process: Prometheus' standard memory and descriptor gauges (where /proc
+    exists), its threads, and the tasks of the event loop that renders this."""
+    lines = []
+    try:
+        with open("/proc/self/statm") as statm:
+            rss = int(statm.read().split()[1]) * resource.getpagesize()
+        lines += [
+            "# HELP process_resident_memory_bytes Resident memory size in bytes.",
+            "# TYPE process_resident_memory_bytes gauge",
+            f"process_resident_memory_bytes {rss}",
+            "# HELP process_open_fds Number of open file descriptors.",
+            "# TYPE process_open_fds gauge",
+            f"process_open_fds {len(os.listdir('/proc/self/fd'))}",
+        ]
+    except OSError:  # no /proc: not Linux
+        pass
+    lines += [
+        f"# HELP {PREFIX}server_threads Threads of the server process.",
+        f"# TYPE {PREFIX}server_threads gauge",
+        f"{PREFIX}server_threads {threading.active_count()}",
+    ]
+    try:
+        tasks = len(asyncio.all_tasks())
+    except RuntimeError:  # rendered outside an event loop
+        return lines
+    return [
+        *lines,
+        f"# HELP {PREFIX}server_asyncio_tasks Tasks of the server's event loop (this one incl.).",
+        f"# TYPE {PREFIX}server_asyncio_tasks gauge",
+        f"{PREFIX}server_asyncio_tasks {tasks}",
+    ]
 
 
 def _escape(value: str) -> str:

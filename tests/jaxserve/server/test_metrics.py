@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import threading
+
+import pytest
+
 from jaxserve.server.metrics import EngineGauges, ServerMetrics
 
 
@@ -28,3 +34,18 @@ def test_counters_gauges_and_histograms_render():
     assert f"jaxserve:e2e_request_latency_seconds_sum{{{label}}} 1.2" in lines
     assert f"jaxserve:request_queue_time_seconds_count{{{label}}} 1" in lines
     assert text.endswith("\n")
+
+
+def test_process_gauges():
+    lines = ServerMetrics("m").render().splitlines()
+    values = {line.split(" ")[0]: float(line.split(" ")[1]) for line in lines if line[0] != "#"}
+    assert values["process_open_fds"] == pytest.approx(len(os.listdir("/proc/self/fd")), abs=2)
+    assert values["process_resident_memory_bytes"] > 10 * 2**20
+    assert values["jaxserve:server_threads"] == threading.active_count()
+    assert "jaxserve:server_asyncio_tasks" not in values  # no event loop here
+
+    async def in_loop() -> str:
+        await asyncio.sleep(0)
+        return ServerMetrics("m").render()
+
+    assert "jaxserve:server_asyncio_tasks 1" in asyncio.run(in_loop()).splitlines()

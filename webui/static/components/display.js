@@ -22,13 +22,16 @@ function shown(props, render, { frameless = false } = {}) {
   };
 }
 
+// Sanitized, as Gradio's Markdown (sanitize_html=True); a newline inside a paragraph joins the
+// lines, as with Gradio's default line_breaks=False.
 export const markdown = (props) =>
   shown(props, (body, value) => {
     body.classList.add("webui-prose");
-    body.innerHTML = renderMarkdown(value ?? "");
+    body.replaceChildren(renderMarkdown(value ?? "", { lineBreaks: false }));
   }, { frameless: true });
 
-// gr.HTML shows the app author's markup as given, as Gradio does.
+// gr.HTML shows the app author's markup as given, as Gradio does: never give it text that the
+// app did not write (a model's output, a user's input); show that with gr.Markdown instead.
 export const html = (props) =>
   shown(props, (body, value) => (body.innerHTML = value ?? ""), { frameless: true });
 

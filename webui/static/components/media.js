@@ -1,6 +1,7 @@
 // Media components: Image, Audio, Video and File. Values are FileData dicts (a list of them for
 // File with file_count="multiple"); uploads go through /gradio_api/upload first.
 
+import { allowedUrl } from "../sanitize.js";
 import { el, fieldset } from "./common.js";
 
 function mediaBlock(props, ctx, { accept, show }) {
@@ -88,7 +89,7 @@ export const file = (props, ctx) =>
     show: (url, item) =>
       el(
         "a",
-        { class: "webui-file-link", href: url, download: fileName(item), target: "_blank" },
+        { class: "webui-file-link", href: allowedUrl(url), download: fileName(item), target: "_blank", rel: "noopener" },
         `${fileName(item)}${item.size != null ? ` (${(item.size / 1024).toFixed(1)} KB)` : ""}`,
       ),
   });

@@ -4,6 +4,69 @@ from __future__ import annotations
 
 import dataclasses
 
+UINT32_MAX = 2**32 - 1  # seeds become one uint32 key per row
+INT32_MAX = 2**31 - 1  # top_k travels as int32
+
+
+@dataclasses.dataclass(frozen=True)
+class Bound:
+    """The numeric range of one field; an end left `None` is open. `note` explains odd values.
+
+    One table (`BOUNDS`) serves `SamplingParams.__post_init__` and the server's request models,
+    whose JSON schema carries the same numbers.
+    """
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    note: str = ""
+
+    def contains(self, value: float) -> bool:
+        return (
+            (self.ge is None or value >= self.ge)
+            and (self.gt is None or value > self.gt)
+            and (self.le is None or value <= self.le)
+            and (self.lt is None or value < self.lt)
+        )
+
+    def describe(self) -> str:
+        """`in (0, 1]`, `>= 0`, ... with the note, if any, in parentheses."""
+        low = ("[", self.ge) if self.ge is not None else ("(", self.gt)
+        high = ("]", self.le) if self.le is not None else (")", self.lt)
+        if low[1] is not None and low[1] == high[1]:
+            text = _number(low[1])
+        elif low[1] is not None and high[1] is not None:
+            text = f"in {low[0]}{_number(low[1])}, {_number(high[1])}{high[0]}"
+        elif low[1] is not None:
+            text = f"{'>=' if low[0] == '[' else '>'} {_number(low[1])}"
+        elif high[1] is not None:
+            text = f"{'<=' if high[0] == ']' else '<'} {_number(high[1])}"
+        else:
+            text = "any number"
+        return f"{text} ({self.note})" if self.note else text
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+BOUNDS: dict[str, Bound] = {
+    "n": Bound(ge=1),
+    "temperature": Bound(ge=0, note="0: greedy"),
+    "top_p": Bound(gt=0, le=1),
+    "top_k": Bound(ge=-1, le=INT32_MAX, note="-1 or 0: off"),
+    "min_p": Bound(ge=0, le=1),
+    "seed": Bound(ge=0, le=UINT32_MAX),
+    "presence_penalty": Bound(ge=-2, le=2),
+    "frequency_penalty": Bound(ge=-2, le=2),
+    "repetition_penalty": Bound(gt=0),
+    "max_tokens": Bound(ge=1),
+    "min_tokens": Bound(ge=0),
+    "logprobs": Bound(ge=-1, note="-1: the whole vocabulary"),
+    "prompt_logprobs": Bound(ge=-1, note="-1: the whole vocabulary"),
+}
+
 
 @dataclasses.dataclass(kw_only=True)
 class SamplingParams:
@@ -37,46 +100,16 @@ class SamplingParams:
             self.stop = [self.stop]
         self.stop = list(self.stop or [])
         self.stop_token_ids = list(self.stop_token_ids or [])
-        checks = [
-            (self.n >= 1, f"n must be at least 1, got {self.n}"),
-            (self.temperature >= 0, f"temperature must be non-negative, got {self.temperature}"),
-            (0 < self.top_p <= 1, f"top_p must be in (0, 1], got {self.top_p}"),
-            (self.top_k >= -1, f"top_k must be -1 (off), 0 (off) or positive, got {self.top_k}"),
-            (0 <= self.min_p <= 1, f"min_p must be in [0, 1], got {self.min_p}"),
-            (
-                -2 <= self.presence_penalty <= 2,
-                f"presence_penalty must be in [-2, 2], got {self.presence_penalty}",
-            ),
-            (
-                -2 <= self.frequency_penalty <= 2,
-                f"frequency_penalty must be in [-2, 2], got {self.frequency_penalty}",
-            ),
-            (
-                self.repetition_penalty > 0,
-                f"repetition_penalty must be positive, got {self.repetition_penalty}",
-            ),
-            (
-                self.max_tokens is None or self.max_tokens >= 1,
-                f"max_tokens must be at least 1, got {self.max_tokens}",
-            ),
-            (self.min_tokens >= 0, f"min_tokens must be non-negative, got {self.min_tokens}"),
-            (
-                self.max_tokens is None or self.min_tokens <= self.max_tokens,
-                f"min_tokens ({self.min_tokens}) must not exceed max_tokens ({self.max_tokens})",
-            ),
-            (
-                self.logprobs is None or self.logprobs >= -1,
-                f"logprobs must be -1 (whole vocabulary) or non-negative, got {self.logprobs}",
-            ),
-            (
-                self.prompt_logprobs is None or self.prompt_logprobs >= -1,
-                f"prompt_logprobs must be -1 or non-negative, got {self.prompt_logprobs}",
-            ),
-            (all(s for s in self.stop), "stop strings must not be empty"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
+        for name, bound in BOUNDS.items():
+            value = getattr(self, name)
+            if value is not None and not bound.contains(value):
+                raise ValueError(f"{name} must be {bound.describe()}, got {value}")
+        if self.max_tokens is not None and self.min_tokens > self.max_tokens:
+            raise ValueError(
+                f"min_tokens ({self.min_tokens}) must not exceed max_tokens ({self.max_tokens})"
+            )
+        if not all(s for s in self.stop):
+            raise ValueError("stop strings must not be empty")
 
     @property
     def greedy(self) -> bool:

@@ -54,9 +54,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
         return NotFound(f"no route {request.method} {request.url.path}").response()
-    if exc.status_code == 405:
-        return MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}").response()
-    return APIError(str(exc.detail), code=str(exc.status_code)).response()
+    if exc.status_code == 405:  # Starlette's exception carries the route's `Allow` header
+        allowed = (exc.headers or {}).get("Allow", "")
+        message = f"{request.method} is not allowed on {request.url.path}; allowed: {allowed}"
+        return MethodNotAllowed(message).response(exc.headers)
+    return APIError(str(exc.detail), code=str(exc.status_code)).response(exc.headers)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -71,7 +73,11 @@ def create_app(llm: LLM, config: ServerConfig) -> Starlette:
     metrics = ServerMetrics(config.model_name)
     engine = AsyncEngine(llm.engine, metrics, max_waiting_requests=config.max_waiting_requests)
     serving = OpenAIServing(
-        engine, llm.tokenizer, model_name=config.model_name, vocab_size=llm.config.vocab_size
+        engine,
+        llm.tokenizer,
+        model_name=config.model_name,
+        vocab_size=llm.config.vocab_size,
+        max_model_len=llm.engine.max_model_len,
     )
     routes = Routes(
         serving,
@@ -81,7 +87,7 @@ def create_app(llm: LLM, config: ServerConfig) -> Starlette:
         max_request_bytes=config.max_request_bytes,
         model_root=config.model,
     )
-    document = openapi_document(config.model_name)
+    document = openapi_document(serving.limits, secured=config.resolved_api_key is not None)
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(document)
@@ -182,7 +188,7 @@ class _Server(uvicorn.Server):
         await super().startup(sockets)
         if self.started:  # the real port, also when the config asked for any free one (0)
             host, port = self.servers[0].sockets[0].getsockname()[:2]
-            pages = getattr(self.config.app.state, "playground", False)
+            pages = getattr(getattr(self.config.app, "state", None), "playground", False)
             logger.info(
                 "serving %r at http://%s:%d (OpenAI API under /v1, schema at /openapi.json%s)",
                 self.model_name,

@@ -1,10 +1,25 @@
-"""The OpenAPI 3.1 document of the server, written by hand next to the routes it describes."""
+"""The OpenAPI 3.1 document of one server: request bodies from the protocol's models.
+
+The request schemas are the pydantic models' own (`protocol.py`), with the bounds of the served
+model written in (`served.resolve_schema`), so what the document calls valid is what the server
+accepts. Response schemas are written here, beside the routes that produce them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from pydantic.json_schema import models_json_schema
+
 import jaxserve
+from jaxserve.server.protocol import (
+    ChatRequest,
+    CompletionRequest,
+    DetokenizeRequest,
+    TokenizeChat,
+    TokenizeCompletion,
+)
+from jaxserve.server.served import ServedLimits, resolve_schema
 
 Schema = dict[str, Any]
 
@@ -13,78 +28,13 @@ INTEGER: Schema = {"type": "integer"}
 BOOLEAN: Schema = {"type": "boolean"}
 STRING: Schema = {"type": "string"}
 TOKENS: Schema = {"type": "array", "items": INTEGER}
-STOP: Schema = {"oneOf": [STRING, {"type": "array", "items": STRING}, {"type": "null"}]}
-
-SAMPLING: dict[str, Schema] = {
-    "model": STRING,
-    "max_tokens": INTEGER,
-    "temperature": NUMBER,
-    "top_p": NUMBER,
-    "n": INTEGER,
-    "stream": BOOLEAN,
-    "stream_options": {"type": "object", "properties": {"include_usage": BOOLEAN}},
-    "stop": STOP,
-    "seed": INTEGER,
-    "presence_penalty": NUMBER,
-    "frequency_penalty": NUMBER,
-    "logit_bias": {"type": "object", "additionalProperties": NUMBER},
-    "top_k": INTEGER,
-    "min_p": NUMBER,
-    "repetition_penalty": NUMBER,
-    "min_tokens": INTEGER,
-    "ignore_eos": BOOLEAN,
-    "stop_token_ids": TOKENS,
-    "skip_special_tokens": BOOLEAN,
-    "include_stop_str_in_output": BOOLEAN,
-}
-COMPLETION_REQUEST: Schema = {
-    "type": "object",
-    "required": ["prompt"],
-    "properties": {
-        **SAMPLING,
-        "prompt": {
-            "oneOf": [
-                STRING,
-                {"type": "array", "items": STRING},
-                TOKENS,
-                {"type": "array", "items": TOKENS},
-            ]
-        },
-        "logprobs": {**INTEGER, "minimum": 0, "maximum": 20},
-        "echo": BOOLEAN,
-    },
-}
-MESSAGE: Schema = {
-    "type": "object",
-    "required": ["role", "content"],
-    "properties": {
-        "role": STRING,
-        "content": {
-            "oneOf": [
-                STRING,
-                {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {"type": {"const": "text"}, "text": STRING},
-                    },
-                },
-            ]
-        },
-    },
-}
-CHAT_REQUEST: Schema = {
-    "type": "object",
-    "required": ["messages"],
-    "properties": {
-        **SAMPLING,
-        "messages": {"type": "array", "items": MESSAGE, "minItems": 1},
-        "max_completion_tokens": INTEGER,
-        "logprobs": BOOLEAN,
-        "top_logprobs": {**INTEGER, "minimum": 0, "maximum": 20},
-        "add_generation_prompt": BOOLEAN,
-    },
-}
+REQUEST_MODELS = (
+    CompletionRequest,
+    ChatRequest,
+    TokenizeCompletion,
+    TokenizeChat,
+    DetokenizeRequest,
+)
 USAGE: Schema = {
     "type": "object",
     "properties": {"prompt_tokens": INTEGER, "completion_tokens": INTEGER, "total_tokens": INTEGER},
@@ -151,9 +101,20 @@ def _post(summary: str, request: Schema, response: Schema, *, streams: bool = Fa
     }
 
 
-def openapi_document(model_name: str) -> Schema:
-    """The document served at `/openapi.json`."""
-    bearer: list[dict[str, list[str]]] = [{"bearer": []}]
+def request_schemas() -> tuple[dict[str, Schema], Schema]:
+    """Each request model's schema (a `$ref`) and the shared definitions they point into."""
+    refs, definitions = models_json_schema(
+        [(model, "validation") for model in REQUEST_MODELS],
+        ref_template="#/components/schemas/{model}",
+    )
+    names = {model.__name__: refs[(model, "validation")] for model in REQUEST_MODELS}
+    return names, definitions.get("$defs", {})
+
+
+def openapi_document(limits: ServedLimits, *, secured: bool) -> Schema:
+    """The document served at `/openapi.json`; `secured`: `/v1/*` needs the Bearer key."""
+    refs, definitions = request_schemas()
+    tokenize = {"anyOf": [refs["TokenizeCompletion"], refs["TokenizeChat"]]}
     paths = {
         "/health": _get("200 while the engine runs, 503 once it has failed", {"type": "object"}),
         "/version": _get("the jaxserve version", {"type": "object"}),
@@ -161,48 +122,43 @@ def openapi_document(model_name: str) -> Schema:
         "/openapi.json": _get("this document", {"type": "object"}),
         "/v1/models": _get("the served model", {"type": "object"}),
         "/v1/completions": _post(
-            "text completion", COMPLETION_REQUEST, COMPLETION_RESPONSE, streams=True
+            "text completion", refs["CompletionRequest"], COMPLETION_RESPONSE, streams=True
         ),
         "/v1/chat/completions": _post(
             "chat completion (the tokenizer's chat template)",
-            CHAT_REQUEST,
+            refs["ChatRequest"],
             COMPLETION_RESPONSE,
             streams=True,
         ),
         "/tokenize": _post(
             "text or messages to token ids",
+            tokenize,
             {
                 "type": "object",
-                "properties": {
-                    "model": STRING,
-                    "prompt": STRING,
-                    "messages": {"type": "array", "items": MESSAGE},
-                    "add_special_tokens": BOOLEAN,
-                    "add_generation_prompt": BOOLEAN,
-                },
+                "properties": {"count": INTEGER, "max_model_len": INTEGER, "tokens": TOKENS},
             },
-            {"type": "object", "properties": {"count": INTEGER, "tokens": TOKENS}},
         ),
         "/detokenize": _post(
             "token ids to text",
-            {"type": "object", "required": ["tokens"], "properties": {"tokens": TOKENS}},
+            refs["DetokenizeRequest"],
             {"type": "object", "properties": {"prompt": STRING}},
         ),
     }
-    for path, item in paths.items():
-        if path.startswith("/v1/"):
-            for operation in item.values():
-                operation["security"] = bearer
-    return {
+    components: Schema = {"schemas": {**definitions, "Error": ERROR}}
+    if secured:
+        components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        for path, item in paths.items():
+            if path.startswith("/v1/"):
+                for operation in item.values():
+                    operation["security"] = [{"bearer": []}]
+    document = {
         "openapi": "3.1.0",
         "info": {
             "title": "jaxserve OpenAI-compatible API",
             "version": jaxserve.__version__,
-            "description": f"Serves {model_name!r}.",
+            "description": f"Serves {limits.model_name!r}.",
         },
         "paths": paths,
-        "components": {
-            "schemas": {"Error": ERROR},
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
+        "components": components,
     }
+    return resolve_schema(document, limits)

@@ -1,60 +1,291 @@
-"""OpenAI request bodies → `SamplingParams` and prompts, every bad field a 400 that names it.
+"""The OpenAI request bodies as pydantic models: one declaration for validation and schema.
 
-Fields are read by hand rather than through a schema library: the rules are few, and each
-error message can say exactly which field is wrong and what it accepts. Unknown fields are
-refused (a typo such as `max_token` would otherwise be silently ignored), except a few that
-OpenAI clients send and that change nothing here.
+Each field's type, range and default are declared once, here; `validation.validate` turns a
+failure into a 400 that names the field, `openapi` builds `/openapi.json` from the same models,
+and `to_sampling_params` is the one place a request becomes `SamplingParams`. Ranges shared
+with the offline API come from `sampling_params.BOUNDS`; bounds set by the served model
+(vocabulary, context length, name) are `Served` marks, checked and written per server.
+Unknown fields are refused (a typo such as `max_token` would otherwise be silently ignored),
+except a few that OpenAI clients send and that change nothing here.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from jaxserve.sampling_params import SamplingParams
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from jaxserve.sampling_params import BOUNDS, Bound, SamplingParams
 from jaxserve.server.errors import BadRequest
+from jaxserve.server.served import Served, ServedLimits
+from jaxserve.server.validation import Override, validate
 
 MAX_LOGPROBS = 20
+MAX_N = 128  # OpenAI's own limit; every sample is a sequence in the engine's queue
+# Ranges of the server's fields: the offline API's, plus the server's own.
+SERVER_BOUNDS = {
+    **BOUNDS,
+    "n": dataclasses.replace(BOUNDS["n"], le=MAX_N),
+    "logprobs": Bound(ge=0, le=MAX_LOGPROBS),
+    "top_logprobs": Bound(ge=0, le=MAX_LOGPROBS),
+    "logit_bias": Bound(ge=-100, le=100),
+    "best_of": Bound(ge=1, le=1, note="n gives several samples"),
+}
 # OpenAI fields that clients send and that have no effect on generation here.
 IGNORED = frozenset({"user", "metadata", "store", "service_tier", "parallel_tool_calls"})
-COMMON = frozenset(
-    {
-        "model",
-        "max_tokens",
-        "temperature",
-        "top_p",
-        "n",
-        "stream",
-        "stream_options",
-        "stop",
-        "seed",
-        "presence_penalty",
-        "frequency_penalty",
-        "logit_bias",
-        "logprobs",
-        # vLLM extras (the SDK's extra_body)
-        "top_k",
-        "min_p",
-        "repetition_penalty",
-        "min_tokens",
-        "ignore_eos",
-        "stop_token_ids",
-        "skip_special_tokens",
-        "include_stop_str_in_output",
-    }
-)
-COMPLETION_FIELDS = COMMON | {"prompt", "echo", "suffix", "best_of"}
-CHAT_FIELDS = COMMON | {
-    "messages",
-    "max_completion_tokens",
-    "top_logprobs",
-    "response_format",
-    "tools",
-    "tool_choice",
-    "add_generation_prompt",
+
+
+def _within(name: str) -> Any:
+    """The `Field` of a number within `SERVER_BOUNDS[name]` (so its JSON schema has the range)."""
+    bound = SERVER_BOUNDS[name]
+    return Field(ge=bound.ge, gt=bound.gt, le=bound.le, lt=bound.lt)
+
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+TokenId = Annotated[int, Field(ge=0), Served("token_id")]
+TokenIds = Annotated[list[TokenId], Field(min_length=1), Served("prompt_ids")]
+MaxTokens = Annotated[int, _within("max_tokens"), Served("max_tokens")]
+N = Annotated[int, _within("n")]
+Temperature = Annotated[float, _within("temperature")]
+TopP = Annotated[float, _within("top_p")]
+Seed = Annotated[int, _within("seed")]
+PresencePenalty = Annotated[float, _within("presence_penalty")]
+FrequencyPenalty = Annotated[float, _within("frequency_penalty")]
+BiasValue = Annotated[float, _within("logit_bias")]
+TopK = Annotated[int, _within("top_k")]
+MinP = Annotated[float, _within("min_p")]
+RepetitionPenalty = Annotated[float, _within("repetition_penalty")]
+Logprobs = Annotated[int, _within("logprobs")]
+BestOf = Annotated[int, _within("best_of")]
+TopLogprobs = Annotated[int, _within("top_logprobs")]
+ModelName = Annotated[str, Served("model_name")]
+MinTokens = Annotated[int, _within("min_tokens"), Served("max_tokens")]
+
+# Rules across fields, in JSON Schema (checked in code too, where each names its field).
+STREAM_OPTIONS_NEED_STREAM: dict[str, Any] = {
+    "if": {"properties": {"stream_options": {"type": "object"}}, "required": ["stream_options"]},
+    "then": {"properties": {"stream": {"const": True}}, "required": ["stream"]},
 }
-NUMBER = (int, float)
+NO_ECHO_WITH_LOGPROBS: dict[str, Any] = {
+    "not": {
+        "properties": {"echo": {"const": True}, "logprobs": {"type": "integer"}},
+        "required": ["echo", "logprobs"],
+    }
+}
+TOP_LOGPROBS_NEED_LOGPROBS: dict[str, Any] = {
+    "if": {"properties": {"top_logprobs": {"type": "integer"}}, "required": ["top_logprobs"]},
+    "then": {"properties": {"logprobs": {"const": True}}, "required": ["logprobs"]},
+}
+
+
+class Strict(BaseModel):
+    """No unknown fields, no coercion (no `true` for 1, no `"2"` for 2), no NaN."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class RequestBody(Strict):
+    model: ModelName | None = None
+    # IGNORED: accepted, typed as OpenAI documents them, and unused
+    user: str | None = None
+    metadata: dict[str, str] | None = None
+    store: bool | None = None
+    service_tier: str | None = None
+    parallel_tool_calls: bool | None = None
+
+
+class StreamOptions(Strict):
+    include_usage: bool | None = None
+    continuous_usage_stats: bool | None = None
+
+
+class SamplingBody(RequestBody):
+    """The fields every generation route shares; most map one to one onto `SamplingParams`."""
+
+    model_config = ConfigDict(json_schema_extra={"allOf": [STREAM_OPTIONS_NEED_STREAM]})
+
+    n: N | None = None
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
+    stream: bool | None = None
+    stream_options: StreamOptions | None = None
+    stop: NonEmpty | list[NonEmpty] | None = None
+    seed: Seed | None = None
+    presence_penalty: PresencePenalty | None = None
+    frequency_penalty: FrequencyPenalty | None = None
+    logit_bias: dict[Annotated[str, Served("token_key")], BiasValue] | None = None
+    # vLLM's extras (the SDK's extra_body)
+    top_k: TopK | None = None
+    min_p: MinP | None = None
+    repetition_penalty: RepetitionPenalty | None = None
+    min_tokens: MinTokens | None = None
+    ignore_eos: bool | None = None
+    stop_token_ids: list[TokenId] | None = None
+    skip_special_tokens: bool | None = None
+    include_stop_str_in_output: bool | None = None
+
+    def output_limit(self) -> int | None:
+        raise NotImplementedError
+
+    def num_logprobs(self) -> int | None:
+        raise NotImplementedError
+
+    def to_sampling_params(self) -> SamplingParams:
+        """The one conversion of a request to `SamplingParams`.
+
+        `min_tokens` above `max_tokens` is cut to it: the output ends at `max_tokens` and EOS
+        stays barred to the end (JSON Schema cannot compare two fields, so it is not a 400).
+        """
+        shared = {f.name for f in dataclasses.fields(SamplingParams)} & set(type(self).model_fields)
+        values = {name: getattr(self, name) for name in shared}
+        values = {name: value for name, value in values.items() if value is not None}
+        values["max_tokens"] = self.output_limit()
+        values["logprobs"] = self.num_logprobs()
+        if self.logit_bias is not None:
+            values["logit_bias"] = {int(k): float(v) for k, v in self.logit_bias.items()}
+        if values["max_tokens"] is not None and self.min_tokens is not None:
+            values["min_tokens"] = min(self.min_tokens, values["max_tokens"])
+        try:
+            return SamplingParams(**values)
+        except ValueError as e:  # the models check every range first; this is a safety net
+            raise BadRequest(str(e)) from None
+
+    def include_usage(self) -> bool:
+        if self.stream_options is not None and not self.stream:
+            raise BadRequest("stream_options needs stream=true", param="stream_options")
+        return bool(self.stream_options and self.stream_options.include_usage)
+
+
+class CompletionRequest(SamplingBody):
+    """`POST /v1/completions`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"allOf": [STREAM_OPTIONS_NEED_STREAM, NO_ECHO_WITH_LOGPROBS]}
+    )
+
+    prompt: (
+        NonEmpty
+        | Annotated[list[NonEmpty], Field(min_length=1)]
+        | TokenIds
+        | Annotated[list[TokenIds], Field(min_length=1)]
+    )
+    max_tokens: MaxTokens | None = 16
+    logprobs: Logprobs | None = None
+    echo: bool | None = None
+    suffix: None = None
+    best_of: BestOf | None = None
+
+    def output_limit(self) -> int | None:
+        return self.max_tokens
+
+    def num_logprobs(self) -> int | None:
+        return self.logprobs
+
+
+class TextPart(Strict):
+    type: Literal["text"]
+    text: str
+
+
+class Message(Strict):
+    role: Literal["system", "user", "assistant", "tool", "developer", "function"]
+    content: str | list[TextPart] | None = None
+    name: str | None = None
+    tool_call_id: str | None = None
+    # What the SDK's own message objects carry when a reply is sent back; unused here.
+    tool_calls: list[dict[str, Any]] | None = None
+    function_call: dict[str, Any] | None = None
+    refusal: str | None = None
+    audio: dict[str, Any] | None = None
+    annotations: list[dict[str, Any]] | None = None
+
+    def for_template(self) -> dict[str, str]:
+        """The message as the chat template reads it: its text fields, content joined."""
+        content = self.content
+        if isinstance(content, list):
+            content = "".join(part.text for part in content)
+        fields = {"role": self.role, "name": self.name, "tool_call_id": self.tool_call_id}
+        return {**{k: v for k, v in fields.items() if v is not None}, "content": content or ""}
+
+
+class ResponseFormat(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+    type: Literal["text"]
+
+
+class ChatRequest(SamplingBody):
+    """`POST /v1/chat/completions`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"allOf": [STREAM_OPTIONS_NEED_STREAM, TOP_LOGPROBS_NEED_LOGPROBS]}
+    )
+
+    messages: Annotated[list[Message], Field(min_length=1)]
+    max_tokens: MaxTokens | None = None
+    max_completion_tokens: MaxTokens | None = None
+    logprobs: bool | None = None
+    top_logprobs: TopLogprobs | None = None
+    response_format: ResponseFormat | None = None
+    tools: Annotated[list[dict[str, Any]], Field(max_length=0)] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    add_generation_prompt: bool | None = None
+
+    def output_limit(self) -> int | None:
+        return self.max_completion_tokens if self.max_completion_tokens else self.max_tokens
+
+    def num_logprobs(self) -> int | None:
+        if self.top_logprobs is not None and not self.logprobs:
+            raise BadRequest("top_logprobs needs logprobs=true", param="top_logprobs")
+        return (self.top_logprobs or 0) if self.logprobs else None
+
+
+class TokenizeCompletion(RequestBody):
+    """`POST /tokenize` of a text."""
+
+    prompt: str
+    add_special_tokens: bool | None = None
+
+
+class TokenizeChat(RequestBody):
+    """`POST /tokenize` of messages through the chat template."""
+
+    messages: Annotated[list[Message], Field(min_length=1)]
+    add_generation_prompt: bool | None = None
+    add_special_tokens: bool | None = None
+
+
+class DetokenizeRequest(RequestBody):
+    """`POST /detokenize`."""
+
+    tokens: list[TokenId]
+
+
+UNIONS = {
+    "prompt": "a string, a list of strings, a list of token ids or a list of lists of token "
+    "ids (none of them empty)",
+    "content": "a string or a list of text parts",
+    "stop": "a string or a list of strings",
+    "tool_choice": "a string or an object",
+}
+
+
+def _response_format(error: Any) -> str | None:
+    if error["type"] != "literal_error":
+        return None
+    return f"response_format {error['input']!r} is not supported; only 'text'"
+
+
+OVERRIDES: dict[str, Override] = {
+    "suffix": lambda _: "suffix is not supported",
+    "tools": lambda _: "tools are not supported by this server",
+    "response_format": _response_format,
+}
+
+
+def parse(model: type[RequestBody], body: Any, limits: ServedLimits) -> Any:
+    """`body` validated as `model` (any of the request models above)."""
+    return validate(model, body, limits, bounds=SERVER_BOUNDS, unions=UNIONS, overrides=OVERRIDES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,252 +302,46 @@ class GenerationRequest:
     add_generation_prompt: bool = True
 
 
-class Fields:
-    """Typed reads of a JSON object's fields; each error names the field."""
-
-    def __init__(self, body: Any, allowed: frozenset[str]):
-        if not isinstance(body, dict):
-            raise BadRequest("the request body must be a JSON object")
-        unknown = sorted(set(body) - allowed - IGNORED)
-        if unknown:
-            raise BadRequest(
-                f"unknown field(s) {unknown}; this route takes {sorted(allowed)}",
-                param=unknown[0],
-            )
-        self.body = body
-
-    def get(self, name: str, kinds: type | tuple[type, ...], default: Any = None) -> Any:
-        value = self.body.get(name)
-        if value is None:
-            return default
-        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
-        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
-            names = " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
-            raise BadRequest(f"{name} must be {names}, got {value!r}", param=name)
-        return value
-
-    def int_list(self, name: str) -> list[int] | None:
-        value = self.body.get(name)
-        if value is None:
-            return None
-        if not _is_int_list(value):
-            raise BadRequest(f"{name} must be a list of integers, got {value!r}", param=name)
-        return value
-
-    def string_list(self, name: str) -> str | list[str] | None:
-        value = self.body.get(name)
-        if value is None or isinstance(value, str):
-            return value
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise BadRequest(f"{name} must be a string or a list of strings", param=name)
-        return value
-
-
-_KIND_NAMES = {int: "an integer", float: "a number", bool: "a boolean", str: "a string"}
-_KIND_NAMES |= {dict: "an object", list: "a list"}
-
-
-def _is_int_list(value: Any) -> bool:
-    return isinstance(value, list) and all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value
-    )
-
-
-def _logit_bias(fields: Fields, vocab_size: int) -> dict[int, float] | None:
-    raw = fields.get("logit_bias", dict)
-    if raw is None:
-        return None
-    bias = {}
-    for key, value in raw.items():
-        try:
-            token = int(key)
-        except ValueError:
-            raise BadRequest(
-                f"logit_bias keys must be token ids, got {key!r}", param="logit_bias"
-            ) from None
-        if not 0 <= token < vocab_size:
-            raise BadRequest(
-                f"logit_bias token {token} is outside the vocabulary [0, {vocab_size})",
-                param="logit_bias",
-            )
-        if isinstance(value, bool) or not isinstance(value, NUMBER) or not -100 <= value <= 100:
-            raise BadRequest(
-                f"logit_bias values must be numbers in [-100, 100], got {value!r}",
-                param="logit_bias",
-            )
-        bias[token] = float(value)
-    return bias
-
-
-def _sampling_params(
-    fields: Fields, *, max_tokens: int | None, logprobs: int | None, vocab_size: int
-) -> SamplingParams:
-    if logprobs is not None and not 0 <= logprobs <= MAX_LOGPROBS:
-        raise BadRequest(
-            f"logprobs must be in [0, {MAX_LOGPROBS}], got {logprobs}", param="logprobs"
-        )
-    stop_token_ids = fields.int_list("stop_token_ids")
-    for token in stop_token_ids or []:
-        if not 0 <= token < vocab_size:
-            raise BadRequest(
-                f"stop_token_ids holds {token}, outside the vocabulary [0, {vocab_size})",
-                param="stop_token_ids",
-            )
-    try:
-        return SamplingParams(
-            n=fields.get("n", int, 1),
-            temperature=float(fields.get("temperature", NUMBER, 1.0)),
-            top_p=float(fields.get("top_p", NUMBER, 1.0)),
-            top_k=fields.get("top_k", int, 0),
-            min_p=float(fields.get("min_p", NUMBER, 0.0)),
-            seed=fields.get("seed", int),
-            presence_penalty=float(fields.get("presence_penalty", NUMBER, 0.0)),
-            frequency_penalty=float(fields.get("frequency_penalty", NUMBER, 0.0)),
-            repetition_penalty=float(fields.get("repetition_penalty", NUMBER, 1.0)),
-            stop=fields.string_list("stop"),
-            stop_token_ids=stop_token_ids,
-            ignore_eos=fields.get("ignore_eos", bool, False),
-            max_tokens=max_tokens,
-            min_tokens=fields.get("min_tokens", int, 0),
-            logprobs=logprobs,
-            skip_special_tokens=fields.get("skip_special_tokens", bool, True),
-            include_stop_str_in_output=fields.get("include_stop_str_in_output", bool, False),
-            logit_bias=_logit_bias(fields, vocab_size),
-        )
-    except ValueError as e:
-        raise BadRequest(str(e)) from None
-
-
-def _stream_options(fields: Fields, stream: bool) -> bool:
-    options = fields.get("stream_options", dict)
-    if options is None:
-        return False
-    if not stream:
-        raise BadRequest("stream_options needs stream=true", param="stream_options")
-    unknown = sorted(set(options) - {"include_usage", "continuous_usage_stats"})
-    if unknown:
-        raise BadRequest(
-            f"unknown stream_options {unknown}; valid: include_usage", param="stream_options"
-        )
-    include = options.get("include_usage", False)
-    if not isinstance(include, bool):
-        raise BadRequest("stream_options.include_usage must be a boolean", param="stream_options")
-    return include
-
-
-def _completion_prompts(fields: Fields) -> list[str | list[int]]:
-    prompt = fields.body.get("prompt")
-    if isinstance(prompt, str):
-        return [prompt]
-    if _is_int_list(prompt) and prompt:
-        return [prompt]
-    if (
-        isinstance(prompt, list)
-        and prompt
-        and (all(isinstance(p, str) for p in prompt) or all(_is_int_list(p) for p in prompt))
-    ):
-        return list(prompt)
-    raise BadRequest(
-        "prompt must be a string, a list of strings, a list of token ids or a list of lists "
-        "of token ids (none of them empty)",
-        param="prompt",
-    )
-
-
-def parse_completion(body: Any, *, vocab_size: int) -> GenerationRequest:
+def parse_completion(body: Any, *, limits: ServedLimits) -> GenerationRequest:
     """`POST /v1/completions`."""
-    fields = Fields(body, COMPLETION_FIELDS)
-    if fields.body.get("suffix") is not None:
-        raise BadRequest("suffix is not supported", param="suffix")
-    prompts = _completion_prompts(fields)
-    logprobs = fields.get("logprobs", int)
-    echo = fields.get("echo", bool, False)
-    if echo and logprobs is not None:
+    request: CompletionRequest = parse(CompletionRequest, body, limits)
+    if request.echo and request.logprobs is not None:
         raise BadRequest("echo together with logprobs is not supported", param="echo")
-    params = _sampling_params(
-        fields,
-        max_tokens=fields.get("max_tokens", int, 16),
-        logprobs=logprobs,
-        vocab_size=vocab_size,
-    )
-    best_of = fields.get("best_of", int)
-    if best_of is not None and best_of != params.n:
-        raise BadRequest("best_of other than n is not supported", param="best_of")
-    stream = fields.get("stream", bool, False)
+    prompt = request.prompt
+    single = isinstance(prompt, str) or isinstance(prompt[0], int)
+    prompts: list[Any] = [prompt] if single else list(prompt)
     return GenerationRequest(
-        model=fields.get("model", str),
+        model=request.model,
         prompts=prompts,
-        params=params,
-        stream=stream,
-        include_usage=_stream_options(fields, stream),
-        echo=echo,
+        params=request.to_sampling_params(),
+        stream=bool(request.stream),
+        include_usage=request.include_usage(),
+        echo=bool(request.echo),
     )
 
 
-def parse_message(index: int, message: Any) -> dict[str, str]:
-    where = f"messages[{index}]"
-    if not isinstance(message, Mapping) or not isinstance(message.get("role"), str):
-        raise BadRequest(f"{where} must be an object with a string 'role'", param="messages")
-    content = message.get("content")
-    if isinstance(content, list):  # content parts: only text is understood here
-        texts = []
-        for part in content:
-            if not isinstance(part, Mapping) or part.get("type") != "text":
-                kind = part.get("type") if isinstance(part, Mapping) else type(part).__name__
-                raise BadRequest(
-                    f"{where} has a content part of type {kind!r}; only 'text' is supported",
-                    param="messages",
-                )
-            texts.append(str(part.get("text", "")))
-        content = "".join(texts)
-    if content is None:
-        content = ""
-    if not isinstance(content, str):
-        raise BadRequest(f"{where}.content must be a string or a list of parts", param="messages")
-    return {**{k: v for k, v in message.items() if isinstance(v, str)}, "content": content}
-
-
-def parse_chat(body: Any, *, vocab_size: int) -> GenerationRequest:
+def parse_chat(body: Any, *, limits: ServedLimits) -> GenerationRequest:
     """`POST /v1/chat/completions`."""
-    fields = Fields(body, CHAT_FIELDS)
-    messages = fields.get("messages", list)
-    if not messages:
-        raise BadRequest("messages must be a non-empty list", param="messages")
-    if fields.get("tools", list):
-        raise BadRequest("tools are not supported by this server", param="tools")
-    response_format = fields.get("response_format", dict)
-    if response_format is not None and response_format.get("type") != "text":
-        raise BadRequest(
-            f"response_format {response_format.get('type')!r} is not supported; only 'text'",
-            param="response_format",
-        )
-    top = fields.get("top_logprobs", int)
-    wants = fields.get("logprobs", bool, False)
-    if top is not None and not wants:
-        raise BadRequest("top_logprobs needs logprobs=true", param="top_logprobs")
-    max_tokens = fields.get("max_completion_tokens", int)
-    if max_tokens is None:
-        max_tokens = fields.get("max_tokens", int)
-    params = _sampling_params(
-        fields, max_tokens=max_tokens, logprobs=(top or 0) if wants else None, vocab_size=vocab_size
-    )
-    stream = fields.get("stream", bool, False)
+    request: ChatRequest = parse(ChatRequest, body, limits)
     return GenerationRequest(
-        model=fields.get("model", str),
+        model=request.model,
         prompts=[],
-        params=params,
-        stream=stream,
-        include_usage=_stream_options(fields, stream),
-        messages=[parse_message(i, m) for i, m in enumerate(messages)],
-        add_generation_prompt=fields.get("add_generation_prompt", bool, True),
+        params=request.to_sampling_params(),
+        stream=bool(request.stream),
+        include_usage=request.include_usage(),
+        messages=[m.for_template() for m in request.messages],
+        add_generation_prompt=request.add_generation_prompt is not False,
     )
 
 
 def expand(params: SamplingParams) -> list[SamplingParams]:
-    """`n` samples become `n` sequences; seeded ones get seeds seed, seed + 1, ... (as `LLM`)."""
+    """`n` samples become `n` sequences; seeded ones get seeds seed, seed + 1, ... (as `LLM`),
+    wrapped to stay a uint32."""
     if params.n == 1:
         return [params]
     return [
-        dataclasses.replace(params, n=1, seed=None if params.seed is None else params.seed + i)
+        dataclasses.replace(
+            params, n=1, seed=None if params.seed is None else (params.seed + i) % 2**32
+        )
         for i in range(params.n)
     ]

@@ -13,7 +13,12 @@ import jaxserve
 from jaxserve.server.async_engine import AsyncEngine
 from jaxserve.server.errors import BadRequest, PayloadTooLarge, Unavailable
 from jaxserve.server.metrics import ServerMetrics
-from jaxserve.server.protocol import Fields, parse_message
+from jaxserve.server.protocol import (
+    DetokenizeRequest,
+    TokenizeChat,
+    TokenizeCompletion,
+    parse,
+)
 from jaxserve.server.serving import OpenAIServing
 
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -88,48 +93,34 @@ class Routes:
 
     async def tokenize(self, request: Request) -> Response:
         """`{"prompt": str}` or `{"messages": [...]}` → token ids (vLLM's route)."""
-        fields = Fields(
-            await read_json(request, self.max_request_bytes),
-            frozenset(
-                {"model", "prompt", "messages", "add_special_tokens", "add_generation_prompt"}
-            ),
-        )
-        self.serving.check_model(fields.get("model", str))
+        body = await read_json(request, self.max_request_bytes)
+        limits = self.serving.limits
         tokenizer = self.serving.tokenizer
-        if fields.get("messages", list) is not None:
-            messages = [parse_message(i, m) for i, m in enumerate(fields.body["messages"])]
+        if isinstance(body, dict) and "messages" in body:
+            chat: TokenizeChat = parse(TokenizeChat, body, limits)
+            self.serving.check_model(chat.model)
+            messages = [m.for_template() for m in chat.messages]
             try:
                 text = tokenizer.apply_chat_template(
                     messages,
                     tokenize=False,
-                    add_generation_prompt=fields.get("add_generation_prompt", bool, True),
+                    add_generation_prompt=chat.add_generation_prompt is not False,
                 )
             except Exception as e:  # jinja2 raises many types
                 raise BadRequest(f"the chat template failed: {e}", param="messages") from None
-            tokens = tokenizer.encode(text, add_special_tokens=False)
+            tokens = tokenizer.encode(text, add_special_tokens=bool(chat.add_special_tokens))
         else:
-            prompt = fields.get("prompt", str)
-            if prompt is None:
-                raise BadRequest("give 'prompt' (a string) or 'messages'", param="prompt")
+            text_request: TokenizeCompletion = parse(TokenizeCompletion, body, limits)
+            self.serving.check_model(text_request.model)
             tokens = tokenizer.encode(
-                prompt, add_special_tokens=fields.get("add_special_tokens", bool, True)
+                text_request.prompt, add_special_tokens=text_request.add_special_tokens is not False
             )
         return JSONResponse(
             {"count": len(tokens), "max_model_len": self.max_model_len, "tokens": tokens}
         )
 
     async def detokenize(self, request: Request) -> Response:
-        fields = Fields(
-            await read_json(request, self.max_request_bytes), frozenset({"model", "tokens"})
-        )
-        self.serving.check_model(fields.get("model", str))
-        tokens = fields.int_list("tokens")
-        if tokens is None:
-            raise BadRequest("tokens must be a list of token ids", param="tokens")
-        vocab = self.serving.vocab_size
-        bad = [t for t in tokens if not 0 <= t < vocab]
-        if bad:
-            raise BadRequest(
-                f"token ids {bad[:5]} are outside the vocabulary [0, {vocab})", param="tokens"
-            )
-        return JSONResponse({"prompt": self.serving.tokenizer.decode(tokens)})
+        body = await read_json(request, self.max_request_bytes)
+        parsed: DetokenizeRequest = parse(DetokenizeRequest, body, self.serving.limits)
+        self.serving.check_model(parsed.model)
+        return JSONResponse({"prompt": self.serving.tokenizer.decode(parsed.tokens)})

@@ -37,6 +37,7 @@ from jaxserve.server.errors import (
     Unavailable,
 )
 from jaxserve.server.protocol import GenerationRequest, expand, parse_chat, parse_completion
+from jaxserve.server.served import ServedLimits
 
 Prompt = tuple[str | None, list[int]]  # (text, token ids)
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -45,11 +46,21 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 class OpenAIServing:
     """The generation routes of one served model."""
 
-    def __init__(self, engine: AsyncEngine, tokenizer: Any, *, model_name: str, vocab_size: int):
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        tokenizer: Any,
+        *,
+        model_name: str,
+        vocab_size: int,
+        max_model_len: int | None = None,
+    ):
+        """`max_model_len` None: requests get no bound of their own (the engine's still holds)."""
         self.engine = engine
         self.tokenizer = tokenizer
         self.model_name = model_name
         self.vocab_size = vocab_size
+        self.limits = ServedLimits(model_name, vocab_size, max_model_len or 2**31 - 1)
         self.decode: Callable[[int], str] = functools.lru_cache(maxsize=1 << 16)(
             lambda token: tokenizer.decode([token], skip_special_tokens=False)
         )
@@ -63,7 +74,7 @@ class OpenAIServing:
             )
 
     async def completions(self, body: Any, request: Request) -> Response:
-        parsed = parse_completion(body, vocab_size=self.vocab_size)
+        parsed = parse_completion(body, limits=self.limits)
         self.check_model(parsed.model)
         prompts = self.completion_prompts(parsed)
         envelope = responses.Envelope(
@@ -93,7 +104,7 @@ class OpenAIServing:
         )
 
     async def chat(self, body: Any, request: Request) -> Response:
-        parsed = parse_chat(body, vocab_size=self.vocab_size)
+        parsed = parse_chat(body, limits=self.limits)
         self.check_model(parsed.model)
         prompt = self.render_chat(parsed)
         envelope = responses.Envelope(

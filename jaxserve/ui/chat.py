@@ -63,7 +63,11 @@ class ChatApp(gr.Blocks):
         )
         self._holds_engine = False
         serving = OpenAIServing(
-            self.async_engine, llm.tokenizer, model_name=name, vocab_size=llm.config.vocab_size
+            self.async_engine,
+            llm.tokenizer,
+            model_name=name,
+            vocab_size=llm.config.vocab_size,
+            max_model_len=llm.engine.max_model_len,
         )
         board = Dashboard(metrics, system_markdown(llm)) if dashboard else None
         super().__init__(title=f"jaxserve · {name}")

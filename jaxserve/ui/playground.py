@@ -158,7 +158,7 @@ class Playground:
         body = {"messages": messages, **sampling_fields(*controls)}
 
         async def start() -> OutputStream:
-            parsed = parse_chat(body, vocab_size=self.serving.vocab_size)
+            parsed = parse_chat(body, limits=self.serving.limits)
             return await self.serving.submit([self.serving.render_chat(parsed)], parsed.params)
 
         stats = ReplyStats(time.monotonic())
@@ -184,7 +184,7 @@ class Playground:
         body = {"prompt": prompt, **sampling_fields(*controls)}
 
         async def start() -> OutputStream:
-            parsed = parse_completion(body, vocab_size=self.serving.vocab_size)
+            parsed = parse_completion(body, limits=self.serving.limits)
             return await self.serving.submit(self.serving.completion_prompts(parsed), parsed.params)
 
         stats = ReplyStats(time.monotonic())

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import pytest
 
+from jaxserve.sampling_params import BOUNDS, SamplingParams
 from jaxserve.server.errors import BadRequest
-from jaxserve.server.protocol import expand, parse_chat, parse_completion
+from jaxserve.server.protocol import (
+    IGNORED,
+    SERVER_BOUNDS,
+    ChatRequest,
+    CompletionRequest,
+    expand,
+    parse_chat,
+    parse_completion,
+)
+from jaxserve.server.served import ServedLimits
 
 VOCAB = 320
+LIMITS = ServedLimits("tiny", VOCAB, 64)
 
 
 def test_completion_fields_map_to_sampling_params():
@@ -33,7 +44,7 @@ def test_completion_fields_map_to_sampling_params():
             "stream_options": {"include_usage": True},
             "user": "ignored",
         },
-        vocab_size=VOCAB,
+        limits=LIMITS,
     )
     p = parsed.params
     assert parsed.prompts == ["a", "b"] and parsed.stream and parsed.include_usage
@@ -57,42 +68,51 @@ def test_chat_fields():
             "logprobs": True,
             "top_logprobs": 4,
         },
-        vocab_size=VOCAB,
+        limits=LIMITS,
     )
     assert parsed.messages == [{"role": "user", "content": "hi"}]
     assert parsed.params.max_tokens == 5, "max_completion_tokens wins"
     assert parsed.params.logprobs == 4
-    default = parse_chat({"messages": [{"role": "user", "content": "hi"}]}, vocab_size=VOCAB)
+    default = parse_chat({"messages": [{"role": "user", "content": "hi"}]}, limits=LIMITS)
     assert default.params.max_tokens is None and default.params.logprobs is None
-    assert parse_completion({"prompt": "x"}, vocab_size=VOCAB).params.max_tokens == 16
+    assert parse_completion({"prompt": "x"}, limits=LIMITS).params.max_tokens == 16
 
 
 @pytest.mark.parametrize(
     ("body", "message", "param"),
     [
-        ({"prompt": []}, "prompt must be a string", "prompt"),
-        ({"prompt": [1, "a"]}, "prompt must be a string", "prompt"),
-        ({"prompt": "x", "max_tokens": True}, "max_tokens must be an integer", "max_tokens"),
-        ({"prompt": "x", "temperature": "hot"}, "temperature must be", "temperature"),
-        ({"prompt": "x", "logprobs": 21}, r"logprobs must be in \[0, 20\]", "logprobs"),
+        ({"prompt": []}, "prompt: must not be empty", "prompt"),
+        ({"prompt": [1, "a"]}, "prompt: must be a string, a list of strings", "prompt"),
+        ({"prompt": "x", "max_tokens": True}, "max_tokens: must be an integer", "max_tokens"),
+        ({"prompt": "x", "temperature": "hot"}, "temperature: must be a number", "temperature"),
+        ({"prompt": "x", "temperature": -1}, r"temperature: must be >= 0 .*got -1", "temperature"),
+        ({"prompt": "x", "logprobs": 21}, r"logprobs: must be in \[0, 20\], got 21", "logprobs"),
         (
             {"prompt": "x", "logit_bias": {"a": 1}},
-            "logit_bias keys must be token ids",
+            r"logit_bias: keys must be token ids in \[0, 320\), got 'a'",
             "logit_bias",
         ),
-        ({"prompt": "x", "logit_bias": {"1": 200}}, r"values must be numbers in", "logit_bias"),
+        ({"prompt": "x", "logit_bias": {"01": 1}}, "keys must be token ids", "logit_bias"),
+        ({"prompt": "x", "logit_bias": {"1": 200}}, r"must be in \[-100, 100\]", "logit_bias"),
         ({"prompt": "x", "stop_token_ids": [400]}, "outside the vocabulary", "stop_token_ids"),
+        ({"prompt": [[1], [2, 999]]}, r"prompt\[1\]\[1\]: token id 999 is outside", "prompt"),
+        ({"prompt": [5] * 64}, "the prompt has 64 tokens, but max_model_len is 64", "prompt"),
+        ({"prompt": "x", "max_tokens": 65}, r"must be <= max_model_len \(64\)", "max_tokens"),
+        ({"prompt": "x", "n": 129}, r"n: must be in \[1, 128\]", "n"),
+        ({"prompt": "x", "seed": -1}, r"seed: must be in \[0, 4294967295\]", "seed"),
+        ({"prompt": "x", "stop": ""}, "stop: must not be empty", "stop"),
         ({"prompt": "x", "stream_options": {}}, "stream_options needs stream=true", None),
         ({"prompt": "x", "suffix": "y"}, "suffix is not supported", "suffix"),
         ({"prompt": "x", "echo": True, "logprobs": 1}, "echo together with logprobs", "echo"),
-        ({"prompt": "x", "best_of": 3}, "best_of other than n", "best_of"),
-        ({"prompt": "x", "top_p": 0}, r"top_p must be in \(0, 1\]", None),
+        ({"prompt": "x", "best_of": 3}, r"best_of: must be 1 \(n gives several samples\)", None),
+        ({"prompt": "x", "top_p": 0}, r"top_p: must be in \(0, 1\], got 0", "top_p"),
         ({"prompt": "x", "bogus": 1}, r"unknown field\(s\) \['bogus'\]", "bogus"),
+        ({"prompt": "x", "model": 3}, "model: must be a string", "model"),
     ],
 )
 def test_bad_completion_bodies(body, message, param):
     with pytest.raises(BadRequest, match=message) as e:
-        parse_completion(body, vocab_size=VOCAB)
+        parse_completion(body, limits=LIMITS)
     if param is not None:
         assert e.value.param == param
     assert e.value.status == 400
@@ -101,13 +121,24 @@ def test_bad_completion_bodies(body, message, param):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"messages": []}, "messages must be a non-empty list"),
-        ({"messages": [{"content": "x"}]}, "must be an object with a string 'role'"),
+        ({"messages": []}, "messages: must not be empty"),
+        ({"messages": [{"content": "x"}]}, r"messages\[0\].role: required"),
+        (
+            {"messages": [{"role": "robot", "content": "x"}]},
+            r"messages\[0\].role: must be 'system'",
+        ),
         (
             {"messages": [{"role": "user", "content": [{"type": "image_url"}]}]},
-            "only 'text' is supported",
+            r"messages\[0\].content\[0\].type: must be 'text', got 'image_url'",
         ),
-        ({"messages": [{"role": "user", "content": 3}]}, "content must be a string"),
+        (
+            {"messages": [{"role": "user", "content": 3}]},
+            r"messages\[0\].content: must be a string or a list of text parts, got 3",
+        ),
+        (
+            {"messages": [{"role": "user", "content": "x"}], "top_logprobs": 2},
+            "top_logprobs needs logprobs=true",
+        ),
         (
             {"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function"}]},
             "tools are not supported",
@@ -124,4 +155,52 @@ def test_bad_completion_bodies(body, message, param):
 )
 def test_bad_chat_bodies(body, message):
     with pytest.raises(BadRequest, match=message):
-        parse_chat(body, vocab_size=VOCAB)
+        parse_chat(body, limits=LIMITS)
+
+
+def test_min_tokens_above_max_tokens_is_cut_to_it():
+    parsed = parse_completion({"prompt": "x", "max_tokens": 3, "min_tokens": 9}, limits=LIMITS)
+    assert (parsed.params.min_tokens, parsed.params.max_tokens) == (3, 3)
+
+
+def test_ignored_openai_fields_are_accepted():
+    body = {"prompt": "x", "user": "u", "store": False, "metadata": {"k": "v"}}
+    body |= {"service_tier": "auto", "parallel_tool_calls": True}
+    assert parse_completion(body, limits=LIMITS).params == SamplingParams()
+    assert set(CompletionRequest.model_fields) & set(ChatRequest.model_fields) >= IGNORED
+
+
+def test_seeds_of_n_samples_stay_uint32():
+    params = parse_completion({"prompt": "x", "n": 2, "seed": 2**32 - 1}, limits=LIMITS).params
+    assert [p.seed for p in expand(params)] == [2**32 - 1, 0]
+
+
+def test_schema_ranges_are_the_sampling_params_ranges():
+    """One table of bounds: every range `SamplingParams` checks is in the requests' schema."""
+    properties = CompletionRequest.model_json_schema()["properties"]
+    keys = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
+    for name, bound in BOUNDS.items():
+        if name not in properties:
+            assert name == "prompt_logprobs", name  # not a field of OpenAI's requests
+            continue
+        expected = dict(SERVER_BOUNDS[name].__dict__)
+        [declared] = [s for s in properties[name]["anyOf"] if s.get("type") != "null"]
+        found = {end: declared.get(word) for end, word in keys.items()}
+        assert found == {end: expected[end] for end in keys}, name
+        for end in keys:  # the server's range lies within the offline one
+            if getattr(bound, end) is not None:
+                assert expected[end] is not None, (name, end)
+        outside = _outside(bound)
+        if outside is not None and name not in ("logprobs", "max_tokens", "min_tokens"):
+            with pytest.raises(ValueError, match=name):
+                SamplingParams(**{name: outside})
+            with pytest.raises(BadRequest, match=f"{name}: must be"):
+                parse_completion({"prompt": "x", name: outside}, limits=LIMITS)
+
+
+def _outside(bound) -> float | None:
+    if bound.ge is not None:
+        return bound.ge - 1
+    if bound.gt is not None:
+        return bound.gt
+    return None

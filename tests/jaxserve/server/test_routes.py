@@ -20,7 +20,9 @@ def error_of(response) -> dict:
 
 def test_bad_parameters_are_400_naming_the_field(live):
     client = live.client()
-    with pytest.raises(openai.BadRequestError, match="temperature must be non-negative"):
+    with pytest.raises(
+        openai.BadRequestError, match=r"temperature: must be >= 0 \(0: greedy\), got -1"
+    ):
         client.completions.create(model=MODEL_NAME, prompt="hi", temperature=-1)
     with pytest.raises(openai.BadRequestError, match="max_model_len is 64") as e:
         client.completions.create(model=MODEL_NAME, prompt=[5] * 80, stream=True)
@@ -29,7 +31,9 @@ def test_bad_parameters_are_400_naming_the_field(live):
         client.completions.create(model=MODEL_NAME, prompt="hi", extra_body={"max_token": 3})
     with pytest.raises(openai.BadRequestError, match="top_logprobs needs logprobs=true"):
         client.chat.completions.create(model=MODEL_NAME, messages=CHAT, top_logprobs=2)
-    with pytest.raises(openai.BadRequestError, match="logit_bias token 999 is outside"):
+    with pytest.raises(
+        openai.BadRequestError, match=r"logit_bias: keys must be token ids in \[0, 320\), got '999'"
+    ):
         client.chat.completions.create(model=MODEL_NAME, messages=CHAT, logit_bias={"999": 1})
     with live.http() as http:
         response = http.post("/v1/chat/completions", content=b"{not json")
@@ -40,10 +44,10 @@ def test_bad_parameters_are_400_naming_the_field(live):
 
 
 def test_auth_model_and_size_errors(live):
-    with pytest.raises(openai.AuthenticationError):
-        live.client(api_key="wrong").models.list()
-    with pytest.raises(openai.NotFoundError, match="does not exist") as e:
-        live.client().completions.create(model="gpt-4", prompt="hi")
+    with live.client(api_key="wrong") as client, pytest.raises(openai.AuthenticationError):
+        client.models.list()
+    with live.client() as client, pytest.raises(openai.NotFoundError, match="does not exist") as e:
+        client.completions.create(model="gpt-4", prompt="hi")
     assert e.value.body["code"] == "model_not_found" and e.value.body["param"] == "model"
     with live.http() as http:
         response = http.post("/v1/completions", json={"prompt": "x" * 70_000})
@@ -51,7 +55,13 @@ def test_auth_model_and_size_errors(live):
         response = http.get("/v1/nothing")
         assert response.status_code == 404 and "no route" in error_of(response)["message"]
         response = http.get("/v1/completions")
-        assert response.status_code == 405
+        assert response.status_code == 405 and response.headers["allow"] == "POST"
+        assert error_of(response)["code"] == "method_not_allowed"
+        response = http.post("/health")
+        assert response.status_code == 405 and set(response.headers["allow"].split(", ")) == {
+            "GET",
+            "HEAD",
+        }
         anonymous = http.get("/health", headers={"Authorization": ""})
         assert anonymous.status_code == 200, "only /v1/* needs the key"
 
@@ -96,6 +106,20 @@ def test_tokenize_and_detokenize(live):
         assert back == {"prompt": "hello world"}
         bad = http.post("/detokenize", json={"tokens": [1, 10_000]})
         assert bad.status_code == 400 and "outside the vocabulary" in error_of(bad)["message"]
+        for body, param in (
+            ({"tokens": [1, "a"]}, "tokens"),
+            ({"tokens": [1.5]}, "tokens"),
+            ({}, "tokens"),
+        ):
+            bad = http.post("/detokenize", json=body)
+            assert bad.status_code == 400 and error_of(bad)["param"] == param, body
+        for body, message in (
+            ({}, "prompt: required"),
+            ({"prompt": "a", "messages": CHAT}, "unknown field(s) ['prompt']"),
+            ({"messages": []}, "messages: must not be empty"),
+        ):
+            bad = http.post("/tokenize", json=body)
+            assert bad.status_code == 400 and message in error_of(bad)["message"], body
 
 
 def test_openapi_describes_every_route(live):
@@ -105,8 +129,19 @@ def test_openapi_describes_every_route(live):
     routes = {route.path for route in live.app.routes}
     assert routes == set(document["paths"])
     chat = document["paths"]["/v1/chat/completions"]["post"]
-    assert "messages" in chat["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert chat["security"] == [{"bearer": []}], "this server has an api_key"
+    body = chat["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/ChatRequest"}
+    schemas = document["components"]["schemas"]
+    request = schemas["ChatRequest"]
+    assert "messages" in request["properties"] and request["additionalProperties"] is False
     assert {"400", "401", "404", "413", "500", "503"} <= set(chat["responses"])
+    # the served model's bounds are written in
+    max_tokens = [s for s in request["properties"]["max_tokens"]["anyOf"] if "maximum" in s]
+    assert max_tokens[0]["maximum"] == 64
+    tokens = schemas["DetokenizeRequest"]["properties"]["tokens"]["items"]
+    assert tokens["maximum"] == live.llm.config.vocab_size - 1
+    assert "x-served-limit" not in str(document)
 
 
 def test_metrics_exposition(live):

@@ -4,8 +4,9 @@ It lets a bfloat16 checkpoint keep its weights in bfloat16 on CPU while computin
 a decode step of a few sequences streams every weight once, so half the bytes is close to
 half the time. Under XLA the same mixed-dtype dot widens the weights into a float32 copy on
 every call, which measured several times slower than float32 weights. Each output element
-is one dot product summed in k order whatever the number of rows, so results do not depend
-on what else is in the batch.
+is summed in an order that depends on K alone, never on the number of rows or the threads,
+so a row's result does not depend on what else is in the batch, for `w[K, N]` and for the
+transposed `w[N, K]` of a tied LM head alike (the kernel multiplies every row count itself).
 
 Importing this module compiles the kernel on first use (`pallas_kernels.native`); where that
 fails the platform multiplies with XLA and keeps float32 weights (`platforms.matmul`).
@@ -20,13 +21,10 @@ import jax
 import jax.numpy as jnp
 
 from pallas_kernels import native
-from pallas_kernels.matmul.reference import matmul_reference
 
 SOURCE = Path(__file__).with_name("cpu_kernel.cc")
 TARGET = "jaxserve_matmul_cpu"
 TRANSPOSED_TARGET = "jaxserve_matmul_transposed_cpu"
-# Above this many rows XLA's GEMM beats the kernel's dot products on transposed weights.
-TRANSPOSED_MAX_ROWS = 8
 WEIGHT_DTYPES = (jnp.dtype(jnp.float32), jnp.dtype(jnp.bfloat16))
 
 native.register(SOURCE, {"JaxserveMatmul": TARGET, "JaxserveMatmulTransposed": TRANSPOSED_TARGET})
@@ -44,8 +42,11 @@ def matmul_cpu(
     x is float32, w float32 or bfloat16. Stacked weights are read in place at `layer` (an
     int32 scalar, traced or not): inside a layer loop no slice of them is copied. A `layer`
     outside [0, L) is an error, not a read out of bounds. `transposed`: w is [N, K] (a tied
-    LM head multiplying by the embeddings), unstacked; for more than `TRANSPOSED_MAX_ROWS`
-    rows XLA multiplies those.
+    LM head multiplying by the embeddings), unstacked.
+
+    Each element of the result is summed in one order fixed by K alone, whatever the number
+    of rows and however the work lands on threads: a row's result is bitwise the same alone
+    or among any other rows.
     """
     if x.dtype != jnp.float32:
         raise ValueError(f"x must be float32, got {x.dtype}")
@@ -59,8 +60,6 @@ def matmul_cpu(
         want = "w[N, K]" if transposed else "w[L, K, N] with a layer" if stacked else "w[K, N]"
         raise ValueError(f"expected x[..., K] and {want}, got {x.shape} and {w.shape}")
     rows = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])
-    if transposed and rows.shape[0] > TRANSPOSED_MAX_ROWS:
-        return matmul_reference(x, w, transposed=True)
     if transposed:
         n = w.shape[0]
         call = jax.ffi.ffi_call(

@@ -21,7 +21,12 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
+
+#if defined(__FMA__)
+#include <immintrin.h>
+#endif
 
 #include "xla_ffi_cpu.h"
 
@@ -278,30 +283,62 @@ void Dispatch(const Problem& p, jaxserve_ffi::Pool& pool) {
 
 // ---- Transposed weights: out[M, N] = x[M, K] . w[N, K]^T (a tied LM head, w = embeddings) ----
 //
-// Every output element is a dot product of two contiguous rows: 8 lane sums in k order, then
-// a fixed horizontal sum, then the K % 8 tail. Rows of x are taken kTRows at a time against
-// kTCols rows of w (12 accumulators); the order per element never depends on M.
+// Every output element is a dot product of two contiguous rows: 8 lane sums in k order (lane l
+// sums the k = l mod 8 products, one fused multiply-add per step), then the fixed horizontal
+// sum `Sum8`, then the K % 8 tail in k order. Nothing else touches an element, so its value
+// depends on neither M, nor its place in a register block, nor the thread that computes it: a
+// row's logits are bitwise the same alone or in a batch of any size.
+//
+// Blocking: a unit is a strip of kTStrip rows of w (bfloat16 widened into a float32 copy once
+// per unit when enough rows of x will reuse it), which stays in L2 while every block of
+// kTRows rows of x runs against it, kTCols rows of w at a time: 4 x 6 dot products, 24
+// accumulators of the 32 vector registers AVX-512 has. x is streamed once per strip.
 
-constexpr int kTRows = 3;
-constexpr int kTCols = 4;
-constexpr int64_t kTStrip = 64;  // rows of w in one unit
+constexpr int kTRows = 4;
+constexpr int kTCols = 6;
+constexpr int64_t kTStrip = 48;     // rows of w in one unit: a multiple of kTCols
+constexpr int64_t kTWidenRows = 12;  // from this many rows of x a unit widens its bfloat16 strip
 
 inline float Sum8(V8 v) {
   return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
 }
 
-template <int MR, int NR, typename W>
+// a * b + c per lane, rounded once. Written out rather than left to -ffp-contract: GCC tuned
+// for AMD Zen splits a lone chain of multiply-adds (one accumulator, as in a 1 x 1 block) into
+// a multiply and an add, which would round differently from the same element in a larger block.
+inline V8 Fma8(V8 a, V8 b, V8 c) {
+#if defined(__FMA__)
+  return _mm256_fmadd_ps(a, b, c);
+#else
+  for (int i = 0; i < 8; ++i) c[i] = std::fma(a[i], b[i], c[i]);
+  return c;
+#endif
+}
+
+// Keeps `v` in a register: GCC would otherwise fold its load into each multiply-add that uses
+// it, MR loads where one does.
+inline void InRegister(V8& v) {
+#if defined(__AVX__) && defined(__GNUC__)
+  asm("" : "+v"(v));
+#endif
+}
+
+// out[r, c] = x[r, :] . w[c, :] for r < MR, c < NR (rows K apart, out's ldo apart). `Stream`:
+// w comes from memory, so the next block's rows are prefetched as these are read.
+template <int MR, int NR, bool Stream, typename W>
 inline void DotBlock(int64_t K, const float* x, const W* w, float* out, int64_t ldo) {
   V8 acc[MR][NR];  // fixed trip counts, unrolled: registers
   for (int r = 0; r < MR; ++r)
     for (int c = 0; c < NR; ++c) acc[r][c] = V8{};
   int64_t k = 0;
   for (; k + 8 <= K; k += 8) {
-    V8 wv[NR];
-    for (int c = 0; c < NR; ++c) wv[c] = Load8(w + c * K + k);
-    for (int r = 0; r < MR; ++r) {
-      const V8 xv = Load8(x + r * K + k);
-      for (int c = 0; c < NR; ++c) acc[r][c] += xv * wv[c];
+    V8 xv[MR];
+    for (int r = 0; r < MR; ++r) xv[r] = Load8(x + r * K + k);
+    for (int c = 0; c < NR; ++c) {
+      if constexpr (Stream) __builtin_prefetch(w + (NR + c) * K + k);
+      V8 wv = Load8(w + c * K + k);
+      InRegister(wv);
+      for (int r = 0; r < MR; ++r) acc[r][c] = Fma8(xv[r], wv, acc[r][c]);
     }
   }
   for (int r = 0; r < MR; ++r) {
@@ -313,13 +350,49 @@ inline void DotBlock(int64_t K, const float* x, const W* w, float* out, int64_t 
   }
 }
 
-template <int NR, typename W>
-void DotRows(const Problem& p, int64_t n, const W* w) {
-  int64_t m = 0;
-  for (; m + kTRows <= p.M; m += kTRows) {
-    DotBlock<kTRows, NR, W>(p.K, p.x + m * p.K, w, p.out + m * p.N + n, p.N);
+// Rows [m, m + MR) of x against the nr <= kTCols rows of w from row n (at `w`).
+template <int MR, bool Stream, typename W>
+inline void DotCols(const Problem& p, int64_t m, const W* w, int64_t n, int64_t nr) {
+  const float* x = p.x + m * p.K;
+  float* out = p.out + m * p.N + n;
+  switch (nr) {
+    case 6: return DotBlock<MR, 6, Stream, W>(p.K, x, w, out, p.N);
+    case 5: return DotBlock<MR, 5, Stream, W>(p.K, x, w, out, p.N);
+    case 4: return DotBlock<MR, 4, Stream, W>(p.K, x, w, out, p.N);
+    case 3: return DotBlock<MR, 3, Stream, W>(p.K, x, w, out, p.N);
+    case 2: return DotBlock<MR, 2, Stream, W>(p.K, x, w, out, p.N);
+    default: return DotBlock<MR, 1, Stream, W>(p.K, x, w, out, p.N);
   }
-  for (; m < p.M; ++m) DotBlock<1, NR, W>(p.K, p.x + m * p.K, w, p.out + m * p.N + n, p.N);
+}
+
+// Rows [m, m + mr) of x against rows [n0, n1) of w, which start at `w`.
+template <bool Stream, typename W>
+void DotRowBlock(const Problem& p, int64_t m, int64_t mr, const W* w, int64_t n0, int64_t n1) {
+  for (int64_t n = n0; n < n1; n += kTCols) {
+    const int64_t nr = std::min<int64_t>(kTCols, n1 - n);
+    const W* wn = w + (n - n0) * p.K;
+    switch (mr) {
+      case 4: DotCols<4, Stream, W>(p, m, wn, n, nr); break;
+      case 3: DotCols<3, Stream, W>(p, m, wn, n, nr); break;
+      case 2: DotCols<2, Stream, W>(p, m, wn, n, nr); break;
+      default: DotCols<1, Stream, W>(p, m, wn, n, nr); break;
+    }
+  }
+}
+
+// Every row of x against rows [n0, n1) of w, which start at `w`: row blocks outer, so the
+// first streams the strip from memory and the others find it in cache. `cached`: it is there
+// from the start (a widened copy).
+template <typename W>
+void DotStrip(const Problem& p, const W* w, int64_t n0, int64_t n1, bool cached) {
+  for (int64_t m = 0; m < p.M; m += kTRows) {
+    const int64_t mr = std::min<int64_t>(kTRows, p.M - m);
+    if (m == 0 && !cached) {
+      DotRowBlock<true, W>(p, m, mr, w, n0, n1);
+    } else {
+      DotRowBlock<false, W>(p, m, mr, w, n0, n1);
+    }
+  }
 }
 
 template <typename W>
@@ -327,12 +400,17 @@ void DispatchTransposed(const Problem& p, jaxserve_ffi::Pool& pool) {
   if (p.M == 0 || p.N == 0) return;
   const int64_t strips = (p.N + kTStrip - 1) / kTStrip;
   jaxserve_ffi::ParallelFor(strips, pool, [&p]() {
-    return [&p](int64_t strip) {
+    return [&p, scratch = std::vector<float>()](int64_t strip) mutable {
       const W* w = static_cast<const W*>(p.w);
-      const int64_t n1 = std::min(p.N, (strip + 1) * kTStrip);
-      int64_t n = strip * kTStrip;
-      for (; n + kTCols <= n1; n += kTCols) DotRows<kTCols, W>(p, n, w + n * p.K);
-      for (; n < n1; ++n) DotRows<1, W>(p, n, w + n * p.K);
+      const int64_t n0 = strip * kTStrip, n1 = std::min(p.N, n0 + kTStrip);
+      if (std::is_same_v<W, float> || p.M < kTWidenRows) {
+        return DotStrip<W>(p, w + n0 * p.K, n0, n1, false);
+      }
+      // Widening is exact, so the float32 copy gives the same products with fewer instructions.
+      const int64_t size = (n1 - n0) * p.K;
+      scratch.resize(size);
+      for (int64_t i = 0; i < size; ++i) scratch[i] = Widen(w[n0 * p.K + i]);
+      DotStrip<float>(p, scratch.data(), n0, n1, true);
     };
   });
 }

@@ -96,19 +96,37 @@ def test_bad_inputs_are_clear_errors():
 
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
-@pytest.mark.parametrize(("m", "k", "n"), [(1, 576, 1000), (4, 64, 37), (8, 13, 9), (20, 40, 50)])
+@pytest.mark.parametrize(
+    ("m", "k", "n"),
+    [
+        (1, 576, 1000),
+        (4, 64, 37),
+        (8, 13, 9),
+        (20, 40, 50),
+        (100, 100, 301),  # K % 8 == 4; a last strip of w of 13 rows
+        (300, 576, 1000),  # a prefill's worth of rows; bfloat16 widened per strip
+        (5, 0, 7),
+    ],
+)
 def test_transposed_weights(m, k, n, dtype):
-    """A tied LM head: w is [N, K]; past TRANSPOSED_MAX_ROWS rows XLA does it."""
+    """A tied LM head: w is [N, K], multiplied by the kernel for any number of rows."""
     x, w = _inputs(m, k, n, dtype)
     w_t = jnp.swapaxes(w[0], 0, 1)  # [N, K]
     got = np.asarray(jax.jit(functools.partial(matmul_cpu, transposed=True))(jnp.asarray(x), w_t))
     np.testing.assert_allclose(got, _expected(x, w[0]), rtol=1e-5, atol=1e-4 * np.sqrt(k))
 
 
-def test_transposed_rows_are_bitwise_the_same_in_any_small_batch():
-    x, w = _inputs(module.TRANSPOSED_MAX_ROWS, 100, 300, jnp.bfloat16, seed=2)
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+@pytest.mark.parametrize("k", [100, 576])  # with and without a K % 8 tail
+def test_transposed_rows_are_bitwise_the_same_alone_and_in_any_batch(k, dtype):
+    """A sequence's logits do not depend on how many others share its step: each row's result,
+    computed alone, is bitwise what it is at any place in batches small and large."""
+    x, w = _inputs(100, k, 301, dtype, seed=2)
     step = jax.jit(functools.partial(matmul_cpu, transposed=True))
-    w_t = jnp.swapaxes(w[0], 0, 1)
-    full = np.asarray(step(jnp.asarray(x), w_t))
-    for rows in (slice(0, 1), slice(2, 5), slice(1, 8)):
-        np.testing.assert_array_equal(np.asarray(step(jnp.asarray(x[rows]), w_t)), full[rows])
+    w_t = jnp.swapaxes(w[0], 0, 1)  # [N, K]
+    alone = np.concatenate([np.asarray(step(jnp.asarray(x[i : i + 1]), w_t)) for i in range(100)])
+    for batch in (1, 3, 8, 9, 17, 64, 100):
+        for start in (0, 100 - batch, (100 - batch) // 3):  # a row lands at different places
+            rows = slice(start, start + batch)
+            got = np.asarray(step(jnp.asarray(x[rows]), w_t))
+            np.testing.assert_array_equal(got, alone[rows], err_msg=f"{batch} rows from {start}")

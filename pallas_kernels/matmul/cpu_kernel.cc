@@ -289,15 +289,20 @@ void Dispatch(const Problem& p, jaxserve_ffi::Pool& pool) {
 // depends on neither M, nor its place in a register block, nor the thread that computes it: a
 // row's logits are bitwise the same alone or in a batch of any size.
 //
-// Blocking: a unit is a strip of kTStrip rows of w (bfloat16 widened into a float32 copy once
-// per unit when enough rows of x will reuse it), which stays in L2 while every block of
+// Blocking: a unit is a strip of kTStrip rows of w, which stays in L2 while every block of
 // kTRows rows of x runs against it, kTCols rows of w at a time: 4 x 6 dot products, 24
-// accumulators of the 32 vector registers AVX-512 has. x is streamed once per strip.
+// accumulators of the 32 vector registers AVX-512 has, each w vector loaded once per step. x is
+// read once per strip; the first row block streams the strip from memory, prefetching the next
+// block's rows of w, and the others find it in cache. A lone row (a decode step of one
+// sequence, or the last of M) takes 12 rows of w at once: more streams read memory faster.
+// With kTWidenRows rows or more, a unit first widens its bfloat16 strip into a float32 copy
+// (exact, so the products are the same), which costs less than widening it per row block.
 
 constexpr int kTRows = 4;
 constexpr int kTCols = 6;
-constexpr int64_t kTStrip = 48;     // rows of w in one unit: a multiple of kTCols
-constexpr int64_t kTWidenRows = 12;  // from this many rows of x a unit widens its bfloat16 strip
+constexpr int kTColsOneRow = 12;
+constexpr int64_t kTStrip = 48;  // a multiple of kTCols and kTColsOneRow
+constexpr int64_t kTWidenRows = 12;
 
 inline float Sum8(V8 v) {
   return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
@@ -368,7 +373,14 @@ inline void DotCols(const Problem& p, int64_t m, const W* w, int64_t n, int64_t 
 // Rows [m, m + mr) of x against rows [n0, n1) of w, which start at `w`.
 template <bool Stream, typename W>
 void DotRowBlock(const Problem& p, int64_t m, int64_t mr, const W* w, int64_t n0, int64_t n1) {
-  for (int64_t n = n0; n < n1; n += kTCols) {
+  int64_t n = n0;
+  if (mr == 1) {  // a lone row streams w: more rows of w at once read memory faster
+    for (; n + kTColsOneRow <= n1; n += kTColsOneRow) {
+      const float* x = p.x + m * p.K;
+      DotBlock<1, kTColsOneRow, Stream, W>(p.K, x, w + (n - n0) * p.K, p.out + m * p.N + n, p.N);
+    }
+  }
+  for (; n < n1; n += kTCols) {
     const int64_t nr = std::min<int64_t>(kTCols, n1 - n);
     const W* wn = w + (n - n0) * p.K;
     switch (mr) {

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+
+import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 import platforms
 from jaxserve import LLM, RequestOutput, SamplingParams, progress
 from jaxserve.engine.packing import warmup_buckets
 from jaxserve.errors import EngineBusyError, ModelConfigError
+from jaxserve.model.llama import compute_logits
 from pallas_kernels.matmul import matmul_reference
+from platforms.attention import import_kernel
 from tests.tiny_models import TinySpec
 
 pytestmark = pytest.mark.cpu
@@ -194,3 +200,25 @@ def test_bfloat16_checkpoint_keeps_bfloat16_matrices_with_the_same_tokens(
     assert xla.runner.params["layers"]["wq"].dtype == jnp.float32
     got = [o.outputs[0].token_ids for o in xla.generate(prompts, GREEDY, use_tqdm=False)]
     assert got == want
+
+
+def test_tied_lm_head_gives_a_row_the_same_logits_alone_and_in_a_batch(tiny_checkpoints):
+    """A tied checkpoint's logits come from the native kernel's transposed product for any
+    number of rows: a sequence's logits row is bitwise the same alone and among 12 others (13
+    rows, past the 8 that XLA's GEMM once took over at) or 40, and so is its greedy token."""
+    module = import_kernel("pallas_kernels.matmul.cpu")[0]
+    if module is None:
+        pytest.skip("the native matmul kernel is unavailable here")
+    path = tiny_checkpoints(TinySpec("llm-api-tied", "Qwen2ForCausalLM", tie=True, seed=3))
+    llm = LLM(path, max_model_len=64, skip_tokenizer_init=True, warmup=False)
+    cfg, params = llm.runner.cfg, llm.runner.params
+    assert cfg.tie_word_embeddings and "lm_head" not in params
+    logits_of = jax.jit(functools.partial(compute_logits, cfg=cfg, matmul=module.matmul_cpu))
+    hidden = jnp.asarray(np.random.default_rng(0).standard_normal((40, cfg.hidden_size)))  # [T, E]
+    hidden = hidden.astype(jnp.float32)
+    for row in (0, 5, 12):
+        alone = np.asarray(logits_of(params, hidden, jnp.asarray([row], jnp.int32)))  # [1, V]
+        for batch in (13, 40):
+            logits = np.asarray(logits_of(params, hidden, jnp.arange(batch, dtype=jnp.int32)))
+            np.testing.assert_array_equal(logits[row], alone[0], err_msg=f"{batch} rows")
+            assert logits[row].argmax() == alone[0].argmax()

@@ -28,6 +28,12 @@ INTEGER: Schema = {"type": "integer"}
 BOOLEAN: Schema = {"type": "boolean"}
 STRING: Schema = {"type": "string"}
 TOKENS: Schema = {"type": "array", "items": INTEGER}
+# OpenAPI 3.1: the `schema` of an event stream describes one event (here `data:` lines only).
+SSE_EVENT: Schema = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {"data": STRING, "event": STRING, "id": STRING, "retry": INTEGER},
+}
 REQUEST_MODELS = (
     CompletionRequest,
     ChatRequest,
@@ -91,7 +97,7 @@ def _get(summary: str, schema: Schema, media: str = "application/json") -> Schem
 def _post(summary: str, request: Schema, response: Schema, *, streams: bool = False) -> Schema:
     ok = _json(response)
     if streams:  # stream=true answers Server-Sent Events: data: {chunk} ... data: [DONE]
-        ok["content"]["text/event-stream"] = {"schema": STRING}
+        ok["content"]["text/event-stream"] = {"schema": SSE_EVENT}
     return {
         "post": {
             "summary": summary,
@@ -151,6 +157,7 @@ def openapi_document(limits: ServedLimits, *, secured: bool) -> Schema:
             if path.startswith("/v1/"):
                 for operation in item.values():
                     operation["security"] = [{"bearer": []}]
+                    operation["responses"].setdefault("401", ERRORS["401"])
     document = {
         "openapi": "3.1.0",
         "info": {

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from jaxserve.sampling_params import BOUNDS, Bound, SamplingParams
 from jaxserve.server.errors import BadRequest
@@ -42,25 +42,33 @@ def _within(name: str) -> Any:
     return Field(ge=bound.ge, gt=bound.gt, le=bound.le, lt=bound.lt)
 
 
+def _whole_number(value: Any) -> Any:
+    """JSON Schema's `integer` takes 2.0 (a number without a fraction): so do the models."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# An integer as JSON Schema means it: 2 or 2.0, never true or "2" (after the range, which
+# must come first to stay in the schema).
+WHOLE = BeforeValidator(_whole_number)
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
-TokenId = Annotated[int, Field(ge=0), Served("token_id")]
+TokenId = Annotated[int, Field(ge=0), WHOLE, Served("token_id")]
 TokenIds = Annotated[list[TokenId], Field(min_length=1), Served("prompt_ids")]
-MaxTokens = Annotated[int, _within("max_tokens"), Served("max_tokens")]
-N = Annotated[int, _within("n")]
+MaxTokens = Annotated[int, _within("max_tokens"), WHOLE, Served("max_tokens")]
+N = Annotated[int, _within("n"), WHOLE]
 Temperature = Annotated[float, _within("temperature")]
 TopP = Annotated[float, _within("top_p")]
-Seed = Annotated[int, _within("seed")]
+Seed = Annotated[int, _within("seed"), WHOLE]
 PresencePenalty = Annotated[float, _within("presence_penalty")]
 FrequencyPenalty = Annotated[float, _within("frequency_penalty")]
 BiasValue = Annotated[float, _within("logit_bias")]
-TopK = Annotated[int, _within("top_k")]
+TopK = Annotated[int, _within("top_k"), WHOLE]
 MinP = Annotated[float, _within("min_p")]
 RepetitionPenalty = Annotated[float, _within("repetition_penalty")]
-Logprobs = Annotated[int, _within("logprobs")]
-BestOf = Annotated[int, _within("best_of")]
-TopLogprobs = Annotated[int, _within("top_logprobs")]
+Logprobs = Annotated[int, _within("logprobs"), WHOLE]
+BestOf = Annotated[int, _within("best_of"), WHOLE]
+TopLogprobs = Annotated[int, _within("top_logprobs"), WHOLE]
 ModelName = Annotated[str, Served("model_name")]
-MinTokens = Annotated[int, _within("min_tokens"), Served("max_tokens")]
+MinTokens = Annotated[int, _within("min_tokens"), WHOLE, Served("max_tokens")]
 
 # Rules across fields, in JSON Schema (checked in code too, where each names its field).
 STREAM_OPTIONS_NEED_STREAM: dict[str, Any] = {

@@ -148,6 +148,10 @@ def _flash(
     span = bp * page_size  # KV positions per iteration
     pad = -tables.shape[1] % bp
     tables = jnp.pad(tables, ((0, 0), (0, pad)))  # page 0 fills the tail; it is masked out
+    # Float32 attention is computed at float32 precision on every platform (XLA's default
+    # would use TF32 on an NVIDIA GPU, bfloat16 passes on a TPU), so the reference can serve
+    # as an oracle at float32 tolerances; narrower inputs keep the platform's default.
+    precision = jax.lax.Precision.HIGHEST if q.dtype == jnp.float32 else None
     q = q.astype(jnp.float32) * sm_scale
     if sliding_window is None:
         first_needed = jnp.zeros((), jnp.int32)
@@ -165,13 +169,13 @@ def _flash(
         mask = (kv_pos <= q_pos[..., None]) & (kv_pos < kv_len[:, None, None])  # [N, B, span]
         if sliding_window is not None:
             mask &= kv_pos > q_pos[..., None] - sliding_window
-        s = jnp.einsum("nbkgd,nlkd->nkgbl", q, k.astype(jnp.float32))
+        s = jnp.einsum("nbkgd,nlkd->nkgbl", q, k.astype(jnp.float32), precision=precision)
         s = jnp.where(mask[:, None, None], s, mask_value)  # [N, K, G, B, span]
         m_new = jnp.maximum(m, s.max(-1))
         alpha = jnp.exp(m - m_new)
         p = jnp.exp(s - m_new[..., None])
         denom = denom * alpha + p.sum(-1)
-        pv = jnp.einsum("nkgbl,nlkd->nkgbd", p, v.astype(jnp.float32))
+        pv = jnp.einsum("nkgbl,nlkd->nkgbd", p, v.astype(jnp.float32), precision=precision)
         return m_new, denom, acc * alpha[..., None] + pv
 
     stats = (num_blocks, num_kv_heads, group, block_q)

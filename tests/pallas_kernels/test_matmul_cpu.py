@@ -12,6 +12,8 @@ import pytest
 from pallas_kernels.matmul import matmul_reference
 from platforms.attention import import_kernel
 
+pytestmark = pytest.mark.cpu  # an XLA FFI target for the CPU only
+
 module, reason, _ = import_kernel("pallas_kernels.matmul.cpu")
 if module is None:
     pytest.skip(f"the native matmul kernel is unavailable: {reason}", allow_module_level=True)

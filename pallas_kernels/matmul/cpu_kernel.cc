@@ -285,7 +285,7 @@ void Dispatch(const Problem& p, jaxserve_ffi::Pool& pool) {
 //
 // Every output element is a dot product of two contiguous rows: 8 lane sums in k order (lane l
 // sums the k = l mod 8 products, one fused multiply-add per step), then the fixed horizontal
-// sum `Sum8`, then the K % 8 tail in k order. Nothing else touches an element, so its value
+// sum (`Sum8x8`, 8 elements at a time), then the K % 8 tail in k order. Nothing else touches an element, so its value
 // depends on neither M, nor its place in a register block, nor the thread that computes it: a
 // row's logits are bitwise the same alone or in a batch of any size.
 //
@@ -304,8 +304,31 @@ constexpr int kTColsOneRow = 12;
 constexpr int64_t kTStrip = 48;  // a multiple of kTCols and kTColsOneRow
 constexpr int64_t kTWidenRows = 12;
 
-inline float Sum8(V8 v) {
-  return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+// The horizontal sum of one element's 8 lanes: ((v0 + v4) + (v1 + v5)) + ((v2 + v6) + (v3 + v7)),
+// done for 8 elements at once (each add below is that of one level, for several of them).
+template <int... I>
+inline V8 Shuffle(V8 a, V8 b) {  // lanes I of the 16 of a and b
+#if defined(__clang__)
+  return __builtin_shufflevector(a, b, I...);
+#else
+  typedef int32_t I32x8 __attribute__((vector_size(32)));
+  return __builtin_shuffle(a, b, I32x8{I...});
+#endif
+}
+
+inline V8 Sum8x8(const V8* v) {  // lane i: the sum of v[i]
+  V8 halves[4], pairs[2];
+  for (int i = 0; i < 4; ++i) {  // [a0 + a4, .., a3 + a7, b0 + b4, .., b3 + b7]
+    halves[i] = Shuffle<0, 1, 2, 3, 8, 9, 10, 11>(v[2 * i], v[2 * i + 1]) +
+                Shuffle<4, 5, 6, 7, 12, 13, 14, 15>(v[2 * i], v[2 * i + 1]);
+  }
+  for (int i = 0; i < 2; ++i) {  // [a01, a23, c01, c23, b01, b23, d01, d23]
+    pairs[i] = Shuffle<0, 2, 8, 10, 4, 6, 12, 14>(halves[2 * i], halves[2 * i + 1]) +
+               Shuffle<1, 3, 9, 11, 5, 7, 13, 15>(halves[2 * i], halves[2 * i + 1]);
+  }
+  const V8 sums = Shuffle<0, 2, 8, 10, 4, 6, 12, 14>(pairs[0], pairs[1]) +
+                  Shuffle<1, 3, 9, 11, 5, 7, 13, 15>(pairs[0], pairs[1]);  // [a, c, e, g, b, ..]
+  return Shuffle<0, 4, 1, 5, 2, 6, 3, 7>(sums, sums);
 }
 
 // a * b + c per lane, rounded once. Written out rather than left to -ffp-contract: GCC tuned
@@ -346,9 +369,18 @@ inline void DotBlock(int64_t K, const float* x, const W* w, float* out, int64_t 
       for (int r = 0; r < MR; ++r) acc[r][c] = Fma8(xv[r], wv, acc[r][c]);
     }
   }
+  constexpr int kGroups = (MR * NR + 7) / 8;
+  V8 lanes[kGroups * 8] = {};  // element r * NR + c, then zeros
+  for (int r = 0; r < MR; ++r)
+    for (int c = 0; c < NR; ++c) lanes[r * NR + c] = acc[r][c];
+  float sums[kGroups * 8];
+  for (int g = 0; g < kGroups; ++g) {
+    const V8 group = Sum8x8(lanes + 8 * g);
+    std::memcpy(sums + 8 * g, &group, sizeof group);
+  }
   for (int r = 0; r < MR; ++r) {
     for (int c = 0; c < NR; ++c) {
-      float sum = Sum8(acc[r][c]);
+      float sum = sums[r * NR + c];
       for (int64_t t = k; t < K; ++t) sum = std::fma(x[r * K + t], Widen(w[c * K + t]), sum);
       out[r * ldo + c] = sum;
     }

@@ -284,10 +284,10 @@ void Dispatch(const Problem& p, jaxserve_ffi::Pool& pool) {
 // ---- Transposed weights: out[M, N] = x[M, K] . w[N, K]^T (a tied LM head, w = embeddings) ----
 //
 // Every output element is a dot product of two contiguous rows: 8 lane sums in k order (lane l
-// sums the k = l mod 8 products, one fused multiply-add per step), then the fixed horizontal
-// sum (`Sum8x8`, 8 elements at a time), then the K % 8 tail in k order. Nothing else touches an element, so its value
-// depends on neither M, nor its place in a register block, nor the thread that computes it: a
-// row's logits are bitwise the same alone or in a batch of any size.
+// sums the k = l mod 8 products, one fused multiply-add per step), then a fixed horizontal sum
+// (`Sum8x8`, 8 elements at a time), then the K % 8 tail in k order. Nothing else touches an
+// element, so its value depends on neither M, nor its place in a register block, nor the
+// thread that computes it: a row's logits are bitwise the same alone or in a batch of any size.
 //
 // Blocking: a unit is a strip of kTStrip rows of w, which stays in L2 while every block of
 // kTRows rows of x runs against it, kTCols rows of w at a time: 4 x 6 dot products, 24

@@ -81,7 +81,7 @@ def main() -> int:
             print(f"$ PYTHONPATH=. SCHEMATHESIS_HOOKS={hooks} {shlex.join(command)}", flush=True)
             command[0] = str(Path(sys.executable).with_name("schemathesis"))
             env |= {"PYTHONPATH": str(ROOT), "SCHEMATHESIS_HOOKS": hooks}
-            return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+            return subprocess.run(command, cwd=folder, env=env, check=False).returncode
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(60)

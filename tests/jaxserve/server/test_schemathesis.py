@@ -24,7 +24,10 @@ ROOT = Path(__file__).resolve().parents[3]
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
-def schemathesis_run(url: str, api_key: str | None) -> subprocess.CompletedProcess[str]:
+def schemathesis_run(
+    url: str, api_key: str | None, workdir: Path
+) -> subprocess.CompletedProcess[str]:
+    """The CLI run; `workdir` takes its replay cache (`.schemathesis/`), not the repository."""
     command = [str(SCHEMATHESIS), "run", f"{url}/openapi.json", "--checks", "all"]
     command += ["--max-examples", "8", "--seed", "1", "--request-timeout", "60"]
     command += ["--generation-deterministic"]
@@ -37,16 +40,16 @@ def schemathesis_run(url: str, api_key: str | None) -> subprocess.CompletedProce
         "NO_COLOR": "1",
     }
     return subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+        command, cwd=workdir, env=env, capture_output=True, text=True, timeout=300, check=False
     )
 
 
 @pytest.mark.skipif(not SCHEMATHESIS.exists(), reason="schemathesis is not installed")
 @pytest.mark.parametrize("api_key", [API_KEY, None], ids=["api_key", "open"])
-def test_schemathesis_finds_no_failure(server_llm, api_key):
+def test_schemathesis_finds_no_failure(server_llm, api_key, tmp_path):
     server = start_server(server_llm, api_key=api_key)
     try:
-        result = schemathesis_run(server.url, api_key)
+        result = schemathesis_run(server.url, api_key, tmp_path)
         server.wait_idle(timeout=60)
     finally:
         server.stop()

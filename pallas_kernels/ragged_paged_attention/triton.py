@@ -114,8 +114,10 @@ def _kernel(
         at = (slot, head, lanes)
         k = pltriton.load(k_ref.at[at], mask=present[:, None], other=0)  # [C, D]
         v = pltriton.load(v_ref.at[at], mask=present[:, None], other=0)  # [C, D]
+        # float32 pages: IEEE products, not the TF32 that Triton's default lowers to.
+        precision = lax.Precision.HIGHEST if k.dtype == jnp.float32 else None
         scores = lax.dot_general(
-            q, k, (((1,), (1,)), ((), ())), preferred_element_type=jnp.float32
+            q, k, (((1,), (1,)), ((), ())), precision=precision, preferred_element_type=jnp.float32
         )  # [R, C]
         visible = (pos[None, :] <= q_pos[:, None]) & present[None, :]
         if sliding_window is not None:
@@ -126,7 +128,11 @@ def _kernel(
         probs = jnp.exp(scores - m_safe[:, None])  # [R, C]
         alpha = jnp.exp(m - m_safe)  # [R]
         pv = lax.dot_general(
-            probs.astype(v.dtype), v, (((1,), (0,)), ((), ())), preferred_element_type=jnp.float32
+            probs.astype(v.dtype),
+            v,
+            (((1,), (0,)), ((), ())),
+            precision=precision,
+            preferred_element_type=jnp.float32,
         )  # [R, D]
         return m_new, alpha * denom + jnp.sum(probs, axis=1), alpha[:, None] * acc + pv
 

@@ -28,8 +28,8 @@ CONFIG = """\
 model: tiny
 served_model_name: tiny
 max_model_len: 256
-max_num_seqs: 32
-max_num_batched_tokens: 256
+max_num_seqs: 128
+max_num_batched_tokens: 512
 kv_cache_memory: 64MiB
 webui: false
 log_level: warning
@@ -74,7 +74,9 @@ def main() -> int:
             wait_healthy(url, server)
             command = ["schemathesis", "run", f"{url}/openapi.json", "--checks", "all"]
             command += ["--max-examples", str(args.max_examples), "--seed", str(args.seed)]
-            command += ["--request-timeout", "60"]
+            # `--checks all` bounds each answer at 10 s; a legal call for 128 samples of each of
+            # several prompts, with logprobs, takes longer on two cores: allow a minute.
+            command += ["--request-timeout", "120", "--max-response-time", "60"]
             if args.api_key:
                 command += ["--header", f"Authorization: Bearer {args.api_key}"]
             hooks = "tests.jaxserve.server.schemathesis_hooks"

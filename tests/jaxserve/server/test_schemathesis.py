@@ -29,7 +29,10 @@ def schemathesis_run(
 ) -> subprocess.CompletedProcess[str]:
     """The CLI run; `workdir` takes its replay cache (`.schemathesis/`), not the repository."""
     command = [str(SCHEMATHESIS), "run", f"{url}/openapi.json", "--checks", "all"]
-    command += ["--max-examples", "8", "--seed", "1", "--request-timeout", "60"]
+    command += ["--max-examples", "8", "--seed", "1", "--request-timeout", "120"]
+    # `--checks all` bounds each answer at 10 s; a legal call for 128 samples of each of several
+    # prompts takes longer on two busy cores: allow a minute.
+    command += ["--max-response-time", "60"]
     command += ["--generation-deterministic"]
     if api_key is not None:
         command += ["--header", f"Authorization: Bearer {api_key}"]

@@ -28,6 +28,7 @@ os.environ["JAXSERVE_COMPILATION_CACHE"] = ""
 import httpx
 import pytest
 
+from jaxserve.server.metrics import PROCESS_GAUGES
 from tests.tiny_models import ARCH_CASES, TinySpec, write_tiny_checkpoint
 
 PLATFORM_MARKERS = frozenset({"cpu", "cuda", "rocm", "tpu"})
@@ -100,7 +101,7 @@ class DefaultServer:
                 continue
             series, _, value = line.rpartition(" ")
             name, _, labels = series.removeprefix("jaxserve:").partition("{")
-            if name.endswith("_bucket"):
+            if name.endswith("_bucket") or name in PROCESS_GAUGES:
                 continue
             reason = re.search(r'finished_reason="([^"]*)"', labels)
             values[f"{name}:{reason.group(1)}" if reason else name] = float(value)

@@ -71,6 +71,10 @@ REQUEST_BUCKETS: tuple[float, ...] = (
 REQUEST_BUCKETS += (60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0)
 FINISH_REASONS = ("stop", "length", "abort", "error")
 PREFIX = "jaxserve:"
+# The process's own gauges (`process_lines`), by name without PREFIX: not the engine's figures.
+PROCESS_GAUGES = frozenset(
+    {"process_resident_memory_bytes", "process_open_fds", "server_threads", "server_asyncio_tasks"}
+)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 import jax
 
 import webui as gr
+from jaxserve.server.metrics import PREFIX, PROCESS_GAUGES
 
 if TYPE_CHECKING:
     from jaxserve.llm import LLM
 
-PREFIX = "jaxserve:"
 HISTORY = 120  # samples kept: two minutes at one tick a second
 INTERVAL_S = 1.0
 QUANTILES = (0.5, 0.9, 0.99)
@@ -65,6 +65,8 @@ def parse_metrics(text: str, now: float) -> Sample:
         series, _, raw = line.rpartition(" ")
         name, _, label_text = series.partition("{")
         name = name.removeprefix(PREFIX)
+        if name in PROCESS_GAUGES:
+            continue  # the process, not the engine: the dashboard plots the engine
         labels = dict(
             part.split("=", 1) for part in label_text.rstrip("}").split(",") if "=" in part
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 import threading
@@ -312,7 +311,7 @@ class LLM:
             for prompt, params in zip(prompts, params_list, strict=True):
                 text, ids = self._prompt_ids(prompt)
                 groups.append(
-                    [self.engine.add_request(ids, p, prompt=text) for p in _expand(params)]
+                    [self.engine.add_request(ids, p, prompt=text) for p in params.samples()]
                 )
             total = sum(len(g) for g in groups)
             with progress_bar(desc="generating", unit="seq", total=total, enabled=use_tqdm) as bar:
@@ -368,16 +367,6 @@ class LLM:
                 list(first.prompt_logprobs) if first.params.prompt_logprobs is not None else None
             ),
         )
-
-
-def _expand(params: SamplingParams) -> list[SamplingParams]:
-    """`n` samples become `n` requests; seeded ones get seeds seed, seed + 1, ..."""
-    if params.n == 1:
-        return [params]
-    return [
-        dataclasses.replace(params, n=1, seed=None if params.seed is None else params.seed + i)
-        for i in range(params.n)
-    ]
 
 
 def _completion(index: int, request: Request) -> CompletionOutput:

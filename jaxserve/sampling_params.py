@@ -111,6 +111,18 @@ class SamplingParams:
         if not all(s for s in self.stop):
             raise ValueError("stop strings must not be empty")
 
+    def samples(self) -> list[SamplingParams]:
+        """`n` samples as `n` one-sample params, each a sequence of its own; seeded ones get
+        seeds seed, seed + 1, ... wrapped to stay a uint32."""
+        if self.n == 1:
+            return [self]
+        return [
+            dataclasses.replace(
+                self, n=1, seed=None if self.seed is None else (self.seed + i) % (UINT32_MAX + 1)
+            )
+            for i in range(self.n)
+        ]
+
     @property
     def greedy(self) -> bool:
         return self.temperature == 0.0

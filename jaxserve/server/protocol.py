@@ -343,13 +343,5 @@ def parse_chat(body: Any, *, limits: ServedLimits) -> GenerationRequest:
 
 
 def expand(params: SamplingParams) -> list[SamplingParams]:
-    """`n` samples become `n` sequences; seeded ones get seeds seed, seed + 1, ... (as `LLM`),
-    wrapped to stay a uint32."""
-    if params.n == 1:
-        return [params]
-    return [
-        dataclasses.replace(
-            params, n=1, seed=None if params.seed is None else (params.seed + i) % 2**32
-        )
-        for i in range(params.n)
-    ]
+    """`n` samples become `n` sequences (as `LLM` does): `SamplingParams.samples`."""
+    return params.samples()

@@ -41,3 +41,13 @@ def test_single_stop_string_becomes_a_list():
 def test_invalid_values_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         SamplingParams(**kwargs)
+
+
+def test_samples_are_one_sequence_each_with_seeds_that_wrap():
+    params = SamplingParams(n=3, seed=2**32 - 2, temperature=0.5)
+    samples = params.samples()
+    assert [s.seed for s in samples] == [2**32 - 2, 2**32 - 1, 0]
+    assert all(s.n == 1 and s.temperature == 0.5 for s in samples)
+    assert [s.seed for s in SamplingParams(n=2).samples()] == [None, None]
+    single = SamplingParams(seed=5)
+    assert single.samples() == [single]

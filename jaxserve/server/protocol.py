@@ -164,6 +164,12 @@ class SamplingBody(RequestBody):
             raise BadRequest("stream_options needs stream=true", param="stream_options")
         return bool(self.stream_options and self.stream_options.include_usage)
 
+    def continuous_usage(self) -> bool:
+        """vLLM's `continuous_usage_stats`: every chunk carries the usage so far (with
+        `include_usage`, which also sends the final usage chunk)."""
+        options = self.stream_options
+        return self.include_usage() and bool(options and options.continuous_usage_stats)
+
 
 class CompletionRequest(SamplingBody):
     """`POST /v1/completions`."""
@@ -305,6 +311,7 @@ class GenerationRequest:
     params: SamplingParams
     stream: bool
     include_usage: bool
+    continuous_usage: bool = False
     echo: bool = False
     messages: list[dict[str, str]] | None = None
     add_generation_prompt: bool = True
@@ -324,6 +331,7 @@ def parse_completion(body: Any, *, limits: ServedLimits) -> GenerationRequest:
         params=request.to_sampling_params(),
         stream=bool(request.stream),
         include_usage=request.include_usage(),
+        continuous_usage=request.continuous_usage(),
         echo=bool(request.echo),
     )
 
@@ -337,6 +345,7 @@ def parse_chat(body: Any, *, limits: ServedLimits) -> GenerationRequest:
         params=request.to_sampling_params(),
         stream=bool(request.stream),
         include_usage=request.include_usage(),
+        continuous_usage=request.continuous_usage(),
         messages=[m.for_template() for m in request.messages],
         add_generation_prompt=request.add_generation_prompt is not False,
     )

@@ -204,7 +204,7 @@ class OpenAIServing:
                 choice["text"] = echoes[update.index] + choice["text"]
                 started[update.index] = True
             offsets[update.index] += len(update.text)
-            yield responses.sse(envelope.body([choice], **extra))
+            yield responses.sse(envelope.body([choice], **_usage_field(parsed, tracker, extra)))
         if parsed.include_usage:
             yield responses.sse(envelope.body([], usage=tracker.usage()))
 
@@ -227,9 +227,16 @@ class OpenAIServing:
             if _silent(update, parsed):
                 continue
             choice = responses.chat_delta(update, parsed.params.logprobs, self.decode)
-            yield responses.sse(envelope.body([choice], **extra))
+            yield responses.sse(envelope.body([choice], **_usage_field(parsed, tracker, extra)))
         if parsed.include_usage:
             yield responses.sse(envelope.body([], usage=tracker.usage()))
+
+
+def _usage_field(
+    parsed: GenerationRequest, tracker: _UsageTracker, extra: dict[str, Any]
+) -> dict[str, Any]:
+    """A content chunk's `usage`: so far with `continuous_usage_stats`, else as `extra`."""
+    return {"usage": tracker.usage()} if parsed.continuous_usage else extra
 
 
 def _silent(update: SequenceUpdate, parsed: GenerationRequest) -> bool:

@@ -75,6 +75,30 @@ def test_streaming_chat_sends_deltas_then_done(live):
     live.wait_idle()
 
 
+@pytest.mark.parametrize("route", ["completions", "chat"])
+def test_continuous_usage_stats_counts_in_every_chunk(live, route):
+    body = dict(
+        model=MODEL_NAME,
+        max_tokens=6,
+        temperature=0,
+        stream=True,
+        stream_options={"include_usage": True, "continuous_usage_stats": True},
+        extra_body={"ignore_eos": True},
+    )
+    client = live.client()
+    if route == "chat":
+        chunks = list(client.chat.completions.create(messages=CHAT, **body))
+        content = [c for c in chunks if c.choices and c.choices[0].delta.content]
+    else:
+        chunks = list(client.completions.create(prompt="hello", **body))
+        content = [c for c in chunks if c.choices and c.choices[0].text]
+    counts = [c.usage.completion_tokens for c in content]
+    assert counts == sorted(counts) and counts[-1] == 6 and len(counts) >= 2
+    assert all(c.usage.prompt_tokens == chunks[-1].usage.prompt_tokens for c in content)
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == 6
+    live.wait_idle()
+
+
 def test_n_choices_and_seeds(live):
     client = live.client()
     out = client.completions.create(

@@ -12,9 +12,11 @@ from webui.components import (
     Chatbot,
     Checkbox,
     CheckboxGroup,
+    ClearButton,
     Component,
     DataFrame,
     Dataframe,
+    Dataset,
     Dropdown,
     File,
     Image,
@@ -31,7 +33,9 @@ from webui.components import (
     Timer,
 )
 from webui.errors import Error
-from webui.interface import Interface
+from webui.examples import Examples
+from webui.flagging import CSVLogger, FlaggingCallback
+from webui.interface import Interface, TabbedInterface
 from webui.layouts import Accordion, Column, Group, Row, Tab, TabItem, Tabs
 from webui.progress import Info, Progress, Success, Warning
 from webui.updates import skip, update
@@ -44,17 +48,22 @@ __all__ = [
     "BarPlot",
     "Blocks",
     "Button",
+    "CSVLogger",
     "ChatInterface",
     "Chatbot",
     "Checkbox",
     "CheckboxGroup",
+    "ClearButton",
     "Column",
     "Component",
     "DataFrame",
     "Dataframe",
+    "Dataset",
     "Dropdown",
     "Error",
+    "Examples",
     "File",
+    "FlaggingCallback",
     "Group",
     "Image",
     "Info",
@@ -73,6 +82,7 @@ __all__ = [
     "Success",
     "Tab",
     "TabItem",
+    "TabbedInterface",
     "Tabs",
     "Textbox",
     "Timer",

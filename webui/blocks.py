@@ -177,10 +177,22 @@ class Blocks(BlockContext):
         self.auth: AuthSettings | None = None  # set by launch(auth=...); the app's gate reads it
         self._tls: TLSFiles | None = None
         super().__init__(render=False)
+        # Run each time the app is built, before it serves (gr.Examples caches outputs here).
+        self.startup_hooks: list[Callable[[], None]] = []
         self.root = self
         self._id = self._register(self)
 
     def _register(self, block: Block) -> int:
+    def render(self) -> Blocks:
+        """Inside another Blocks, move this app's blocks and events into it (Gradio's
+        `demo.render()`, used by TabbedInterface); elsewhere a no-op."""
+        parent = _render_parent.get()
+        if parent is not None and parent.root is not self:
+            from webui.nesting import move_into
+
+            move_into(self, parent)
+        return self
+
         block_id = self._next_id
         self._next_id += 1
         self.blocks[block_id] = block
@@ -249,6 +261,8 @@ class Blocks(BlockContext):
             from webui.routes import create_app
 
             self._app = create_app(self)
+            for hook in self.startup_hooks:
+                hook()
         return self._app
 
     def launch(

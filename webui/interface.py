@@ -1,192 +1,431 @@
-"""Interface(fn): a whole app around one function, its UI inferred from type annotations."""
+"""Interface(fn, inputs, outputs): a whole app around one function, as Gradio's; and
+TabbedInterface, several apps in tabs.
+
+Inputs and outputs are components, component classes, Gradio's string shortcuts ("text",
+"image", ...) or lists of them; `None` means none (an output-only or input-only app). Leaving
+both out infers them from `fn`'s type annotations (webui's addition, see `annotations.py`).
+Every parameter of Gradio's `Interface.__init__` is implemented or refused with an error naming
+it; nothing is accepted and ignored.
+"""
 
 from __future__ import annotations
 
 import inspect
-import types
-import typing
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Annotated, Any, Literal
+import os
+from collections.abc import Callable, Sequence
+from enum import Enum
+from typing import Any, Literal
 
+from webui.annotations import component_for, infer_components  # noqa: F401 (public here too)
 from webui.blocks import Blocks
-from webui.components import (
-    JSON,
-    Button,
-    Checkbox,
-    CheckboxGroup,
-    Component,
-    Dataframe,
-    Dropdown,
-    Number,
-    Slider,
-    Textbox,
-)
-from webui.components.media import Image, image_type_for
-from webui.layouts import Column, Row
+from webui.components import Button, Component, Markdown, State
+from webui.components.misc import ClearButton
+from webui.components.shortcuts import component_instance
+from webui.events import Changeable, Dependency, Submittable, add_dependency
+from webui.examples import Examples
+from webui.flagging import FLAGGING_MODES, CSVLogger, FlaggingCallback, FlagMethod
+from webui.flagging import flagging_options as parse_flagging_options
+from webui.layouts import Accordion, Column, Row, Tab, Tabs
 from webui.progress import Progress
 
-
-def _bounds(metadata: Sequence[Any]) -> tuple[float, float] | None:
-    """(low, high) from Annotated metadata: a (low, high) tuple, or objects with ge/le."""
-    for item in metadata:
-        if isinstance(item, tuple) and len(item) == 2:
-            return item
-        low, high = getattr(item, "ge", None), getattr(item, "le", None)
-        if low is not None and high is not None:
-            return low, high
-    return None
+_OMITTED: Any = object()  # inputs/outputs left out: inferred from annotations
 
 
-def _strip_optional(hint: Any) -> Any:
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return hint
+class InterfaceType(Enum):
+    STANDARD = "standard"  # inputs and outputs
+    INPUT_ONLY = "input_only"  # no outputs
+    OUTPUT_ONLY = "output_only"  # no inputs: a Generate button
+    UNIFIED = "unified"  # the outputs are the inputs
 
 
-def _is_literal(args: tuple[Any, ...]) -> bool:
-    return len(args) == 1 and typing.get_origin(args[0]) is Literal
+def _components(given: Any, what: str) -> list[Component]:
+    if given is None:
+        return []
+    if isinstance(given, str | dict | Component | type):
+        given = [given]
+    if not isinstance(given, Sequence):
+        raise TypeError(f"{what} must be a component, a shortcut string or a list, not {given!r}")
+    return [component_instance(item, what=what) for item in given]
 
 
-def _is_dataframe_type(hint: Any) -> bool:
-    """pandas.DataFrame, recognised without importing pandas."""
-    module = getattr(hint, "__module__", "") or ""
-    return module.split(".")[0] == "pandas" and getattr(hint, "__name__", "") == "DataFrame"
+def _refuse_unsupported(**given: Any) -> None:
+    """Gradio parameters webui cannot honour: an error naming each, unless left at default."""
+    reasons = {
+        "batch": (False, "webui's events run one call at a time; there is no batching"),
+        "_api_mode": (False, "it is Gradio-internal (gr.load of remote apps)"),
+        "allow_duplication": (False, "the Duplicate button is for Hugging Face Spaces"),
+        "delete_cache": (None, "webui removes an app's files when it closes, not periodically"),
+        "time_limit": (30, "it only applies to streaming inputs, which webui does not have"),
+        "stream_every": (0.5, "it only applies to streaming inputs, which webui does not have"),
+        "validator": (None, "webui's events have no validators"),
+    }
+    for name, value in given.items():
+        default, why = reasons[name]
+        if value != default:
+            raise ValueError(f"Interface({name}={value!r}) is not supported by webui: {why}")
 
 
-def component_for(hint: Any, *, label: str, value: Any = None) -> Component:
-    """The component that edits or shows a value of type `hint`.
-
-    str -> Textbox, int/float -> Number (Slider with Annotated bounds), bool -> Checkbox,
-    Literal -> Dropdown, list[Literal] -> CheckboxGroup, dict -> JSON, pandas.DataFrame ->
-    Dataframe, numpy.ndarray / PIL.Image.Image -> Image. Anything
-    else is refused with the supported list, so a surprising UI never appears silently.
-    """
-    hint = _strip_optional(hint)
-    metadata: Sequence[Any] = ()
-    if typing.get_origin(hint) is Annotated:
-        hint, *metadata = typing.get_args(hint)
-    kwargs: dict[str, Any] = {"label": label, "render": False}
-    if value is not None:
-        kwargs["value"] = value
-    if hint is bool:
-        return Checkbox(**kwargs)
-    if hint in (int, float):
-        bounds = _bounds(metadata)
-        if bounds is not None:
-            step = 1 if hint is int else (bounds[1] - bounds[0]) / 100
-            return Slider(bounds[0], bounds[1], step=step, **kwargs)
-        return Number(precision=0 if hint is int else None, **kwargs)
-    if hint is str:
-        return Textbox(**kwargs)
-    if typing.get_origin(hint) is Literal:
-        return Dropdown(list(typing.get_args(hint)), **kwargs)
-    if typing.get_origin(hint) is list and _is_literal(typing.get_args(hint)):
-        return CheckboxGroup(list(typing.get_args(typing.get_args(hint)[0])), **kwargs)
-    if _is_dataframe_type(hint):
-        return Dataframe(**kwargs)
-    if hint is dict or typing.get_origin(hint) is dict:
-        return JSON(**kwargs)
-    image_type = image_type_for(hint)  # numpy.ndarray -> Image(type="numpy"), PIL -> "pil"
-    if image_type is not None:
-        return Image(type=image_type, **kwargs)
-    raise TypeError(
-        f"cannot build a component for {label!r} of type {hint!r}: annotate it as str, int, "
-        "float, bool, Literal[...], list[Literal[...]], dict, pandas.DataFrame, "
-        "Annotated[int|float, (low, high)], numpy.ndarray or PIL.Image.Image, or pass "
-        "components explicitly"
-    )
-
-
-def _yielded(hint: Any) -> Any:
-    """The item type of Iterator[X] / Generator[X, ...] / AsyncIterator[X] return hints."""
-    origin = typing.get_origin(hint)
-    streams = (Iterator, AsyncIterator, typing.Generator, typing.AsyncGenerator)
-    if origin is not None and any(origin is typing.get_origin(s) or origin is s for s in streams):
-        return typing.get_args(hint)[0]
-    return hint
-
-
-def infer_components(fn: Callable[..., Any]) -> tuple[list[Component], list[Component]]:
-    """Input components from `fn`'s parameters, output components from its return type."""
-    hints = typing.get_type_hints(fn, include_extras=True)
-    inputs = []
-    for name, param in inspect.signature(fn).parameters.items():
-        if isinstance(param.default, Progress):
-            continue  # a progress bar the queue drives, not an input
-        if name not in hints:
-            raise TypeError(
-                f"{fn.__name__}() parameter {name!r} has no type annotation; "
-                "annotate it or pass inputs=[...]"
-            )
-        default = None if param.default is inspect.Parameter.empty else param.default
-        inputs.append(component_for(hints[name], label=name, value=default))
-    if "return" not in hints:
-        raise TypeError(f"{fn.__name__}() has no return annotation; add one or pass outputs=")
-    returned = _yielded(hints["return"])
-    if typing.get_origin(returned) is tuple:
-        parts = typing.get_args(returned)
-        outputs = [component_for(h, label=f"output {i}") for i, h in enumerate(parts)]
-    elif returned is type(None):
-        outputs = []
-    else:
-        outputs = [component_for(returned, label="output")]
-    return inputs, outputs
-
-
-def _as_components(given: Any) -> list[Component]:
-    if isinstance(given, Component):
-        return [given]
-    items = list(given)
-    for item in items:
-        if not isinstance(item, Component):
-            raise TypeError(f"Interface inputs/outputs must be components, got {item!r}")
-    return items
+def _button_args(given: Any, name: str, defaults: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(given, Button):
+        return {**defaults, **given.constructor_args, "render": True}
+    if isinstance(given, str):
+        return {**defaults, "value": given}
+    raise TypeError(f"{name} must be a string (the label) or a gr.Button, not {given!r}")
 
 
 class Interface(Blocks):
-    """Inputs column, outputs column and a Submit button wired to `fn` (api_name = fn name)."""
+    """Inputs, outputs and Submit/Clear/Flag buttons wired to `fn` (api_name: fn's name)."""
 
     def __init__(
         self,
         fn: Callable[..., Any],
-        inputs: Any = None,
-        outputs: Any = None,
+        inputs: Any = _OMITTED,
+        outputs: Any = _OMITTED,
+        examples: list[Any] | str | None = None,
         *,
+        cache_examples: bool | Literal["lazy"] | None = None,
+        cache_mode: Literal["eager", "lazy"] | None = None,
+        examples_per_page: int = 10,
+        example_labels: list[str] | None = None,
+        preload_example: int | Literal[False] = 0,
+        live: bool = False,
         title: str | None = None,
         description: str | None = None,
+        article: str | None = None,
+        flagging_mode: Literal["never", "auto", "manual"] | None = None,
+        flagging_options: list[str] | list[tuple[str, str]] | None = None,
+        flagging_dir: str = ".gradio/flagged",
+        flagging_callback: FlaggingCallback | None = None,
+        analytics_enabled: bool | None = None,
+        batch: bool = False,
+        max_batch_size: int = 4,
+        api_visibility: Literal["public", "private", "undocumented"] = "public",
         api_name: str | None = None,
-        concurrency_limit: Any = "default",
+        api_description: str | None = None,
+        _api_mode: bool = False,
+        allow_duplication: bool = False,
+        concurrency_limit: int | Literal["default"] | None = "default",
+        additional_inputs: Any = None,
+        additional_inputs_accordion: str | Accordion | None = None,
+        submit_btn: str | Button = "Submit",
+        stop_btn: str | Button = "Stop",
+        clear_btn: str | Button | None = "Clear",
+        delete_cache: tuple[int, int] | None = None,
+        show_progress: Literal["full", "minimal", "hidden"] = "full",
+        fill_width: bool = False,
+        time_limit: int | None = 30,
+        stream_every: float = 0.5,
+        deep_link: str | bool | None = None,
+        validator: Callable[..., Any] | None = None,
         **blocks_kwargs: Any,
     ):
-        super().__init__(title=title or "webui", **blocks_kwargs)
-        if inputs is None or outputs is None:
+        _refuse_unsupported(
+            batch=batch, _api_mode=_api_mode, allow_duplication=allow_duplication,
+            delete_cache=delete_cache, time_limit=time_limit, stream_every=stream_every,
+            validator=validator,
+        )  # fmt: skip
+        if deep_link not in (None, False):
+            raise ValueError("Interface(deep_link=...) is not supported by webui: no deep links")
+        if api_description is False:
+            raise ValueError("Interface(api_description=False) is not supported by webui")
+        if isinstance(article, str) and article.strip().startswith(("http://", "https://")):
+            raise ValueError("Interface(article=<URL>): webui never fetches URLs; pass the text")
+        allowed = set(inspect.signature(Blocks.__init__).parameters) - {"self", "title"}
+        unknown = sorted(set(blocks_kwargs) - allowed)
+        if unknown:
+            raise TypeError(
+                f"Interface got {unknown}, which webui's Blocks does not take (it takes "
+                f"{sorted(allowed)}); Gradio's js/head/css_paths are not supported"
+            )
+        super().__init__(
+            title=title or "webui",
+            fill_width=fill_width,
+            analytics_enabled=analytics_enabled,
+            **blocks_kwargs,
+        )
+        if inputs is _OMITTED or outputs is _OMITTED:
             inferred_inputs, inferred_outputs = infer_components(fn)
-            inputs = inferred_inputs if inputs is None else inputs
-            outputs = inferred_outputs if outputs is None else outputs
-        self.input_components = _as_components(inputs)
-        self.output_components = _as_components(outputs)
+            inputs = inferred_inputs if inputs is _OMITTED else inputs
+            outputs = inferred_outputs if outputs is _OMITTED else outputs
+        self.main_input_components = _components(inputs, "input")
+        self.additional_input_components = _components(additional_inputs, "additional input")
+        self.input_components = self.main_input_components + self.additional_input_components
+        self.output_components = _components(outputs, "output")
+        if not self.input_components and not self.output_components:
+            raise ValueError("Interface needs at least one of `inputs` or `outputs`")
         self.fn = fn
-        from webui.components import Markdown
+        self.live = live
+        self.description, self.article = description, article
+        self.api_name, self.api_visibility = api_name, api_visibility
+        self.api_description = api_description
+        self.concurrency_limit, self.show_progress = concurrency_limit, show_progress
+        self.max_batch_size = max_batch_size  # without batching it has no effect, as in Gradio
+        self._share_state(fn)
+        self.interface_type = self._type()
+        self._label(fn)
+        self.flagging_mode = self._flagging_mode(flagging_mode)
+        self.flagging_options = parse_flagging_options(flagging_options)
+        self.flagging_callback = flagging_callback or CSVLogger()
+        self.flagging_dir = flagging_dir
+        if self.flagging_mode != "never" and self.interface_type != InterfaceType.INPUT_ONLY:
+            flagged = self.input_components
+            if self.interface_type != InterfaceType.UNIFIED:
+                flagged = flagged + self.output_components
+            self.flagging_callback.setup(flagged, flagging_dir)
+        accordion = additional_inputs_accordion
+        if accordion is None:
+            self.accordion_args: dict[str, Any] = {"label": "Additional Inputs", "open": False}
+        elif isinstance(accordion, str):
+            self.accordion_args = {"label": accordion}
+        elif isinstance(accordion, Accordion):
+            self.accordion_args = {"label": accordion.label, "open": accordion.open}
+        else:
+            raise TypeError(
+                f"additional_inputs_accordion must be a str or gr.Accordion: {accordion!r}"
+            )
+        self.submit_args = _button_args(submit_btn, "submit_btn", {"variant": "primary"})
+        self.stop_args = _button_args(stop_btn, "stop_btn", {"variant": "stop", "visible": False})
+        self.clear_args = (
+            {"value": "Clear", "visible": False}
+            if clear_btn is None
+            else _button_args(clear_btn, "clear_btn", {"variant": "secondary"})
+        )
+        self.examples_handler: Examples | None = None
+        with self:
+            self._render(title, examples, cache_examples, cache_mode, examples_per_page,
+                         example_labels, preload_example)  # fmt: skip
 
+    # -- building --------------------------------------------------------------------------------
+
+    def _share_state(self, fn: Callable[..., Any]) -> None:
+        """Gradio's rule: a "state" input and a "state" output are one State, its default the
+        function's default for that parameter."""
+        ins = [i for i, c in enumerate(self.input_components) if isinstance(c, State)]
+        outs = [i for i, c in enumerate(self.output_components) if isinstance(c, State)]
+        if not ins and not outs:
+            return
+        if len(ins) != 1 or len(outs) != 1:
+            raise ValueError("with State, there must be exactly one State input and one output")
+        state = self.input_components[ins[0]]
+        if state.value is None:
+            defaults = [
+                p.default
+                for p in inspect.signature(fn).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
+            default = defaults[ins[0]] if ins[0] < len(defaults) else inspect.Parameter.empty
+            if default is not inspect.Parameter.empty:
+                state.value = default
+        self.output_components[outs[0]] = state
+
+    def _type(self) -> InterfaceType:
+        if not self.output_components:
+            return InterfaceType.INPUT_ONLY
+        if not self.input_components:
+            return InterfaceType.OUTPUT_ONLY
+        if len(self.input_components) == len(self.output_components) and all(
+            i is o for i, o in zip(self.input_components, self.output_components, strict=True)
+        ):
+            return InterfaceType.UNIFIED
+        return InterfaceType.STANDARD
+
+    def _label(self, fn: Callable[..., Any]) -> None:
+        """Unlabelled inputs take fn's parameter names, outputs "output" / "output {i}"; outputs
+        not marked interactive are display-only."""
+        try:
+            parameters = inspect.signature(fn).parameters.values()
+            names = [p.name for p in parameters if not isinstance(p.default, Progress)]
+        except (TypeError, ValueError):
+            names = []
+        for component, name in zip(self.input_components, names, strict=False):
+            if component.label is None:
+                component.label = name
+        for i, component in enumerate(self.output_components):
+            if component.label is None:
+                component.label = "output" if len(self.output_components) == 1 else f"output {i}"
+        if self.interface_type in (InterfaceType.STANDARD, InterfaceType.OUTPUT_ONLY):
+            for component in self.output_components:
+                if component.interactive is None:
+                    component.interactive = False
+
+    @staticmethod
+    def _flagging_mode(mode: str | None) -> str:
+        mode = mode if mode is not None else os.environ.get("GRADIO_FLAGGING_MODE", "manual")
+        if mode not in FLAGGING_MODES:
+            raise ValueError(f"flagging_mode must be one of {FLAGGING_MODES}, got {mode!r}")
+        return mode
+
+    def _is_generator(self) -> bool:
+        return inspect.isgeneratorfunction(self.fn) or inspect.isasyncgenfunction(self.fn)
+
+    def _render(self, title: str | None, examples: Any, *example_args: Any) -> None:
+        if title:
+            Markdown(f"# {title}")
+        if self.description:
+            Markdown(self.description)
+        kind = self.interface_type
+        submit = stop = clear = None
+        flags: list[Button] = []
+        with Row():
+            if kind != InterfaceType.OUTPUT_ONLY:
+                submit, stop, clear, flags = self._input_column()
+            if kind in (InterfaceType.STANDARD, InterfaceType.OUTPUT_ONLY):
+                with Column():
+                    for component in self.output_components:
+                        if not isinstance(component, State):
+                            component.render()
+                    with Row():
+                        if kind == InterfaceType.OUTPUT_ONLY:
+                            clear = ClearButton(**self.clear_args)
+                            submit = Button("Generate", variant="primary")
+                            if self._is_generator() and not self.live:
+                                stop = Button(**self.stop_args)
+                        flags = self._flag_buttons(submit) or flags
+        assert clear is not None  # every kind renders one
+        self.submit_event = self._attach_submit(submit, stop)
+        clear.add(self.input_components + self.output_components)
+        self._attach_flagging(flags)
+        if examples:
+            self._render_examples(examples, *example_args)
+        if self.article:
+            Markdown(self.article)
+
+    def _input_column(self) -> tuple[Button | None, Button | None, ClearButton, list[Button]]:
+        submit = stop = None
+        flags: list[Button] = []
+        with Column():
+            with Column():
+                for component in self.main_input_components:
+                    component.render()
+                if self.additional_input_components:
+                    with Accordion(**self.accordion_args):
+                        for component in self.additional_input_components:
+                            component.render()
+            with Row():
+                clear = ClearButton(**self.clear_args)
+                unified = self.interface_type == InterfaceType.UNIFIED
+                if unified or not self.live:
+                    submit = Button(**self.submit_args)
+                    if self._is_generator() and not self.live:
+                        stop = Button(**self.stop_args)
+                if unified:
+                    flags = self._flag_buttons(submit)
+        return submit, stop, clear, flags
+
+    def _flag_buttons(self, submit: Button | None) -> list[Button]:
+        if self.flagging_mode == "manual":
+            return [Button(label) for label, _ in self.flagging_options]
+        if self.flagging_mode == "auto" and submit is not None:
+            return [submit]
+        return []
+
+    def _event_options(self) -> dict[str, Any]:
+        return {
+            "api_name": self.api_name,
+            "api_visibility": self.api_visibility,
+            "api_description": self.api_description,
+            "show_progress": self.show_progress,
+        }
+
+    def _attach_submit(self, submit: Button | None, stop: Button | None) -> Dependency:
+        inputs, outputs = self.input_components, self.output_components
+        options = self._event_options()
+        if self.live and self.interface_type != InterfaceType.OUTPUT_ONLY:
+            triggers = [(c.id, "change") for c in inputs if isinstance(c, Changeable)]
+            return add_dependency(
+                self, triggers, self.fn, inputs, outputs, trigger_mode="always_last",
+                concurrency_limit=self.concurrency_limit, **options,
+            )  # fmt: skip
+        assert submit is not None  # rendered whenever the interface is not live
+        if self.live:  # output-only: run at page load, and again from the Generate button
+            self.load(self.fn, None, outputs, api_visibility="undocumented")
+        triggers = [(submit.id, "click")] + [
+            (c.id, "submit") for c in inputs if isinstance(c, Submittable)
+        ]
+        if stop is None:
+            return add_dependency(
+                self, triggers, self.fn, inputs, outputs,
+                concurrency_limit=self.concurrency_limit, **options,
+            )  # fmt: skip
+
+        def show_stop() -> tuple[Any, Any]:
+            return Button(visible=False, render=False), Button(visible=True, render=False)
+
+        def cleanup() -> tuple[Any, Any]:
+            return Button(visible=True, render=False), Button(visible=False, render=False)
+
+        quiet = {"queue": False, "api_visibility": "undocumented", "show_progress": "hidden"}
+        toggle = add_dependency(self, triggers, show_stop, None, [submit, stop], **quiet)
+        predict = toggle.then(
+            self.fn, inputs, outputs, concurrency_limit=self.concurrency_limit, **options
+        )
+        final = predict.then(cleanup, None, [submit, stop], **quiet)
+        stop.click(cleanup, None, [submit, stop], cancels=[predict], **quiet)
+        return final
+
+    def _attach_flagging(self, flags: list[Button]) -> None:
+        if not flags or self.interface_type == InterfaceType.INPUT_ONLY:
+            return
+        flagged = self.input_components
+        if self.interface_type != InterfaceType.UNIFIED:
+            flagged = flagged + self.output_components
+        quiet = {"preprocess": False, "queue": False, "api_visibility": "undocumented"}
+        if self.flagging_mode == "auto":
+            method = FlagMethod(self.flagging_callback, "", None)
+            self.submit_event.success(method, flagged, None, **quiet)
+            return
+        for button, (label, value) in zip(flags, self.flagging_options, strict=False):
+            button.click(FlagMethod(self.flagging_callback, label, value), flagged, None, **quiet)
+
+    def _render_examples(
+        self,
+        examples: Any,
+        cache_examples: Any,
+        cache_mode: Any,
+        per_page: int,
+        labels: list[str] | None,
+        preload: int | Literal[False],
+    ) -> None:
+        self.examples_handler = Examples(
+            examples,
+            [c for c in self.input_components if not isinstance(c, State)],
+            [c for c in self.output_components if not isinstance(c, State)],
+            fn=self.fn,
+            cache_examples=cache_examples,
+            cache_mode=cache_mode,
+            examples_per_page=per_page,
+            example_labels=labels,
+            preload=preload,
+        )
+
+
+class TabbedInterface(Blocks):
+    """Several Interfaces (or Blocks) in tabs of one app; each keeps its endpoints."""
+
+    def __init__(
+        self,
+        interface_list: Sequence[Blocks],
+        tab_names: list[str] | None = None,
+        title: str | None = None,
+        analytics_enabled: bool | None = None,
+    ):
+        super().__init__(
+            title=title or "webui", analytics_enabled=analytics_enabled, fill_height=True
+        )
+        if tab_names is None:
+            tab_names = [f"Tab {i}" for i in range(len(interface_list))]
+        if len(tab_names) != len(interface_list):
+            raise ValueError(
+                f"{len(tab_names)} tab_names for {len(interface_list)} interfaces; give one each"
+            )
         with self:
             if title:
                 Markdown(f"# {title}")
-            if description:
-                Markdown(description)
-            with Row():
-                with Column():
-                    for component in self.input_components:
-                        component.render()
-                    submit = Button("Submit", variant="primary")
-                with Column():
-                    for component in self.output_components:
-                        component.render()
-            submit.click(
-                fn,
-                self.input_components,
-                self.output_components,
-                api_name=api_name,
-                concurrency_limit=concurrency_limit,
-            )
+            with Tabs():
+                for interface, name in zip(interface_list, tab_names, strict=True):
+                    if not isinstance(interface, Blocks):
+                        raise TypeError(
+                            f"TabbedInterface takes Interfaces or Blocks: {interface!r}"
+                        )
+                    with Tab(label=name):
+                        interface.render()

@@ -52,7 +52,7 @@ def test_generator_return_streams() -> None:
 
     demo = gr.Interface(stream)
     assert [type(c).__name__ for c in demo.output_components] == ["Textbox"]
-    assert demo.dependencies[0].is_generator
+    assert next(d for d in demo.dependencies if d.api_name == "stream").is_generator
 
 
 def test_tuple_return_gives_one_output_each() -> None:
@@ -141,7 +141,7 @@ def test_tables_tags_and_streams_through_client(serve: Callable[[gr.Blocks], str
         yield total, "+".join(tags)
 
     demo = gr.Interface(summarize)
-    assert demo.dependencies[0].is_generator
+    assert next(d for d in demo.dependencies if d.api_name == "summarize").is_generator
     client = Client(serve(demo), verbose=False)
     table = {"headers": ["a", "b"], "data": [[1, 2], [3, 4]], "metadata": None}
     job = client.submit(table, ["x", "z"], api_name="/summarize")

@@ -69,3 +69,45 @@ class State(Component):
 
     def props(self) -> dict[str, Any]:
         return {"time_to_live": None, "name": "state", "_selectable": False}
+
+
+class ClearButton(Button):
+    """A button that empties `components` (State goes back to its initial value) when clicked.
+
+    Gradio clears in the browser with generated JavaScript; webui has no such path, so the
+    click runs a small private event (not in the API, refused to gradio_client) that sends
+    each component's empty payload.
+    """
+
+    def __init__(
+        self,
+        components: Component | list[Component] | None = None,
+        *,
+        value: str = "Clear",
+        variant: str = "secondary",
+        **kwargs: Any,
+    ):
+        super().__init__(value, variant=variant, **kwargs)
+        if components:
+            self.add(components)
+
+    def add(self, components: Component | list[Component]) -> ClearButton:
+        """Also clear `components` when clicked."""
+        targets = [components] if isinstance(components, Component) else list(components)
+
+        def clear() -> Any:
+            empty = [
+                c.initial_value() if isinstance(c, State) else c.postprocess(None) for c in targets
+            ]
+            return empty[0] if len(empty) == 1 else empty
+
+        self.click(
+            clear,
+            None,
+            targets,
+            api_visibility="private",
+            postprocess=False,
+            queue=False,
+            show_progress="hidden",
+        )
+        return self

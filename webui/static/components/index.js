@@ -4,6 +4,7 @@
 
 import { chatbot } from "./chatbot.js";
 import { dataframe } from "./dataframe.js";
+import { dataset } from "./dataset.js";
 import { html, json, label, markdown } from "./display.js";
 import {
   button,
@@ -27,6 +28,7 @@ export const builtins = {
   checkbox,
   checkboxgroup,
   dataframe,
+  dataset,
   dropdown,
   file,
   html,

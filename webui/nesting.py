@@ -1,0 +1,59 @@
+"""Rendering a whole Blocks app inside another (`demo.render()` in an open Blocks).
+
+The inner app's blocks join the outer app's tree under the open layout, with new ids from the
+outer root; its events join the outer app's event list with their targets, follow-ups and
+cancels renumbered, and api names made unique there. The inner app is left empty: its blocks
+and events now belong to the outer one (as in Gradio, render it into one app only).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from webui.blocks import Block, BlockContext, Blocks
+
+
+def _readopt(block: Block, root: Blocks, ids: dict[int, int]) -> None:
+    from webui.blocks import BlockContext
+
+    old = block._id
+    block._id = None
+    block.root = root
+    block._id = root._register(block)
+    if old is not None:
+        ids[old] = block._id
+    if isinstance(block, BlockContext):
+        for child in block.children:
+            _readopt(child, root, ids)
+
+
+def move_into(inner: Blocks, parent: BlockContext) -> None:
+    """Move `inner`'s blocks under `parent` (an open layout of another app) and its events into
+    that app."""
+    root = parent.root
+    assert root is not None  # an open layout always belongs to an app
+    ids: dict[int, int] = {inner.id: root.id}  # the inner app's own `load` targets the outer
+    for child in inner.children:
+        _readopt(child, root, ids)
+        parent.children.append(child)
+    event_ids: dict[int, int] = {}
+    for dependency in inner.dependencies:
+        event_ids[dependency.id] = len(root.dependencies) + len(event_ids)
+    for dependency in inner.dependencies:
+        moved = dataclasses.replace(
+            dependency,
+            id=event_ids[dependency.id],
+            root=root,
+            targets=[(ids[target], event) for target, event in dependency.targets],
+            api_name=root.unique_api_name(dependency.api_name),
+            trigger_after=None
+            if dependency.trigger_after is None
+            else event_ids[dependency.trigger_after],
+            cancels=[event_ids[c] for c in dependency.cancels],
+        )
+        root.add_dependency(moved)
+    root.startup_hooks.extend(inner.startup_hooks)
+    inner.children, inner.dependencies, inner.startup_hooks = [], [], []
+    inner.blocks = {inner.id: inner}

@@ -35,9 +35,10 @@ from webui.components import (
 from webui.errors import Error
 from webui.examples import Examples
 from webui.flagging import CSVLogger, FlaggingCallback
-from webui.interface import Interface, TabbedInterface
+from webui.interface import Interface
 from webui.layouts import Accordion, Column, Group, Row, Tab, TabItem, Tabs
 from webui.progress import Info, Progress, Success, Warning
+from webui.tabbed import TabbedInterface
 from webui.updates import skip, update
 
 __all__ = [

@@ -149,6 +149,7 @@ class Examples:
             visible=visible,
             sample_labels=example_labels,
         )
+        self.dataset.shown_samples()  # example files meet the path policy now, not at page load
         self._wire(api_name, api_visibility, api_description, preload)
 
     def _wire(

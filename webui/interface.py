@@ -1,5 +1,4 @@
-"""Interface(fn, inputs, outputs): a whole app around one function, as Gradio's; and
-TabbedInterface, several apps in tabs.
+"""Interface(fn, inputs, outputs): a whole app around one function, as Gradio's.
 
 Inputs and outputs are components, component classes, Gradio's string shortcuts ("text",
 "image", ...) or lists of them; `None` means none (an output-only or input-only app). Leaving
@@ -25,7 +24,7 @@ from webui.events import Changeable, Dependency, Submittable, add_dependency
 from webui.examples import Examples
 from webui.flagging import FLAGGING_MODES, CSVLogger, FlaggingCallback, FlagMethod
 from webui.flagging import flagging_options as parse_flagging_options
-from webui.layouts import Accordion, Column, Row, Tab, Tabs
+from webui.layouts import Accordion, Column, Row
 from webui.progress import Progress
 
 _OMITTED: Any = object()  # inputs/outputs left out: inferred from annotations
@@ -397,35 +396,3 @@ class Interface(Blocks):
             example_labels=labels,
             preload=preload,
         )
-
-
-class TabbedInterface(Blocks):
-    """Several Interfaces (or Blocks) in tabs of one app; each keeps its endpoints."""
-
-    def __init__(
-        self,
-        interface_list: Sequence[Blocks],
-        tab_names: list[str] | None = None,
-        title: str | None = None,
-        analytics_enabled: bool | None = None,
-    ):
-        super().__init__(
-            title=title or "webui", analytics_enabled=analytics_enabled, fill_height=True
-        )
-        if tab_names is None:
-            tab_names = [f"Tab {i}" for i in range(len(interface_list))]
-        if len(tab_names) != len(interface_list):
-            raise ValueError(
-                f"{len(tab_names)} tab_names for {len(interface_list)} interfaces; give one each"
-            )
-        with self:
-            if title:
-                Markdown(f"# {title}")
-            with Tabs():
-                for interface, name in zip(interface_list, tab_names, strict=True):
-                    if not isinstance(interface, Blocks):
-                        raise TypeError(
-                            f"TabbedInterface takes Interfaces or Blocks: {interface!r}"
-                        )
-                    with Tab(label=name):
-                        interface.render()

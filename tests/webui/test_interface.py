@@ -168,3 +168,158 @@ def test_display_only_arguments_of_gradio_apps_are_accepted() -> None:
         2, 80, False, "t",
     )  # fmt: skip
     assert "show_copy_button" not in props and num.props()["scale"] == 1
+
+
+# -- Gradio's Interface surface ----------------------------------------------------------------
+
+
+def greet(name):  # type: ignore[no-untyped-def] (Gradio's hello_world, unannotated)
+    return "Hello " + name + "!"
+
+
+def _components_of(demo: gr.Blocks, kind: str) -> list[gr.Component]:
+    return [b for b in demo.blocks.values() if getattr(b, "block_type", None) == kind]
+
+
+def test_hello_world_runs_unchanged(serve: Callable[[gr.Blocks], str]) -> None:
+    demo = gr.Interface(fn=greet, inputs="text", outputs="text")
+    (name,), (output,) = demo.input_components, demo.output_components
+    assert (type(name), name.label, type(output), output.label) == (
+        gr.Textbox, "name", gr.Textbox, "output",
+    )  # fmt: skip
+    assert output.interactive is False  # outputs are display-only, as in Gradio
+    assert [b.value for b in _components_of(demo, "button")] == ["Clear", "Submit", "Flag"]
+    submit = demo.dependencies[0]
+    assert submit.api_name == "greet" and [e for _, e in submit.targets] == ["click", "submit"]
+    client = Client(serve(demo), verbose=False)
+    assert client.predict("World", api_name="/greet") == "Hello World!"
+    assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == [
+        "/greet"
+    ]  # clear is private, Flag undocumented
+
+
+def test_inputs_and_outputs_in_every_form() -> None:
+    def two(a, b):  # type: ignore[no-untyped-def]
+        return a
+
+    demo = gr.Interface(two, [gr.Textbox, {"name": "slider", "maximum": 5}], gr.Number(label="n"))
+    assert [type(c) for c in demo.input_components] == [gr.Textbox, gr.Slider]
+    assert demo.input_components[1].maximum == 5 and demo.output_components[0].label == "n"
+    only_in = gr.Interface(lambda x: None, "text", None)  # a function with no outputs
+    assert only_in.output_components == [] and only_in.interface_type.value == "input_only"
+    only_out = gr.Interface(lambda: "hi", None, "text")
+    assert only_out.interface_type.value == "output_only"
+    assert "Generate" in [b.value for b in _components_of(only_out, "button")]
+    with pytest.raises(ValueError, match="at least one of `inputs` or `outputs`"):
+        gr.Interface(lambda: None, None, None)
+    with pytest.raises(ValueError, match=r"gr\.Video, which webui does not have"):
+        gr.Interface(lambda v: v, "video", "text")
+
+
+def test_unsupported_parameters_are_refused_by_name() -> None:
+    cases = [
+        ({"batch": True}, "batch=True"),
+        ({"delete_cache": (60, 60)}, "delete_cache"),
+        ({"deep_link": True}, "deep_link"),
+        ({"validator": lambda x: None}, "validator"),
+        ({"time_limit": 5}, "time_limit"),
+        ({"allow_duplication": True}, "allow_duplication"),
+        ({"article": "https://example.com/a.md"}, "never fetches URLs"),
+        ({"flagging_mode": "sometimes"}, "flagging_mode must be one of"),
+        ({"flagging_options": "bad"}, "flagging_options must be a list"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(ValueError, match=message):
+            gr.Interface(greet, "text", "text", **kwargs)
+    for name in ("js", "head", "css_paths"):
+        with pytest.raises(TypeError, match=f"'{name}'"):
+            gr.Interface(greet, "text", "text", **{name: "x"})
+
+
+def test_title_description_article_theme_and_labels() -> None:
+    demo = gr.Interface(
+        greet, "text", "text", title="Hi", description="*desc*", article="## More",
+        theme="soft", css=".x {}", submit_btn="Go", clear_btn=None,
+        flagging_mode="never", api_name="hello",
+    )  # fmt: skip
+    shown = [m.value for m in _components_of(demo, "markdown")]
+    assert shown == ["# Hi", "*desc*", "## More"] and demo.title == "Hi"
+    buttons = {b.value: b for b in _components_of(demo, "button")}
+    assert "Go" in buttons and buttons["Clear"].visible is False and "Flag" not in buttons
+    assert demo.css == ".x {}" and demo.dependencies[0].api_name == "hello"
+
+
+def test_live_interface_listens_to_changes_without_submit(
+    serve: Callable[[gr.Blocks], str],
+) -> None:
+    demo = gr.Interface(lambda a, b: f"{a}{b}", ["text", "checkbox"], "text", live=True)
+    assert "Submit" not in [b.value for b in _components_of(demo, "button")]
+    live = demo.dependencies[0]
+    inputs = [c.id for c in demo.input_components]
+    assert live.targets == [(i, "change") for i in inputs] and live.trigger_mode == "always_last"
+    assert Client(serve(demo), verbose=False).predict("x", True, api_name="/lambda") == "xTrue"
+
+
+def test_additional_inputs_through_client(serve: Callable[[gr.Blocks], str]) -> None:
+    def repeat(text: str, times: int) -> str:
+        return text * times
+
+    demo = gr.Interface(
+        repeat, "text", "text",
+        additional_inputs=[gr.Slider(1, 5, value=2, step=1, label="times")],
+        additional_inputs_accordion="More options",
+    )  # fmt: skip
+    (accordion,) = [b for b in demo.blocks.values() if isinstance(b, gr.Accordion)]
+    assert accordion.label == "More options" and accordion.children == [demo.input_components[1]]
+    client = Client(serve(demo), verbose=False)
+    assert client.predict("ab", 3, api_name="/repeat") == "ababab"
+    assert client.predict("ab", api_name="/repeat") == "abab"  # the slider's default
+
+
+def test_state_input_and_output_are_one_state(serve: Callable[[gr.Blocks], str]) -> None:
+    def chat(message, history=[]):  # type: ignore[no-untyped-def]  # noqa: B006 (Gradio's demo)
+        history = [*history, message]
+        return " ".join(history), history
+
+    demo = gr.Interface(chat, ["text", "state"], ["text", "state"])
+    assert demo.input_components[1] is demo.output_components[1]
+    assert demo.input_components[1].value == []  # fn's default
+    client = Client(serve(demo), verbose=False)
+    assert client.predict("a", api_name="/chat") == "a"
+    assert client.predict("b", api_name="/chat") == "a b"  # the session kept the State
+    with pytest.raises(ValueError, match="exactly one State input and one output"):
+        gr.Interface(chat, ["text", "state"], "text")
+
+
+def test_generator_gets_a_stop_button_that_cancels_it() -> None:
+    def count(n: int) -> Iterator[str]:
+        yield from map(str, range(n))
+
+    demo = gr.Interface(count, "number", "text", stop_btn="Halt")
+    (stop,) = [b for b in _components_of(demo, "button") if b.value == "Halt"]
+    assert stop.visible is False and stop.variant == "stop"
+    predict = next(d for d in demo.dependencies if d.api_name == "count")
+    stopper = next(d for d in demo.dependencies if (stop.id, "click") in d.targets)
+    assert stopper.cancels == [predict.id] and predict.trigger_after == 0
+
+
+def test_tabbed_interface_serves_each_endpoint(serve: Callable[[gr.Blocks], str]) -> None:
+    def upper(text: str) -> str:
+        return text.upper()
+
+    def add(a: float, b: float) -> float:
+        return a + b
+
+    first = gr.Interface(upper, "text", "text", examples=[["abc"]])
+    demo = gr.TabbedInterface([first, gr.Interface(add, ["number", "number"], "number")],
+                              ["Upper", "Add"], title="Tools")  # fmt: skip
+    tabs = [b for b in demo.blocks.values() if isinstance(b, gr.Tab)]
+    assert [t.label for t in tabs] == ["Upper", "Add"]
+    assert all(b.root is demo for b in demo.blocks.values())
+    assert sorted(demo.blocks) == list(range(len(demo.blocks)))  # ids renumbered, no gaps
+    client = Client(serve(demo), verbose=False)
+    assert client.predict("abc", api_name="/upper") == "ABC"
+    assert client.predict(2, 3, api_name="/add") == 5
+    assert client.predict(0, api_name="/load_example") == "abc"  # the tab's examples work
+    with pytest.raises(ValueError, match="2 tab_names for 1 interfaces"):
+        gr.TabbedInterface([gr.Interface(upper, "text", "text")], ["a", "b"])

@@ -57,7 +57,7 @@ class Dataset(Clickable, Component):
             headers = [c.label or "" for c in self.components]
         self.headers = headers or []
         self.type = type
-        self.layout = layout
+        self.sample_layout = layout  # `layout` is Block's method
         self.samples_per_page = samples_per_page
         self.sample_labels = sample_labels
         super().__init__(None, label=label, show_label=show_label, **kwargs)
@@ -106,7 +106,7 @@ class Dataset(Clickable, Component):
             "samples": self.shown_samples(),
             "headers": self.headers,
             "type": self.type,
-            "layout": self.layout,
+            "layout": self.sample_layout,
             "samples_per_page": self.samples_per_page,
             "sample_labels": self.sample_labels,
         }

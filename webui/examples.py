@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
-from webui.blocks import _render_parent
+from webui.blocks import Blocks, _render_parent
 from webui.components.base import Component
 from webui.components.dataset import Dataset
 from webui.components.misc import State
@@ -138,7 +138,8 @@ class Examples:
         parent = _render_parent.get()
         if parent is None:
             raise RuntimeError("gr.Examples must be created inside a `with gr.Blocks():` block")
-        self.root = parent.root
+        assert parent.root is not None  # an open layout always belongs to an app
+        self.root: Blocks = parent.root
         self.dataset = Dataset(
             components=self.inputs_with_examples,
             samples=self.non_none_examples,
@@ -155,7 +156,7 @@ class Examples:
     def _wire(
         self, api_name: str, visibility: Any, description: str | None, preload: int | bool
     ) -> None:
-        hidden = {"show_progress": "hidden", "postprocess": False, "queue": False}
+        hidden: dict[str, Any] = {"show_progress": "hidden", "postprocess": False, "queue": False}
         if self.cache_examples:
             self.load_input_event = self.dataset.click(
                 self.load_example_input, [self.dataset], self.inputs_with_examples,

@@ -353,7 +353,11 @@ class Interface(Blocks):
         def cleanup() -> tuple[Any, Any]:
             return Button(visible=True, render=False), Button(visible=False, render=False)
 
-        quiet = {"queue": False, "api_visibility": "undocumented", "show_progress": "hidden"}
+        quiet: dict[str, Any] = {
+            "queue": False,
+            "api_visibility": "undocumented",
+            "show_progress": "hidden",
+        }
         toggle = add_dependency(self, triggers, show_stop, None, [submit, stop], **quiet)
         predict = toggle.then(
             self.fn, inputs, outputs, concurrency_limit=self.concurrency_limit, **options
@@ -368,7 +372,11 @@ class Interface(Blocks):
         flagged = self.input_components
         if self.interface_type != InterfaceType.UNIFIED:
             flagged = flagged + self.output_components
-        quiet = {"preprocess": False, "queue": False, "api_visibility": "undocumented"}
+        quiet: dict[str, Any] = {
+            "preprocess": False,
+            "queue": False,
+            "api_visibility": "undocumented",
+        }
         if self.flagging_mode == "auto":
             method = FlagMethod(self.flagging_callback, "", None)
             self.submit_event.success(method, flagged, None, **quiet)

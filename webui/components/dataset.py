@@ -99,7 +99,7 @@ class Dataset(Clickable, Component):
 
     def own_props(self) -> dict[str, Any]:
         return {
-            "components": [c.block_type for c in self.components],
+            "components": [{"name": c.block_type} for c in self.components],  # Gradio's shape
             "component_props": self.component_props
             or [{"label": c.label} for c in self.components],
             "component_ids": [c._id for c in self.components],

@@ -46,7 +46,7 @@ export function dataset(props, ctx) {
     caption.textContent = state.label ?? "";
     caption.hidden = state.show_label === false || !state.label;
     const samples = state.samples ?? [];
-    const types = state.components ?? [];
+    const types = (state.components ?? []).map((c) => c?.name ?? c);
     const labels = state.sample_labels;
     const perPage = state.samples_per_page ?? 10;
     const pages = Math.max(1, Math.ceil(samples.length / perPage));

@@ -1,0 +1,51 @@
+"""`demo.render()` inside another Blocks: blocks and events move over, renumbered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gradio_client import Client
+
+import webui as gr
+
+
+def test_rendered_app_keeps_its_events_chains_cancels_and_loads(
+    serve: Callable[[gr.Blocks], str],
+) -> None:
+    with gr.Blocks() as inner:
+        text = gr.Textbox(label="text")
+        out = gr.Textbox(label="out")
+        run = gr.Button("Run").click(str.upper, text, out, api_name="upper")
+        run.then(lambda s: s + "!", out, out, api_name="shout")
+        gr.Button("Stop").click(None, cancels=[run])
+        inner.load(lambda: "loaded", None, out, api_name="upper_on_load")
+    with gr.Blocks() as outer:
+        first = gr.Textbox(label="first")
+        gr.Button("Go").click(str.lower, first, first, api_name="upper")  # takes the name first
+        with gr.Tab("Inner"):
+            inner.render()
+    assert inner.dependencies == [] and inner.children == []  # all moved
+    assert text.root is outer and outer.blocks[text.id] is text
+    names = [d.api_name for d in outer.dependencies]
+    assert names == ["upper", "upper_1", "shout", "fn", "upper_on_load"]
+    moved_run, shout, stop, load = outer.dependencies[1:]
+    assert shout.trigger_after == moved_run.id and stop.cancels == [moved_run.id]
+    assert load.targets == [(outer.id, "load")] and moved_run.root is outer
+    client = Client(serve(outer), verbose=False)
+    assert client.predict("abc", api_name="/upper_1") == "ABC"
+
+
+def test_render_outside_another_app_does_nothing() -> None:
+    with gr.Blocks() as demo:
+        gr.Textbox()
+    assert demo.render() is demo and len(demo.blocks) == 2
+
+
+def test_clear_button_empties_components_and_resets_state() -> None:
+    with gr.Blocks() as demo:
+        box = gr.Textbox("x")
+        count = gr.State(3)
+        clear = gr.ClearButton([box, count])
+    (event,) = demo.dependencies
+    assert event.targets == [(clear.id, "click")] and event.api_visibility == "private"
+    assert event.fn is not None and event.fn() == [None, 3]

@@ -7,7 +7,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from webui.auth import AuthSettings
 from webui.files import FileStore
+from webui.launch_env import LaunchSettings, resolve_launch
 from webui.notebook import (
     DEFAULT_HEIGHT,
     DEFAULT_WIDTH,
@@ -176,13 +177,12 @@ class Blocks(BlockContext):
         self.files = FileStore()  # upload and cache dirs, and the policy on every file path
         self.auth: AuthSettings | None = None  # set by launch(auth=...); the app's gate reads it
         self._tls: TLSFiles | None = None
-        super().__init__(render=False)
         # Run each time the app is built, before it serves (gr.Examples caches outputs here).
         self.startup_hooks: list[Callable[[], None]] = []
+        super().__init__(render=False)
         self.root = self
         self._id = self._register(self)
 
-    def _register(self, block: Block) -> int:
     def render(self) -> Blocks:
         """Inside another Blocks, move this app's blocks and events into it (Gradio's
         `demo.render()`, used by TabbedInterface); elsewhere a no-op."""
@@ -193,6 +193,7 @@ class Blocks(BlockContext):
             move_into(self, parent)
         return self
 
+    def _register(self, block: Block) -> int:
         block_id = self._next_id
         self._next_id += 1
         self.blocks[block_id] = block
@@ -260,16 +261,19 @@ class Blocks(BlockContext):
         if self._app is None:
             from webui.routes import create_app
 
-            self._app = create_app(self)
             for hook in self.startup_hooks:
                 hook()
+            self._app = create_app(self)
         return self._app
 
     def launch(
         self,
-        server_name: str = "127.0.0.1",
+        server_name: str | None = None,
         server_port: int | None = None,
         *,
+        share: bool | None = None,
+        debug: bool = False,
+        root_path: str | None = None,
         inline: bool | None = None,
         height: int | str = DEFAULT_HEIGHT,
         width: int | str = DEFAULT_WIDTH,
@@ -305,14 +309,30 @@ class Blocks(BlockContext):
         bool`) puts every route behind a login page showing `auth_message`; `auth_dependency`
         (request -> username or None) names the user instead. `ssl_certfile`/`ssl_keyfile`
         serve HTTPS. Both are checked before anything starts (TypeError/ValueError).
+
+        Gradio's environment variables count where an argument is not given: GRADIO_SERVER_NAME,
+        GRADIO_SERVER_PORT (the first port tried), GRADIO_NUM_PORTS, GRADIO_ROOT_PATH,
+        GRADIO_ALLOWED_PATHS/GRADIO_BLOCKED_PATHS, GRADIO_DEBUG and GRADIO_SHARE (see
+        `webui.launch_env`). `share=True` raises ValueError: webui makes no public links.
         """
+        where = resolve_launch(
+            server_name=server_name,
+            server_port=server_port,
+            root_path=root_path,
+            allowed_paths=allowed_paths,
+            blocked_paths=blocked_paths,
+            share=share,
+            debug=debug,
+        )
         settings = AuthSettings.from_launch(auth, auth_message, auth_dependency)
         tls = TLSFiles.from_launch(ssl_keyfile, ssl_certfile, ssl_keyfile_password, ssl_verify)
         if self._app is not None and (settings is None or not settings.same_as(self.auth)):
             self._app.state.sessions.clear()  # other credentials: no one stays in on the old
         self.auth = settings
         self.files.configure(
-            allowed_paths=allowed_paths, blocked_paths=blocked_paths, max_file_size=max_file_size
+            allowed_paths=where.allowed_paths,
+            blocked_paths=where.blocked_paths,
+            max_file_size=max_file_size,
         )
         if theme is not None:  # Gradio 6 takes theme and css in launch(), not Blocks()
             self.theme = resolve_theme(theme)
@@ -326,26 +346,58 @@ class Blocks(BlockContext):
         if self._thread is not None and not self._thread.is_alive():
             self._stop_server()  # it died (the port was taken, say): start a new one
         if self.local_url is None:
-            self.local_url = self._start_server(server_name, server_port, tls)
+            self.local_url = self._start_server(where, tls)
             if not quiet:  # the line Gradio users look for on stdout, not a log record
                 print(f"* Running on local URL:  {self.local_url}", flush=True)
-        elif server_port not in (None, self._port) or server_name != self._host or tls != self._tls:
+        elif (
+            server_port not in (None, self._port)
+            or where.server_name != self._host
+            or tls != self._tls
+        ):
             logger.warning(
                 "the app is already running at %s; close() it first to serve on %s",
                 self.local_url,
-                server_name if server_port is None else f"{server_name}:{server_port}",
+                where.server_name if server_port is None else f"{where.server_name}:{server_port}",
             )
         if inline or (inline is None and in_notebook()):
             show_inline(self.local_url, height=height, width=width)
-        if not prevent_thread_lock and not interactive():
+        if where.debug or (not prevent_thread_lock and not interactive()):
             self._block_until_interrupted()
         return cast(tuple["Starlette", str, None], _Launched((self.app, self.local_url, None)))
 
-    def _start_server(self, host: str, port: int | None, tls: TLSFiles | None) -> str:
-        """Starts uvicorn on a thread and waits until it listens; returns the local URL."""
+    def _start_server(self, where: LaunchSettings, tls: TLSFiles | None) -> str:
+        """Starts uvicorn on a thread on the first port of `where.ports` it can bind, waits
+        until it listens, and returns the local URL."""
+        host = where.server_name
+        for port in where.ports if len(where.ports) == 1 else _bindable(host, where.ports):
+            started = self._serve_on(host, port, where.root_path, tls)
+            if started is not None:
+                break
+        else:
+            if len(where.ports) == 1:
+                raise RuntimeError(
+                    f"the webui server failed to start on {host}:{where.ports[0]} (its error is "
+                    "logged above; a port in use? pass another server_port, or None for a free one)"
+                )
+            raise OSError(
+                f"no free port on {host} in {where.ports[0]}..{where.ports[-1]}; pass "
+                "server_port, or set GRADIO_SERVER_PORT to the first port to try"
+            )
+        server, thread = started
+        self._server, self._thread, self._host, self._port = server, thread, host, port
+        self._tls = tls
+        # A wildcard address is no place a browser (or the notebook's iframe) can go to.
+        shown = {"0.0.0.0": "localhost", "::": "localhost", "": "localhost"}.get(host, host)
+        scheme = "https" if tls is not None else "http"
+        return f"{scheme}://{f'[{shown}]' if ':' in shown else shown}:{port}/"
+
+    def _serve_on(
+        self, host: str, port: int, root_path: str, tls: TLSFiles | None
+    ) -> tuple[Any, threading.Thread] | None:
+        """A uvicorn server listening on host:port on its own thread, or None if it could not
+        bind there."""
         import uvicorn
 
-        port = port if port is not None else _free_port(host, 7860)
         config = uvicorn.Config(
             self.app,
             host=host,
@@ -356,6 +408,7 @@ class Blocks(BlockContext):
             ssl_certfile=None if tls is None else tls.certfile,
             ssl_keyfile=None if tls is None else tls.keyfile,
             ssl_keyfile_password=None if tls is None else tls.keyfile_password,
+            root_path=root_path,
         )  # loop and http stay "auto": uvloop and httptools, both dependencies
         server = uvicorn.Server(config)
 
@@ -367,17 +420,9 @@ class Blocks(BlockContext):
         thread.start()
         while not server.started:
             if not thread.is_alive():
-                raise RuntimeError(
-                    f"the webui server failed to start on {host}:{port} (its error is logged "
-                    "above; a port in use? pass another server_port, or None for a free one)"
-                )
+                return None
             time.sleep(0.01)
-        self._server, self._thread, self._host, self._port = server, thread, host, port
-        self._tls = tls
-        # A wildcard address is no place a browser (or the notebook's iframe) can go to.
-        shown = {"0.0.0.0": "localhost", "::": "localhost", "": "localhost"}.get(host, host)
-        scheme = "https" if tls is not None else "http"
-        return f"{scheme}://{f'[{shown}]' if ':' in shown else shown}:{port}/"
+        return server, thread
 
     def _block_until_interrupted(self) -> None:
         try:
@@ -426,12 +471,14 @@ class _Launched(tuple):
         pass
 
 
-def _free_port(host: str, start: int) -> int:
-    for port in range(start, start + 100):
-        with socket.socket() as sock:
+def _bindable(host: str, ports: tuple[int, ...]) -> Iterator[int]:
+    """The ports a socket can bind on `host` now, in order (a server may still lose one to
+    another process before it binds: the caller tries the next)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for port in ports:
+        with socket.socket(family) as sock:
             try:
                 sock.bind((host, port))
             except OSError:
                 continue
-            return port
-    raise OSError(f"no free port on {host} in {start}..{start + 99}; pass server_port")
+        yield port

@@ -112,3 +112,130 @@ def test_a_port_in_use_is_a_clear_error_and_launch_can_retry() -> None:
         assert reverse(url, "ok") == "ko"
     finally:
         demo.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_gradio_server_port_in_the_environment_is_where_it_serves(monkeypatch) -> None:
+    port = free_port()
+    monkeypatch.setenv("GRADIO_SERVER_PORT", str(port))
+    demo = reverse_app()
+    try:
+        _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True)
+        assert url == f"http://127.0.0.1:{port}/"
+        assert reverse(url, "env") == "vne"
+    finally:
+        demo.close()
+
+
+def test_gradio_server_port_taken_moves_on_to_the_next_port(monkeypatch) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("GRADIO_SERVER_PORT", str(port))
+        demo = reverse_app()
+        try:
+            _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True)
+            served = int(url.rstrip("/").rsplit(":", 1)[1])
+            assert port < served < port + 100  # GRADIO_NUM_PORTS' default range, as Gradio's
+        finally:
+            demo.close()
+        monkeypatch.setenv("GRADIO_NUM_PORTS", "1")
+        with pytest.raises(RuntimeError, match=rf"failed to start on 127\.0\.0\.1:{port}"):
+            demo.launch(prevent_thread_lock=True, quiet=True)
+
+
+def test_launch_arguments_win_over_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "1")  # would fail to bind if it were used
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "203.0.113.7")  # not an address of this machine
+    port = free_port()
+    demo = reverse_app()
+    try:
+        _, url, _ = demo.launch("127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+        assert url == f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+def test_gradio_server_name_in_the_environment_is_the_address(monkeypatch) -> None:
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
+    demo = reverse_app()
+    try:
+        _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True)
+        assert url.startswith("http://localhost:") and demo._host == "0.0.0.0"
+    finally:
+        demo.close()
+
+
+@pytest.mark.parametrize("how", ["argument", "environment"])
+def test_share_is_refused_before_anything_starts(monkeypatch, how: str) -> None:
+    demo = reverse_app()
+    if how == "environment":
+        monkeypatch.setenv("GRADIO_SHARE", "True")
+    with pytest.raises(ValueError, match=r"share=True .*serves on this machine only"):
+        demo.launch(share=True if how == "argument" else None, prevent_thread_lock=True)
+    assert demo.local_url is None and demo._server is None
+
+
+def test_share_false_overrides_gradio_share(monkeypatch) -> None:
+    monkeypatch.setenv("GRADIO_SHARE", "true")
+    demo = reverse_app()
+    try:
+        _, url, _ = demo.launch(share=False, prevent_thread_lock=True, quiet=True)
+        assert reverse(url, "ab") == "ba"
+    finally:
+        demo.close()
+
+
+def test_gradio_root_path_prefixes_the_urls_in_config(monkeypatch) -> None:
+    monkeypatch.setenv("GRADIO_ROOT_PATH", "/proxied/demo/")
+    demo = reverse_app()
+    try:
+        _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True)
+        config = httpx.get(f"{url}config").json()  # a proxy that strips the prefix
+        assert config["root"] == f"{url}proxied/demo"
+    finally:
+        demo.close()
+
+
+def test_gradio_allowed_and_blocked_paths_in_the_environment(monkeypatch, tmp_path) -> None:
+    shared, secret = tmp_path / "shared", tmp_path / "shared" / "secret"
+    monkeypatch.setenv("GRADIO_ALLOWED_PATHS", f"{shared}, {tmp_path / 'other'}")
+    monkeypatch.setenv("GRADIO_BLOCKED_PATHS", str(secret))
+    demo = reverse_app()
+    try:
+        demo.launch(prevent_thread_lock=True, quiet=True)
+        assert shared.resolve() in demo.files.allowed_paths
+        assert (tmp_path / "other").resolve() in demo.files.allowed_paths
+        assert secret.resolve() in demo.files.blocked_paths
+    finally:
+        demo.close()
+    explicit = reverse_app()
+    try:
+        explicit.launch(allowed_paths=[str(secret)], prevent_thread_lock=True, quiet=True)
+        assert shared.resolve() not in explicit.files.allowed_paths  # the argument wins
+    finally:
+        explicit.close()
+
+
+def test_gradio_debug_blocks_even_with_prevent_thread_lock(monkeypatch) -> None:
+    monkeypatch.setenv("GRADIO_DEBUG", "1")
+    demo = reverse_app()
+    returned = threading.Event()
+    thread = threading.Thread(
+        target=lambda: (demo.launch(prevent_thread_lock=True, quiet=True), returned.set()),
+        daemon=True,
+    )
+    thread.start()
+    deadline = time.monotonic() + 30
+    while demo.local_url is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert demo.local_url is not None
+    assert not returned.wait(0.5), "GRADIO_DEBUG=1 launch() returned while its server runs"
+    demo.close()
+    assert returned.wait(15)

@@ -62,51 +62,67 @@ def build_config(blocks: Blocks, root: str) -> dict[str, Any]:
     }
 
 
-def _parameter_names(dependency: Dependency) -> list[str]:
-    """The fn's positional parameter names, one per input, `param_{i}` where unknown."""
-    names: list[str] = []
-    if dependency.fn is not None:
-        try:
-            signature = inspect.signature(dependency.fn)
-        except (TypeError, ValueError):
-            signature = None
-        if signature is not None:
-            kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-            names = [p.name for p in signature.parameters.values() if p.kind in kinds]
+def _fn_parameters(dependency: Dependency) -> list[inspect.Parameter]:
+    """The fn's positional parameters, in order; none where its signature is unknown."""
+    if dependency.fn is None:
+        return []
+    try:
+        signature = inspect.signature(dependency.fn)
+    except (TypeError, ValueError):
+        return []
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [p for p in signature.parameters.values() if p.kind in kinds]
+
+
+def _parameter_names(parameters: list[inspect.Parameter], count: int) -> list[str]:
+    """One name per input: the fn's parameter names, `param_{i}` where unknown or reserved."""
+    names = [p.name for p in parameters]
     return [
         names[i] if i < len(names) and names[i] not in _RESERVED else f"param_{i}"
-        for i in range(len(dependency.inputs))
+        for i in range(count)
     ]
 
 
-def _describe(component: Component) -> dict[str, Any]:
+def component_name(component: Component) -> str:
+    """Gradio's `component` field: its block name capitalised, so `Json`, `Barplot`, `Html`
+    (Gradio's `type.capitalize()`), and a template such as ClearButton named as its parent."""
+    cls = type(component)
+    if cls.__dict__.get("is_template"):
+        cls = cls.__mro__[1]
+    return cls.__name__.capitalize()
+
+
+def _describe(component: Component, fallback_label: str) -> dict[str, Any]:
     return {
-        "label": component.label or type(component).__name__,
+        "label": component.label if component.label is not None else fallback_label,
         "type": component.api_info(),
         "python_type": {"type": component.python_type, "description": ""},
-        "component": type(component).__name__,
+        "component": component_name(component),
     }
 
 
 def endpoint_info(dependency: Dependency) -> dict[str, Any]:
     """One entry of `named_endpoints`: the typed parameters and returns, State left out."""
     parameters = []
-    for component, name in zip(dependency.inputs, _parameter_names(dependency), strict=True):
+    fn_parameters = _fn_parameters(dependency)
+    names = _parameter_names(fn_parameters, len(dependency.inputs))
+    for index, (component, name) in enumerate(zip(dependency.inputs, names, strict=True)):
         if component.skip_api:
             continue
-        has_default = component.value is not None
+        # As in Gradio: optional when the component starts with a value, or else when the
+        # fn's own parameter defaults to None (the client then sends None).
+        has_value = component.value is not None
+        fn_default_none = index < len(fn_parameters) and fn_parameters[index].default is None
         parameters.append(
             {
-                **_describe(component),
+                **_describe(component, f"parameter_{component.id}"),
                 "parameter_name": name,
-                "parameter_has_default": has_default,
-                "parameter_default": component.postprocess(component.value)
-                if has_default
-                else None,
+                "parameter_has_default": has_value or fn_default_none,
+                "parameter_default": component.postprocess(component.value) if has_value else None,
                 "example_input": component.example_payload(),
             }
         )
-    returns = [_describe(c) for c in dependency.outputs if not c.skip_api]
+    returns = [_describe(c, f"value_{c.id}") for c in dependency.outputs if not c.skip_api]
     doc = inspect.getdoc(dependency.fn) if dependency.fn is not None else None
     description = dependency.api_description or (doc.split("\n\n")[0] if doc else "")
     return {

@@ -113,3 +113,48 @@ def test_exception_in_fn_arrives_as_app_error(client: Client) -> None:
 def test_choice_outside_the_list_is_an_error(client: Client) -> None:
     with pytest.raises(AppError, match="not in the list of choices"):
         client.predict("al", 1, False, "zzz", api_name="/greet")
+
+
+def test_numbers_keep_their_type_as_in_gradio(serve: Callable[[gr.Blocks], str]) -> None:
+    with gr.Blocks() as demo:
+        a, b = gr.Number(), gr.Number()
+        whole, rounded = gr.Number(precision=0), gr.Number(precision=1)
+        total = gr.Number()
+        gr.Button().click(lambda x, y: x + y, [a, b], total, api_name="add")
+        gr.Button().click(lambda x: x / 3, a, [rounded], api_name="third")
+        gr.Button().click(lambda x: x, whole, whole, api_name="whole")
+        gr.Button().click(lambda x: (type(x).__name__, x), a, [gr.Textbox(), total], api_name="t")
+    client = Client(serve(demo), verbose=False)
+    assert (answer := client.predict(3, 3, api_name="/add")) == 6 and type(answer) is int
+    assert (answer := client.predict(1.5, 3, api_name="/add")) == 4.5 and type(answer) is float
+    assert (answer := client.predict(2.0, 2.0, api_name="/add")) == 4.0 and type(answer) is float
+    assert client.predict(1, api_name="/third") == 0.3  # precision=1 rounds
+    assert (answer := client.predict(2.6, api_name="/whole")) == 3 and type(answer) is int
+    assert client.predict(7, api_name="/t") == ("int", 7)  # fn gets the int it was sent
+
+
+def test_api_info_names_components_and_labels_as_gradio(serve: Callable[[gr.Blocks], str]) -> None:
+    with gr.Blocks() as demo:
+        text = gr.Textbox()
+        outputs = [gr.JSON(label="J"), gr.HTML(), gr.BarPlot(), gr.LinePlot(), gr.CheckboxGroup()]
+        gr.Button().click(lambda t: [None] * 5, text, outputs, api_name="many")
+
+        def optional(name: str, suffix: str | None = None) -> str:
+            return name + (suffix or "")
+
+        gr.Button().click(optional, [text, gr.Textbox(label="S")], text, api_name="optional")
+    info = Client(serve(demo), verbose=False).view_api(print_info=False, return_format="dict")
+    many = info["named_endpoints"]["/many"]
+    assert [r["component"] for r in many["returns"]] == [
+        "Json",  # Gradio's `type.capitalize()`, not the class name
+        "Html",
+        "Barplot",
+        "Lineplot",
+        "Checkboxgroup",
+    ]
+    assert many["parameters"][0]["label"] == f"parameter_{text.id}"  # no label: Gradio's name
+    assert many["returns"][0]["label"] == "J"
+    assert many["returns"][1]["label"] == f"value_{outputs[1].id}"
+    first, second = info["named_endpoints"]["/optional"]["parameters"]
+    assert not first["parameter_has_default"]
+    assert second["parameter_has_default"] and second["parameter_default"] is None  # fn's None

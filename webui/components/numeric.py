@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, ClassVar
 
 from webui.components.base import Component
@@ -10,7 +11,12 @@ from webui.errors import Error
 from webui.events import Changeable, Submittable
 
 
-def _to_number(payload: Any, label: str) -> float:
+def _to_number(payload: Any, label: str) -> float | int:
+    """A finite float from a number or numeric string; an int stays an int, as in Gradio."""
+    if isinstance(payload, numbers.Integral) and not isinstance(payload, bool):
+        return int(payload)  # numpy's integers too
+    if isinstance(payload, numbers.Real) and not isinstance(payload, bool | float):
+        payload = float(payload)  # numpy's floats
     if isinstance(payload, bool) or not isinstance(payload, int | float | str):
         raise Error(f"{label} expects a number, got {type(payload).__name__}: {payload!r}")
     try:
@@ -23,7 +29,8 @@ def _to_number(payload: Any, label: str) -> float:
 
 
 class Number(Changeable, Submittable, Component):
-    """A number; `precision=0` hands `fn` an int, None a float."""
+    """A number; `precision=0` hands `fn` an int. With `precision=None` a number is passed
+    as it came (an int stays an int, as in Gradio), and rounded to `precision` digits else."""
 
     block_type = "number"
     example: ClassVar[Any] = 3
@@ -48,7 +55,7 @@ class Number(Changeable, Submittable, Component):
     def python_type(self) -> str:  # type: ignore[override]
         return "int" if self.precision == 0 else "float"
 
-    def _round(self, number: float) -> float | int:
+    def _round(self, number: float | int) -> float | int:
         if self.precision is None:
             return number
         if self.precision == 0:
@@ -110,9 +117,9 @@ class Slider(Changeable, Component):
                 f"{self.label or 'Slider'} must be between {self.minimum} and "
                 f"{self.maximum}, got {number}"
             )
-        return int(number) if number.is_integer() and isinstance(self.step, int) else number
+        return int(number) if float(number).is_integer() and isinstance(self.step, int) else number
 
-    def postprocess(self, value: Any) -> float | None:
+    def postprocess(self, value: Any) -> float | int | None:
         return None if value is None else _to_number(value, self.label or "Slider")
 
     def api_info(self) -> dict[str, Any]:

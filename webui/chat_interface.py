@@ -6,15 +6,17 @@
 - the page: Textbox `submit` / Submit button run one streaming event whose first output
   clears the textbox and shows the user's message, and whose later outputs grow the reply in the
   Chatbot; the Stop button cancels it and Clear empties the conversation;
-- the API: `/chat` takes the message (and the additional inputs) and returns the reply, keeping
-  the conversation in the session's `State`, so consecutive `client.predict("hi",
-  api_name="/chat")` calls of one gradio_client continue one conversation.
+- the API: one endpoint named as Gradio names it, after `fn` (`/echo` for `def echo`; `/chat`
+  with `api_name="chat"`), takes the message (and the additional inputs) and returns the
+  reply, keeping the conversation in the session's `State`, so consecutive
+  `client.predict("hi", api_name="/echo")` calls of one gradio_client continue one conversation.
 """
 
 from __future__ import annotations
 
 import contextlib
 import inspect
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Literal
 
@@ -25,6 +27,27 @@ from webui.errors import Error
 from webui.layouts import Accordion, Row
 
 Turn = tuple[str, list[Message]]  # (the reply so far, the whole conversation with it)
+logger = logging.getLogger(__name__)
+
+# Gradio ChatInterface options that change only how the page looks or remembers (the browser's
+# saved history, example icons, autofocus...): accepted and ignored, so Gradio apps run.
+_PAGE_ONLY_OPTIONS = frozenset(
+    {
+        "autofocus",
+        "autoscroll",
+        "cache_examples",
+        "cache_mode",
+        "delete_cache",
+        "editable",
+        "example_icons",
+        "example_labels",
+        "flagging_dir",
+        "flagging_options",
+        "run_examples_on_click",
+        "save_history",
+        "show_progress",
+    }
+)
 
 
 def _reply_messages(reply: Any) -> list[Message]:
@@ -41,6 +64,11 @@ def _reply_messages(reply: Any) -> list[Message]:
         f"a chat function returns a string or a {{'role', 'content'}} message, got "
         f"{type(reply).__name__}"
     )
+
+
+def _clear() -> tuple[list[Message], list[Message]]:
+    """The Clear button: an empty Chatbot and history (named, so no lambda takes `/lambda`)."""
+    return [], []
 
 
 def _take_signature(wrapper: Callable[..., Any], fn: Callable[..., Any]) -> None:
@@ -64,7 +92,10 @@ class ChatInterface(Blocks):
         title: str | None = None,
         description: str | None = None,
         examples: list[Any] | None = None,
-        api_name: str = "chat",
+        api_name: str | None = None,
+        api_description: str | None = None,
+        api_visibility: Literal["public", "private", "undocumented"] = "public",
+        flagging_mode: Literal["never", "manual"] | None = None,
         concurrency_limit: int | Literal["default"] | None = "default",
         submit_btn: str = "Submit",
         stop_btn: str = "Stop",
@@ -74,6 +105,16 @@ class ChatInterface(Blocks):
             raise TypeError(f"ChatInterface fn must be callable, got {fn!r}")
         if type not in ("messages", "tuples"):
             raise ValueError(f"ChatInterface type must be 'messages' or 'tuples', got {type!r}")
+        if flagging_mode not in (None, "never", "manual"):
+            raise ValueError(
+                f"ChatInterface flagging_mode must be 'never' or 'manual', got {flagging_mode!r}"
+            )
+        if flagging_mode == "manual":
+            logger.warning("ChatInterface(flagging_mode='manual'): webui has no flagging yet")
+        ignored = sorted(_PAGE_ONLY_OPTIONS & blocks_kwargs.keys())
+        if ignored:
+            logger.debug("ChatInterface ignores page options %s", ignored)
+        blocks_kwargs = {k: v for k, v in blocks_kwargs.items() if k not in _PAGE_ONLY_OPTIONS}
         super().__init__(title=title or "webui", **blocks_kwargs)
         self.fn = fn
         self.type = type
@@ -95,7 +136,9 @@ class ChatInterface(Blocks):
             if example_messages:
                 self.chatbot.examples = example_messages
             with Row():
-                self.textbox = textbox or Textbox(show_label=False, placeholder="Type a message...")
+                self.textbox = textbox or Textbox(
+                    show_label=False, label="", placeholder="Type a message..."
+                )
                 self.textbox.render()
                 self.submit_button = Button(submit_btn, variant="primary")
                 self.stop_button = Button(stop_btn, variant="stop", visible=self.streaming)
@@ -109,7 +152,12 @@ class ChatInterface(Blocks):
                 initial = pairs_to_messages(initial)
             self.history = State(initial)
             self.api_response = JSON(visible=False, label="Response")
-            self._wire(api_name, concurrency_limit)
+            self._wire(
+                concurrency_limit,
+                api_name=api_name,
+                api_description=api_description,
+                api_visibility=api_visibility,
+            )
 
     @staticmethod
     def _example_text(example: Any) -> str:
@@ -121,7 +169,7 @@ class ChatInterface(Blocks):
             return example[0]
         raise TypeError(f"a ChatInterface example is a message string, got {example!r}")
 
-    def _wire(self, api_name: str, concurrency_limit: Any) -> None:
+    def _wire(self, concurrency_limit: Any, **api: Any) -> None:
         extra = self.additional_inputs
         page_options: dict[str, Any] = {
             "api_visibility": "undocumented",
@@ -137,19 +185,20 @@ class ChatInterface(Blocks):
         )
         self.stop_button.click(None, None, None, cancels=[submitted, clicked], api_name=False)
         self.clear_button.click(
-            lambda: ([], []),
+            _clear,
             None,
             [self.chatbot, self.history],
             api_visibility="undocumented",
             queue=False,
         )
         # The API: reply only, conversation in the session's State; results go out unchanged.
+        # Named after fn unless api_name says otherwise, as in Gradio.
         hidden = Button("chat", visible=False)
         hidden.click(
             self._api_fn(),
             [self.textbox, self.history, *extra],
             [self.api_response, self.history],
-            api_name=api_name,
+            **api,
             concurrency_limit=concurrency_limit,
             postprocess=False,
         )
@@ -183,22 +232,23 @@ class ChatInterface(Blocks):
         """fn for the page: first clear the box and show the message, then the reply grows."""
         if inspect.iscoroutinefunction(self.fn) or inspect.isasyncgenfunction(self.fn):
 
-            async def respond_async(message: str, history: list[Message], *extra: Any):  # type: ignore[no-untyped-def]
+            async def _submit_fn_async(message: str, history: list[Message], *extra: Any):  # type: ignore[no-untyped-def]
                 yield "", [*history, {"role": "user", "content": message}]
                 async for _, conversation in self._async_turns(message, history, *extra):
                     yield "", conversation
 
-            return respond_async
+            return _submit_fn_async
 
-        def respond(message: str, history: list[Message], *extra: Any):  # type: ignore[no-untyped-def]
+        # Named as Gradio's own page fn, so it never takes the name of the API endpoint.
+        def _submit_fn(message: str, history: list[Message], *extra: Any):  # type: ignore[no-untyped-def]
             yield "", [*history, {"role": "user", "content": message}]
             for _, conversation in self._turns(message, history, *extra):
                 yield "", conversation
 
-        return respond
+        return _submit_fn
 
     def _api_fn(self) -> Callable[..., Any]:
-        """fn for `/chat`: (reply, conversation) per step; streams when `fn` does."""
+        """fn for the API: (reply, conversation) per step; streams when `fn` does."""
         fn = self.fn
         if inspect.isasyncgenfunction(fn):
 
@@ -226,5 +276,7 @@ class ChatInterface(Blocks):
 
             chosen = chat
         chosen.__doc__ = inspect.getdoc(fn)
-        _take_signature(chosen, fn)  # /chat's parameters are named as fn's
+        # Named as fn (Gradio's functools.wraps), so the endpoint is too: /echo for `def echo`.
+        chosen.__name__ = getattr(fn, "__name__", type(fn).__name__)
+        _take_signature(chosen, fn)  # the endpoint's parameters are named as fn's
         return chosen

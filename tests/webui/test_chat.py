@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -87,12 +88,12 @@ def spell(message: str, history: list[dict[str, Any]], suffix: str) -> Iterator[
 def test_chat_endpoint_keeps_history_per_client(serve: Callable[[gr.Blocks], str]) -> None:
     url = serve(gr.ChatInterface(echo, title="Echo"))
     first, second = Client(url, verbose=False), Client(url, verbose=False)
-    assert first.predict("hi", api_name="/chat") == "0:hi"
-    assert first.predict("again", api_name="/chat") == "2:again"
-    assert second.predict("hi", api_name="/chat") == "0:hi"
+    assert first.predict("hi", api_name="/echo") == "0:hi"  # named after fn, as in Gradio
+    assert first.predict("again", api_name="/echo") == "2:again"
+    assert second.predict("hi", api_name="/echo") == "0:hi"
     info = first.view_api(print_info=False, return_format="dict")
-    assert list(info["named_endpoints"]) == ["/chat"]
-    chat = info["named_endpoints"]["/chat"]
+    assert list(info["named_endpoints"]) == ["/echo"]
+    chat = info["named_endpoints"]["/echo"]
     assert [p["parameter_name"] for p in chat["parameters"]] == ["message"]
     assert chat["description"] == "Echo with the number of earlier messages."
 
@@ -100,11 +101,11 @@ def test_chat_endpoint_keeps_history_per_client(serve: Callable[[gr.Blocks], str
 def test_streaming_chat_with_additional_inputs(serve: Callable[[gr.Blocks], str]) -> None:
     demo = gr.ChatInterface(spell, additional_inputs=[gr.Textbox("!", label="Suffix")])
     client = Client(serve(demo), verbose=False)
-    job = client.submit("hey", "?", api_name="/chat")
+    job = client.submit("hey", "?", api_name="/spell")
     seen = list(job)
     assert seen[-1] == "hey?" and all("hey?".startswith(s) for s in seen)
-    assert client.predict("ab", api_name="/chat") == "ab!"  # the default of the extra input
-    info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/chat"]
+    assert client.predict("ab", api_name="/spell") == "ab!"  # the default of the extra input
+    info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/spell"]
     assert [p["parameter_name"] for p in info["parameters"]] == ["message", "suffix"]
 
 
@@ -118,10 +119,10 @@ def test_async_chat_functions(serve: Callable[[gr.Blocks], str]) -> None:
             yield message[:i]
 
     assert Client(serve(gr.ChatInterface(reply)), verbose=False).predict(
-        "hi", api_name="/chat"
+        "hi", api_name="/reply"
     ) == ("HI")
     client = Client(serve(gr.ChatInterface(stream)), verbose=False)
-    assert list(client.submit("abc", api_name="/chat"))[-1] == "abc"
+    assert list(client.submit("abc", api_name="/stream"))[-1] == "abc"
 
 
 def test_tuples_history_and_bad_replies(serve: Callable[[gr.Blocks], str]) -> None:
@@ -129,11 +130,11 @@ def test_tuples_history_and_bad_replies(serve: Callable[[gr.Blocks], str]) -> No
         return repr(history)
 
     client = Client(serve(gr.ChatInterface(pairs, type="tuples")), verbose=False)
-    assert client.predict("a", api_name="/chat") == "[]"
-    assert client.predict("b", api_name="/chat") == "[['a', '[]']]"
+    assert client.predict("a", api_name="/pairs") == "[]"
+    assert client.predict("b", api_name="/pairs") == "[['a', '[]']]"
     bad = Client(serve(gr.ChatInterface(lambda m, h: 42)), verbose=False)
     with pytest.raises(AppError, match="returns a string"):
-        bad.predict("x", api_name="/chat")
+        bad.predict("x", api_name="/lambda")
 
 
 def test_page_wiring_in_the_config() -> None:
@@ -152,7 +153,45 @@ def test_page_wiring_in_the_config() -> None:
     stop = next(d for d in deps if d["targets"] == [[demo.stop_button.id, "click"]])
     assert stop["backend_fn"] is False and stop["types"]["cancel"] is True
     assert sorted(stop["cancels"]) == sorted([submit["id"], click["id"]])
-    assert next(d for d in deps if d["api_name"] == "chat")["api_visibility"] == "public"
+    assert next(d for d in deps if d["api_name"] == "spell")["api_visibility"] == "public"
+
+
+def test_endpoint_names_and_options_as_gradios(serve: Callable[[gr.Blocks], str], caplog) -> None:
+    def respond(message: str, history: list[dict[str, Any]]) -> str:
+        return message
+
+    with caplog.at_level(logging.WARNING, logger="webui.chat_interface"):
+        demo = gr.ChatInterface(
+            respond,
+            autofocus=False,  # Gradio's page-only options are accepted
+            save_history=True,
+            editable=True,
+            cache_examples=False,
+            show_progress="full",
+            flagging_mode="manual",
+            flagging_options=["Like"],
+        )
+    assert "no flagging yet" in caplog.text
+    client = Client(serve(demo), verbose=False)
+    info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert list(info) == ["/respond"]  # the page's own events never take fn's name
+    assert [r["component"] for r in info["/respond"]["returns"]] == ["Json"]  # Gradio's spelling
+    assert info["/respond"]["parameters"][0]["label"] == ""  # Gradio's chat textbox label
+    assert client.predict("hi", api_name="/respond") == "hi"
+    named = gr.ChatInterface(respond, api_name="chat", api_description="Say it back")
+    client = Client(serve(named), verbose=False)
+    info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert list(info) == ["/chat"] and info["/chat"]["description"] == "Say it back"
+    assert client.predict("yo", api_name="/chat") == "yo"
+    hidden = gr.ChatInterface(respond, api_visibility="private")
+    assert (
+        Client(serve(hidden), verbose=False).view_api(print_info=False, return_format="dict")[
+            "named_endpoints"
+        ]
+        == {}
+    )
+    with pytest.raises(ValueError, match="flagging_mode must be 'never' or 'manual'"):
+        gr.ChatInterface(respond, flagging_mode="auto")  # type: ignore[arg-type]
 
 
 def test_page_submit_streams_into_the_chatbot() -> None:

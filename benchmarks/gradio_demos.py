@@ -335,7 +335,7 @@ def category(reason: str) -> str:
         if names:
             return "no start: missing gr name or gradio module (counted below)"
         line = reason.removeprefix("no start: ")
-        line = re.sub(r"(/[\w.-]+)+|\(serves at \S+\)|\(last output: .*", "…", line)
+        line = re.sub(r"(?<!\w)(/[\w.-]+)+|\(serves at \S+\)|\(last output: .*", "…", line)
         return "no start: " + line[:110]
     if reason.startswith("endpoints differ:"):
         if "missing" in reason:

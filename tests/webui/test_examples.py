@@ -30,7 +30,8 @@ def test_examples_in_config_and_api_info(serve: Callable[[gr.Blocks], str]) -> N
     (dataset,) = [c for c in config["components"] if c["type"] == "dataset"]
     props = dataset["props"]
     assert props["samples"] == [["ab", 2], ["c", 3]] and props["headers"] == ["word", "n"]
-    assert props["components"] == [{"name": "textbox"}, {"name": "number"}] and props["label"] == "Examples"
+    assert props["components"] == [{"name": "textbox"}, {"name": "number"}]
+    assert props["label"] == "Examples"
     assert dataset["api_info"] == {"type": "integer", "description": "index of selected example"}
     (load,) = [d for d in config["dependencies"] if d["api_name"] == "load_example"]
     assert (load["api_visibility"], load["queue"], load["show_progress"]) == (

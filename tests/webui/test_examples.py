@@ -146,3 +146,15 @@ def test_log_csv_links_several_inputs(tmp_path: Path) -> None:
     demo = gr.Interface(lambda a, b: a, ["text", "text"], "text", examples=str(tmp_path))
     assert demo.examples_handler is not None
     assert demo.examples_handler.examples == [["x", "1"], ["y", "2"]]
+
+
+def test_a_sample_its_input_cannot_take_is_shown_as_text_until_clicked(
+    serve: Callable[[gr.Blocks], str],
+) -> None:
+    demo = gr.Interface(lambda n: n, gr.Slider(0, 3), "text", examples=[[["a", "b"]], [2]])
+    (dataset,) = [b for b in demo.blocks.values() if isinstance(b, gr.Dataset)]
+    assert dataset.shown_samples() == [[["a", "b"]], [2]]  # the app starts, as under Gradio
+    client = Client(serve(demo), verbose=False)
+    assert client.predict(1, api_name="/load_example") == 2
+    with pytest.raises(Exception, match="expects a number"):
+        client.predict(0, api_name="/load_example")

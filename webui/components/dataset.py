@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 from webui.components.base import Component
 from webui.components.shortcuts import component_instance
+from webui.errors import Error
 from webui.events import Clickable, _listener
+from webui.files import FileAccessError
 
 DATASET_TYPES = ("values", "index", "tuple")
 
@@ -63,14 +66,23 @@ class Dataset(Clickable, Component):
         super().__init__(None, label=label, show_label=show_label, **kwargs)
 
     def shown_samples(self) -> list[list[Any]]:
-        """Each sample as payloads of its components, as they would show the values."""
+        """Each sample as payloads of its components, as they would show the values.
+
+        A file is always refused when the path policy refuses it. A value its component cannot
+        take is shown as text, as Gradio shows it; using that sample fails when clicked.
+        """
         shown = []
         for sample in self.raw_samples:
             row = []
             for component, value in zip(self.components, sample, strict=False):
                 if component.root is None and self.root is not None:
                     component.root = self.root  # file components need the app's file store
-                row.append(component.postprocess(value))
+                try:
+                    row.append(component.postprocess(value))
+                except FileAccessError:
+                    raise
+                except (Error, TypeError, ValueError):
+                    row.append(value if _plain(value) else str(value))
             shown.append(row)
         return shown
 
@@ -110,3 +122,12 @@ class Dataset(Clickable, Component):
             "samples_per_page": self.samples_per_page,
             "sample_labels": self.sample_labels,
         }
+
+
+def _plain(value: Any) -> bool:
+    """Whether JSON carries `value` as it is."""
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True

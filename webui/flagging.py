@@ -102,7 +102,7 @@ class CSVLogger(FlaggingCallback):
     ) -> int:
         labels = self._labels()
         cells = [
-            "" if sample is None else self._cell(sample, self.flagging_dir / safe_filename(label))
+            "" if sample is None else _cell(sample, self.flagging_dir / safe_filename(label))
             for label, sample in zip(labels, flag_data, strict=False)
         ]
         extra = [("flag", flag_option), ("username", username)]
@@ -118,15 +118,43 @@ class CSVLogger(FlaggingCallback):
             with open(self.dataset_filepath, newline="", encoding="utf-8") as f:
                 return sum(1 for _ in csv.reader(f)) - 1
 
-    def _cell(self, sample: Any, save_dir: Path) -> Any:
-        """A payload as one CSV cell: text as it is, files as the path of their copy, other
-        values as JSON."""
-        if isinstance(sample, str | int | float):
-            return sample
-        copied = _copy_files(sample, save_dir)
-        if isinstance(copied, str):
-            return copied
-        return json.dumps(copied)
+
+class SimpleCSVLogger(FlaggingCallback):
+    """Gradio's minimal logger: rows without a header in `flagging_dir/log.csv`, files copied
+    into `flagging_dir/<label>/` as CSVLogger copies them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.components: list[Component] = []
+        self.flagging_dir = Path(".gradio/flagged")
+
+    def setup(self, components: Sequence[Component], flagging_dir: str | Path) -> None:
+        self.components = list(components)
+        self.flagging_dir = Path(flagging_dir)
+
+    def flag(
+        self, flag_data: list[Any], flag_option: str | None = None, username: str | None = None
+    ) -> int:
+        cells = []
+        for i, (component, sample) in enumerate(zip(self.components, flag_data, strict=False)):
+            label = safe_filename(component.label or f"component {i}")
+            cells.append("" if sample is None else _cell(sample, self.flagging_dir / label))
+        with self._lock:
+            self.flagging_dir.mkdir(parents=True, exist_ok=True)
+            log = self.flagging_dir / "log.csv"
+            with open(log, "a", newline="", encoding="utf-8") as f:
+                csv.writer(f).writerow([sanitize_for_csv(c) for c in cells])
+            with open(log, newline="", encoding="utf-8") as f:
+                return sum(1 for _ in csv.reader(f))
+
+
+def _cell(sample: Any, save_dir: Path) -> Any:
+    """A payload as one CSV cell: text as it is, files as the path of their copy, other values
+    as JSON."""
+    if isinstance(sample, str | int | float):
+        return sample
+    copied = _copy_files(sample, save_dir)
+    return copied if isinstance(copied, str) else json.dumps(copied)
 
 
 def _copy_files(value: Any, save_dir: Path) -> Any:

@@ -95,3 +95,17 @@ def test_modes() -> None:
     assert "Flag" not in [b.value for b in auto.blocks.values() if isinstance(b, gr.Button)]
     with pytest.raises(ValueError, match="flagging_mode must be one of"):
         gr.Interface(str.upper, "text", "text", flagging_mode="always")
+
+
+def test_simple_csv_logger_writes_rows_without_a_header(tmp_path: Path) -> None:
+    demo = gr.Interface(
+        str.upper,
+        "text",
+        "text",
+        flagging_callback=gr.SimpleCSVLogger(),
+        flagging_dir=str(tmp_path),
+    )
+    (flag,) = [d for d in demo.dependencies if d.api_name == "Flag"]
+    flag.fn("a", "A")
+    flag.fn("+b", "B")
+    assert _rows(tmp_path / "log.csv") == [["a", "A"], ["'+b", "B"]]

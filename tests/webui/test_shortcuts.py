@@ -48,3 +48,20 @@ def test_layouts_unknown_names_and_other_values_are_refused() -> None:
         component_instance("Textbox")  # Gradio matches lowercase names only
     with pytest.raises(TypeError, match="shortcut string"):
         component_instance(42)
+
+
+def test_templates_are_their_parent_with_other_defaults() -> None:
+    area = gr.TextArea(label="Notes")
+    assert isinstance(area, gr.Textbox) and area.lines == 7 and area.block_type == "textbox"
+    assert gr.TextArea(lines=3).lines == 3  # a preset is only a default
+    assert gr.Files().file_count == "multiple" and gr.Microphone().sources == ["microphone"]
+    assert (gr.Numpy().type, gr.Matrix().type, gr.List().col_count) == (
+        "numpy",
+        "array",
+        (1, "dynamic"),
+    )
+    assert type(component_instance("textarea")) is gr.TextArea
+    assert (gr.Text, gr.Json, gr.Checkboxgroup) == (gr.Textbox, gr.JSON, gr.CheckboxGroup)
+    with gr.Blocks():
+        kept = gr.TextArea("a").with_props({"label": "b"})  # an update keeps the template
+    assert type(kept) is gr.TextArea and kept.lines == 7 and kept.label == "b"

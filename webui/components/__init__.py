@@ -10,8 +10,13 @@ from webui.components.misc import JSON, Button, ClearButton, State
 from webui.components.numeric import Checkbox, Number, Slider
 from webui.components.plots import BarPlot, LinePlot, Plot, ScatterPlot
 from webui.components.shortcuts import SHORTCUTS, component_instance
+from webui.components.templates import Files, List, Matrix, Microphone, Numpy, TextArea
 from webui.components.text import Markdown, Textbox
 from webui.components.timer import Timer
+
+Text = Textbox  # Gradio's aliases
+Json = JSON
+Checkboxgroup = CheckboxGroup
 
 __all__ = [
     "HTML",
@@ -23,6 +28,7 @@ __all__ = [
     "Chatbot",
     "Checkbox",
     "CheckboxGroup",
+    "Checkboxgroup",
     "ClearButton",
     "Component",
     "DataFrame",
@@ -30,16 +36,24 @@ __all__ = [
     "Dataset",
     "Dropdown",
     "File",
+    "Files",
     "Image",
+    "Json",
     "Label",
     "LinePlot",
+    "List",
     "Markdown",
+    "Matrix",
+    "Microphone",
     "Number",
+    "Numpy",
     "Plot",
     "Radio",
     "ScatterPlot",
     "Slider",
     "State",
+    "Text",
+    "TextArea",
     "Textbox",
     "Timer",
     "component_instance",

@@ -2,8 +2,9 @@
 shortcut, a dict spec, a component class or an instance to one unrendered component.
 
 The table is Gradio's: every component class name in lowercase, its aliases ("text",
-"highlight", ...) and its templates ("textarea" is a Textbox of 7 lines). A name whose component
-webui does not have is refused with the component it would need, never replaced by another.
+"highlight", ...) and its templates ("textarea" is a TextArea, a Textbox of 7 lines). A name
+whose component webui does not have is refused with the component it would need, never replaced
+by another.
 """
 
 from __future__ import annotations
@@ -29,17 +30,22 @@ SHORTCUTS: dict[str, tuple[str, dict[str, Any]]] = {
     # aliases gradio.components exports
     "text": ("Textbox", {}),
     "highlight": ("HighlightedText", {}),
-    # templates: a component with presets
-    "textarea": ("Textbox", {"lines": 7}),
-    "files": ("File", {"file_count": "multiple"}),
-    "microphone": ("Audio", {"sources": ["microphone"]}),
-    "playablevideo": ("Video", {"format": "mp4"}),
-    "numpy": ("Dataframe", {"type": "numpy"}),
-    "matrix": ("Dataframe", {"type": "array"}),
-    "list": ("Dataframe", {"type": "array", "col_count": 1}),
-    "sketchpad": ("ImageEditor", {}),
-    "paint": ("ImageEditor", {}),
-    "imagemask": ("ImageEditor", {}),
+    # templates: components with other defaults (webui/components/templates.py)
+    **{
+        name.lower(): (name, {})
+        for name in (
+            "TextArea",
+            "Files",
+            "Microphone",
+            "PlayableVideo",
+            "Numpy",
+            "Matrix",
+            "List",
+            "Sketchpad",
+            "Paint",
+            "ImageMask",
+        )
+    },
 }
 # Layout names Gradio also resolves, and refuses as components.
 LAYOUTS = frozenset(

@@ -158,3 +158,21 @@ def test_api_info_names_components_and_labels_as_gradio(serve: Callable[[gr.Bloc
     first, second = info["named_endpoints"]["/optional"]["parameters"]
     assert not first["parameter_has_default"]
     assert second["parameter_has_default"] and second["parameter_default"] is None  # fn's None
+
+
+def test_outputs_gradio_encodes_leniently(serve: Callable[[gr.Blocks], str]) -> None:
+    import datetime
+
+    import numpy as np
+
+    with gr.Blocks() as demo:
+        data, number = gr.JSON(), gr.Number()
+        when = datetime.datetime(2026, 1, 2, 3, 4, 5)
+        gr.Button().click(
+            lambda: ({"a": np.arange(3), "b": np.float32(0.5), "when": when}, float("nan")),
+            None,
+            [data, number],
+            api_name="lenient",
+        )
+    answer = Client(serve(demo), verbose=False).predict(api_name="/lenient")
+    assert answer == ({"a": [0, 1, 2], "b": 0.5, "when": "2026-01-02 03:04:05"}, None)

@@ -105,8 +105,8 @@ def test_label_payloads() -> None:
         "label": "cat",
         "confidences": [{"label": "cat", "confidence": 0.7}, {"label": "dog", "confidence": 0.2}],
     }
-    assert label.postprocess("cat") == {"label": "cat"}
-    assert label.postprocess(3) == {"label": "3"}
+    assert label.postprocess("cat") == {"label": "cat", "confidences": None}  # as Gradio
+    assert label.postprocess(3) == {"label": "3", "confidences": None}
     assert label.postprocess(None) == {}
     assert label.preprocess({"label": "cat", "confidences": None}) == "cat"
     assert label.preprocess(label.postprocess({"a": 0.9, "b": 0.1})) == {"a": 0.9, "b": 0.1}

@@ -247,7 +247,7 @@ class Label(Changeable, Component):
         if value is None or value == {}:
             return {}
         if isinstance(value, str | int | float) and not isinstance(value, bool):
-            return {"label": str(value)}
+            return {"label": str(value), "confidences": None}  # Gradio's LabelData, both keys
         if isinstance(value, dict):
             if _is_label_payload(value):
                 return self.postprocess(self.preprocess(value))

@@ -18,11 +18,19 @@ class Button(Clickable, Component):
     python_type = "str"
 
     def __init__(
-        self, value: str = "Run", *, variant: str = "secondary", size: str = "lg", **kwargs: Any
+        self,
+        value: str = "Run",
+        *,
+        variant: str = "secondary",
+        size: str = "lg",
+        interactive: bool = True,
+        **kwargs: Any,
     ):
+        """Clickable unless `interactive=False`, as in Gradio: a button that events update
+        (an Interface's Submit and Stop) stays clickable."""
         self.variant = variant
         self.size = size
-        super().__init__(value, **kwargs)
+        super().__init__(value, interactive=interactive, **kwargs)
 
     def preprocess(self, payload: Any) -> Any:
         return self.value if payload is None else payload
@@ -31,8 +39,20 @@ class Button(Clickable, Component):
         return {"variant": self.variant, "size": self.size}
 
 
+def _json_default(value: Any) -> Any:
+    """What Gradio's JSON makes of what JSON cannot encode: numpy arrays and numbers as lists
+    and numbers; anything else as its text, parsed when that text is JSON (a datetime: text)."""
+    if hasattr(value, "tolist") and callable(value.tolist):  # numpy arrays and scalars
+        return value.tolist()
+    text = str(value)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 class JSON(Changeable, Component):
-    """Any JSON value; results that JSON cannot encode fail the event with a clear message."""
+    """Any JSON value; as in Gradio, numpy arrays become lists and other values their text."""
 
     block_type = "json"
     python_type = "Dict[Any, Any]"
@@ -45,7 +65,7 @@ class JSON(Changeable, Component):
             except ValueError:
                 return value
         try:
-            return json.loads(json.dumps(value))
+            return json.loads(json.dumps(value, default=_json_default))
         except (TypeError, ValueError) as e:
             raise Error(f"the JSON output cannot encode {type(value).__name__}: {e}") from None
 

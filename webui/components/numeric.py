@@ -75,6 +75,8 @@ class Number(Changeable, Submittable, Component):
     def postprocess(self, value: Any) -> float | int | None:
         if value is None:
             return None
+        if isinstance(value, float) and not math.isfinite(value):
+            return None  # what Gradio's client receives for NaN and infinities: null
         return self._round(_to_number(value, self.label or "Number"))
 
     def api_info(self) -> dict[str, Any]:

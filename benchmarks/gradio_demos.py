@@ -140,8 +140,13 @@ def get_status(url: str) -> int:
 def wait_until_serving(proc: subprocess.Popen, url: str, log: Path, deadline: float) -> str:
     """'' once /config answers (401 counts, for auth demos); else why it did not start."""
     while time.monotonic() < deadline:
-        if get_status(url + "config") in (200, 401):
+        status = get_status(url + "config")
+        if status in (200, 401):
             return ""
+        if status >= 500:  # serving, but the app cannot describe itself: it will not recover
+            time.sleep(0.5)  # for the server's log of the error to reach the file
+            line = exception_line(log.read_text(errors="replace"))
+            return f"no start: /config answers {status} ({line})"
         if proc.poll() is not None:
             return f"no start: {exception_line(log.read_text(errors='replace'))}"
         announced = re.search(r"Running on local URL:\s+(\S+)", log.read_text(errors="replace"))

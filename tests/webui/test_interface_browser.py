@@ -36,7 +36,7 @@ def value_of(driver: Driver, selector: str) -> str:
 
 def button(driver: Driver, label: str):  # type: ignore[no-untyped-def]
     buttons = driver.find_elements(By.CSS_SELECTOR, "[data-testid=button] button")
-    return next(b for b in buttons if b.text == label)
+    return next(b for b in buttons if b.get_attribute("textContent") == label)
 
 
 def test_examples_fill_inputs_show_cached_outputs_and_flag(
@@ -99,3 +99,27 @@ def test_live_interface_reruns_on_input(page: Callable[[gr.Blocks], Driver]) -> 
     ).click()
     until(lambda: value_of(driver, "#text input") == "stressed")  # a gallery of one input
     until(lambda: value_of(driver, "#reversed input") == "desserts")  # the fill is a change
+
+
+def test_stop_button_of_a_generator_stops_it(page: Callable[[gr.Blocks], Driver]) -> None:
+    import time
+
+    def count(n: float):  # type: ignore[no-untyped-def]
+        text = ""
+        for i in range(int(n)):
+            text += f"{i} "
+            time.sleep(0.05)
+            yield text
+
+    demo = gr.Interface(count, gr.Number(1000, elem_id="n"), gr.Textbox(elem_id="count"))
+    driver = page(demo)
+    stop = button(driver, "Stop")
+    assert not stop.is_displayed()
+    button(driver, "Submit").click()
+    until(lambda: stop.is_displayed() and not button(driver, "Submit").is_displayed())
+    until(lambda: len(value_of(driver, "#count input").split()) >= 3)
+    stop.click()
+    until(lambda: button(driver, "Submit").is_displayed() and not stop.is_displayed())
+    stopped = value_of(driver, "#count input")
+    time.sleep(0.3)
+    assert value_of(driver, "#count input") == stopped  # nothing more streamed

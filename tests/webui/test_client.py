@@ -176,3 +176,13 @@ def test_outputs_gradio_encodes_leniently(serve: Callable[[gr.Blocks], str]) -> 
         )
     answer = Client(serve(demo), verbose=False).predict(api_name="/lenient")
     assert answer == ({"a": [0, 1, 2], "b": 0.5, "when": "2026-01-02 03:04:05"}, None)
+
+
+def test_templates_are_named_as_their_parent_as_in_gradio(
+    serve: Callable[[gr.Blocks], str],
+) -> None:
+    with gr.Blocks() as demo:
+        area = gr.TextArea()
+        gr.Button().click(lambda t: t, area, gr.Textbox(), api_name="same")
+    info = Client(serve(demo), verbose=False).view_api(print_info=False, return_format="dict")
+    assert info["named_endpoints"]["/same"]["parameters"][0]["component"] == "Textbox"

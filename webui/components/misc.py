@@ -99,6 +99,8 @@ class ClearButton(Button):
     each component's empty payload.
     """
 
+    is_template = True  # as Gradio's: the API info names it "Button"
+
     def __init__(
         self,
         components: Component | list[Component] | None = None,

@@ -26,7 +26,9 @@ def _template(name: str, parent: type[Component], presets: dict[str, Any], doc: 
             for p in signature.parameters.values()
         ]
     )
-    return type(name, (parent,), {"__init__": __init__, "__doc__": doc, "__module__": __name__})
+    namespace = {"__init__": __init__, "__doc__": doc, "__module__": __name__}
+    namespace["is_template"] = True  # Gradio's marker: the API info names it as its parent
+    return type(name, (parent,), namespace)
 
 
 TextArea = _template("TextArea", Textbox, {"lines": 7}, "A Textbox of 7 lines.")

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from enum import Enum
 from typing import Any, Literal
 
 from webui.annotations import component_for, infer_components  # noqa: F401 (public here too)
 from webui.blocks import Blocks
-from webui.components import Button, Component, Markdown, State
+from webui.components import Button, Markdown, State
 from webui.components.misc import ClearButton
-from webui.components.shortcuts import component_instance
+from webui.components.shortcuts import component_list
 from webui.events import Changeable, Dependency, Submittable, add_dependency
 from webui.examples import Examples
 from webui.flagging import FLAGGING_MODES, CSVLogger, FlaggingCallback, FlagMethod
@@ -35,16 +35,6 @@ class InterfaceType(Enum):
     INPUT_ONLY = "input_only"  # no outputs
     OUTPUT_ONLY = "output_only"  # no inputs: a Generate button
     UNIFIED = "unified"  # the outputs are the inputs
-
-
-def _components(given: Any, what: str) -> list[Component]:
-    if given is None:
-        return []
-    if isinstance(given, str | dict | Component | type):
-        given = [given]
-    if not isinstance(given, Sequence):
-        raise TypeError(f"{what} must be a component, a shortcut string or a list, not {given!r}")
-    return [component_instance(item, what=what) for item in given]
 
 
 def _refuse_unsupported(**given: Any) -> None:
@@ -146,10 +136,10 @@ class Interface(Blocks):
             inferred_inputs, inferred_outputs = infer_components(fn)
             inputs = inferred_inputs if inputs is _OMITTED else inputs
             outputs = inferred_outputs if outputs is _OMITTED else outputs
-        self.main_input_components = _components(inputs, "input")
-        self.additional_input_components = _components(additional_inputs, "additional input")
+        self.main_input_components = component_list(inputs, "input")
+        self.additional_input_components = component_list(additional_inputs, "additional input")
         self.input_components = self.main_input_components + self.additional_input_components
-        self.output_components = _components(outputs, "output")
+        self.output_components = component_list(outputs, "output")
         if not self.input_components and not self.output_components:
             raise ValueError("Interface needs at least one of `inputs` or `outputs`")
         self.fn = fn

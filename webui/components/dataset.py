@@ -90,9 +90,9 @@ class Dataset(Clickable, Component):
         if payload is None:
             return None
         if isinstance(payload, bool) or not isinstance(payload, int):
-            raise ValueError(f"a Dataset takes the index of a sample, got {payload!r}")
+            raise Error(f"a Dataset takes the index of a sample, got {payload!r}")
         if not 0 <= payload < len(self.raw_samples):
-            raise ValueError(f"sample {payload} is not in 0..{len(self.raw_samples) - 1}")
+            raise Error(f"sample {payload} is not in 0..{len(self.raw_samples) - 1}")
         if self.type == "index":
             return payload
         if self.type == "values":

@@ -107,3 +107,15 @@ def component_instance(spec: Any, *, what: str = "component") -> Component:
         f"a {what} must be a component, a component class, a shortcut string such as 'text' "
         f"or a dict with a 'name'; got {type(spec).__name__}: {spec!r}"
     )
+
+
+def component_list(given: Any, what: str = "component") -> list[Component]:
+    """Components from one spec or a list of them (each as `component_instance` takes it);
+    None is no components."""
+    if given is None:
+        return []
+    if isinstance(given, str | dict | Component | type):
+        given = [given]
+    if not isinstance(given, list | tuple):
+        raise TypeError(f"{what}s must be a component, a shortcut string or a list: {given!r}")
+    return [component_instance(item, what=what) for item in given]

@@ -364,6 +364,21 @@ async def wait_idle(client: httpx.AsyncClient, timeout: float = 120) -> dict[str
         await asyncio.sleep(0.5)
 
 
+async def wait_settled(
+    control: httpx.AsyncClient, before: dict[str, float], timeout: float = 30
+) -> dict[str, float]:
+    """The idle server's metrics once its descriptors and threads are back where they were,
+    or as they are after `timeout` s: the load client's sockets close on the server's side a
+    moment after the client closed them."""
+    values = await wait_idle(control)
+    deadline = time.monotonic() + timeout
+    settled = ("process_open_fds", "server_threads")
+    while time.monotonic() < deadline and any(values[k] != before[k] for k in settled):
+        await asyncio.sleep(1)
+        values = await wait_idle(control)
+    return values
+
+
 def process_state(values: dict[str, float]) -> dict[str, float]:
     keys = ("process_resident_memory_bytes", "process_open_fds", "server_threads")
     return {k: values[k] for k in (*keys, "server_asyncio_tasks")}
@@ -418,39 +433,43 @@ async def run(args: argparse.Namespace) -> int:
     proc = start_server(args, workdir)
     limits = httpx.Limits(max_connections=args.concurrency * 20)
     timeout = httpx.Timeout(600)
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{args.port}", limits=limits, timeout=timeout
-    ) as client:
-        try:
-            started = await wait_healthy(client, proc)
-            print(f"server healthy after {started:.1f} s; log: {workdir / 'server.log'}")
+    url = f"http://127.0.0.1:{args.port}"
+    # Health, metrics and the process's figures go over a connection of their own that is
+    # never kept: a load client's idle keep-alive connections are descriptors of the server's.
+    control = httpx.AsyncClient(base_url=url, limits=httpx.Limits(max_keepalive_connections=0))
+    try:
+        started = await wait_healthy(control, proc)
+        print(f"server healthy after {started:.1f} s; log: {workdir / 'server.log'}")
+        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as client:
             cases, over = await build_cases(client, rng)
             t0 = time.monotonic()
             answers = await reference(client, cases)
-            print(f"{len(cases)} greedy cases answered on the idle server in "
-                  f"{time.monotonic() - t0:.1f} s")  # fmt: skip
-            before = process_state(await wait_idle(client))
-            summary = await load_phase(args, client, cases, answers, over, rng)
-            after_values = await wait_idle(client)
-            summary["health"] = (await client.get("/health")).status_code
-            summary["before"], summary["after"] = before, process_state(after_values)
-            summary["metrics"] = {
-                k: after_values[k]
-                for k in (
-                    "num_requests_running",
-                    "num_requests_waiting",
-                    "kv_cache_usage_perc",
-                    "num_preemptions_total",
-                    "request_success_total:error",
-                    "request_success_total:abort",
-                    "request_success_total:stop",
-                    "request_success_total:length",
-                    "generation_tokens_total",
-                )
-            }
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            code = proc.wait(120)
+        print(f"{len(cases)} greedy cases answered on the idle server in "
+              f"{time.monotonic() - t0:.1f} s")  # fmt: skip
+        before = process_state(await wait_idle(control))
+        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as client:
+            summary = await load_phase(args, client, control, cases, answers, over, rng)
+        after_values = await wait_settled(control, before)
+        summary["health"] = (await control.get("/health")).status_code
+        summary["before"], summary["after"] = before, process_state(after_values)
+        summary["metrics"] = {
+            k: after_values[k]
+            for k in (
+                "num_requests_running",
+                "num_requests_waiting",
+                "kv_cache_usage_perc",
+                "num_preemptions_total",
+                "request_success_total:error",
+                "request_success_total:abort",
+                "request_success_total:stop",
+                "request_success_total:length",
+                "generation_tokens_total",
+            )
+        }
+    finally:
+        await control.aclose()
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(120)
     summary["server_exit"] = code
     return report(args, summary)
 
@@ -458,6 +477,7 @@ async def run(args: argparse.Namespace) -> int:
 async def load_phase(
     args: argparse.Namespace,
     client: httpx.AsyncClient,
+    control: httpx.AsyncClient,
     cases: list[Case],
     answers: dict[Case, Outcome],
     over: str,
@@ -475,11 +495,11 @@ async def load_phase(
         await asyncio.sleep(1)
         now = time.monotonic()
         if warm_rss is None and now >= warmup_end:
-            warm_rss = (await metrics(client))["process_resident_memory_bytes"]
+            warm_rss = (await metrics(control))["process_resident_memory_bytes"]
         if now - last_print < 60:
             continue
         last_print = now
-        values = await metrics(client)
+        values = await metrics(control)
         print(
             f"[{(time.monotonic() - start) / 60:5.1f} min] {dict(tally.counts)} "
             f"rss={values['process_resident_memory_bytes'] / 2**20:.0f}MiB "

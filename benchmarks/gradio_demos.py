@@ -357,7 +357,36 @@ def category(reason: str) -> str:
     return "answer differs: " + ("timeout" if "timed out" in reason else "value")
 
 
-def summarise(outcomes: list[Outcome], corpus_size: int) -> None:
+def _has_module(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def lacking_names(outcomes: list[Outcome], checkout: Path) -> collections.Counter[str]:
+    """For demos that did not start: each `gr.X` their source uses that webui lacks, counted
+    once per demo (a static scan, so it sees every missing name, not only the first to fail)."""
+    import webui
+
+    counts: collections.Counter[str] = collections.Counter()
+    for outcome in outcomes:
+        if outcome.started:
+            continue
+        source = "\n".join(
+            path.read_text(errors="replace")
+            for path in (checkout / "demo" / outcome.name).glob("*.py")
+        )
+        used = set(re.findall(r"\bgr\.([A-Za-z_]\w*)", source))
+        counts.update(name for name in used if not hasattr(webui, name))
+        modules = set(re.findall(r"^\s*(?:from|import) gradio\.([\w.]+)", source, re.MULTILINE))
+        counts.update(f"gradio.{m}" for m in modules if not _has_module(f"webui.{m}"))
+    return counts
+
+
+def summarise(outcomes: list[Outcome], corpus_size: int, checkout: Path) -> None:
     started = sum(o.started for o in outcomes)
     matched = sum(not o.reason for o in outcomes)
     endpoints = sum(o.endpoints_match for o in outcomes)
@@ -378,6 +407,11 @@ def summarise(outcomes: list[Outcome], corpus_size: int) -> None:
     if names:
         print("\nmissing gr names and keyword arguments (demos failing on each):")
         for name, count in names.most_common(40):
+            print(f"  {count:4d}  {name}")
+    lacking = lacking_names(outcomes, checkout)
+    if lacking:
+        print("\ngr names webui lacks, by demos not started that use them (static scan):")
+        for name, count in lacking.most_common(50):
             print(f"  {count:4d}  {name}")
 
 
@@ -419,7 +453,7 @@ def main() -> None:
             if args.notes and outcome.note:
                 verdict += f"  [note: {outcome.note}]"
             print(f"{verdict}  ({outcome.seconds:.1f} s)", flush=True)
-    summarise(outcomes, len(corpus["demos"]))
+    summarise(outcomes, len(corpus["demos"]), args.checkout)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,10 @@ class StepRunner(Protocol):
         ...
 
 
+class PromptTooLong(ValueError):
+    """The prompt leaves no room for a token within `max_model_len`."""
+
+
 class StepFailed(RuntimeError):
     """One step raised; its requests ended in FINISHED_ERROR and gave their pages back."""
 
@@ -125,7 +129,7 @@ class Engine:
                 f"prompt token ids {bad[:5]} are outside the vocabulary [0, {self.vocab_size})"
             )
         if len(ids) >= self.max_model_len:
-            raise ValueError(
+            raise PromptTooLong(
                 f"the prompt has {len(ids)} tokens, but max_model_len is {self.max_model_len} "
                 "and at least one token must be generated"
             )

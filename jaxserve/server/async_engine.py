@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 
-from jaxserve.engine.engine import Engine, StepFailed
+from jaxserve.engine.engine import Engine, PromptTooLong, StepFailed
 from jaxserve.engine.request import Request, RequestStatus
 from jaxserve.outputs import Logprob
 from jaxserve.sampling_params import SamplingParams
@@ -57,7 +57,14 @@ class SequenceUpdate:
 
 
 class RequestRejected(ValueError):
-    """The engine refused the request (bad parameters, prompt too long): a 400."""
+    """The engine refused the request (bad parameters, prompt too long): a 400.
+
+    `code`: OpenAI's error code where it has one (`context_length_exceeded`).
+    """
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        self.code = code
 
 
 class GenerationFailed(RuntimeError):
@@ -257,7 +264,8 @@ class AsyncEngine:
                     self.engine.abort(tracked.request.request_id)
                 with self._cond:
                     self._unscheduled -= len(group.specs)
-                deliveries.append((group, RequestRejected(str(e))))
+                code = "context_length_exceeded" if isinstance(e, PromptTooLong) else None
+                deliveries.append((group, RequestRejected(str(e), code)))
                 continue
             self._tracked.update((t.request.request_id, t) for t in added)
             deliveries.append((group, None))

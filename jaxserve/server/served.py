@@ -60,13 +60,14 @@ class Served:
         if self.kind == "prompt_ids" and len(value) >= length:
             raise _error(
                 f"the prompt has {len(value)} tokens, but max_model_len is {length} and at "
-                "least one token must be generated"
+                "least one token must be generated",
+                kind="context_length_exceeded",
             )
         return value
 
 
-def _error(message: str) -> PydanticCustomError:
-    return PydanticCustomError("served_limit", message)
+def _error(message: str, kind: str = "served_limit") -> PydanticCustomError:
+    return PydanticCustomError(kind, message)
 
 
 def _is_decimal(text: str) -> bool:

@@ -161,7 +161,7 @@ class OpenAIServing:
         try:
             await stream.accepted()
         except RequestRejected as e:
-            raise BadRequest(str(e)) from None
+            raise BadRequest(str(e), code=e.code) from None
         except EngineDeadError as e:
             raise EngineError(str(e)) from None
         except BaseException:

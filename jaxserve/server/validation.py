@@ -44,6 +44,10 @@ COMPARISONS = {
 }
 
 
+# pydantic error types that OpenAI's API answers with a code of its own.
+CODES = {"context_length_exceeded": "context_length_exceeded"}
+
+
 def validate(
     model: type[Model],
     body: Any,
@@ -83,7 +87,8 @@ def validate(
         message = f"{path}: must be {accepted}, got {_shown(error['input'])}"
     if message is None:
         message = f"{path}: {_detail(error, bounds)}"
-    raise BadRequest(message, param=field if isinstance(field, str) else None)
+    code = CODES.get(error["type"])
+    raise BadRequest(message, param=field if isinstance(field, str) else None, code=code)
 
 
 def _unknown_fields(model: type[BaseModel], errors: list[ErrorDetails]) -> BadRequest:

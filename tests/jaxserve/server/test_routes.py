@@ -27,6 +27,12 @@ def test_bad_parameters_are_400_naming_the_field(live):
     with pytest.raises(openai.BadRequestError, match="max_model_len is 64") as e:
         client.completions.create(model=MODEL_NAME, prompt=[5] * 80, stream=True)
     assert e.value.body["type"] == "invalid_request_error"
+    assert e.value.body["code"] == "context_length_exceeded"
+    with pytest.raises(openai.BadRequestError, match="max_model_len is 64") as e:
+        client.chat.completions.create(
+            model=MODEL_NAME, messages=[{"role": "user", "content": "hello " * 80}]
+        )
+    assert e.value.body["code"] == "context_length_exceeded"
     with pytest.raises(openai.BadRequestError, match=r"unknown field\(s\) \['max_token'\]"):
         client.completions.create(model=MODEL_NAME, prompt="hi", extra_body={"max_token": 3})
     with pytest.raises(openai.BadRequestError, match="top_logprobs needs logprobs=true"):

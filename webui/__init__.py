@@ -46,6 +46,7 @@ from webui.examples import Examples
 from webui.flagging import CSVLogger, FlaggingCallback, SimpleCSVLogger
 from webui.interface import Interface
 from webui.layouts import Accordion, Column, Group, Row, Tab, TabItem, Tabs
+from webui.mount import mount_gradio_app
 from webui.progress import Info, Progress, Success, Warning
 from webui.tabbed import TabbedInterface
 from webui.updates import skip, update
@@ -107,6 +108,7 @@ __all__ = [
     "Textbox",
     "Timer",
     "Warning",
+    "mount_gradio_app",
     "skip",
     "themes",
     "update",

@@ -1,8 +1,8 @@
 """`create_app`: the Starlette application of one served model, and `serve` to run it on uvicorn.
 
 The app owns an `AsyncEngine` whose thread starts with the app's lifespan and stops after it.
-With `webui` on (and no API key, as the pages have no login) the playground of `jaxserve.ui`
-answers every path the API does not take, so the page is at `/`.
+With `webui` on, the playground of `jaxserve.ui` answers every path the API does not take, so
+the page is at `/`; with an API key it asks for a login whose password is that key.
 On SIGTERM uvicorn stops accepting connections and waits up to `drain_timeout` seconds for the
 open ones (streams included) to finish; whatever is still running then is cancelled, which
 aborts its requests, and the process exits 0.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import math
 import signal
@@ -40,6 +41,7 @@ from jaxserve.server.routes import Routes
 from jaxserve.server.serving import OpenAIServing
 
 if TYPE_CHECKING:
+    import webui as gr
     from jaxserve.llm import LLM
 
 logger = logging.getLogger(__name__)
@@ -133,24 +135,30 @@ def create_app(llm: LLM, config: ServerConfig) -> Starlette:
     app.state.before_drain = []
     app.state.playground = False
     if config.webui:
-        if config.resolved_api_key is not None:
-            logger.warning(
-                "webui: the playground has no login, so it is off while an api_key guards the "
-                "API; serving the API only"
-            )
-        else:
-            from jaxserve.ui.dashboard import Dashboard, system_markdown
-            from jaxserve.ui.playground import playground
+        from jaxserve.ui.dashboard import Dashboard, system_markdown
+        from jaxserve.ui.playground import playground
 
-            dashboard = Dashboard(metrics, system_markdown(llm))
-            pages = playground(
-                serving, max_model_len=llm.engine.max_model_len, dashboard=dashboard
-            ).app
-            _serve_pages(app, pages)
-            app.state.playground = True
-            # Open page streams (heartbeats) would otherwise hold the drain to its timeout.
-            app.state.before_drain.append(pages.state.webui.stop_streams)
+        dashboard = Dashboard(metrics, system_markdown(llm))
+        blocks = playground(serving, max_model_len=llm.engine.max_model_len, dashboard=dashboard)
+        _serve_pages(app, _login_with_key(blocks, config.resolved_api_key))
+        app.state.playground = True
+        # Open page streams (heartbeats) would otherwise hold the drain to its timeout.
+        app.state.before_drain.append(blocks.app.state.webui.stop_streams)
     return app
+
+
+def _login_with_key(blocks: gr.Blocks, api_key: str | None) -> ASGIApp:
+    """The pages' app; behind a login whose password is the API key when there is one (the
+    pages generate in-process, so they must ask for what the API asks for)."""
+    if api_key is None:
+        return blocks.app
+    import webui as gr
+
+    def check(username: str, password: str) -> bool:
+        return hmac.compare_digest(password.encode(), api_key.encode())
+
+    message = "This server has an API key: log in with it as the password (any user name)."
+    return gr.mount_gradio_app(Starlette(), blocks, "/", auth=check, auth_message=message)
 
 
 def _serve_pages(app: Starlette, pages: ASGIApp) -> None:

@@ -320,6 +320,27 @@ def test_mounted_under_a_prefix_the_gate_still_applies() -> None:
         assert http.get("/ui/config").status_code == 200  # the client kept the cookie
 
 
+def test_mount_gradio_app_puts_the_mounted_app_behind_its_login() -> None:
+    async def health(request):
+        return PlainTextResponse("ok")
+
+    parent = Starlette(routes=[Route("/health", health)])
+    assert gr.mount_gradio_app(parent, echo_app(), "/ui", auth=[ACCOUNT]) is parent
+    with TestClient(parent) as http:
+        assert http.get("/health").text == "ok"  # the host app's own routes stay open
+        assert http.get("/ui/config").status_code == 401
+        wrong = {"username": ACCOUNT[0], "password": "nope"}
+        assert http.post("/ui/login", data=wrong).status_code == 400
+        assert http.get("/ui/config").status_code == 401
+        form = {"username": ACCOUNT[0], "password": ACCOUNT[1]}
+        assert http.post("/ui/login", data=form).is_success
+        assert http.get("/ui/config").status_code == 200
+    with pytest.raises(ValueError, match="must start with '/'"):
+        gr.mount_gradio_app(Starlette(), echo_app(), "ui")
+    with pytest.raises(TypeError, match="auth"):
+        gr.mount_gradio_app(Starlette(), echo_app(), "/ui", auth=42)
+
+
 def test_route_path_is_below_the_mount_point() -> None:
     assert route_path({"path": "/ui/config", "root_path": "/ui"}) == "/config"
     assert route_path({"path": "/ui", "root_path": "/ui"}) == ""

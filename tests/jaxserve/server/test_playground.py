@@ -12,8 +12,6 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 import webui
-from jaxserve.server.app import create_app
-from jaxserve.server.config import ServerConfig
 from tests.jaxserve.server.conftest import MODEL_NAME, start_server
 
 pytestmark = pytest.mark.cpu
@@ -124,13 +122,31 @@ def test_api_routes_still_answer(pages):
             assert http.get(asset).status_code == 200, asset
 
 
-def test_no_playground_while_an_api_key_guards_the_api(server_llm):
-    from starlette.testclient import TestClient
-
-    settings = ServerConfig(model="/models/tiny", served_model_name=MODEL_NAME, api_key="sk-x")
-    app = create_app(server_llm, settings)  # not started: no lifespan, no engine thread
-    assert not app.state.playground
-    assert TestClient(app).get("/").status_code == 404
+def test_with_an_api_key_the_playground_asks_for_it(server_llm):
+    """The pages generate in-process, so with an api_key they sit behind a login whose
+    password is that key: every route of theirs needs the session, and gradio_client logs in."""
+    server = start_server(server_llm, webui=True, api_key="sk-pages")
+    try:
+        with server.http() as http:  # the client's Bearer header is for the API, not the pages
+            http.headers.pop("Authorization")
+            page = http.get("/")
+            assert page.status_code == 200 and "/static/app.js" not in page.text  # the login
+            for path in ("/config", "/gradio_api/info", "/gradio_api/queue/join"):
+                assert http.get(path).status_code in (401, 405), path
+                assert http.post(path, json={}).status_code == 401, path
+            wrong = http.post("/login", data={"username": "me", "password": "sk-wrong"})
+            assert wrong.status_code == 400 and not wrong.cookies
+            assert http.post("/v1/completions", json={"prompt": "hi"}).status_code == 401
+        with pytest.raises(ValueError, match="login"):
+            Client(server.url, auth=("me", "sk-wrong"), verbose=False)
+        client = Client(server.url, auth=("me", "sk-pages"), verbose=False)
+        try:
+            text, footer = client.predict("Once", *GREEDY, api_name="/complete")
+        finally:
+            client.close()
+        assert text.strip() and "8 reply tokens" in footer
+    finally:
+        server.stop()
 
 
 def test_the_pages_use_only_webui_public_api():

@@ -29,25 +29,36 @@ from webui.layouts import Accordion, Row
 Turn = tuple[str, list[Message]]  # (the reply so far, the whole conversation with it)
 logger = logging.getLogger(__name__)
 
-# Gradio ChatInterface options that change only how the page looks or remembers (the browser's
-# saved history, example icons, autofocus...): accepted and ignored, so Gradio apps run.
-_PAGE_ONLY_OPTIONS = frozenset(
-    {
-        "autofocus",
-        "autoscroll",
-        "cache_examples",
-        "cache_mode",
-        "delete_cache",
-        "editable",
-        "example_icons",
-        "example_labels",
-        "flagging_dir",
-        "flagging_options",
-        "run_examples_on_click",
-        "save_history",
-        "show_progress",
-    }
-)
+# Gradio ChatInterface options that webui does not implement, with Gradio's defaults: a value
+# equal to the default changes nothing and is accepted (Gradio apps often spell defaults out);
+# any other value is refused, never ignored.
+_UNSUPPORTED_OPTIONS: dict[str, Any] = {
+    "autofocus": True,
+    "autoscroll": True,
+    "cache_examples": None,
+    "cache_mode": None,
+    "delete_cache": None,
+    "editable": False,
+    "example_icons": None,
+    "example_labels": None,
+    "flagging_dir": ".gradio/flagged",
+    "flagging_options": ("Like", "Dislike"),
+    "run_examples_on_click": True,
+    "save_history": False,
+    "show_progress": "minimal",
+}
+
+
+def _refuse_unsupported(options: dict[str, Any]) -> None:
+    """Raises for an unimplemented option set to anything but Gradio's default."""
+    for name, value in options.items():
+        default = _UNSUPPORTED_OPTIONS[name]
+        same = value == default or (isinstance(default, tuple) and list(default) == value)
+        if not same:
+            raise TypeError(
+                f"ChatInterface({name}={value!r}) is not supported by webui (only Gradio's "
+                f"default, {default!r}, is accepted)"
+            )
 
 
 def _reply_messages(reply: Any) -> list[Message]:
@@ -110,11 +121,9 @@ class ChatInterface(Blocks):
                 f"ChatInterface flagging_mode must be 'never' or 'manual', got {flagging_mode!r}"
             )
         if flagging_mode == "manual":
-            logger.warning("ChatInterface(flagging_mode='manual'): webui has no flagging yet")
-        ignored = sorted(_PAGE_ONLY_OPTIONS & blocks_kwargs.keys())
-        if ignored:
-            logger.debug("ChatInterface ignores page options %s", ignored)
-        blocks_kwargs = {k: v for k, v in blocks_kwargs.items() if k not in _PAGE_ONLY_OPTIONS}
+            raise TypeError("ChatInterface(flagging_mode='manual') is not supported by webui")
+        _refuse_unsupported({k: v for k, v in blocks_kwargs.items() if k in _UNSUPPORTED_OPTIONS})
+        blocks_kwargs = {k: v for k, v in blocks_kwargs.items() if k not in _UNSUPPORTED_OPTIONS}
         super().__init__(title=title or "webui", **blocks_kwargs)
         self.fn = fn
         self.type = type

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -156,22 +155,25 @@ def test_page_wiring_in_the_config() -> None:
     assert next(d for d in deps if d["api_name"] == "spell")["api_visibility"] == "public"
 
 
-def test_endpoint_names_and_options_as_gradios(serve: Callable[[gr.Blocks], str], caplog) -> None:
+def test_endpoint_names_and_options_as_gradios(serve: Callable[[gr.Blocks], str]) -> None:
     def respond(message: str, history: list[dict[str, Any]]) -> str:
         return message
 
-    with caplog.at_level(logging.WARNING, logger="webui.chat_interface"):
-        demo = gr.ChatInterface(
-            respond,
-            autofocus=False,  # Gradio's page-only options are accepted
-            save_history=True,
-            editable=True,
-            cache_examples=False,
-            show_progress="full",
-            flagging_mode="manual",
-            flagging_options=["Like"],
-        )
-    assert "no flagging yet" in caplog.text
+    demo = gr.ChatInterface(  # options webui lacks, at Gradio's defaults: they change nothing
+        respond,
+        autofocus=True,
+        save_history=False,
+        editable=False,
+        cache_examples=None,
+        show_progress="minimal",
+        flagging_mode="never",
+        flagging_options=["Like", "Dislike"],
+    )
+    for option, value in (("save_history", True), ("editable", True), ("autofocus", False)):
+        with pytest.raises(TypeError, match=rf"ChatInterface\({option}={value}\) is not supported"):
+            gr.ChatInterface(respond, **{option: value})
+    with pytest.raises(TypeError, match="flagging_mode='manual'"):
+        gr.ChatInterface(respond, flagging_mode="manual")
     client = Client(serve(demo), verbose=False)
     info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert list(info) == ["/respond"]  # the page's own events never take fn's name

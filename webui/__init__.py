@@ -42,6 +42,20 @@ from webui.components import (
     Timer,
 )
 from webui.errors import Error
+from webui.event_data import (
+    CopyData,
+    DeletedFileData,
+    DownloadData,
+    EditData,
+    EventData,
+    KeyUpData,
+    LikeData,
+    Request,
+    RetryData,
+    SelectData,
+    UndoData,
+)
+from webui.events import on
 from webui.examples import Examples
 from webui.flagging import CSVLogger, FlaggingCallback, SimpleCSVLogger
 from webui.interface import Interface
@@ -50,6 +64,7 @@ from webui.mount import mount_gradio_app
 from webui.progress import Info, Progress, Success, Warning
 from webui.tabbed import TabbedInterface
 from webui.updates import skip, update
+from webui.validation import validate
 
 __all__ = [
     "HTML",
@@ -68,11 +83,16 @@ __all__ = [
     "ClearButton",
     "Column",
     "Component",
+    "CopyData",
     "DataFrame",
     "Dataframe",
     "Dataset",
+    "DeletedFileData",
+    "DownloadData",
     "Dropdown",
+    "EditData",
     "Error",
+    "EventData",
     "Examples",
     "File",
     "Files",
@@ -82,7 +102,9 @@ __all__ = [
     "Info",
     "Interface",
     "Json",
+    "KeyUpData",
     "Label",
+    "LikeData",
     "LinePlot",
     "List",
     "Markdown",
@@ -93,8 +115,11 @@ __all__ = [
     "Plot",
     "Progress",
     "Radio",
+    "Request",
+    "RetryData",
     "Row",
     "ScatterPlot",
+    "SelectData",
     "SimpleCSVLogger",
     "Slider",
     "State",
@@ -107,9 +132,12 @@ __all__ = [
     "TextArea",
     "Textbox",
     "Timer",
+    "UndoData",
     "Warning",
     "mount_gradio_app",
+    "on",
     "skip",
     "themes",
     "update",
+    "validate",
 ]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from webui.auth import AuthSettings
+from webui.dependency import DECORATOR
 from webui.files import FileStore
 from webui.launch_env import LaunchSettings, resolve_launch
 from webui.notebook import (
@@ -203,9 +204,20 @@ class Blocks(BlockContext):
         self.dependencies.append(dependency)
         return dependency
 
+    def has_listener(self, block: Block, event: str) -> bool:
+        """Whether an event of this app waits for `event` on `block`."""
+        return any((block.id, event) in d.targets for d in self.dependencies)
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        if not self._tokens:  # the outermost `with` ends: Gradio attaches load events here
+            from webui.load_events import attach_load_events
+
+            attach_load_events(self)
+
     def load(
         self,
-        fn: Callable[..., Any] | None = None,
+        fn: Callable[..., Any] | None = DECORATOR,
         inputs: Any = None,
         outputs: Any = None,
         *,
@@ -217,16 +229,16 @@ class Blocks(BlockContext):
         The repeats are the ticks of a new Timer, streamed by one server-driven event (see
         `Timer`); its first result is the one for the page opening.
         """
-        from webui.events import add_dependency
+        from webui.dependency import register
 
         if every is None:
-            return add_dependency(self, [(self.id, "load")], fn, inputs, outputs, **options)
+            return register(self, [(self.id, "load")], fn, inputs, outputs, **options)
         from webui.components.timer import Timer
 
         with self:
             timer = Timer(every)
         targets = [(self.id, "load"), (timer.id, "tick")]
-        return add_dependency(self, targets, fn, inputs, outputs, timer=timer, **options)
+        return register(self, targets, fn, inputs, outputs, timer=timer, **options)
 
     def unique_api_name(self, name: str) -> str:
         """`name`, or `name_1`, `name_2`, ... if an earlier event already took it."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from webui.blocks import BlockContext
+from webui.events import Changeable, Selectable
 
 
 class Row(BlockContext):
@@ -35,7 +36,7 @@ class Column(BlockContext):
         return {**base, **super().props()}
 
 
-class Tabs(BlockContext):
+class Tabs(Changeable, Selectable, BlockContext):
     block_type = "tabs"
 
     def __init__(self, **kwargs: Any):
@@ -43,7 +44,7 @@ class Tabs(BlockContext):
         super().__init__(**kwargs)
 
 
-class Tab(BlockContext):
+class Tab(Selectable, BlockContext):
     """One tab; opened outside a Tabs it gets one made for it, as in Gradio."""
 
     block_type = "tabitem"
@@ -73,6 +74,7 @@ class Tab(BlockContext):
     def props(self) -> dict[str, Any]:
         props = super().props()
         props.update(label=self.label, interactive=self.interactive, name="tab")
+        props["_selectable"] = self.root is not None and self.root.has_listener(self, "select")
         return props
 
 

@@ -26,7 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 from webui.diff import diff
 from webui.errors import Error
-from webui.processing import SessionState, error_payload, postprocess, preprocess, results
+from webui.processing import (
+    SessionState,
+    Trigger,
+    error_payload,
+    postprocess,
+    preprocess,
+    results,
+)
 from webui.progress import Reporter, current_reporter
 
 if TYPE_CHECKING:
@@ -60,6 +67,7 @@ class Event:
     data: list[Any]
     sink: asyncio.Queue[Message]
     diffs: bool
+    trigger: Trigger | None = None  # the firing block, event_data and request
     task: asyncio.Task[None] | None = None
 
 
@@ -127,10 +135,16 @@ class EventQueue:
             self._semaphores[key] = None if limit is None else asyncio.Semaphore(limit)
         return self._semaphores[key]
 
-    def join_call(self, dependency: Dependency, data: list[Any], session_hash: str) -> Event:
+    def join_call(
+        self,
+        dependency: Dependency,
+        data: list[Any],
+        session_hash: str,
+        trigger: Trigger | None = None,
+    ) -> Event:
         """Start an event for the /call REST API: full values, no diffs, read by event id."""
         sink: asyncio.Queue[Message] = asyncio.Queue()
-        event = self.join(dependency, data, session_hash, sink=sink, diffs=False)
+        event = self.join(dependency, data, session_hash, sink=sink, diffs=False, trigger=trigger)
         self.call_sinks[event.id] = sink
         while len(self.call_sinks) > self.max_call_sinks:
             self.call_sinks.popitem(last=False)
@@ -144,6 +158,7 @@ class EventQueue:
         *,
         sink: asyncio.Queue[Message] | None = None,
         diffs: bool = True,
+        trigger: Trigger | None = None,
     ) -> Event:
         """Start an event; with no `sink` its messages go to the session's channel."""
         if self.settings.max_size is not None and len(self.events) >= self.settings.max_size:
@@ -153,7 +168,7 @@ class EventQueue:
             channel = self.channels.setdefault(session_hash, Channel())
             channel.pending.add(event_id)
             sink = channel.messages
-        event = Event(event_id, session_hash, dependency, data, sink, diffs=diffs)
+        event = Event(event_id, session_hash, dependency, data, sink, diffs=diffs, trigger=trigger)
         self._cancel_targets(event)
         self.events[event_id] = event
         rank = len(self.events) - 1
@@ -245,7 +260,7 @@ class EventQueue:
     async def _outputs(self, event: Event) -> AsyncIterator[list[Any]]:
         """The payloads of each result of one call of the event's fn."""
         state = self.session_state(event.session_hash)
-        args = preprocess(event.dependency, event.data, state)
+        args = preprocess(event.dependency, event.data, state, event.trigger)
         async for result in results(event.dependency, args, self.blocks.executor):
             yield postprocess(event.dependency, result, state)
 
@@ -279,7 +294,7 @@ class EventQueue:
             "duration": duration,
             "average_duration": self._average(event.dependency),
             "render_config": None,
-            "changed_state_ids": [],
+            "changed_state_ids": self._changed_states(event),
             "used_cache": None,
         }
         message = {"msg": kind, "event_id": event.id, "output": output, "success": True}
@@ -288,6 +303,16 @@ class EventQueue:
         else:
             message["time_limit"] = None
         return message
+
+    def _changed_states(self, event: Event) -> list[int]:
+        """The session's State ids whose value changed since its last message (their `.change`
+        listeners fire in the page)."""
+        state = self.states.get(event.session_hash)
+        if state is None or not state.changed_state_ids:
+            return []
+        changed = sorted(state.changed_state_ids)
+        state.changed_state_ids.clear()
+        return changed
 
     def _finish(self, event: Event, message: Message) -> None:
         """Drop the event's bookkeeping before its last message, so a reader seeing that

@@ -21,9 +21,11 @@ from webui.events import Dependency
 from webui.file_routes import serve_file, upload_files
 from webui.files import RequestScopeMiddleware
 from webui.page import page_routes
-from webui.processing import error_payload, postprocess, preprocess, results
+from webui.processing import Trigger, error_payload, postprocess, preprocess, results
 from webui.queue import EventQueue, QueueFull
+from webui.triggers import trigger_of
 from webui.upload_progress import UploadProgress, upload_progress
+from webui.validation import run_validator
 
 if TYPE_CHECKING:
     from webui.blocks import Blocks
@@ -154,6 +156,19 @@ class Routes:
             raise HTTPProblem(400, f"/{dependency.api_name} has no backend function")
         return dependency
 
+    async def _validate(
+        self, dependency: Dependency, data: list[Any], session_hash: str, trigger: Trigger
+    ) -> Response | None:
+        """The 422 answer Gradio gives when the event's validator refuses its inputs."""
+        if dependency.validator is None:
+            return None
+        state = self.queue.session_state(session_hash)
+        try:
+            found = await run_validator(dependency, data, state, trigger, self.blocks.executor)
+        except Exception as error:
+            return JSONResponse({"detail": error_payload(error, True)["error"]}, 400)
+        return None if found is None else JSONResponse({"detail": found}, 422)
+
     async def config(self, request: Request) -> Response:
         root = str(request.base_url).rstrip("/")
         return JSONResponse(build_config(self.blocks, root))
@@ -169,8 +184,12 @@ class Routes:
         if not isinstance(session_hash, str) or not session_hash:
             raise HTTPProblem(400, "the body needs a 'session_hash' string")
         dependency = self._dependency(body.get("fn_index"))
+        trigger = await trigger_of(self.blocks, request, body, session_hash)
+        refused = await self._validate(dependency, _data(body), session_hash, trigger)
+        if refused is not None:
+            return refused
         try:
-            event = self.queue.join(dependency, _data(body), session_hash)
+            event = self.queue.join(dependency, _data(body), session_hash, trigger=trigger)
         except QueueFull as e:
             raise HTTPProblem(503, str(e)) from None
         return JSONResponse({"event_id": event.id})
@@ -262,8 +281,12 @@ class Routes:
         session_hash = body.get("session_hash")
         if not isinstance(session_hash, str) or not session_hash:
             session_hash = uuid.uuid4().hex
+        trigger = await trigger_of(self.blocks, request, body, session_hash)
+        refused = await self._validate(dependency, _data(body), session_hash, trigger)
+        if refused is not None:
+            return refused
         try:
-            event = self.queue.join_call(dependency, _data(body), session_hash)
+            event = self.queue.join_call(dependency, _data(body), session_hash, trigger)
         except QueueFull as e:
             raise HTTPProblem(503, str(e)) from None
         return JSONResponse({"event_id": event.id})
@@ -305,12 +328,16 @@ class Routes:
             raise HTTPProblem(404, f"/{dependency.api_name} is only reachable through the queue")
         body = await _read_json(request)
         session_hash = body.get("session_hash")
-        state = self.queue.session_state(
-            session_hash if isinstance(session_hash, str) else uuid.uuid4().hex
-        )
+        if not isinstance(session_hash, str):
+            session_hash = uuid.uuid4().hex
+        state = self.queue.session_state(session_hash)
+        trigger = await trigger_of(self.blocks, request, body, session_hash)
         payloads: list[Any] = [None] * len(dependency.outputs)
         try:
-            args = preprocess(dependency, _data(body), state)
+            refused = await self._validate(dependency, _data(body), session_hash, trigger)
+            if refused is not None:
+                return refused
+            args = preprocess(dependency, _data(body), state, trigger)
             async for result in results(dependency, args, self.blocks.executor):
                 payloads = postprocess(dependency, result, state)
         except Exception as error:

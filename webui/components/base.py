@@ -69,6 +69,8 @@ class Component(Block):
         scale: int | None = None,
         min_width: int = 160,
         key: int | str | None = None,
+        every: Any = None,
+        inputs: Any = None,
         **display: Any,
     ):
         """`container`, `scale`, `min_width` and `key` are layout hints the page reads.
@@ -77,8 +79,13 @@ class Component(Block):
         (`show_copy_button=`, `autoscroll=`, `wrap=`, ...) are accepted and ignored, with a
         debug log, so apps written for Gradio run unchanged.
         """
-        # A callable value is called once here; Gradio re-runs it on each page load (not yet).
-        self.value = value() if callable(value) else value
+        # A callable value is called once here and again on each page load, as in Gradio: see
+        # `webui.load_events`, which Blocks calls when the app is built.
+        # With `inputs`, the value waits for the first load event (fn needs their values).
+        self.value_fn = value if callable(value) else None
+        self.value = value() if callable(value) and not inputs else None if inputs else value
+        if self.value_fn is None and (every is not None or inputs is not None):
+            raise TypeError("every= and inputs= take effect only with a callable value=")
         self.label = label
         self.show_label = show_label
         self.interactive = interactive
@@ -86,6 +93,9 @@ class Component(Block):
         if display:
             logger.debug("%s ignores display options %s", type(self).__name__, sorted(display))
         super().__init__(visible=visible, elem_id=elem_id, elem_classes=elem_classes, render=render)
+        self.load_event_to_attach: tuple[Callable[..., Any], Any, Any] | None = None
+        if self.value_fn is not None and render and self.root is not None:
+            self.load_event_to_attach = (self.value_fn, _timer(every), inputs)
 
     def preprocess(self, payload: Any) -> Any:
         return payload
@@ -138,7 +148,8 @@ class Component(Block):
                 props[key] = getattr(self, key)
         props.update(container=self.container, min_width=self.min_width)
         props.update(super().props())
-        props["_selectable"] = False
+        # The page marks selectable items only where a select listener waits, as Gradio does.
+        props["_selectable"] = self.root is not None and self.root.has_listener(self, "select")
         return props
 
     def config(self) -> dict[str, Any]:
@@ -152,6 +163,15 @@ class Component(Block):
                 example_inputs=self.example_payload(),
             )
         return config
+
+
+def _timer(every: Any) -> Any:
+    """`every=` seconds as a new Timer beside the component (Gradio's), or the Timer given."""
+    if every is None or not isinstance(every, int | float):
+        return every
+    from webui.components.timer import Timer
+
+    return Timer(every)
 
 
 def check_choices(

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 from webui.components.base import Component
 from webui.components.filedata import output_file_data
 from webui.errors import Error
-from webui.events import Changeable
+from webui.events import Changeable, Likeable, Selectable
 
 ROLES = ("user", "assistant", "system")
 Message = dict[str, Any]
@@ -85,7 +85,7 @@ def pairs_to_messages(pairs: list[Any]) -> list[Message]:
     return messages
 
 
-class Chatbot(Changeable, Component):
+class Chatbot(Changeable, Selectable, Likeable, Component):
     """A conversation; `type="messages"` (the only format kept; pairs are converted)."""
 
     block_type = "chatbot"

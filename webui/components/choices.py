@@ -6,10 +6,10 @@ from typing import Any
 
 from webui.components.base import Component, check_choices
 from webui.errors import Error
-from webui.events import Changeable
+from webui.events import Changeable, Focusable, KeyUppable, Selectable
 
 
-class _Choice(Changeable, Component):
+class _Choice(Changeable, Selectable, Component):
     """Shared by Dropdown and Radio: `type="value"` passes the value, `"index"` its position."""
 
     def __init__(
@@ -47,7 +47,7 @@ class _Choice(Changeable, Component):
         return {"choices": [list(pair) for pair in self.choices], "type": self.type}
 
 
-class Dropdown(_Choice):
+class Dropdown(Focusable, KeyUppable, _Choice):
     block_type = "dropdown"
 
     def __init__(

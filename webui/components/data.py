@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Literal
 
 from webui.components.base import Component, check_choices
 from webui.errors import Error
-from webui.events import Changeable
+from webui.events import Changeable, Editable, Selectable
 
 _DATAFRAME_SCHEMA: dict[str, Any] = {
     "properties": {
@@ -69,7 +69,7 @@ def _count(given: int | tuple[int, str] | list[Any], name: str) -> tuple[int, st
     return count, mode
 
 
-class Dataframe(Changeable, Component):
+class Dataframe(Changeable, Selectable, Editable, Component):
     """A table; `fn` sees a pandas DataFrame (`type="pandas"`), a numpy array or a list of rows.
 
     The payload is `{"headers": [...], "data": [[...], ...], "metadata": ...}`. Results may be a
@@ -212,7 +212,7 @@ def _is_label_payload(value: dict[Any, Any]) -> bool:
     return isinstance(value.get("confidences"), list) or isinstance(value.get("label"), str)
 
 
-class Label(Changeable, Component):
+class Label(Changeable, Selectable, Component):
     """A class label, optionally with confidences: results are a label or {label: confidence}."""
 
     block_type = "label"
@@ -305,7 +305,7 @@ class HTML(Changeable, Component):
         return {"type": "string"}
 
 
-class CheckboxGroup(Changeable, Component):
+class CheckboxGroup(Changeable, Selectable, Component):
     """Any number of choices ticked: `fn` sees the list of values (or indices, type="index")."""
 
     block_type = "checkboxgroup"

@@ -33,7 +33,7 @@ from webui.components.filedata import (
 )
 from webui.components.wav import read_wav, write_wav
 from webui.errors import Error
-from webui.events import Changeable
+from webui.events import Changeable, Selectable
 
 # -- Image ------------------------------------------------------------------------------------
 
@@ -54,7 +54,7 @@ def _as_uint8(np: Any, array: Any) -> Any:
     raise Error(f"Image cannot show an array of dtype {array.dtype}")
 
 
-class Image(Changeable, Uploadable, Component):
+class Image(Changeable, Selectable, Uploadable, Component):
     """An image: `fn` gets a numpy array [H, W, C], a PIL image or a file path (`type`).
 
     Returned arrays, PIL images and paths are saved into the cache dir (`format`, PNG by
@@ -264,7 +264,7 @@ class Audio(Changeable, Uploadable, Component):
 _FILE_CATEGORIES = ("image", "video", "audio", "text")
 
 
-class File(Changeable, Uploadable, Component):
+class File(Changeable, Selectable, Uploadable, Component):
     """Any file, or several (`file_count`): `fn` gets paths (`type="filepath"`) or bytes.
 
     `file_types` limits inputs by extension (".pdf") or category ("image", "audio", "video",

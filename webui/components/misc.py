@@ -73,7 +73,7 @@ class JSON(Changeable, Component):
         return {"type": {}, "description": "any valid json"}
 
 
-class State(Component):
+class State(Changeable, Component):
     """A per-session value kept on the server; clients send null for it and receive null."""
 
     block_type = "state"

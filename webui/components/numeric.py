@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import numbers
+import random
 from typing import Any, ClassVar
 
 from webui.components.base import Component
 from webui.errors import Error
-from webui.events import Changeable, Submittable
+from webui.events import Changeable, Focusable, Releasable, Selectable, Submittable
 
 
 def _to_number(payload: Any, label: str) -> float | int:
@@ -28,7 +29,7 @@ def _to_number(payload: Any, label: str) -> float | int:
     return number
 
 
-class Number(Changeable, Submittable, Component):
+class Number(Changeable, Submittable, Focusable, Component):
     """A number; `precision=0` hands `fn` an int. With `precision=None` a number is passed
     as it came (an int stays an int, as in Gradio), and rounded to `precision` digits else."""
 
@@ -90,7 +91,7 @@ class Number(Changeable, Submittable, Component):
         return props
 
 
-class Slider(Changeable, Component):
+class Slider(Changeable, Releasable, Component):
     block_type = "slider"
     python_type = "float"
 
@@ -101,14 +102,25 @@ class Slider(Changeable, Component):
         value: float | None = None,
         *,
         step: float | None = None,
+        randomize: bool = False,
         **kwargs: Any,
     ):
+        """`randomize=True` draws the value on each page load, through a load event as in
+        Gradio (its endpoint is /get_random_value)."""
         if minimum > maximum:
             raise ValueError(f"Slider minimum {minimum} is above its maximum {maximum}")
         self.minimum = minimum
         self.maximum = maximum
         self.step = step if step is not None else 1
+        if randomize:
+            value = self.get_random_value
         super().__init__(minimum if value is None else value, **kwargs)
+
+    def get_random_value(self) -> float:
+        """A value drawn uniformly from the range, on the step grid (Gradio's)."""
+        steps = int((self.maximum - self.minimum) / self.step)
+        value = self.minimum + self.step * random.randint(0, steps)
+        return int(value) if isinstance(self.step, int) and float(value).is_integer() else value
 
     def preprocess(self, payload: Any) -> float | None:
         if payload is None:
@@ -135,7 +147,7 @@ class Slider(Changeable, Component):
         return {"minimum": self.minimum, "maximum": self.maximum, "step": self.step}
 
 
-class Checkbox(Changeable, Component):
+class Checkbox(Changeable, Selectable, Component):
     block_type = "checkbox"
     python_type = "bool"
     example: ClassVar[Any] = True

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from webui.components.base import Component
-from webui.events import Changeable, Submittable
+from webui.events import Changeable, Focusable, Selectable, Submittable
 
 
-class Textbox(Changeable, Submittable, Component):
+class Textbox(Changeable, Submittable, Selectable, Focusable, Component):
     block_type = "textbox"
     python_type = "str"
     example: ClassVar[Any] = "Hello!!"

@@ -28,8 +28,9 @@ class View {
     this.listeners.get(event).push(listener);
   }
 
-  emit(event) {
-    for (const listener of this.listeners.get(event) ?? []) listener();
+  // `data` is the event's `event_data` (SelectData's index and value, ...), sent to the server.
+  emit(event, data = null) {
+    for (const listener of this.listeners.get(event) ?? []) listener(data);
   }
 
   getValue() {
@@ -175,7 +176,7 @@ async function boot() {
     if (c.props.interactive == null) c.props = { ...c.props, interactive: interactive(c.id) };
   }
   const ctxFor = (view) => ({
-    emit: (event) => view.emit(event),
+    emit: (event, data = null) => view.emit(event, data),
     upload: (files) => session.upload(files),
     fileUrl: (fileData) => session.fileUrl(fileData),
     error: (message) => toast("error", "Error", message),

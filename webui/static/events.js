@@ -1,6 +1,9 @@
 // The event graph in the browser: listeners on components start dependencies through the
 // queue, messages drive the outputs (streaming diffs, prop updates, progress, logs, errors),
-// `.then`/`.success` follow-ups start when their predecessor completes, `cancels` stop events.
+// `.then`/`.success`/`.failure` follow-ups start when their predecessor completes, `cancels`
+// stop events. A dependency's `js` is author-trusted code from the app (like its css and html):
+// the page evaluates it as a function of the input (and output) values; its result feeds the
+// Python fn as its inputs, or, with no fn, becomes the outputs, as in Gradio.
 
 import { applyDiff } from "./diff.js";
 import { toast } from "./toast.js";
@@ -36,7 +39,7 @@ export class EventRunner {
       }
       for (const [target, event] of dep.targets ?? []) {
         if (event === "load") this.loads.push(dep);
-        else this.views.get(target)?.on(event, () => this.trigger(dep, target));
+        else this.views.get(target)?.on(event, (data) => this.trigger(dep, target, data));
       }
       if (dep.every) setInterval(() => this.trigger(dep, null), dep.every * 1000);
     }
@@ -57,9 +60,31 @@ export class EventRunner {
     if (run.eventId) this.session.cancel(run.eventId, run.dep.id);
   }
 
-  async trigger(dep, triggerId) {
+  // The dependency's js function, evaluated once; it sees inputs then outputs as arguments.
+  async runJs(dep) {
+    if (!this.jsFunctions) this.jsFunctions = new Map();
+    if (!this.jsFunctions.has(dep.id)) this.jsFunctions.set(dep.id, new Function(`return (${dep.js});`)());
+    const fn = this.jsFunctions.get(dep.id);
+    const values = [...dep.inputs, ...dep.outputs].map((id) => this.views.get(id)?.getValue() ?? null);
+    const result = await fn(...values);
+    if (dep.outputs.length + (dep.backend_fn ? dep.inputs.length : 0) <= 1) return [result];
+    return Array.isArray(result) ? result : [result];
+  }
+
+  async trigger(dep, triggerId, eventData = null) {
     this.cancelTargets(dep);
+    let jsValues = null;
+    if (dep.js) {
+      try {
+        jsValues = await this.runJs(dep);
+      } catch (error) {
+        toast("error", "Error", `The event's js function failed: ${error.message}`, null);
+        this.followUp(dep, false);
+        return;
+      }
+    }
     if (!dep.backend_fn) {
+      if (jsValues !== null) this.applyOutputs({ dep }, jsValues);
       this.followUp(dep, true);
       return;
     }
@@ -74,10 +99,17 @@ export class EventRunner {
     }
     const run = { dep, values: null, eventId: null, done: false, cancelled: false };
     running.add(run);
-    const data = dep.inputs.map((id) => this.views.get(id)?.getValue() ?? null);
+    const data = jsValues ?? dep.inputs.map((id) => this.views.get(id)?.getValue() ?? null);
     this.setStatus(run, { text: "queued" });
+    const sentData = dep.collects_event_data ? eventData : null;
     try {
-      run.eventId = await this.session.submit(dep.id, data, triggerId, (m) => this.onMessage(run, m));
+      if (dep.queue === false) {
+        // Gradio's queue=False: one POST to /run, its answer is the whole output.
+        const output = await this.session.run(dep.api_name, data, triggerId, sentData);
+        this.finish(run, !("error" in output), output);
+        return;
+      }
+      run.eventId = await this.session.submit(dep.id, data, triggerId, (m) => this.onMessage(run, m), sentData);
       if (run.cancelled && !run.done) this.stop(run);
     } catch (error) {
       this.finish(run, false, { error: error.message, title: "Error" });
@@ -146,6 +178,9 @@ export class EventRunner {
     this.active.get(run.dep.id)?.delete(run);
     for (const view of this.outputViews(run)) view.showStatus(null);
     if (success && Array.isArray(output.data)) this.applyOutputs(run, output.data);
+    if (success && run.dep.scroll_to_output) this.outputViews(run)[0]?.frame?.scrollIntoView?.({ behavior: "smooth" });
+    // A State whose value the event changed fires its `.change` listeners.
+    for (const id of output.changed_state_ids ?? []) this.views.get(id)?.emit("change");
     if (!success) {
       const message = output.error ?? "The event failed; the server logged the error.";
       if (output.visible !== false) toast("error", title ?? output.title ?? "Error", message, output.duration ?? null);

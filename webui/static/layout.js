@@ -67,7 +67,7 @@ function tabs(props) {
           const tab = el("button", { type: "button", role: "tab", class: "webui-tab", text: view.layout.label });
           tab.addEventListener("click", () => {
             select(i);
-            view.emit("select");
+            view.emit("select", { index: i, value: view.layout.label, selected: true });
           });
           return tab;
         }),

@@ -33,7 +33,7 @@ export class Session {
 
   // Join an event; `onMessage` receives each of its messages, the last being
   // process_completed. Returns the event id.
-  async submit(fnIndex, data, triggerId, onMessage) {
+  async submit(fnIndex, data, triggerId, onMessage, eventData = null) {
     const reply = await fetch(this.url("gradio_api/queue/join"), {
       method: "POST",
       headers: { "Content-Type": "application/json" },
@@ -41,7 +41,7 @@ export class Session {
         data,
         fn_index: fnIndex,
         trigger_id: triggerId,
-        event_data: null,
+        event_data: eventData,
         session_hash: this.hash,
       }),
     });
@@ -52,6 +52,19 @@ export class Session {
     this.early.delete(eventId);
     this.ensureStream();
     return eventId;
+  }
+
+  // An event outside the queue (queue=False): its whole output, or `{error}` if it failed.
+  async run(apiName, data, triggerId, eventData = null) {
+    const reply = await fetch(this.url(`gradio_api/run/${apiName}`), {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ data, trigger_id: triggerId, event_data: eventData, session_hash: this.hash }),
+    });
+    const body = await reply.json().catch(() => ({}));
+    if (reply.ok) return body;
+    const detail = body.detail;
+    return { error: body.error ?? (typeof detail === "string" ? detail : `HTTP ${reply.status}`), ...body };
   }
 
   async cancel(eventId, fnIndex) {

@@ -59,6 +59,7 @@ export function dataframe(props, ctx) {
         draw();
         ctx.emit("input");
         ctx.emit("change");
+        ctx.emit("edit", { index: [row, col], value: value.data[row][col], previous_value: previous });
       } else draw();
     };
     input.addEventListener("keydown", (event) => {
@@ -88,6 +89,16 @@ export function dataframe(props, ctx) {
       value.data[row].forEach((cell, col) => {
         const td = el("td", { "data-row": row, "data-col": col }, shownText(cell));
         td.addEventListener("dblclick", () => edit(td, row, col));
+        // A click selects the cell: SelectData with [row, col], the cell, its row and column.
+        td.addEventListener("click", () =>
+          ctx.emit("select", {
+            index: [row, col],
+            value: value.data[row][col],
+            row_value: value.data[row],
+            col_value: value.data.map((r) => r[col]),
+            selected: true,
+          }),
+        );
         tr.append(td);
       });
       return tr;

@@ -39,7 +39,7 @@ export function dataset(props, ctx) {
   const choose = (index) => {
     selected = index;
     ctx.emit("click");
-    ctx.emit("select");
+    ctx.emit("select", { index, value: state.samples?.[index] ?? null, selected: true });
   };
 
   const draw = () => {

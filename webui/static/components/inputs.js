@@ -23,6 +23,11 @@ export function textbox(props, ctx) {
   });
   input.addEventListener("focus", () => ctx.emit("focus"));
   input.addEventListener("blur", () => ctx.emit("blur"));
+  // Selecting text fires `select` with the range and the text, as Gradio's Textbox does.
+  input.addEventListener("select", () => {
+    const [start, end] = [input.selectionStart, input.selectionEnd];
+    ctx.emit("select", { index: [start, end], value: input.value.slice(start, end), selected: true });
+  });
   const element = labeled(props, input);
   return {
     element,
@@ -111,7 +116,7 @@ export function checkbox(props, ctx) {
   input.addEventListener("change", () => {
     ctx.emit("input");
     ctx.emit("change");
-    ctx.emit("select");
+    ctx.emit("select", { index: null, value: props.label ?? null, selected: input.checked });
   });
   const caption = el("span", { text: props.label ?? "" });
   const element = el("label", { class: "webui-field webui-checkbox" }, input, caption);
@@ -143,7 +148,7 @@ function choiceGroup(props, ctx, kind) {
         input.addEventListener("change", () => {
           ctx.emit("input");
           ctx.emit("change");
-          ctx.emit("select");
+          ctx.emit("select", { index: i, value: choice, selected: input.checked });
         });
         return el("label", { class: "webui-choice" }, input, el("span", { text: display }));
       }),
@@ -211,7 +216,10 @@ export function dropdown(props, ctx) {
   control.addEventListener("change", () => {
     ctx.emit("input");
     ctx.emit("change");
-    ctx.emit("select");
+    const option = control.selectedOptions[control.selectedOptions.length - 1];
+    const index = option ? Number(option.value) : null;
+    const value = index === null || custom ? read() : pairs[index]?.[1];
+    ctx.emit("select", { index, value, selected: true });
   });
   const element = labeled(props, control, custom ? datalist : null);
   return {

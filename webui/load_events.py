@@ -1,0 +1,39 @@
+"""Load events of components whose value is a function: Gradio calls it on each page load (and
+on each tick of `every=`, and on a change of `inputs=`), through an ordinary event."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from webui.dependency import add_dependency
+
+if TYPE_CHECKING:
+    from webui.blocks import Blocks
+
+
+def attach_load_events(root: Blocks) -> None:
+    """Declare the pending load event of each component, after the app's own events, in the
+    order Gradio does (so fn_index and API info match)."""
+    from webui.components.base import Component
+    from webui.components.timer import Timer
+
+    for block in list(root.blocks.values()):
+        if not isinstance(block, Component) or block.load_event_to_attach is None:
+            continue
+        fn, every, inputs = block.load_event_to_attach
+        block.load_event_to_attach = None
+        listed = [inputs] if isinstance(inputs, Component) else list(inputs or [])
+        targets = [(c.id, "change") for c in listed if hasattr(c, "change")]
+        timer = every if isinstance(every, Timer) else None
+        if timer is not None:
+            targets.append((timer.id, "tick"))
+        targets.append((root.id, "load"))
+        add_dependency(
+            root,
+            targets,
+            fn,
+            inputs,
+            block,
+            show_progress="hidden" if len(targets) > 1 else "full",
+            timer=timer,
+        )

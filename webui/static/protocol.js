@@ -34,7 +34,8 @@ export class Session {
   // Join an event; `onMessage` receives each of its messages, the last being
   // process_completed. Returns the event id.
   async submit(fnIndex, data, triggerId, onMessage, eventData = null) {
-    const reply = await fetch(this.url("gradio_api/queue/join"), {
+    // The page's query string goes along, so gr.Request.query_params sees it, as in Gradio.
+    const reply = await fetch(this.url(`gradio_api/queue/join${window.location.search}`), {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({

@@ -1,0 +1,116 @@
+"""EventData, its subclasses and gr.Request reach fn by annotation, as in Gradio."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from gradio_client import Client
+from starlette.testclient import TestClient
+
+import webui as gr
+
+
+def join(http: TestClient, body: dict[str, Any]) -> dict:
+    """The completed message of one event joined with `body` (fn_index, data, event_data...)."""
+    session = body.setdefault("session_hash", "s")
+    assert http.post("/gradio_api/queue/join", json=body).status_code == 200
+    text = http.get("/gradio_api/queue/data", params={"session_hash": session}).text
+    messages = [json.loads(line[5:]) for line in text.splitlines() if line.startswith("data:")]
+    return next(m for m in messages if m["msg"] == "process_completed")
+
+
+def test_select_data_is_filled_from_event_data() -> None:
+    seen: list[gr.SelectData] = []
+
+    def picked(table: Any, evt: gr.SelectData) -> str:
+        seen.append(evt)
+        return f"{evt.value} at {evt.index}"
+
+    with gr.Blocks() as demo:
+        table = gr.Dataframe([[1, 2], [3, 4]], headers=["a", "b"])
+        out = gr.Textbox()
+        table.select(picked, table, out)
+    event_data = {"index": [1, 0], "value": 3, "row_value": [3, 4], "col_value": [1, 3]}
+    with TestClient(demo.app) as http:
+        config = http.get("/config").json()
+        assert config["dependencies"][0]["collects_event_data"] is True
+        payload = {"headers": ["a", "b"], "data": [[1, 2], [3, 4]], "metadata": None}
+        body = {"fn_index": 0, "data": [payload], "trigger_id": table.id, "event_data": event_data}
+        done = join(http, body)
+    assert done["output"]["data"] == ["3 at [1, 0]"]
+    evt = seen[0]
+    assert evt.target is table and evt.selected is True
+    assert evt.row_value == [3, 4] and evt.col_value == [1, 3]
+
+
+def test_event_data_family_and_plain_event_data() -> None:
+    seen: dict[str, Any] = {}
+
+    def liked(evt: gr.LikeData) -> None:
+        seen["like"] = (evt.index, evt.value, evt.liked)
+
+    def keyed(evt: gr.EventData) -> None:
+        seen["key"] = (evt.target, evt.key)
+
+    def edited(evt: gr.EditData) -> None:
+        seen["edit"] = (evt.index, evt.previous_value, evt.value)
+
+    with gr.Blocks() as demo:
+        chat = gr.Chatbot()
+        box = gr.Dropdown(["a"], allow_custom_value=True)
+        chat.like(liked, None, None)
+        box.key_up(keyed, None, None)
+        chat.edit(edited, None, None)
+    with TestClient(demo.app) as http:
+        like = {"index": 1, "value": "hi", "liked": False}
+        join(http, {"fn_index": 0, "data": [], "trigger_id": chat.id, "event_data": like})
+        key = {"key": "Enter", "input_value": "a"}
+        join(http, {"fn_index": 1, "data": [], "trigger_id": box.id, "event_data": key})
+        edit = {"index": 0, "previous_value": "x", "value": "y"}
+        join(http, {"fn_index": 2, "data": [], "trigger_id": chat.id, "event_data": edit})
+    assert seen == {"like": (1, "hi", False), "key": (box, "Enter"), "edit": (0, "x", "y")}
+
+
+def test_request_is_injected_among_the_inputs(serve: Callable[[gr.Blocks], str]) -> None:
+    def who(name: str, request: gr.Request) -> str:
+        agent = "ua" if request.headers.get("user-agent") else "none"
+        return f"{name} {request.client.host} {agent} {bool(request.session_hash)}"
+
+    with gr.Blocks() as demo:
+        box, out = gr.Textbox(), gr.Textbox()
+        gr.Button().click(who, box, out, api_name="who")
+    client = Client(serve(demo), verbose=False)
+    assert client.predict("me", api_name="/who") == "me 127.0.0.1 ua True"
+    info = client.view_api(return_format="dict", print_info=False)
+    assert len(info["named_endpoints"]["/who"]["parameters"]) == 1  # the request is no parameter
+
+
+def test_request_names_the_logged_in_user() -> None:
+    def user(request: gr.Request | None = None) -> str:
+        return str(request.username if request else None)
+
+    with gr.Blocks() as demo:
+        out = gr.Textbox()
+        gr.Button().click(user, None, out, api_name="user")
+    demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True, auth=("ada", "pw"))
+    try:
+        client = Client(demo.local_url, auth=("ada", "pw"), verbose=False)
+        assert client.predict(api_name="/user") == "ada"
+    finally:
+        demo.close()
+
+
+def test_query_params_reach_the_request() -> None:
+    def query(request: gr.Request) -> str:
+        return request.query_params.get("lang", "-")
+
+    with gr.Blocks() as demo:
+        out = gr.Textbox()
+        gr.Button().click(query, None, out)
+    with TestClient(demo.app) as http:
+        body = {"fn_index": 0, "data": [], "session_hash": "q"}
+        assert http.post("/gradio_api/queue/join?lang=fr", json=body).status_code == 200
+        text = http.get("/gradio_api/queue/data", params={"session_hash": "q"}).text
+    assert '"data": ["fr"]' in text or '"data":["fr"]' in text

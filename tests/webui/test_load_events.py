@@ -1,0 +1,59 @@
+"""Callable values (with `every=`, `inputs=`) and Slider(randomize=True) load as in Gradio."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from gradio_client import Client
+from starlette.testclient import TestClient
+
+import webui as gr
+
+
+def test_slider_randomize_is_a_load_event_named_get_random_value(
+    serve: Callable[[gr.Blocks], str],
+) -> None:
+    with gr.Blocks() as demo:
+        slider = gr.Slider(0, 10, step=1, randomize=True)
+    with TestClient(demo.app) as http:
+        dependencies = http.get("/config").json()["dependencies"]
+    assert [(d["api_name"], d["targets"], d["outputs"]) for d in dependencies] == [
+        ("get_random_value", [[demo.id, "load"]], [slider.id])
+    ]
+    client = Client(serve(demo), verbose=False)
+    assert (
+        "/get_random_value"
+        in client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    )
+    assert 0 <= client.predict(api_name="/get_random_value") <= 10
+
+
+def test_callable_value_with_every_ticks_after_the_apps_own_events() -> None:
+    calls = iter(range(100))
+    with gr.Blocks() as demo:
+        box = gr.Textbox(value=lambda: f"call {next(calls)}", every=0.5)
+        gr.Button().click(lambda: "x", None, box, api_name="own")
+    dependencies = [d.config() for d in demo.dependencies]
+    assert [d["api_name"] for d in dependencies] == ["own", "lambda"]
+    timer = next(b for b in demo.blocks.values() if isinstance(b, gr.Timer))
+    assert dependencies[1]["targets"] == [[timer.id, "tick"], [demo.id, "load"]]
+    assert dependencies[1]["show_progress"] == "hidden"
+    assert box.value == "call 0"  # called once when built, as Gradio shows it in the config
+
+
+def test_callable_value_with_inputs_reruns_when_they_change(
+    serve: Callable[[gr.Blocks], str],
+) -> None:
+    with gr.Blocks() as demo:
+        name = gr.Textbox("Ada")
+        greeting = gr.Textbox(value=lambda n: f"hello {n}", inputs=[name])
+    (load,) = [d.config() for d in demo.dependencies]
+    assert load["targets"] == [[name.id, "change"], [demo.id, "load"]]
+    assert load["inputs"] == [name.id] and load["outputs"] == [greeting.id]
+    assert Client(serve(demo), verbose=False).predict("Bo", api_name="/lambda") == "hello Bo"
+
+
+def test_every_without_a_callable_value_is_refused() -> None:
+    with gr.Blocks(), pytest.raises(TypeError, match="callable value"):
+        gr.Textbox("fixed", every=1)

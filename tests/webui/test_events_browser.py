@@ -1,0 +1,83 @@
+"""The event system in headless Chromium: SelectData from a table click, gr.on with two
+triggers, a js= event, queue=False, and a State's change listener.
+
+Skipped where Debian's chromium and chromium-driver are absent (see tests/browser.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+import webui as gr
+from tests.browser import Driver, headless_chromium, until  # skips without a browser
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Driver]:
+    with headless_chromium("1200,1000") as driver:
+        yield driver
+
+
+def value_of(driver: Driver, selector: str) -> str:
+    return driver.execute_script(f"return document.querySelector({selector!r}).value")
+
+
+def build() -> gr.Blocks:
+    def picked(evt: gr.SelectData) -> str:
+        return f"{evt.value} at {evt.index} row {evt.row_value}"
+
+    with gr.Blocks() as demo:
+        table = gr.Dataframe([[1, 2], [3, 4]], headers=["a", "b"], elem_id="table")
+        selected = gr.Textbox(label="Selected", elem_id="selected")
+        table.select(picked, None, selected)
+
+        box = gr.Textbox(label="Box", elem_id="box")
+        go = gr.Button("Go", elem_id="go")
+        shouted = gr.Textbox(label="Shouted", elem_id="shouted")
+        gr.on([go.click, box.submit], lambda x: x.upper(), box, shouted)
+
+        flipped = gr.Textbox(label="Flipped", elem_id="flipped")
+        gr.Button("Flip", elem_id="flip").click(
+            None, box, flipped, js="(x) => x.split('').reverse().join('')"
+        )
+        trimmed = gr.Textbox(label="Trimmed", elem_id="trimmed")
+        gr.Button("Trim", elem_id="trim").click(
+            lambda x: f"[{x}]", box, trimmed, js="(x) => x.trim()", queue=False
+        )
+
+        count = gr.State(0)
+        counted = gr.Number(label="Counted", elem_id="counted")
+        gr.Button("Count", elem_id="count").click(lambda n: n + 1, count, count)
+        count.change(lambda n: n * 10, count, counted)
+    return demo
+
+
+def test_select_on_js_queue_false_and_state_change(
+    browser: Driver, serve: Callable[[gr.Blocks], str]
+) -> None:
+    browser.get(serve(build()))
+    until(lambda: browser.execute_script("return window.webui !== undefined"))
+
+    browser.find_element(By.CSS_SELECTOR, '#table td[data-row="1"][data-col="0"]').click()
+    until(lambda: value_of(browser, "#selected input") == "3 at [1, 0] row [3, 4]")
+
+    box = browser.find_element(By.CSS_SELECTOR, "#box input")
+    box.send_keys("  abc ")
+    browser.find_element(By.CSS_SELECTOR, "#go button").click()
+    until(lambda: value_of(browser, "#shouted input") == "  ABC ")
+    box.send_keys("d", Keys.ENTER)  # the second trigger of the same gr.on event
+    until(lambda: value_of(browser, "#shouted input") == "  ABC D")
+
+    browser.find_element(By.CSS_SELECTOR, "#flip button").click()  # js only, no server
+    until(lambda: value_of(browser, "#flipped input") == "d cba  ")
+    browser.find_element(By.CSS_SELECTOR, "#trim button").click()  # js, then fn over /run
+    until(lambda: value_of(browser, "#trimmed input") == "[abc d]")
+
+    browser.find_element(By.CSS_SELECTOR, "#count button").click()
+    until(lambda: value_of(browser, "#counted input") == "10")
+    browser.find_element(By.CSS_SELECTOR, "#count button").click()
+    until(lambda: value_of(browser, "#counted input") == "20")

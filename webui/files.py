@@ -27,6 +27,7 @@ from typing import Any
 from starlette.requests import Request
 
 from webui.errors import Error
+from webui.media import MEDIA_ROOT
 
 FILE_DATA_TYPE = "gradio.FileData"
 HASH_CHUNK = 1 << 20
@@ -335,6 +336,7 @@ class FileStore:
             *self.allowed_paths,
             Path(os.path.realpath(os.getcwd())),
             Path(os.path.realpath(tempfile.gettempdir())),
+            MEDIA_ROOT,  # webui's own samples (gr.media.get_image()), public as static files are
         )
         return any(
             _inside(path, root)

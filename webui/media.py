@@ -1,0 +1,65 @@
+"""Sample media for demos: `gr.media.get_image("bus.png")` and friends, as Gradio's gradio.media.
+
+Gradio ships photos, sounds, videos and models under these names; webui ships small stand-ins of
+its own under the same names (drawn by scripts/make_webui_media.py). Names webui has no
+stand-in for (videos, MP3s) raise FileNotFoundError naming the missing sample. URLs are
+returned as given, as Gradio does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+MEDIA_ROOT = Path(__file__).resolve().parent / "media_assets"
+# What Gradio ships under these names that webui cannot generate without a video/MP3 encoder.
+_NOT_SHIPPED = {
+    "videos": ("a.mp4", "b.avi", "b.mp4", "muted_b.mp4", "world.mp4"),
+    "audio": ("cate_blanch.mp3", "cate_blanch_2.mp3", "heath_ledger.mp3"),
+}
+
+
+def _media_path(kind: str, filename: str | None) -> str:
+    if filename is not None and filename.startswith(("http://", "https://")):
+        return filename
+    folder = MEDIA_ROOT / kind
+    shipped = sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    if filename is None:
+        if not shipped:
+            raise FileNotFoundError(
+                f"webui ships no sample {kind} (Gradio's are not redistributed and webui cannot "
+                f"encode {kind} without ffmpeg); pass a path or URL of your own"
+            )
+        return str(folder / shipped[0])  # Gradio picks at random; the first keeps runs alike
+    if filename in _NOT_SHIPPED.get(kind, ()):
+        raise FileNotFoundError(
+            f"the sample {kind} file {filename!r} is Gradio's and webui has no stand-in for it "
+            "(no encoder for it without ffmpeg); use a file of your own"
+        )
+    if Path(filename).name != filename or filename not in shipped:
+        raise FileNotFoundError(f"webui has no sample {kind} file {filename!r}; it has {shipped}")
+    return str(folder / filename)
+
+
+def get_image(filename: str | None = None) -> str:
+    """The path of a sample image (the first one when `filename` is None)."""
+    return _media_path("images", filename)
+
+
+def get_video(filename: str | None = None) -> str:
+    """The path of a sample video; webui ships none, so a name that is no URL raises."""
+    return _media_path("videos", filename)
+
+
+def get_audio(filename: str | None = None) -> str:
+    """The path of a sample WAV sound."""
+    return _media_path("audio", filename)
+
+
+def get_model3d(filename: str | None = None) -> str:
+    """The path of a sample 3D model (.obj, .stl, .gltf, .glb: one tetrahedron)."""
+    return _media_path("models3d", filename)
+
+
+def get_file(filename: str | None = None) -> str:
+    """The path of a sample data file (CSV, JSON, text, subtitles)."""
+    return _media_path("data", filename)

@@ -1,22 +1,34 @@
 """Typed components: each converts between its wire payload and the value `fn` sees."""
 
 from webui.components.base import Component
+from webui.components.browser_state import BrowserState
+from webui.components.buttons import DownloadButton, UploadButton
 from webui.components.chat import Chatbot
 from webui.components.choices import Dropdown, Radio
+from webui.components.code import Code
+from webui.components.color_picker import ColorPicker
 from webui.components.data import HTML, CheckboxGroup, DataFrame, Dataframe, Label
 from webui.components.dataset import Dataset
+from webui.components.date_time import DateTime
+from webui.components.gallery import Gallery
+from webui.components.highlighted_text import HighlightedText
+from webui.components.image_editor import ImageEditor
 from webui.components.media import Audio, File, Image
 from webui.components.misc import JSON, Button, ClearButton, State
+from webui.components.model3d import Model3D
+from webui.components.multimodal import MultimodalTextbox
 from webui.components.numeric import Checkbox, Number, Slider
 from webui.components.plots import BarPlot, LinePlot, Plot, ScatterPlot
 from webui.components.shortcuts import SHORTCUTS, component_instance
 from webui.components.templates import Files, List, Matrix, Microphone, Numpy, TextArea
 from webui.components.text import Markdown, Textbox
 from webui.components.timer import Timer
+from webui.components.video import Video
 
 Text = Textbox  # Gradio's aliases
 Json = JSON
 Checkboxgroup = CheckboxGroup
+Highlight = HighlightedText
 
 __all__ = [
     "HTML",
@@ -24,20 +36,29 @@ __all__ = [
     "SHORTCUTS",
     "Audio",
     "BarPlot",
+    "BrowserState",
     "Button",
     "Chatbot",
     "Checkbox",
     "CheckboxGroup",
     "Checkboxgroup",
     "ClearButton",
+    "Code",
+    "ColorPicker",
     "Component",
     "DataFrame",
     "Dataframe",
     "Dataset",
+    "DateTime",
+    "DownloadButton",
     "Dropdown",
     "File",
     "Files",
+    "Gallery",
+    "Highlight",
+    "HighlightedText",
     "Image",
+    "ImageEditor",
     "Json",
     "Label",
     "LinePlot",
@@ -45,6 +66,8 @@ __all__ = [
     "Markdown",
     "Matrix",
     "Microphone",
+    "Model3D",
+    "MultimodalTextbox",
     "Number",
     "Numpy",
     "Plot",
@@ -56,5 +79,7 @@ __all__ = [
     "TextArea",
     "Textbox",
     "Timer",
+    "UploadButton",
+    "Video",
     "component_instance",
 ]

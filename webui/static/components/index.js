@@ -2,10 +2,16 @@
 // handle {element, getValue(), setValue(value), update?(props)}: the same interface a custom
 // component's module exports (see the README's "Custom components").
 
+import { browserstate } from "./browserstate.js";
 import { chatbot } from "./chatbot.js";
+import { code } from "./code.js";
 import { dataframe } from "./dataframe.js";
 import { dataset } from "./dataset.js";
 import { html, json, label, markdown } from "./display.js";
+import { downloadbutton, uploadbutton } from "./filebuttons.js";
+import { gallery } from "./gallery.js";
+import { highlightedtext } from "./highlighted.js";
+import { imageeditor } from "./imageeditor.js";
 import {
   button,
   checkbox,
@@ -19,23 +25,36 @@ import {
   timer,
 } from "./inputs.js";
 import { audio, file, image, video } from "./media.js";
+import { model3d } from "./model3d.js";
+import { multimodaltextbox } from "./multimodal.js";
+import { colorpicker, datetime } from "./pickers.js";
 import { nativeplot, plot } from "./plot.js";
 
 export const builtins = {
   audio,
+  browserstate,
   button,
   chatbot,
   checkbox,
   checkboxgroup,
+  code,
+  colorpicker,
   dataframe,
   dataset,
+  datetime,
+  downloadbutton,
   dropdown,
   file,
+  gallery,
+  highlightedtext,
   html,
   image,
+  imageeditor,
   json,
   label,
   markdown,
+  model3d,
+  multimodaltextbox,
   nativeplot,
   lineplot: nativeplot,
   scatterplot: nativeplot,
@@ -47,5 +66,6 @@ export const builtins = {
   state,
   textbox,
   timer,
+  uploadbutton,
   video,
 };

@@ -1,0 +1,128 @@
+"""ImageEditor: a background image, drawn layers and their composite, as Gradio's
+gr.ImageEditor. The wire value is EditorData {background, layers, composite, id}; `fn` gets
+EditorValue {"background", "layers", "composite"} with each image as `type` asks.
+
+The browser side uploads a background and sends composite = background with no layers (it has
+no drawing tools); Gradio's blob path (`id`, accept_blobs) is refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from webui.components.base import Component
+from webui.components.filedata import (
+    EXAMPLES_URL,
+    FILE_DATA_META_SCHEMA,
+    FILE_DATA_SCHEMA,
+    Uploadable,
+    example_file,
+    input_path,
+    loaded_type,
+)
+from webui.components.image_files import check_image_type, read_image, save_image
+from webui.errors import Error
+from webui.events import Changeable, Selectable, _listener
+
+_OPTIONAL_FILE = {"anyOf": [{"$ref": "#/$defs/FileData"}, {"type": "null"}], "default": None}
+EDITOR_DATA_SCHEMA: dict[str, Any] = {
+    "$defs": {
+        "FileData": {k: v for k, v in FILE_DATA_SCHEMA.items() if k != "$defs"},
+        "FileDataMeta": FILE_DATA_META_SCHEMA,
+    },
+    "properties": {
+        "background": {**_OPTIONAL_FILE, "title": "Background"},
+        "layers": {
+            "default": [],
+            "items": {"$ref": "#/$defs/FileData"},
+            "title": "Layers",
+            "type": "array",
+        },
+        "composite": {**_OPTIONAL_FILE, "title": "Composite"},
+        "id": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None, "title": "Id"},
+    },
+    "title": "EditorData",
+    "type": "object",
+}
+
+
+class ImageEditor(Changeable, Selectable, Uploadable, Component):
+    block_type = "imageeditor"
+    python_type = (
+        "dict(background: filepath | None, layers: list[filepath], composite: filepath | None, "
+        "id: str | None)"
+    )
+    example: ClassVar[Any] = {
+        "background": example_file(EXAMPLES_URL + "bus.png"),
+        "layers": [],
+        "composite": None,
+    }
+    apply = _listener("apply")
+
+    def __init__(
+        self,
+        value: Any = None,
+        *,
+        type: str = "numpy",
+        image_mode: str = "RGBA",
+        format: str = "webp",
+        sources: list[str] | None = None,
+        height: int | str | None = None,
+        width: int | str | None = None,
+        layers: bool = True,
+        **kwargs: Any,
+    ):
+        check_image_type("ImageEditor", type)
+        self.type, self.image_mode, self.format = type, image_mode, format.lower().lstrip(".")
+        self.sources = list(sources) if sources is not None else ["upload", "webcam", "clipboard"]
+        self.height, self.width, self.layers = height, width, layers
+        super().__init__(value, **kwargs)
+
+    def _image(self, payload: Any) -> Any:
+        path = input_path(self, payload)
+        return None if path is None else read_image(path, self.type, self.image_mode)
+
+    def preprocess(self, payload: Any) -> dict[str, Any] | None:
+        if payload is None:
+            return None
+        if not isinstance(payload, dict):
+            raise Error("ImageEditor takes EditorData {'background', 'layers', 'composite'}")
+        if payload.get("id") is not None:
+            raise Error("ImageEditor blob uploads (EditorData.id) are not supported by webui")
+        layers = [self._image(layer) for layer in payload.get("layers") or []]
+        return {
+            "background": self._image(payload.get("background")),
+            "layers": [layer for layer in layers if layer is not None],
+            "composite": self._image(payload.get("composite")),
+        }
+
+    def postprocess(self, value: Any) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        ndarray = loaded_type("numpy", "ndarray")
+        pil_image = loaded_type("PIL.Image", "Image")
+        single = (str, *(t for t in (ndarray, pil_image) if t is not None))
+        if isinstance(value, single):
+            value = {"background": value, "layers": [], "composite": value}
+        elif not isinstance(value, dict):
+            raise Error("ImageEditor shows a dict of images or a single image")
+        return {
+            "background": save_image(self, value.get("background"), self.format),
+            "layers": [save_image(self, layer, self.format) for layer in value.get("layers") or []],
+            "composite": save_image(self, value.get("composite"), self.format),
+            "id": None,
+        }
+
+    def api_info(self) -> dict[str, Any]:
+        return EDITOR_DATA_SCHEMA
+
+    def own_props(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "image_mode": self.image_mode,
+            "format": self.format,
+            "sources": self.sources,
+            "height": self.height,
+            "width": self.width,
+            "layers": self.layers,
+        }

@@ -1,0 +1,118 @@
+"""Video: a video file passed through unchanged, as Gradio's gr.Video without ffmpeg.
+
+Gradio converts videos with ffmpeg when `format` differs from the file's, and strips the audio
+when `include_audio` is False; webui does not transcode, so those cases are refused with an error
+that says so, and every other video is passed through as it is.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+from webui.components.base import Component
+from webui.components.filedata import (
+    FILE_DATA_SCHEMA,
+    Uploadable,
+    check_initial_files,
+    example_file,
+    input_path,
+    output_file_data,
+)
+from webui.errors import Error
+from webui.events import Changeable, _listener
+
+_SOURCES = ("upload", "webcam")
+
+
+class Video(Changeable, Uploadable, Component):
+    block_type = "video"
+    python_type = "filepath"
+    example: ClassVar[Any] = example_file(
+        "https://github.com/gradio-app/gradio/raw/main/gradio/media_assets/videos/world.mp4"
+    )
+
+    play = _listener("play")
+    pause = _listener("pause")
+    stop = _listener("stop")
+    end = _listener("end")
+    start_recording = _listener("start_recording")
+    stop_recording = _listener("stop_recording")
+
+    def __init__(
+        self,
+        value: str | Path | None = None,
+        *,
+        format: str | None = None,
+        sources: list[str] | str | None = None,
+        height: int | str | None = None,
+        width: int | str | None = None,
+        include_audio: bool | None = None,
+        autoplay: bool = False,
+        loop: bool = False,
+        buttons: list[str] | None = None,
+        **kwargs: Any,
+    ):
+        sources = [sources] if isinstance(sources, str) else list(sources or _SOURCES)
+        for source in sources:
+            if source not in _SOURCES:
+                raise ValueError(f"Video sources must be among {list(_SOURCES)}, got {source!r}")
+        self.format = format.lower().lstrip(".") if format else None
+        self.sources = sources
+        self.height, self.width = height, width
+        self.include_audio = include_audio if include_audio is not None else "upload" in sources
+        self.autoplay, self.loop = autoplay, loop
+        self.buttons = buttons
+        if isinstance(value, tuple):
+            value = value[0]  # (video, subtitles): webui shows no subtitles
+        check_initial_files(self, value)
+        super().__init__(value, **kwargs)
+
+    def _refuse_conversion(self, path: str, direction: str) -> None:
+        suffix = Path(path).suffix.lower().lstrip(".")
+        if self.format is not None and suffix != self.format:
+            raise Error(
+                f"Video(format={self.format!r}) would convert this .{suffix} {direction} with "
+                "ffmpeg; webui does not transcode videos: drop format= or pass "
+                f".{self.format} files"
+            )
+
+    def preprocess(self, payload: Any) -> str | None:
+        path = input_path(self, payload)
+        if path is None:
+            return None
+        self._refuse_conversion(str(path), "input")
+        if not self.include_audio:
+            raise Error(
+                "Video(include_audio=False) would strip the audio with ffmpeg; webui does not "
+                "transcode videos: pass include_audio=True"
+            )
+        return str(path)
+
+    def postprocess(self, value: Any) -> dict[str, Any] | None:
+        if isinstance(value, tuple | list) and len(value) == 2:
+            value = value[0]  # (video, subtitles): webui shows no subtitles
+        if value is None:
+            return None
+        if isinstance(value, str | os.PathLike):
+            self._refuse_conversion(os.fspath(value), "output")
+        return output_file_data(self, value)
+
+    def api_info(self) -> dict[str, Any]:
+        return FILE_DATA_SCHEMA
+
+    def own_props(self) -> dict[str, Any]:
+        props: dict[str, Any] = {
+            "format": self.format,
+            "sources": self.sources,
+            "include_audio": self.include_audio,
+            "autoplay": self.autoplay,
+            "loop": self.loop,
+            "streaming": False,
+            "buttons": self.buttons or ["download", "share"],
+        }
+        for key in ("height", "width"):
+            if getattr(self, key) is not None:
+                props[key] = getattr(self, key)
+        return props

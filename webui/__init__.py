@@ -1,6 +1,6 @@
 """webui: a Gradio-compatible UI library on Starlette; `import webui as gr` runs Gradio apps."""
 
-from webui import themes  # gr.themes.Soft(), as in Gradio
+from webui import media, themes  # gr.themes.Soft(), gr.media.get_image(), as in Gradio
 from webui.blocks import Blocks
 from webui.chat_interface import ChatInterface
 from webui.components import (
@@ -8,20 +8,29 @@ from webui.components import (
     JSON,
     Audio,
     BarPlot,
+    BrowserState,
     Button,
     Chatbot,
     Checkbox,
     CheckboxGroup,
     Checkboxgroup,
     ClearButton,
+    Code,
+    ColorPicker,
     Component,
     DataFrame,
     Dataframe,
     Dataset,
+    DateTime,
+    DownloadButton,
     Dropdown,
     File,
     Files,
+    Gallery,
+    Highlight,
+    HighlightedText,
     Image,
+    ImageEditor,
     Json,
     Label,
     LinePlot,
@@ -29,6 +38,8 @@ from webui.components import (
     Markdown,
     Matrix,
     Microphone,
+    Model3D,
+    MultimodalTextbox,
     Number,
     Numpy,
     Plot,
@@ -40,6 +51,8 @@ from webui.components import (
     TextArea,
     Textbox,
     Timer,
+    UploadButton,
+    Video,
 )
 from webui.errors import Error
 from webui.event_data import (
@@ -62,6 +75,7 @@ from webui.interface import Interface
 from webui.layouts import Accordion, Column, Group, Row, Tab, TabItem, Tabs
 from webui.mount import mount_gradio_app
 from webui.progress import Info, Progress, Success, Warning
+from webui.sidebar import Sidebar
 from webui.tabbed import TabbedInterface
 from webui.updates import skip, update
 from webui.validation import validate
@@ -73,6 +87,7 @@ __all__ = [
     "Audio",
     "BarPlot",
     "Blocks",
+    "BrowserState",
     "Button",
     "CSVLogger",
     "ChatInterface",
@@ -81,13 +96,17 @@ __all__ = [
     "CheckboxGroup",
     "Checkboxgroup",
     "ClearButton",
+    "Code",
+    "ColorPicker",
     "Column",
     "Component",
     "CopyData",
     "DataFrame",
     "Dataframe",
     "Dataset",
+    "DateTime",
     "DeletedFileData",
+    "DownloadButton",
     "DownloadData",
     "Dropdown",
     "EditData",
@@ -97,8 +116,12 @@ __all__ = [
     "File",
     "Files",
     "FlaggingCallback",
+    "Gallery",
     "Group",
+    "Highlight",
+    "HighlightedText",
     "Image",
+    "ImageEditor",
     "Info",
     "Interface",
     "Json",
@@ -110,6 +133,8 @@ __all__ = [
     "Markdown",
     "Matrix",
     "Microphone",
+    "Model3D",
+    "MultimodalTextbox",
     "Number",
     "Numpy",
     "Plot",
@@ -120,6 +145,7 @@ __all__ = [
     "Row",
     "ScatterPlot",
     "SelectData",
+    "Sidebar",
     "SimpleCSVLogger",
     "Slider",
     "State",
@@ -133,7 +159,10 @@ __all__ = [
     "Textbox",
     "Timer",
     "UndoData",
+    "UploadButton",
+    "Video",
     "Warning",
+    "media",
     "mount_gradio_app",
     "on",
     "skip",

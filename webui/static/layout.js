@@ -2,6 +2,7 @@
 // {element, slot, attach?(children)}: children's elements go into `slot`.
 
 import { el } from "./components/common.js";
+import { sidebar } from "./sidebar.js";
 
 function row(props) {
   const element = el("div", { class: `webui-row${props.equal_height ? " webui-equal-height" : ""}` });
@@ -77,4 +78,4 @@ function tabs(props) {
   };
 }
 
-export const layouts = { accordion, column, form, group, row, tabitem, tabs, blocks: group };
+export const layouts = { accordion, column, form, group, row, sidebar, tabitem, tabs, blocks: group };

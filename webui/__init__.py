@@ -75,6 +75,7 @@ from webui.interface import Interface
 from webui.layouts import Accordion, Column, Group, Row, Tab, TabItem, Tabs
 from webui.mount import mount_gradio_app
 from webui.progress import Info, Progress, Success, Warning
+from webui.render import render
 from webui.sidebar import Sidebar
 from webui.tabbed import TabbedInterface
 from webui.updates import skip, update
@@ -165,6 +166,7 @@ __all__ = [
     "media",
     "mount_gradio_app",
     "on",
+    "render",
     "skip",
     "themes",
     "update",

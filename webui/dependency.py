@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from webui.event_data import collects_event_data
+from webui.render import current_capture
 
 if TYPE_CHECKING:
     from webui.blocks import Blocks
     from webui.components.base import Component
     from webui.components.timer import Timer
+    from webui.render import Renderable
 
 ConcurrencyLimit = int | None | Literal["default"]
 ShowProgress = Literal["full", "minimal", "hidden"]
@@ -70,6 +72,7 @@ class Dependency:
     validator: Callable[..., Any] | None = None
     event_specific_args: list[str] | None = None
     timer: Timer | None = None  # set for Timer.tick events, which the server drives
+    renderable: Renderable | None = None  # set for a @gr.render function's event
 
     @property
     def is_generator(self) -> bool:
@@ -276,6 +279,9 @@ def add_dependency(
         event_specific_args=event_specific_args,
         timer=timer,
     )
+    capture = current_capture()
+    if capture is not None:  # declared by a gr.render function: it belongs to one session
+        return capture.add(dependency)
     return root.add_dependency(dependency)
 
 

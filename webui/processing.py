@@ -7,6 +7,7 @@ import contextlib
 import contextvars
 import functools
 import inspect
+import itertools
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Executor
@@ -22,6 +23,7 @@ from webui.files import check_payload_files
 from webui.updates import apply_update, skip, update_props
 
 _EXHAUSTED = object()
+RENDERED_IDS = 100_000  # first id of a session's rendered events, above any app's own
 C = TypeVar("C", bound=Component)
 
 
@@ -33,6 +35,10 @@ class SessionState:
     components: dict[int, Component] = field(default_factory=dict)  # id -> updated copy
     last_used: float = field(default_factory=time.monotonic)
     changed_state_ids: set[int] = field(default_factory=set)  # since the last event's message
+    # Events that gr.render functions declared for this session, by id, and by renderable.
+    rendered: dict[int, Dependency] = field(default_factory=dict)
+    rendered_by: dict[int, list[int]] = field(default_factory=dict)
+    render_ids: itertools.count = field(default_factory=lambda: itertools.count(RENDERED_IDS))
 
     def component(self, component: C) -> C:
         """This session's version of `component`: its copy with updated props, if any."""

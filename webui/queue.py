@@ -16,6 +16,7 @@ session's Timer is deactivated, or nobody reads the stream.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 import uuid
@@ -68,6 +69,7 @@ class Event:
     sink: asyncio.Queue[Message]
     diffs: bool
     trigger: Trigger | None = None  # the firing block, event_data and request
+    render_config: dict[str, Any] | None = None  # what a gr.render event built
     task: asyncio.Task[None] | None = None
 
 
@@ -261,6 +263,14 @@ class EventQueue:
         """The payloads of each result of one call of the event's fn."""
         state = self.session_state(event.session_hash)
         args = preprocess(event.dependency, event.data, state, event.trigger)
+        renderable = event.dependency.renderable
+        if renderable is not None:
+            loop, context = asyncio.get_running_loop(), contextvars.copy_context()
+            event.render_config = await loop.run_in_executor(
+                self.blocks.executor, context.run, renderable.apply, state, args
+            )
+            yield []
+            return
         async for result in results(event.dependency, args, self.blocks.executor):
             yield postprocess(event.dependency, result, state)
 
@@ -293,7 +303,7 @@ class EventQueue:
             "is_generating": generating,
             "duration": duration,
             "average_duration": self._average(event.dependency),
-            "render_config": None,
+            "render_config": event.render_config,
             "changed_state_ids": self._changed_states(event),
             "used_cache": None,
         }

@@ -138,8 +138,13 @@ class Routes:
         for channel in self.queue.channels.values():
             channel.messages.put_nowait(STOP)  # wakes readers blocked on an empty channel
 
-    def _dependency(self, fn_index: Any = None, api_name: str | None = None) -> Dependency:
+    def _dependency(
+        self, fn_index: Any = None, api_name: str | None = None, session_hash: Any = None
+    ) -> Dependency:
         dependencies = self.blocks.dependencies
+        state = self.queue.states.get(session_hash) if isinstance(session_hash, str) else None
+        if state is not None and fn_index in state.rendered:  # made by a gr.render function
+            return state.rendered[fn_index]
         if api_name is not None:
             found = [d for d in dependencies if d.api_name == api_name.lstrip("/")]
             if not found:
@@ -183,7 +188,7 @@ class Routes:
         session_hash = body.get("session_hash")
         if not isinstance(session_hash, str) or not session_hash:
             raise HTTPProblem(400, "the body needs a 'session_hash' string")
-        dependency = self._dependency(body.get("fn_index"))
+        dependency = self._dependency(body.get("fn_index"), session_hash=session_hash)
         trigger = await trigger_of(self.blocks, request, body, session_hash)
         refused = await self._validate(dependency, _data(body), session_hash, trigger)
         if refused is not None:

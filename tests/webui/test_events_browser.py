@@ -1,5 +1,5 @@
 """The event system in headless Chromium: SelectData from a table click, gr.on with two
-triggers, a js= event, queue=False, and a State's change listener.
+triggers, a js= event, queue=False, a State's change listener, and a gr.render re-render.
 
 Skipped where Debian's chromium and chromium-driver are absent (see tests/browser.py).
 """
@@ -53,6 +53,15 @@ def build() -> gr.Blocks:
         counted = gr.Number(label="Counted", elem_id="counted")
         gr.Button("Count", elem_id="count").click(lambda n: n + 1, count, count)
         count.change(lambda n: n * 10, count, counted)
+
+        how_many = gr.Number(1, precision=0, label="How many", elem_id="how_many")
+
+        @gr.render(inputs=how_many)
+        def boxes(n: int) -> None:
+            for i in range(n):
+                box = gr.Textbox(f"item {i}", elem_id=f"item{i}")
+                gr.Button(f"Shout {i}", elem_id=f"shout{i}").click(str.upper, box, box)
+
     return demo
 
 
@@ -81,3 +90,18 @@ def test_select_on_js_queue_false_and_state_change(
     until(lambda: value_of(browser, "#counted input") == "10")
     browser.find_element(By.CSS_SELECTOR, "#count button").click()
     until(lambda: value_of(browser, "#counted input") == "20")
+
+
+def test_render_rebuilds_on_change_and_its_events_run(
+    browser: Driver, serve: Callable[[gr.Blocks], str]
+) -> None:
+    browser.get(serve(build()))
+    until(lambda: browser.execute_script("return window.webui !== undefined"))
+    until(lambda: browser.find_elements(By.CSS_SELECTOR, "#item0 input"))  # the load render
+    assert not browser.find_elements(By.CSS_SELECTOR, "#item1")
+    number = browser.find_element(By.CSS_SELECTOR, "#how_many input")
+    number.clear()
+    number.send_keys("3", Keys.TAB)
+    until(lambda: browser.find_elements(By.CSS_SELECTOR, "#item2 input"))
+    browser.find_element(By.CSS_SELECTOR, "#shout2 button").click()  # an event made by render
+    until(lambda: value_of(browser, "#item2 input") == "ITEM 2")

@@ -186,6 +186,18 @@ async function boot() {
   root.replaceChildren(top.frame);
   root.classList.toggle("webui-fill-width", Boolean(config.fill_width));
   const runner = new EventRunner(config, views, session);
+  // A gr.render event's output: its Column rebuilt from the new blocks, its events wired.
+  runner.onRender = (rendered) => {
+    const decide = defaultInteractive({ dependencies: [...config.dependencies, ...rendered.dependencies] });
+    for (const c of rendered.components) {
+      if (c.props.interactive == null) c.props = { ...c.props, interactive: decide(c.id) };
+      configs.set(c.id, c);
+    }
+    const old = views.get(rendered.layout.id);
+    const fresh = buildView(rendered.layout, configs, factories, ctxFor, views);
+    if (old?.frame && fresh.frame) old.frame.replaceWith(fresh.frame);
+    runner.replaceRendered(rendered.render_id, rendered.dependencies);
+  };
   runner.wire();
   runner.start();
   root.dataset.ready = "true"; // lets tests and embedders wait for a built page

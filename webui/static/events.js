@@ -31,8 +31,8 @@ export class EventRunner {
     this.loads = [];
   }
 
-  wire() {
-    for (const dep of this.dependencies) {
+  wire(dependencies = this.dependencies) {
+    for (const dep of dependencies) {
       if (dep.trigger_after != null) {
         if (!this.followers.has(dep.trigger_after)) this.followers.set(dep.trigger_after, []);
         this.followers.get(dep.trigger_after).push(dep);
@@ -71,7 +71,19 @@ export class EventRunner {
     return Array.isArray(result) ? result : [result];
   }
 
+  // A gr.render run's events replace those of its previous run; listeners on blocks that stay
+  // (a static button) find the old ones marked stale and ignore them.
+  replaceRendered(renderId, dependencies) {
+    this.rendered ??= new Map();
+    for (const old of this.rendered.get(renderId) ?? []) old.stale = true;
+    this.rendered.set(renderId, dependencies);
+    this.dependencies = [...this.dependencies.filter((d) => !d.stale), ...dependencies];
+    this.wire(dependencies);
+    for (const dep of dependencies) if (dep.targets?.some(([, event]) => event === "load")) this.trigger(dep, null);
+  }
+
   async trigger(dep, triggerId, eventData = null) {
+    if (dep.stale) return;
     this.cancelTargets(dep);
     let jsValues = null;
     if (dep.js) {
@@ -178,6 +190,7 @@ export class EventRunner {
     this.active.get(run.dep.id)?.delete(run);
     for (const view of this.outputViews(run)) view.showStatus(null);
     if (success && Array.isArray(output.data)) this.applyOutputs(run, output.data);
+    if (success && output.render_config) this.onRender?.(output.render_config);
     if (success && run.dep.scroll_to_output) this.outputViews(run)[0]?.frame?.scrollIntoView?.({ behavior: "smooth" });
     // A State whose value the event changed fires its `.change` listeners.
     for (const id of output.changed_state_ids ?? []) this.views.get(id)?.emit("change");

@@ -128,6 +128,12 @@ export class EventRunner {
     }
   }
 
+  // Where the spinner shows: `show_progress_on` when the event names blocks, else its outputs.
+  progressViews(run) {
+    const ids = run.dep.show_progress_on ?? run.dep.outputs;
+    return ids.map((id) => this.views.get(id)).filter(Boolean);
+  }
+
   outputViews(run) {
     return run.dep.outputs.map((id) => this.views.get(id)).filter(Boolean);
   }
@@ -135,7 +141,7 @@ export class EventRunner {
   setStatus(run, status) {
     if (run.dep.show_progress === "hidden") return;
     const stop = run.dep.types?.generator ? () => this.stop(run) : null;
-    for (const view of this.outputViews(run)) view.showStatus({ ...status, stop });
+    for (const view of this.progressViews(run)) view.showStatus({ ...status, stop });
   }
 
   onMessage(run, message) {
@@ -188,7 +194,7 @@ export class EventRunner {
     if (run.done) return;
     run.done = true;
     this.active.get(run.dep.id)?.delete(run);
-    for (const view of this.outputViews(run)) view.showStatus(null);
+    for (const view of this.progressViews(run)) view.showStatus(null);
     if (success && Array.isArray(output.data)) this.applyOutputs(run, output.data);
     if (success && output.render_config) this.onRender?.(output.render_config);
     if (success && run.dep.scroll_to_output) this.outputViews(run)[0]?.frame?.scrollIntoView?.({ behavior: "smooth" });

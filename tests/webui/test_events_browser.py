@@ -105,3 +105,22 @@ def test_render_rebuilds_on_change_and_its_events_run(
     until(lambda: browser.find_elements(By.CSS_SELECTOR, "#item2 input"))
     browser.find_element(By.CSS_SELECTOR, "#shout2 button").click()  # an event made by render
     until(lambda: value_of(browser, "#item2 input") == "ITEM 2")
+
+
+def test_chatbot_like_sends_like_data(browser: Driver, serve: Callable[[gr.Blocks], str]) -> None:
+    def liked(evt: gr.LikeData) -> str:
+        return f"{'up' if evt.liked else 'down'} {evt.index} {evt.value}"
+
+    with gr.Blocks() as demo:
+        chat = gr.Chatbot(
+            [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
+            elem_id="chat",
+        )
+        verdict = gr.Textbox(elem_id="verdict")
+        chat.like(liked, None, verdict)
+    browser.get(serve(demo))
+    until(lambda: browser.execute_script("return window.webui !== undefined"))
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#chat .webui-like")) == 2  # bot only
+    browser.find_element(By.CSS_SELECTOR, '#chat .webui-like[data-liked="false"]').click()
+    # The value is the message's content as the page holds it: Gradio 6's list of parts.
+    until(lambda: value_of(browser, "#verdict input").startswith("down 1 [{'type': 'text'"))

@@ -200,6 +200,9 @@ class Chatbot(Changeable, Selectable, Likeable, Component):
             "type": self.type,
             "height": self.height,
             "render_markdown": self.render_markdown,
+            # As Gradio's like listener does: the page shows the buttons once one waits.
+            "likeable": self.root is not None and self.root.has_listener(self, "like"),
+            "like_user_message": bool(getattr(self, "like_user_message", False)),
         }
         if self.placeholder is not None:
             props["placeholder"] = self.placeholder

@@ -68,15 +68,25 @@ export function chatbot(props, ctx) {
   const view = { fileUrl: (file) => ctx.fileUrl(file), markdown: props.render_markdown !== false, lineBreaks: true };
   const draw = () => {
     const messages = Array.isArray(value) ? value : [];
-    log.replaceChildren(
-      ...messages.flatMap((message) =>
-        // Pairs [user, assistant] are the older format; each half becomes a message.
-        Array.isArray(message)
-          ? message.map((content, i) => ({ role: i ? "assistant" : "user", content })).filter((m) => m.content != null)
-          : [message],
-      ).map((message) => renderMessage(message, view)),
+    const flat = messages.flatMap((message) =>
+      // Pairs [user, assistant] are the older format; each half becomes a message.
+      Array.isArray(message)
+        ? message.map((content, i) => ({ role: i ? "assistant" : "user", content })).filter((m) => m.content != null)
+        : [message],
     );
+    log.replaceChildren(...flat.map((message, index) => withEvents(renderMessage(message, view), message, index)));
     if (props.autoscroll !== false) log.scrollTop = log.scrollHeight;
+  };
+  // A click on a message fires `select`; with a like listener, thumbs fire `like` (LikeData).
+  const withEvents = (bubble, message, index) => {
+    const data = { index, value: message.content };
+    if (props._selectable) bubble.addEventListener("click", () => ctx.emit("select", { ...data, selected: true }));
+    if (props.likeable && (message.role !== "user" || props.like_user_message)) {
+      const thumb = (liked, text) =>
+        el("button", { type: "button", class: "webui-like", "data-liked": String(liked), text, onclick: () => ctx.emit("like", { ...data, liked }) });
+      bubble.append(el("div", { class: "webui-like-bar" }, thumb(true, "👍"), thumb(false, "👎")));
+    }
+    return bubble;
   };
   draw();
   const element = fieldset(props, log);

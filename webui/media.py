@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 MEDIA_ROOT = Path(__file__).resolve().parent / "media_assets"
+# The sample folders, as Gradio's (demos pass them to launch(allowed_paths=...)).
+MEDIA_PATHS = [MEDIA_ROOT / kind for kind in ("images", "videos", "audio", "models3d", "data")]
 # What Gradio ships under these names that webui cannot generate without a video/MP3 encoder.
 _NOT_SHIPPED = {
     "videos": ("a.mp4", "b.avi", "b.mp4", "muted_b.mp4", "world.mp4"),

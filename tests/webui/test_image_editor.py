@@ -57,3 +57,15 @@ def test_round_trip(serve: Callable[[gr.Blocks], str]) -> None:
     with PILImage.open(Path(source)) as image:
         width, height = image.size
     assert client.predict(payload, api_name="/shape") == [height, width, 3]
+
+
+def test_templates_and_webcam_options() -> None:
+    from webui.api_info import component_name
+
+    for template in (gr.Sketchpad, gr.Paint):
+        made = template(render=False)
+        assert made.sources == [] and component_name(made) == "Imageeditor"
+    assert component_name(gr.ImageMask(render=False)) == "Imageeditor"
+    options = gr.WebcamOptions(constraints={"video": {"width": 64}})
+    assert options.mirror is True
+    assert gr.ImageEditor(webcam_options=options, render=False).type == "numpy"

@@ -73,3 +73,17 @@ def test_round_trip_up_and_down(serve: Callable[[gr.Blocks], str], clip: Path) -
     assert info["parameters"][0]["python_type"]["type"] == "filepath"
     result = client.predict(handle_file(clip), api_name="/echo")
     assert Path(result).read_bytes() == clip.read_bytes()
+
+
+def test_playable_video_is_gradios_mp4_template(tmp_path: Path) -> None:
+    from webui.api_info import component_name
+
+    playable = gr.PlayableVideo(render=False)
+    assert playable.format == "mp4" and component_name(playable) == "Video"
+    with gr.Blocks() as demo:
+        rendered = gr.PlayableVideo()
+    avi = tmp_path / "clip.avi"
+    avi.write_bytes(b"RIFF")
+    with pytest.raises(gr.Error, match="does not transcode"):
+        rendered.postprocess(str(avi))
+    demo.close()

@@ -63,3 +63,10 @@ def test_samples_may_be_returned_from_any_directory(
 def test_generator_script_is_in_the_repo() -> None:
     script = Path(__file__).resolve().parents[2] / "scripts" / "make_webui_media.py"
     assert "def main" in script.read_text()
+
+
+def test_media_paths_name_the_sample_folders() -> None:
+    from webui.media import MEDIA_PATHS
+
+    assert [p.name for p in MEDIA_PATHS] == ["images", "videos", "audio", "models3d", "data"]
+    assert Path(gr.media.get_image("bus.png")).parent == MEDIA_PATHS[0]

@@ -8,6 +8,7 @@ no drawing tools); Gradio's blob path (`id`, accept_blobs) is refused.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar
 
 from webui.components.base import Component
@@ -126,3 +127,36 @@ class ImageEditor(Changeable, Selectable, Uploadable, Component):
             "width": self.width,
             "layers": self.layers,
         }
+
+
+@dataclasses.dataclass
+class WebcamOptions:
+    """Gradio's webcam settings (`webcam_options=`): accepted so apps run; webui's browser side
+    has no webcam capture, so they change nothing."""
+
+    mirror: bool = True
+    constraints: dict[str, Any] | None = None
+
+
+class Sketchpad(ImageEditor):
+    """Gradio's template: an ImageEditor with no image sources, to draw on a blank canvas."""
+
+    is_template = True
+
+    def __init__(self, value: Any = None, *, sources: list[str] | None = None, **kwargs: Any):
+        super().__init__(value, sources=list(sources or ()), **kwargs)
+
+
+class Paint(ImageEditor):
+    """Gradio's template: like Sketchpad, a blank canvas with no image sources."""
+
+    is_template = True
+
+    def __init__(self, value: Any = None, *, sources: list[str] | None = None, **kwargs: Any):
+        super().__init__(value, sources=list(sources or ()), **kwargs)
+
+
+class ImageMask(ImageEditor):
+    """Gradio's template: an ImageEditor for drawing a mask over an uploaded image."""
+
+    is_template = True

@@ -116,3 +116,12 @@ class Video(Changeable, Uploadable, Component):
             if getattr(self, key) is not None:
                 props[key] = getattr(self, key)
         return props
+
+
+class PlayableVideo(Video):
+    """Gradio's template: a Video with format="mp4"; other formats are refused, not converted."""
+
+    is_template = True
+
+    def __init__(self, value: str | Path | None = None, *, format: str = "mp4", **kwargs: Any):
+        super().__init__(value, format=format, **kwargs)

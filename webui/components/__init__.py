@@ -12,7 +12,13 @@ from webui.components.dataset import Dataset
 from webui.components.date_time import DateTime
 from webui.components.gallery import Gallery
 from webui.components.highlighted_text import HighlightedText
-from webui.components.image_editor import ImageEditor
+from webui.components.image_editor import (
+    ImageEditor,
+    ImageMask,
+    Paint,
+    Sketchpad,
+    WebcamOptions,
+)
 from webui.components.media import Audio, File, Image
 from webui.components.misc import JSON, Button, ClearButton, State
 from webui.components.model3d import Model3D
@@ -23,7 +29,7 @@ from webui.components.shortcuts import SHORTCUTS, component_instance
 from webui.components.templates import Files, List, Matrix, Microphone, Numpy, TextArea
 from webui.components.text import Markdown, Textbox
 from webui.components.timer import Timer
-from webui.components.video import Video
+from webui.components.video import PlayableVideo, Video
 
 Text = Textbox  # Gradio's aliases
 Json = JSON
@@ -59,6 +65,7 @@ __all__ = [
     "HighlightedText",
     "Image",
     "ImageEditor",
+    "ImageMask",
     "Json",
     "Label",
     "LinePlot",
@@ -70,9 +77,12 @@ __all__ = [
     "MultimodalTextbox",
     "Number",
     "Numpy",
+    "Paint",
+    "PlayableVideo",
     "Plot",
     "Radio",
     "ScatterPlot",
+    "Sketchpad",
     "Slider",
     "State",
     "Text",
@@ -81,5 +91,6 @@ __all__ = [
     "Timer",
     "UploadButton",
     "Video",
+    "WebcamOptions",
     "component_instance",
 ]

@@ -57,3 +57,25 @@ def test_callable_value_with_inputs_reruns_when_they_change(
 def test_every_without_a_callable_value_is_refused() -> None:
     with gr.Blocks(), pytest.raises(TypeError, match="callable value"):
         gr.Textbox("fixed", every=1)
+
+
+def test_load_endpoint_api_info_matches_gradios() -> None:
+    """Gradio 6 shows a randomized Slider's load event as this /info entry (its fn has no
+    docstring, so no description; no parameters; the Slider's schema as the return)."""
+    with gr.Blocks() as demo:
+        gr.Slider(0, 10, randomize=True, label="R")
+    with TestClient(demo.app) as http:
+        endpoint = http.get("/gradio_api/info").json()["named_endpoints"]["/get_random_value"]
+    assert endpoint == {
+        "parameters": [],
+        "returns": [
+            {
+                "label": "R",
+                "type": {"type": "number", "description": "numeric value between 0 and 10"},
+                "python_type": {"type": "float", "description": ""},
+                "component": "Slider",
+            }
+        ],
+        "api_visibility": "public",
+        "description": "",
+    }

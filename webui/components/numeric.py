@@ -117,10 +117,12 @@ class Slider(Changeable, Releasable, Component):
         super().__init__(minimum if value is None else value, **kwargs)
 
     def get_random_value(self) -> float:
-        """A value drawn uniformly from the range, on the step grid (Gradio's)."""
+        # Gradio's: uniform on the step grid, rounded to the step's decimals. No docstring, as
+        # in Gradio, whose API info shows the endpoint's description as "".
         steps = int((self.maximum - self.minimum) / self.step)
         value = self.minimum + self.step * random.randint(0, steps)
-        return int(value) if isinstance(self.step, int) and float(value).is_integer() else value
+        decimals = max(str(self.step)[::-1].find("."), 0)
+        return round(value, decimals) if decimals else value
 
     def preprocess(self, payload: Any) -> float | None:
         if payload is None:

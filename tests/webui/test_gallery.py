@@ -98,3 +98,7 @@ def test_round_trip_files_up_and_down(serve: Callable[[gr.Blocks], str]) -> None
         expected = original.convert("RGB").transpose(PILImage.Transpose.FLIP_LEFT_RIGHT)
         assert got.size == original.size
         assert np.abs(np.asarray(got.convert("RGB"), int) - np.asarray(expected, int)).mean() < 8
+
+
+def test_an_empty_gallery_starts_as_gradios_empty_list() -> None:
+    assert gr.Gallery(render=False).props()["value"] == []

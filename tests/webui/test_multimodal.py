@@ -53,3 +53,7 @@ def test_round_trip_with_files(serve: Callable[[gr.Blocks], str], tmp_path: Path
     png.write_bytes(b"x")
     with pytest.raises(Exception, match="Invalid file type"):
         client.predict({"text": "", "files": [handle_file(png)]}, api_name="/shout")
+
+
+def test_an_empty_box_starts_as_gradios_empty_value() -> None:
+    assert gr.MultimodalTextbox(render=False).props()["value"] == {"text": "", "files": []}

@@ -155,6 +155,14 @@ class Gallery(Changeable, Selectable, Uploadable, Component):
         kind = "video" if (data.get("mime_type") or "").startswith("video/") else "image"
         return {kind: data, "caption": None if caption is None else str(caption)}
 
+    def props(self) -> dict[str, Any]:
+        """An empty value is sent as Gradio sends it (its postprocess of None), so the API info
+        shows Gradio's default."""
+        props = super().props()
+        if self.value is None:
+            props["value"] = self.postprocess(None)
+        return props
+
     def api_info(self) -> dict[str, Any]:
         return GALLERY_DATA_SCHEMA
 

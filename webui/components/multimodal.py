@@ -117,6 +117,14 @@ class MultimodalTextbox(Changeable, Submittable, Focusable, Selectable, Componen
             return output_file_data(self, item)
         raise Error(f"MultimodalTextbox files are paths, not {type(item).__name__}")
 
+    def props(self) -> dict[str, Any]:
+        """An empty value is sent as Gradio sends it (its postprocess of None), so the API info
+        shows Gradio's default."""
+        props = super().props()
+        if self.value is None:
+            props["value"] = self.postprocess(None)
+        return props
+
     def api_info(self) -> dict[str, Any]:
         return MULTIMODAL_DATA_SCHEMA
 

@@ -137,17 +137,23 @@ class Dependency:
 
 
 def _as_list(components: Any, what: str) -> tuple[list[Component], bool]:
-    """The components, and whether they came as a set (fn then takes/returns a dict)."""
+    """The components, and whether they came as a set (fn then takes/returns a dict).
+    Outputs may also be layouts (Gradio's `outputs=tabs` for `gr.Tabs(selected=...)`)."""
     from webui.components.base import Component
 
+    allowed: tuple[type, ...] = (Component,)
+    if what == "outputs":
+        from webui.layouts import _Layout
+
+        allowed = (Component, _Layout)
     if components is None:
         return [], False
-    if isinstance(components, Component):
+    if isinstance(components, allowed):
         return [components], False
     as_set = isinstance(components, set | frozenset)
     items = list(components)
     for item in items:
-        if not isinstance(item, Component):
+        if not isinstance(item, allowed):
             raise TypeError(f"{what} must be components, got {type(item).__name__}: {item!r}")
     if as_set:
         items.sort(key=lambda c: c.id)  # a set has no order; the wire needs one

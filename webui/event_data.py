@@ -117,7 +117,7 @@ class Client:
 @dataclass(frozen=True, kw_only=True)
 class Request:
     """The HTTP request that started an event (Gradio's `gr.Request`), a snapshot taken when
-    the event joined: `headers` (lowercase names), `client.host`, `query_params`, `cookies`,
+    the event joined: `headers` (any-case names), `client.host`, `query_params`, `cookies`,
     `session_hash`, and `username` when the app has a login."""
 
     headers: Mapping[str, str] = field(default_factory=dict)

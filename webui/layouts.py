@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from typing import Any, ClassVar
 
 from webui.blocks import BlockContext
 from webui.events import Changeable, Selectable
 
 
-class Row(BlockContext):
+class _Layout(BlockContext):
+    """A layout an event may return (`gr.Column(visible=False)`, `gr.Tabs(selected=1)`): it
+    updates the props its constructor was given, as a returned component does."""
+
+    constructor_args: dict[str, Any]
+    _updatable: ClassVar[bool] = True
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> _Layout:
+        self = super().__new__(cls)
+        try:
+            bound = inspect.signature(cls.__init__).bind_partial(None, *args, **kwargs)
+            named = dict(list(bound.arguments.items())[1:])
+            named.update(named.pop("kwargs", {}))
+        except TypeError:
+            named = dict(kwargs)  # __init__ raises the real error
+        named.pop("render", None)
+        self.constructor_args = named
+        return self
+
+
+class Row(_Layout):
     block_type = "row"
 
     def __init__(self, *, variant: str = "default", equal_height: bool = False, **kwargs: Any):
@@ -20,7 +41,7 @@ class Row(BlockContext):
         return {"variant": self.variant, "equal_height": self.equal_height, **super().props()}
 
 
-class Column(BlockContext):
+class Column(_Layout):
     block_type = "column"
 
     def __init__(
@@ -36,21 +57,34 @@ class Column(BlockContext):
         return {**base, **super().props()}
 
 
-class Tabs(Changeable, Selectable, BlockContext):
+class Tabs(Changeable, Selectable, _Layout):
     block_type = "tabs"
 
-    def __init__(self, **kwargs: Any):
+    def __init__(self, *, selected: int | str | None = None, **kwargs: Any):
+        """`selected` is the `id` of the Tab shown first (Gradio's)."""
         self.implicit = False  # made by a Tab opened outside any Tabs
+        self.selected = selected
         super().__init__(**kwargs)
 
+    def props(self) -> dict[str, Any]:
+        return {"selected": self.selected, **super().props()}
 
-class Tab(Selectable, BlockContext):
+
+class Tab(Selectable, _Layout):
     """One tab; opened outside a Tabs it gets one made for it, as in Gradio."""
 
     block_type = "tabitem"
 
-    def __init__(self, label: str | None = None, *, interactive: bool = True, **kwargs: Any):
+    def __init__(
+        self,
+        label: str | None = None,
+        *,
+        id: int | str | None = None,  # Gradio's name, though it shadows the builtin
+        interactive: bool = True,
+        **kwargs: Any,
+    ):
         self.label = label
+        self.tab_id = id  # what Tabs(selected=...) names
         self.interactive = interactive
         super().__init__(render=False, **{k: v for k, v in kwargs.items() if k != "render"})
         if kwargs.get("render", True):
@@ -73,7 +107,7 @@ class Tab(Selectable, BlockContext):
 
     def props(self) -> dict[str, Any]:
         props = super().props()
-        props.update(label=self.label, interactive=self.interactive, name="tab")
+        props.update(label=self.label, interactive=self.interactive, name="tab", id=self.tab_id)
         props["_selectable"] = self.root is not None and self.root.has_listener(self, "select")
         return props
 
@@ -81,7 +115,7 @@ class Tab(Selectable, BlockContext):
 TabItem = Tab
 
 
-class Accordion(BlockContext):
+class Accordion(_Layout):
     block_type = "accordion"
 
     def __init__(self, label: str | None = None, *, open: bool = True, **kwargs: Any):
@@ -93,5 +127,5 @@ class Accordion(BlockContext):
         return {"label": self.label, "open": self.open, **super().props()}
 
 
-class Group(BlockContext):
+class Group(_Layout):
     block_type = "group"

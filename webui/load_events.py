@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 def attach_load_events(root: Blocks) -> None:
     """Declare the pending load event of each component, after the app's own events, in the
     order Gradio does (so fn_index and API info match)."""
+    from webui.blocks import _render_parent
     from webui.components.base import Component
     from webui.components.timer import Timer
 
@@ -25,6 +26,12 @@ def attach_load_events(root: Blocks) -> None:
         listed = [inputs] if isinstance(inputs, Component) else list(inputs or [])
         targets = [(c.id, "change") for c in listed if hasattr(c, "change")]
         timer = every if isinstance(every, Timer) else None
+        if isinstance(every, int | float):  # seconds: a new Timer in the app, as Gradio makes
+            token = _render_parent.set(root)
+            try:
+                timer = Timer(every)
+            finally:
+                _render_parent.reset(token)
         if timer is not None:
             targets.append((timer.id, "tick"))
         targets.append((root.id, "load"))

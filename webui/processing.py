@@ -122,6 +122,12 @@ def postprocess(dependency: Dependency, result: Any, state: SessionState) -> lis
             _store_state(component, value, state)
             payloads.append(None)
             continue
+        if not isinstance(component, Component):  # a layout: only its props change
+            props = update_props(value)
+            if props is None:
+                raise Error(f"/{dependency.api_name} returned a value for a layout; use update()")
+            payloads.append({"__type__": "update", **props})
+            continue
         props = update_props(value)
         if props is None:
             session_component = state.component(component)

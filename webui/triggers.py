@@ -30,9 +30,9 @@ async def trigger_of(
     """The Trigger of an event joined by `request` with JSON `body`."""
     client = request.client
     snapshot = Request(
-        headers={k.lower(): v for k, v in request.headers.items()},
+        headers=request.headers,  # Starlette's, as Gradio's gr.Request gives: any-case lookup
         client=Client(host=client.host if client else None, port=client.port if client else None),
-        query_params=dict(request.query_params),
+        query_params=request.query_params,
         cookies=dict(request.cookies),
         path_params=dict(request.path_params),
         url=str(request.url),

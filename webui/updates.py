@@ -37,8 +37,8 @@ def update_props(value: Any) -> dict[str, Any] | None:
 
     if isinstance(value, dict) and value.get("__type__") == UPDATE:
         return {k: v for k, v in value.items() if k != "__type__"}
-    if isinstance(value, Component):
-        return dict(value.constructor_args)
+    if isinstance(value, Component) or getattr(value, "_updatable", False):
+        return dict(value.constructor_args)  # a component or a layout (webui.layouts)
     return None
 
 

@@ -247,3 +247,27 @@ def test_selectable_only_where_a_select_listener_waits() -> None:
         components = {c["id"]: c for c in http.get("/config").json()["components"]}
     assert components[table.id]["props"]["_selectable"] is True
     assert components[plain.id]["props"]["_selectable"] is False
+
+
+def test_layouts_as_outputs_take_updates() -> None:
+    with gr.Blocks() as demo:
+        with gr.Tabs() as tabs:
+            with gr.Tab("One", id=1):
+                gr.Markdown("one")
+            with gr.Tab("Two", id=2):
+                gr.Markdown("two")
+        with gr.Column() as column:
+            gr.Markdown("hide me")
+        gr.Button().click(lambda: gr.Tabs(selected=2), None, tabs)
+        gr.Button().click(lambda: gr.update(visible=False), None, column)
+        gr.Button().click(lambda: "text", None, column)
+    with TestClient(demo.app) as http:
+        components = {c["id"]: c for c in http.get("/config").json()["components"]}
+        assert components[tabs.id]["props"]["selected"] is None
+        assert completed(http, 0, [], "a")["output"]["data"] == [
+            {"__type__": "update", "selected": 2}
+        ]
+        assert completed(http, 1, [], "b")["output"]["data"] == [
+            {"__type__": "update", "visible": False}
+        ]
+        assert completed(http, 2, [], "c")["success"] is False

@@ -93,9 +93,10 @@ class Component(Block):
         if display:
             logger.debug("%s ignores display options %s", type(self).__name__, sorted(display))
         super().__init__(visible=visible, elem_id=elem_id, elem_classes=elem_classes, render=render)
+        # Attached when the app's `with` ends, also for components rendered later (Interface's).
         self.load_event_to_attach: tuple[Callable[..., Any], Any, Any] | None = None
-        if self.value_fn is not None and render and self.root is not None:
-            self.load_event_to_attach = (self.value_fn, _timer(every), inputs)
+        if self.value_fn is not None:
+            self.load_event_to_attach = (self.value_fn, every, inputs)
 
     def preprocess(self, payload: Any) -> Any:
         return payload
@@ -163,15 +164,6 @@ class Component(Block):
                 example_inputs=self.example_payload(),
             )
         return config
-
-
-def _timer(every: Any) -> Any:
-    """`every=` seconds as a new Timer beside the component (Gradio's), or the Timer given."""
-    if every is None or not isinstance(every, int | float):
-        return every
-    from webui.components.timer import Timer
-
-    return Timer(every)
 
 
 def check_choices(

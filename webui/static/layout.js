@@ -75,6 +75,12 @@ function tabs(props) {
       );
       select(Math.max(0, views.findIndex((view) => view.props.id === props.selected)));
     },
+    // An event returning gr.Tabs(selected=id) shows that tab.
+    update(changed) {
+      if (!("selected" in changed)) return;
+      const index = views.findIndex((view) => view.props.id === changed.selected);
+      if (index >= 0) select(index);
+    },
   };
 }
 

@@ -53,6 +53,8 @@ export function number(props, ctx) {
   input.addEventListener("input", () => ctx.emit("input"));
   input.addEventListener("change", () => ctx.emit("change"));
   input.addEventListener("keydown", (event) => event.key === "Enter" && ctx.emit("submit"));
+  input.addEventListener("focus", () => ctx.emit("focus"));
+  input.addEventListener("blur", () => ctx.emit("blur"));
   const element = labeled(props, input);
   return {
     element,
@@ -213,6 +215,8 @@ export function dropdown(props, ctx) {
   };
   draw(props.choices, props.value);
   control.disabled = !props.interactive;
+  // Dropdown's key_up (KeyUpData): the key and the text typed so far, as Gradio sends them.
+  control.addEventListener("keyup", (event) => ctx.emit("key_up", { key: event.key, input_value: control.value ?? "" }));
   control.addEventListener("change", () => {
     ctx.emit("input");
     ctx.emit("change");

@@ -2,8 +2,9 @@
 
 Gradio ships photos, recordings and videos under these names; webui cannot copy them, so this
 script draws stand-ins under the same names with Pillow and the standard library (images, WAV
-sounds, 3D models, CSV/JSON/subtitle files). MP3s and videos need encoders we do not have, so
-none are written and `webui.media` names them as missing. Run: python scripts/make_webui_media.py
+sounds, 3D models, CSV/JSON/subtitle files, and MP4 videos of uncompressed H.264 from
+pcm_mp4.py). MP3s and AVI need encoders we do not have, so none are written and `webui.media`
+names them as missing. Run: python scripts/make_webui_media.py
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import struct
 import wave
 from pathlib import Path
 
+from pcm_mp4 import pcm_mp4  # this folder is on sys.path when the script runs
 from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent / "webui" / "media_assets"
@@ -70,6 +72,32 @@ def write_sounds(folder: Path) -> None:
             out.setsampwidth(2)
             out.setframerate(rate)
             out.writeframes(struct.pack(f"<{len(samples)}h", *samples))
+
+
+# name -> colour of a ball crossing a 48x32 frame, 12 frames at 6 fps
+VIDEOS = {
+    "a.mp4": (230, 80, 60),
+    "b.mp4": (60, 160, 230),
+    "muted_b.mp4": (60, 160, 230),
+    "world.mp4": (60, 200, 90),
+}
+
+
+def yuv_planes(image: Image.Image) -> tuple[bytes, bytes, bytes]:
+    """Y at full size, Cb and Cr at half size (4:2:0), as pcm_mp4 takes them."""
+    y, cb, cr = image.convert("YCbCr").split()
+    half = (image.width // 2, image.height // 2)
+    return y.tobytes(), cb.resize(half).tobytes(), cr.resize(half).tobytes()
+
+
+def write_videos(folder: Path) -> None:
+    for name, colour in VIDEOS.items():
+        frames = []
+        for i in range(12):
+            frame = Image.new("RGB", (48, 32), (20, 20, 40))
+            ImageDraw.Draw(frame).ellipse((i * 3, 8, i * 3 + 16, 24), fill=colour)
+            frames.append(yuv_planes(frame))
+        (folder / name).write_bytes(pcm_mp4(frames, 48, 32, fps=6))
 
 
 # A tetrahedron: 4 vertices, 4 faces; every model file below holds it.
@@ -210,6 +238,7 @@ def main() -> None:
         ("images", write_images),
         ("audio", write_sounds),
         ("models3d", write_models),
+        ("videos", write_videos),
         ("data", write_data),
     ):
         folder = ROOT / kind

@@ -1,9 +1,9 @@
 """Sample media for demos: `gr.media.get_image("bus.png")` and friends, as Gradio's gradio.media.
 
 Gradio ships photos, sounds, videos and models under these names; webui ships small stand-ins of
-its own under the same names (drawn by scripts/make_webui_media.py). Names webui has no
-stand-in for (videos, MP3s) raise FileNotFoundError naming the missing sample. URLs are
-returned as given, as Gradio does.
+its own under the same names (drawn by scripts/make_webui_media.py; the MP4s hold uncompressed
+H.264 that browsers play). Names webui has no stand-in for (MP3s, AVI) raise FileNotFoundError
+naming the missing sample. URLs are returned as given, as Gradio does.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 MEDIA_ROOT = Path(__file__).resolve().parent / "media_assets"
 # The sample folders, as Gradio's (demos pass them to launch(allowed_paths=...)).
 MEDIA_PATHS = [MEDIA_ROOT / kind for kind in ("images", "videos", "audio", "models3d", "data")]
-# What Gradio ships under these names that webui cannot generate without a video/MP3 encoder.
+# What Gradio ships under these names that webui cannot generate without an MP3/AVI encoder.
 _NOT_SHIPPED = {
-    "videos": ("a.mp4", "b.avi", "b.mp4", "muted_b.mp4", "world.mp4"),
+    "videos": ("b.avi",),
     "audio": ("cate_blanch.mp3", "cate_blanch_2.mp3", "heath_ledger.mp3"),
 }
 
@@ -27,10 +27,7 @@ def _media_path(kind: str, filename: str | None) -> str:
     shipped = sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
     if filename is None:
         if not shipped:
-            raise FileNotFoundError(
-                f"webui ships no sample {kind} (Gradio's are not redistributed and webui cannot "
-                f"encode {kind} without ffmpeg); pass a path or URL of your own"
-            )
+            raise FileNotFoundError(f"webui ships no sample {kind}; pass a path or URL of your own")
         return str(folder / shipped[0])  # Gradio picks at random; the first keeps runs alike
     if filename in _NOT_SHIPPED.get(kind, ()):
         raise FileNotFoundError(
@@ -48,7 +45,7 @@ def get_image(filename: str | None = None) -> str:
 
 
 def get_video(filename: str | None = None) -> str:
-    """The path of a sample video; webui ships none, so a name that is no URL raises."""
+    """The path of a sample MP4 video (48x32, 2 s, no sound)."""
     return _media_path("videos", filename)
 
 

@@ -32,7 +32,7 @@ def build_app(download: Path) -> gr.Blocks:
         gr.UploadButton(elem_id="upload")
         saved = gr.DownloadButton(elem_id="download")
         gallery = gr.Gallery(elem_id="gallery", interactive=True)
-        gr.Video(elem_id="video")
+        gr.Video(gr.media.get_video("world.mp4"), elem_id="video")
         gr.Model3D(gr.media.get_model3d("Fox.gltf"), elem_id="model")
         gr.MultimodalTextbox(elem_id="multimodal")
         gr.ImageEditor(elem_id="editor")
@@ -83,6 +83,14 @@ def test_new_components_render_and_run(browser: Driver, serve: object, tmp_path:
     assert browser.find_element(By.CSS_SELECTOR, "#gallery figcaption").text == "bus"
     href = until(lambda: browser.find_element(By.CSS_SELECTOR, "#download a").get_attribute("href"))
     assert "report.txt" in href
+    # webui's sample MP4 (uncompressed H.264, scripts/pcm_mp4.py) decodes in the browser
+    size = until(
+        lambda: browser.execute_script(
+            "const v = document.querySelector('#video video');"
+            "return v && v.readyState >= 2 && [v.videoWidth, v.videoHeight];"
+        )
+    )
+    assert size == [48, 32]
     shot = tmp_path / "new_components.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 0
     errors = [e for e in browser.get_log("browser") if "favicon" not in e["message"]]

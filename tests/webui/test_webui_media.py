@@ -33,11 +33,16 @@ def test_sample_audio_models_and_data_are_valid() -> None:
     assert Path(gr.media.get_file()).is_file() and Path(gr.media.get_image()).is_file()
 
 
+def test_sample_videos_are_mp4_files() -> None:
+    for name in ("world.mp4", "a.mp4", "b.mp4"):
+        head = Path(gr.media.get_video(name)).read_bytes()[:12]
+        assert head[4:12] == b"ftypisom"
+    assert Path(gr.media.get_video()).name == "a.mp4"
+
+
 def test_missing_samples_are_named() -> None:
-    with pytest.raises(FileNotFoundError, match=r"world\.mp4"):
-        gr.media.get_video("world.mp4")
-    with pytest.raises(FileNotFoundError, match="no sample videos"):
-        gr.media.get_video()
+    with pytest.raises(FileNotFoundError, match=r"b\.avi"):
+        gr.media.get_video("b.avi")
     with pytest.raises(FileNotFoundError, match=r"cate_blanch\.mp3"):
         gr.media.get_audio("cate_blanch.mp3")
     with pytest.raises(FileNotFoundError, match=r"nope\.png"):

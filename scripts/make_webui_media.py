@@ -3,8 +3,8 @@
 Gradio ships photos, recordings and videos under these names; webui cannot copy them, so this
 script draws stand-ins under the same names with Pillow and the standard library (images, WAV
 sounds, 3D models, CSV/JSON/subtitle files, and MP4 videos of uncompressed H.264 from
-pcm_mp4.py). MP3s and AVI need encoders we do not have, so none are written and `webui.media`
-names them as missing. Run: python scripts/make_webui_media.py
+pcm_mp4.py), MP3s of silence (frames with no audio data need no encoder). AVI is not written,
+and `webui.media` names it as missing. Run: python scripts/make_webui_media.py
 """
 
 from __future__ import annotations
@@ -98,6 +98,18 @@ def write_videos(folder: Path) -> None:
             ImageDraw.Draw(frame).ellipse((i * 3, 8, i * 3 + 16, 24), fill=colour)
             frames.append(yuv_planes(frame))
         (folder / name).write_bytes(pcm_mp4(frames, 48, 32, fps=6))
+
+
+SILENT_MP3S = ("cate_blanch.mp3", "cate_blanch_2.mp3", "heath_ledger.mp3")
+# MPEG-1 Layer III, 32 kbit/s, 32 kHz, mono, no CRC: 144-byte frames of 1152 samples (36 ms)
+MP3_HEADER = bytes([0xFF, 0xFB, 0x18, 0xC0])
+
+
+def write_silent_mp3s(folder: Path) -> None:
+    """Two seconds of silence: all-zero side info means no audio data, which decodes as 0."""
+    frame = MP3_HEADER + bytes(144 - len(MP3_HEADER))
+    for name in SILENT_MP3S:
+        (folder / name).write_bytes(frame * 56)
 
 
 # A tetrahedron: 4 vertices, 4 faces; every model file below holds it.
@@ -237,6 +249,7 @@ def main() -> None:
     for kind, write in (
         ("images", write_images),
         ("audio", write_sounds),
+        ("audio", write_silent_mp3s),
         ("models3d", write_models),
         ("videos", write_videos),
         ("data", write_data),

@@ -2,8 +2,8 @@
 
 Gradio ships photos, sounds, videos and models under these names; webui ships small stand-ins of
 its own under the same names (drawn by scripts/make_webui_media.py; the MP4s hold uncompressed
-H.264 that browsers play). Names webui has no stand-in for (MP3s, AVI) raise FileNotFoundError
-naming the missing sample. URLs are returned as given, as Gradio does.
+H.264 that browsers play, the MP3s are silence). The one name webui has no stand-in for (b.avi)
+raises FileNotFoundError naming it. URLs are returned as given, as Gradio does.
 """
 
 from __future__ import annotations
@@ -13,11 +13,8 @@ from pathlib import Path
 MEDIA_ROOT = Path(__file__).resolve().parent / "media_assets"
 # The sample folders, as Gradio's (demos pass them to launch(allowed_paths=...)).
 MEDIA_PATHS = [MEDIA_ROOT / kind for kind in ("images", "videos", "audio", "models3d", "data")]
-# What Gradio ships under these names that webui cannot generate without an MP3/AVI encoder.
-_NOT_SHIPPED = {
-    "videos": ("b.avi",),
-    "audio": ("cate_blanch.mp3", "cate_blanch_2.mp3", "heath_ledger.mp3"),
-}
+# What Gradio ships under these names that webui cannot generate without an AVI encoder.
+_NOT_SHIPPED = {"videos": ("b.avi",)}
 
 
 def _media_path(kind: str, filename: str | None) -> str:
@@ -50,7 +47,7 @@ def get_video(filename: str | None = None) -> str:
 
 
 def get_audio(filename: str | None = None) -> str:
-    """The path of a sample WAV sound."""
+    """The path of a sample sound: WAV tones, or MP3s of silence."""
     return _media_path("audio", filename)
 
 

@@ -33,6 +33,7 @@ def build_app(download: Path) -> gr.Blocks:
         saved = gr.DownloadButton(elem_id="download")
         gallery = gr.Gallery(elem_id="gallery", interactive=True)
         gr.Video(gr.media.get_video("world.mp4"), elem_id="video")
+        gr.Audio(gr.media.get_audio("cate_blanch.mp3"), type="filepath", elem_id="sound")
         gr.Model3D(gr.media.get_model3d("Fox.gltf"), elem_id="model")
         gr.MultimodalTextbox(elem_id="multimodal")
         gr.ImageEditor(elem_id="editor")
@@ -91,6 +92,13 @@ def test_new_components_render_and_run(browser: Driver, serve: object, tmp_path:
         )
     )
     assert size == [48, 32]
+    duration = until(
+        lambda: browser.execute_script(
+            "const a = document.querySelector('#sound audio');"
+            "return a && a.readyState >= 1 && !a.error && a.duration;"
+        )
+    )
+    assert 1.5 < duration < 2.5  # the silent sample MP3 decodes
     shot = tmp_path / "new_components.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 0
     errors = [e for e in browser.get_log("browser") if "favicon" not in e["message"]]

@@ -158,5 +158,21 @@ class Likeable(Editable):
     option_select = _listener("option_select")
 
 
+class DoubleClickable:
+    double_click = _listener("double_click")
+
+
+class Playable:
+    """Gradio's Audio/Video playback and recording events."""
+
+    play = _listener("play")
+    pause = _listener("pause")
+    stop = _listener("stop")
+    end = _listener("end")
+    start_recording = _listener("start_recording")
+    pause_recording = _listener("pause_recording")
+    stop_recording = _listener("stop_recording")
+
+
 class Clearable:
     clear = _listener("clear")

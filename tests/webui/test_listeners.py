@@ -232,6 +232,8 @@ def test_components_carry_gradios_listeners() -> None:
         gr.Radio: ["select"],
         gr.CheckboxGroup: ["select"],
         gr.Image: ["select", "upload", "clear"],
+        gr.Audio: ["play", "pause", "stop", "end", "start_recording", "stop_recording"],
+        gr.LinePlot: ["select", "double_click"],
     }
     for cls, events in expected.items():
         missing = [e for e in events if not callable(getattr(cls, e, None))]

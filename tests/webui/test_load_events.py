@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
 from gradio_client import Client
 from starlette.testclient import TestClient
 
@@ -54,9 +53,11 @@ def test_callable_value_with_inputs_reruns_when_they_change(
     assert Client(serve(demo), verbose=False).predict("Bo", api_name="/lambda") == "hello Bo"
 
 
-def test_every_without_a_callable_value_is_refused() -> None:
-    with gr.Blocks(), pytest.raises(TypeError, match="callable value"):
-        gr.Textbox("fixed", every=1)
+def test_every_and_inputs_without_a_callable_value_are_ignored_as_in_gradio() -> None:
+    with gr.Blocks() as demo:
+        source = gr.Textbox()
+        box = gr.Textbox("fixed", every=1, inputs=[source])
+    assert box.value == "fixed" and demo.dependencies == []
 
 
 def test_load_endpoint_api_info_matches_gradios() -> None:

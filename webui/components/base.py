@@ -85,7 +85,9 @@ class Component(Block):
         self.value_fn = value if callable(value) else None
         self.value = value() if callable(value) and not inputs else None if inputs else value
         if self.value_fn is None and (every is not None or inputs is not None):
-            raise TypeError("every= and inputs= take effect only with a callable value=")
+            # As Gradio: they only say when to call a callable value; a plain one ignores them.
+            logger.debug("%s ignores every=/inputs= without a callable value", type(self).__name__)
+            self.value = value
         self.label = label
         self.show_label = show_label
         self.interactive = interactive

@@ -33,7 +33,7 @@ from webui.components.filedata import (
 )
 from webui.components.wav import read_wav, write_wav
 from webui.errors import Error
-from webui.events import Changeable, Selectable
+from webui.events import Changeable, Playable, Selectable
 
 # -- Image ------------------------------------------------------------------------------------
 
@@ -185,7 +185,7 @@ def image_type_for(hint: Any) -> str | None:
 # -- Audio ------------------------------------------------------------------------------------
 
 
-class Audio(Changeable, Uploadable, Component):
+class Audio(Changeable, Playable, Uploadable, Component):
     """Sound: `fn` gets (sample_rate, samples) from a WAV file (`type="numpy"`) or a path.
 
     Returned (sample_rate, samples) tuples are written as 16-bit WAV into the cache dir.

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from webui.components.base import Component
 from webui.components.data import is_dataframe, json_cell
 from webui.errors import Error
-from webui.events import Changeable, Selectable
+from webui.events import Changeable, DoubleClickable, Selectable
 
 _PLOT_SCHEMA: dict[str, Any] = {
     "properties": {
@@ -85,7 +85,7 @@ def _frame_kind(dtype: Any) -> str:
     return "nominal"
 
 
-class _NativePlot(Changeable, Selectable, Component):
+class _NativePlot(Changeable, Selectable, DoubleClickable, Component):
     """Data for the browser to chart: `{"columns", "data", "datatypes", "mark"}`."""
 
     block_type = "nativeplot"

@@ -70,7 +70,15 @@ export const image = (props, ctx) =>
 export const audio = (props, ctx) =>
   mediaBlock(props, ctx, {
     accept: "audio/*",
-    show: (url) => el("audio", { controls: true, src: url, autoplay: props.autoplay || null }),
+    show: (url) =>
+      el("audio", {
+        controls: true,
+        src: url,
+        autoplay: props.autoplay || null,
+        onplay: () => ctx.emit("play"),
+        onpause: () => ctx.emit("pause"),
+        onended: () => ctx.emit("end"),
+      }),
   });
 
 export const video = (props, ctx) =>

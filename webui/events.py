@@ -174,5 +174,10 @@ class Playable:
     stop_recording = _listener("stop_recording")
 
 
+class Expandable:
+    expand = _listener("expand")
+    collapse = _listener("collapse")
+
+
 class Clearable:
     clear = _listener("clear")

@@ -6,7 +6,7 @@ import inspect
 from typing import Any, ClassVar
 
 from webui.blocks import BlockContext
-from webui.events import Changeable, Selectable
+from webui.events import Changeable, Expandable, Selectable
 
 
 class _Layout(BlockContext):
@@ -115,7 +115,7 @@ class Tab(Selectable, _Layout):
 TabItem = Tab
 
 
-class Accordion(_Layout):
+class Accordion(Expandable, _Layout):
     block_type = "accordion"
 
     def __init__(self, label: str | None = None, *, open: bool = True, **kwargs: Any):

@@ -124,3 +124,18 @@ def test_chatbot_like_sends_like_data(browser: Driver, serve: Callable[[gr.Block
     browser.find_element(By.CSS_SELECTOR, '#chat .webui-like[data-liked="false"]').click()
     # The value is the message's content as the page holds it: Gradio 6's list of parts.
     until(lambda: value_of(browser, "#verdict input").startswith("down 1 [{'type': 'text'"))
+
+
+def test_accordion_expand_and_collapse(browser: Driver, serve: Callable[[gr.Blocks], str]) -> None:
+    with gr.Blocks() as demo:
+        with gr.Accordion("More", open=False, elem_id="more") as more:
+            gr.Markdown("inside")
+        seen = gr.Textbox(elem_id="seen")
+        more.expand(lambda: "expanded", None, seen)
+        more.collapse(lambda: "collapsed", None, seen)
+    browser.get(serve(demo))
+    until(lambda: browser.execute_script("return window.webui !== undefined"))
+    browser.find_element(By.CSS_SELECTOR, "#more summary").click()
+    until(lambda: value_of(browser, "#seen input") == "expanded")
+    browser.find_element(By.CSS_SELECTOR, "#more summary").click()
+    until(lambda: value_of(browser, "#seen input") == "collapsed")

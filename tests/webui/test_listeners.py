@@ -234,6 +234,7 @@ def test_components_carry_gradios_listeners() -> None:
         gr.Image: ["select", "upload", "clear"],
         gr.Audio: ["play", "pause", "stop", "end", "start_recording", "stop_recording"],
         gr.LinePlot: ["select", "double_click"],
+        gr.Accordion: ["expand", "collapse"],
     }
     for cls, events in expected.items():
         missing = [e for e in events if not callable(getattr(cls, e, None))]

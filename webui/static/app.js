@@ -123,7 +123,7 @@ function buildView(node, configs, factories, ctxFor, views) {
   views.set(view.id, view);
   const makeLayout = layouts[view.type];
   if (makeLayout || node.children) {
-    view.layout = (makeLayout ?? layouts.group)(view.props);
+    view.layout = (makeLayout ?? layouts.group)(view.props, view);
     view.frame = view.layout.element;
     const children = (node.children ?? []).map((child) => buildView(child, configs, factories, ctxFor, views));
     for (const child of children) if (child.frame) view.layout.slot.append(child.frame);

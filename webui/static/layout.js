@@ -26,10 +26,12 @@ function form() {
   return { element, slot: element };
 }
 
-function accordion(props) {
+// Opening and closing fire Gradio's `expand` and `collapse` on the Accordion's view.
+function accordion(props, view) {
   const summary = el("summary", { text: props.label ?? "" });
   const slot = el("div", { class: "webui-accordion-body" });
   const element = el("details", { class: "webui-accordion", open: props.open !== false }, summary, slot);
+  element.addEventListener("toggle", () => view?.emit(element.open ? "expand" : "collapse"));
   return {
     element,
     slot,

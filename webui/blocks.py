@@ -195,9 +195,12 @@ class Blocks(BlockContext):
         return self
 
     def _register(self, block: Block) -> int:
+        from webui.render import current_capture
+
         block_id = self._next_id
         self._next_id += 1
-        self.blocks[block_id] = block
+        if current_capture() is None:  # a gr.render run's blocks belong to one session only
+            self.blocks[block_id] = block
         return block_id
 
     def add_dependency(self, dependency: Dependency) -> Dependency:

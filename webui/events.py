@@ -179,5 +179,9 @@ class Expandable:
     collapse = _listener("collapse")
 
 
+class Copyable:
+    copy = _listener("copy")
+
+
 class Clearable:
     clear = _listener("clear")

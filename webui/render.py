@@ -87,9 +87,7 @@ class Renderable:
                 self.fn(*args)
         finally:
             _capture.reset(token)
-        blocks = list(_subtree(copy))
-        for block in blocks[1:]:  # made per session: the app's own table never keeps them
-            self.root.blocks.pop(block.id, None)
+        blocks = list(_subtree(copy))  # never in the app's table (see Blocks._register)
         for old in state.rendered_by.get(self.id, []):
             state.rendered.pop(old, None)
         state.rendered_by[self.id] = [d.id for d in capture.dependencies]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from webui.components.base import Component
-from webui.events import Changeable, Focusable, Selectable, Submittable
+from webui.events import Changeable, Copyable, Focusable, Selectable, Submittable
 
 
-class Textbox(Changeable, Submittable, Selectable, Focusable, Component):
+class Textbox(Changeable, Submittable, Selectable, Focusable, Copyable, Component):
     block_type = "textbox"
     python_type = "str"
     example: ClassVar[Any] = "Hello!!"
@@ -49,7 +49,7 @@ class Textbox(Changeable, Submittable, Selectable, Focusable, Component):
         return props
 
 
-class Markdown(Changeable, Component):
+class Markdown(Changeable, Copyable, Component):
     block_type = "markdown"
     python_type = "str"
     example: ClassVar[Any] = "# Hello!"

@@ -106,7 +106,7 @@ export class EventRunner {
     if (running.size && mode === "once") return;
     if (running.size && mode === "always_last") {
       this.queuedLast = this.queuedLast ?? new Map();
-      this.queuedLast.set(dep.id, triggerId);
+      this.queuedLast.set(dep.id, { triggerId, eventData });
       return;
     }
     const run = { dep, values: null, eventId: null, done: false, cancelled: false };
@@ -209,7 +209,7 @@ export class EventRunner {
     const again = this.queuedLast?.get(run.dep.id);
     if (again !== undefined) {
       this.queuedLast.delete(run.dep.id);
-      this.trigger(run.dep, again);
+      this.trigger(run.dep, again.triggerId, again.eventData);
     }
   }
 

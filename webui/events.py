@@ -179,6 +179,17 @@ class Expandable:
     collapse = _listener("collapse")
 
 
+class Streamable:
+    """Gradio's `.stream()` (webcam and microphone streaming): refused by name, since webui's
+    page records no stream yet; `.change()`/`.upload()` take a finished recording."""
+
+    def stream(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(
+            f"{type(self).__name__}.stream() (webcam/microphone streaming) is not supported by "
+            "webui yet; listen to .change() or .upload() for a finished recording"
+        )
+
+
 class Copyable:
     copy = _listener("copy")
 

@@ -274,3 +274,8 @@ def test_layouts_as_outputs_take_updates() -> None:
             {"__type__": "update", "visible": False}
         ]
         assert completed(http, 2, [], "c")["success"] is False
+
+
+def test_stream_is_refused_by_name() -> None:
+    with gr.Blocks(), pytest.raises(NotImplementedError, match=r"Image\.stream\(\)"):
+        gr.Image().stream(lambda x: x, None, None)

@@ -33,7 +33,7 @@ from webui.components.filedata import (
 )
 from webui.components.wav import read_wav, write_wav
 from webui.errors import Error
-from webui.events import Changeable, Playable, Selectable
+from webui.events import Changeable, Playable, Selectable, Streamable
 
 # -- Image ------------------------------------------------------------------------------------
 
@@ -54,7 +54,7 @@ def _as_uint8(np: Any, array: Any) -> Any:
     raise Error(f"Image cannot show an array of dtype {array.dtype}")
 
 
-class Image(Changeable, Selectable, Uploadable, Component):
+class Image(Changeable, Selectable, Streamable, Uploadable, Component):
     """An image: `fn` gets a numpy array [H, W, C], a PIL image or a file path (`type`).
 
     Returned arrays, PIL images and paths are saved into the cache dir (`format`, PNG by
@@ -185,7 +185,7 @@ def image_type_for(hint: Any) -> str | None:
 # -- Audio ------------------------------------------------------------------------------------
 
 
-class Audio(Changeable, Playable, Uploadable, Component):
+class Audio(Changeable, Playable, Streamable, Uploadable, Component):
     """Sound: `fn` gets (sample_rate, samples) from a WAV file (`type="numpy"`) or a path.
 
     Returned (sample_rate, samples) tuples are written as 16-bit WAV into the cache dir.

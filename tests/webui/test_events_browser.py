@@ -59,7 +59,7 @@ def build() -> gr.Blocks:
         @gr.render(inputs=how_many)
         def boxes(n: int) -> None:
             for i in range(n):
-                box = gr.Textbox(f"item {i}", elem_id=f"item{i}")
+                box = gr.Textbox(f"item {i}", elem_id=f"item{i}", key=f"item{i}")
                 gr.Button(f"Shout {i}", elem_id=f"shout{i}").click(str.upper, box, box)
 
     return demo
@@ -105,6 +105,12 @@ def test_render_rebuilds_on_change_and_its_events_run(
     until(lambda: browser.find_elements(By.CSS_SELECTOR, "#item2 input"))
     browser.find_element(By.CSS_SELECTOR, "#shout2 button").click()  # an event made by render
     until(lambda: value_of(browser, "#item2 input") == "ITEM 2")
+    # A keyed box keeps what was typed into it when the render runs again.
+    browser.find_element(By.CSS_SELECTOR, "#item0 input").send_keys(" edited")
+    number.clear()
+    number.send_keys("2", Keys.TAB)
+    until(lambda: not browser.find_elements(By.CSS_SELECTOR, "#item2"))
+    assert value_of(browser, "#item0 input") == "item 0 edited"
 
 
 def test_chatbot_like_sends_like_data(browser: Driver, serve: Callable[[gr.Blocks], str]) -> None:

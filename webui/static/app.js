@@ -194,6 +194,14 @@ async function boot() {
       configs.set(c.id, c);
     }
     const old = views.get(rendered.layout.id);
+    // A keyed component keeps the value it had in the previous render (Gradio's key=).
+    const kept = new Map();
+    for (const view of views.values()) {
+      if (view.props?.key != null && view.handle && old?.frame?.contains(view.frame)) kept.set(view.props.key, view.getValue());
+    }
+    for (const c of rendered.components) {
+      if (c.props.key != null && kept.has(c.props.key)) c.props = { ...c.props, value: kept.get(c.props.key) };
+    }
     const fresh = buildView(rendered.layout, configs, factories, ctxFor, views);
     if (old?.frame && fresh.frame) old.frame.replaceWith(fresh.frame);
     runner.replaceRendered(rendered.render_id, rendered.dependencies);

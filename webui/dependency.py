@@ -7,7 +7,7 @@ import inspect
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from webui.event_data import collects_event_data
 from webui.render import current_capture
@@ -148,8 +148,9 @@ def _as_list(components: Any, what: str) -> tuple[list[Component], bool]:
         allowed = (Component, _Layout)
     if components is None:
         return [], False
+    # Layout outputs ride in the same list as components; processing tells them apart.
     if isinstance(components, allowed):
-        return [components], False
+        return cast("list[Component]", [components]), False
     as_set = isinstance(components, set | frozenset)
     items = list(components)
     for item in items:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 import random
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from webui.components.base import Component
@@ -99,7 +100,7 @@ class Slider(Changeable, Releasable, Component):
         self,
         minimum: float = 0,
         maximum: float = 100,
-        value: float | None = None,
+        value: float | Callable[[], float] | None = None,
         *,
         step: float | None = None,
         randomize: bool = False,

@@ -48,7 +48,7 @@ class Dependency:
     targets: list[tuple[int, str]]
     api_name: str
     api_visibility: str = "public"
-    api_description: str | None = None
+    api_description: str | Literal[False] | None = None  # False: none, not fn's docstring
     queue: bool = True
     concurrency_limit: ConcurrencyLimit = "default"
     concurrency_id: str = ""
@@ -261,7 +261,7 @@ def add_dependency(
         targets=targets,
         api_name=name,
         api_visibility=visibility,
-        api_description=api_description if isinstance(api_description, str) else None,
+        api_description=api_description,
         queue=queue is not False,
         concurrency_limit=concurrency_limit,
         concurrency_id=concurrency_id or str(id(fn)),

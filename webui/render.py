@@ -30,10 +30,15 @@ class RenderCapture:
     """The events one run of a render function declares, numbered for its session."""
 
     ids: itertools.count
+    render_id: int
     dependencies: list[Dependency] = field(default_factory=list)
 
     def add(self, dependency: Dependency) -> Dependency:
         dependency.id = next(self.ids)
+        if dependency.concurrency_id == str(id(dependency.fn)):
+            # Each run makes new fns (lambdas): key their concurrency group by place instead,
+            # or the queue would keep one semaphore per render forever.
+            dependency.concurrency_id = f"render{self.render_id}:{len(self.dependencies)}"
         self.dependencies.append(dependency)
         return dependency
 
@@ -80,7 +85,7 @@ class Renderable:
 
         copy = Column(render=False)
         copy._id, copy.root = self.container.id, self.root
-        capture = RenderCapture(ids=state.render_ids)
+        capture = RenderCapture(ids=state.render_ids, render_id=self.id)
         token = _capture.set(capture)
         try:
             with copy:

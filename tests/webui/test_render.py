@@ -74,3 +74,14 @@ def test_each_run_builds_new_blocks_and_events_for_that_session() -> None:
 def test_render_needs_a_blocks() -> None:
     with pytest.raises(RuntimeError, match="inside a"):
         gr.render(inputs=None)
+
+
+def test_rendered_events_share_concurrency_groups_across_runs() -> None:
+    demo = build()
+    with TestClient(demo.app) as http:
+        first = completed(http, 0, [2], "s")["output"]["render_config"]
+        second = completed(http, 0, [2], "t")["output"]["render_config"]
+    queue = demo.app.state.webui.queue
+    ids = {d.concurrency_id for s in queue.states.values() for d in s.rendered.values()}
+    assert len(first["dependencies"]) == len(second["dependencies"]) == 2
+    assert len(ids) == 2  # by place in the render, not one group per new lambda

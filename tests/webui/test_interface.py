@@ -212,8 +212,8 @@ def test_inputs_and_outputs_in_every_form() -> None:
     assert "Generate" in [b.value for b in _components_of(only_out, "button")]
     with pytest.raises(ValueError, match="at least one of `inputs` or `outputs`"):
         gr.Interface(lambda: None, None, None)
-    with pytest.raises(ValueError, match=r"gr\.Video, which webui does not have"):
-        gr.Interface(lambda v: v, "video", "text")
+    with pytest.raises(ValueError, match=r"gr\.FileExplorer, which webui does not have"):
+        gr.Interface(lambda v: v, "fileexplorer", "text")
 
 
 def test_unsupported_parameters_are_refused_by_name() -> None:

@@ -174,7 +174,10 @@ class Blocks(BlockContext):
         self.local_url: str | None = None  # while launched
         self.height: int | str = DEFAULT_HEIGHT  # of the iframe in a notebook
         self.width: int | str = DEFAULT_WIDTH
-        self.executor = ThreadPoolExecutor(max_workers=40, thread_name_prefix="webui-fn")
+        self.max_threads = 40  # Gradio's default; launch(max_threads=...) changes it
+        self.executor = ThreadPoolExecutor(
+            max_workers=self.max_threads, thread_name_prefix="webui-fn"
+        )
         self.files = FileStore()  # upload and cache dirs, and the policy on every file path
         self.auth: AuthSettings | None = None  # set by launch(auth=...); the app's gate reads it
         self._tls: TLSFiles | None = None
@@ -307,6 +310,7 @@ class Blocks(BlockContext):
         ssl_certfile: str | None = None,
         ssl_keyfile_password: str | None = None,
         ssl_verify: bool = True,
+        max_threads: int = 40,
         **unsupported: Any,
     ) -> tuple[Starlette, str, None]:
         """Serve on uvicorn in a background thread, and block until Ctrl-C in a script.
@@ -329,6 +333,7 @@ class Blocks(BlockContext):
         GRADIO_SERVER_PORT (the first port tried), GRADIO_NUM_PORTS, GRADIO_ROOT_PATH,
         GRADIO_ALLOWED_PATHS/GRADIO_BLOCKED_PATHS, GRADIO_DEBUG and GRADIO_SHARE (see
         `webui.launch_env`). `share=True` raises ValueError: webui makes no public links.
+        `max_threads` (40) bounds the threads that run synchronous event functions at once.
         """
         where = resolve_launch(
             server_name=server_name,
@@ -339,7 +344,15 @@ class Blocks(BlockContext):
             share=share,
             debug=debug,
         )
+        if isinstance(max_threads, bool) or not isinstance(max_threads, int) or max_threads < 1:
+            raise ValueError(f"launch(max_threads=...) must be a positive int, got {max_threads!r}")
         settings = AuthSettings.from_launch(auth, auth_message, auth_dependency)
+        if max_threads != self.max_threads:  # the threads that run sync event functions
+            self.max_threads = max_threads
+            self.executor.shutdown(wait=False)
+            self.executor = ThreadPoolExecutor(
+                max_workers=max_threads, thread_name_prefix="webui-fn"
+            )
         tls = TLSFiles.from_launch(ssl_keyfile, ssl_certfile, ssl_keyfile_password, ssl_verify)
         if self._app is not None and (settings is None or not settings.same_as(self.auth)):
             self._app.state.sessions.clear()  # other credentials: no one stays in on the old
@@ -454,7 +467,9 @@ class Blocks(BlockContext):
         """
         self._stop_server()
         self.executor.shutdown(wait=False, cancel_futures=True)
-        self.executor = ThreadPoolExecutor(max_workers=40, thread_name_prefix="webui-fn")
+        self.executor = ThreadPoolExecutor(
+            max_workers=self.max_threads, thread_name_prefix="webui-fn"
+        )
         self.files.cleanup()
 
     def _stop_server(self) -> None:

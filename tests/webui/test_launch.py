@@ -239,3 +239,34 @@ def test_gradio_debug_blocks_even_with_prevent_thread_lock(monkeypatch) -> None:
     assert not returned.wait(0.5), "GRADIO_DEBUG=1 launch() returned while its server runs"
     demo.close()
     assert returned.wait(15)
+
+
+def test_max_threads_bounds_the_threads_of_sync_functions() -> None:
+    running, peak, lock = [0], [0], threading.Lock()
+
+    def slow(text: str) -> str:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.3)
+        with lock:
+            running[0] -= 1
+        return text
+
+    with gr.Blocks() as demo:
+        box = gr.Textbox()
+        box.submit(slow, box, box, api_name="slow", concurrency_limit=None)
+    with pytest.raises(ValueError, match="max_threads"):
+        demo.launch(max_threads=0, prevent_thread_lock=True, quiet=True)
+    try:
+        _, url, _ = demo.launch(max_threads=2, prevent_thread_lock=True, quiet=True)
+        assert demo.max_threads == 2
+        client = Client(url, verbose=False)
+        try:
+            jobs = [client.submit(str(i), api_name="/slow") for i in range(5)]
+            assert sorted(job.result() for job in jobs) == [str(i) for i in range(5)]
+        finally:
+            client.close()
+        assert peak[0] == 2  # five calls at once, two threads
+    finally:
+        demo.close()

@@ -45,3 +45,18 @@ export function choicePairs(choices) {
 export function sameValue(a, b) {
   return JSON.stringify(a) === JSON.stringify(b);
 }
+
+// Uploads what the user picks in a file `picker` and hands the uploaded FileData list to
+// `received`; an upload error shows as the app's error, and the picker is cleared either way.
+export function onPick(picker, ctx, received) {
+  picker.addEventListener("change", async () => {
+    if (!picker.files.length) return;
+    try {
+      await received(await ctx.upload([...picker.files]));
+    } catch (error) {
+      ctx.error(error.message);
+    } finally {
+      picker.value = "";
+    }
+  });
+}

@@ -2,7 +2,7 @@
 // list with file_count="multiple") and DownloadButton (a link-button to its file).
 
 import { allowedUrl } from "../sanitize.js";
-import { el } from "./common.js";
+import { el, onPick } from "./common.js";
 
 function buttonClass(props) {
   return `webui-button webui-button-${props.variant ?? "secondary"}${props.size === "sm" ? " webui-button-sm" : ""}`;
@@ -18,18 +18,10 @@ export function uploadbutton(props, ctx) {
     ctx.emit("click");
     picker.click();
   });
-  picker.addEventListener("change", async () => {
-    if (!picker.files.length) return;
-    try {
-      const uploaded = await ctx.upload([...picker.files]);
-      value = multiple ? uploaded : uploaded[0];
-      ctx.emit("upload");
-      ctx.emit("change");
-    } catch (error) {
-      ctx.error(error.message);
-    } finally {
-      picker.value = "";
-    }
+  onPick(picker, ctx, (uploaded) => {
+    value = multiple ? uploaded : uploaded[0];
+    ctx.emit("upload");
+    ctx.emit("change");
   });
   return {
     element: el("div", { class: "webui-upload-button" }, button, picker),

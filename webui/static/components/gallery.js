@@ -1,7 +1,7 @@
 // Gallery: a grid of images and videos with captions (GalleryData items); clicking one fires
 // `select` with its index; interactive galleries upload images/videos and can be cleared.
 
-import { el, fieldset } from "./common.js";
+import { el, fieldset, onPick } from "./common.js";
 
 function media(item, ctx) {
   if (item.video) return el("video", { class: "webui-gallery-media", controls: true, src: ctx.fileUrl(item.video) });
@@ -30,22 +30,14 @@ export function gallery(props, ctx) {
     );
     controls.hidden = !interactive;
   };
-  picker.addEventListener("change", async () => {
-    if (!picker.files.length) return;
-    try {
-      const uploaded = await ctx.upload([...picker.files]);
-      const items = uploaded.map((file) =>
-        (file.mime_type ?? "").startsWith("video/") ? { video: file, caption: null } : { image: file, caption: null },
-      );
-      value = [...value, ...items];
-      draw();
-      ctx.emit("upload");
-      ctx.emit("change");
-    } catch (error) {
-      ctx.error(error.message);
-    } finally {
-      picker.value = "";
-    }
+  onPick(picker, ctx, (uploaded) => {
+    const items = uploaded.map((file) =>
+      (file.mime_type ?? "").startsWith("video/") ? { video: file, caption: null } : { image: file, caption: null },
+    );
+    value = [...value, ...items];
+    draw();
+    ctx.emit("upload");
+    ctx.emit("change");
   });
   clear.addEventListener("click", () => {
     value = [];

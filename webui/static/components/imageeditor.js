@@ -1,7 +1,7 @@
 // ImageEditor: uploads a background image and sends EditorData with composite = background and
 // no layers. There are no drawing tools: what Gradio's editor draws cannot be made here.
 
-import { el, fieldset } from "./common.js";
+import { el, fieldset, onPick } from "./common.js";
 
 export function imageeditor(props, ctx) {
   let value = props.value ?? null;
@@ -13,20 +13,12 @@ export function imageeditor(props, ctx) {
     if (shown) preview.src = ctx.fileUrl(shown);
     picker.hidden = props.interactive === false;
   };
-  picker.addEventListener("change", async () => {
-    if (!picker.files.length) return;
-    try {
-      const [file] = await ctx.upload([picker.files[0]]);
-      value = { background: file, layers: [], composite: file, id: null };
-      draw();
-      ctx.emit("upload");
-      ctx.emit("change");
-      ctx.emit("input");
-    } catch (error) {
-      ctx.error(error.message);
-    } finally {
-      picker.value = "";
-    }
+  onPick(picker, ctx, ([file]) => {
+    value = { background: file, layers: [], composite: file, id: null };
+    draw();
+    ctx.emit("upload");
+    ctx.emit("change");
+    ctx.emit("input");
   });
   const element = fieldset(props, preview, picker);
   draw();

@@ -2,7 +2,7 @@
 // Model3D blocks upload a model file.
 
 import { allowedUrl } from "../sanitize.js";
-import { el, fieldset } from "./common.js";
+import { el, fieldset, onPick } from "./common.js";
 
 export function model3d(props, ctx) {
   let value = props.value ?? null;
@@ -15,18 +15,11 @@ export function model3d(props, ctx) {
     if (url) link.setAttribute("href", url);
     picker.hidden = props.interactive === false;
   };
-  picker.addEventListener("change", async () => {
-    if (!picker.files.length) return;
-    try {
-      [value] = await ctx.upload([picker.files[0]]);
-      draw();
-      ctx.emit("upload");
-      ctx.emit("change");
-    } catch (error) {
-      ctx.error(error.message);
-    } finally {
-      picker.value = "";
-    }
+  onPick(picker, ctx, ([file]) => {
+    value = file;
+    draw();
+    ctx.emit("upload");
+    ctx.emit("change");
   });
   const element = fieldset(props, link, picker);
   draw();

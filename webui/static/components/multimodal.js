@@ -1,7 +1,7 @@
 // MultimodalTextbox: a text field with attached files ({text, files: [FileData]}); Enter
 // (without Shift) or the submit button fires `submit`; attachments upload at once.
 
-import { el, fieldset } from "./common.js";
+import { el, fieldset, onPick } from "./common.js";
 
 export function multimodaltextbox(props, ctx) {
   let files = props.value?.files ?? [];
@@ -37,18 +37,10 @@ export function multimodaltextbox(props, ctx) {
   input.addEventListener("focus", () => ctx.emit("focus"));
   input.addEventListener("blur", () => ctx.emit("blur"));
   submit.addEventListener("click", () => ctx.emit("submit"));
-  picker.addEventListener("change", async () => {
-    if (!picker.files.length) return;
-    try {
-      const uploaded = await ctx.upload([...picker.files]);
-      files = props.file_count === "single" ? uploaded.slice(0, 1) : [...files, ...uploaded];
-      drawFiles();
-      ctx.emit("change");
-    } catch (error) {
-      ctx.error(error.message);
-    } finally {
-      picker.value = "";
-    }
+  onPick(picker, ctx, (uploaded) => {
+    files = props.file_count === "single" ? uploaded.slice(0, 1) : [...files, ...uploaded];
+    drawFiles();
+    ctx.emit("change");
   });
   const element = fieldset(props, list, el("div", { class: "webui-multimodal-row" }, input, picker, submit));
   drawFiles();

@@ -257,9 +257,26 @@ def test_file_types_and_counts(parts: Parts) -> None:
     with pytest.raises(gr.Error, match="list of FileData"):
         parts.files.preprocess(text)
     with pytest.raises(ValueError, match="file_types"):
-        gr.File(file_types=["pdf"])
+        gr.File(file_types=".pdf")  # one string, not a list
     with pytest.raises(ValueError, match="file_count"):
         gr.File(file_count="many")
+
+
+def test_file_types_as_gradio_reads_them(parts: Parts) -> None:
+    """Any word is a MIME category, so an unknown one is kept and matches nothing (Gradio's
+    file_component_events demo builds one); extensions match by ending, compound ones too."""
+    with parts.demo:
+        unknown = gr.File(file_types=["invalid file_type"])
+        compound = gr.File(file_types=[".nii.gz"])
+        pdf = gr.File(file_types=[".pdf"])
+    assert unknown.own_props()["file_types"] == ["invalid file_type"]
+    with pytest.raises(gr.Error, match="Invalid file type"):
+        unknown.preprocess(parts.input(b"hello", "a.txt"))
+    assert compound.preprocess(parts.input(b"gz", "scan.NII.GZ")).endswith("scan.NII.GZ")
+    with pytest.raises(gr.Error, match="Invalid file type"):
+        compound.preprocess(parts.input(b"gz", "scan.gz"))
+    with pytest.raises(gr.Error, match="Invalid file type"):
+        pdf.preprocess(parts.input(b"%PDF", "pdf"))  # no extension at all
 
 
 def test_file_outputs_and_schema(parts: Parts, tmp_path: Path) -> None:

@@ -261,8 +261,6 @@ class Audio(Changeable, Playable, Streamable, Uploadable, Component):
 
 # -- File -------------------------------------------------------------------------------------
 
-_FILE_CATEGORIES = ("image", "video", "audio", "text")
-
 
 class File(Changeable, Selectable, Uploadable, Component):
     """Any file, or several (`file_count`): `fn` gets paths (`type="filepath"`) or bytes.
@@ -291,12 +289,12 @@ class File(Changeable, Selectable, Uploadable, Component):
             raise ValueError(f"File file_count must be one of {self._COUNTS}, got {file_count!r}")
         if type not in self._TYPES:
             raise ValueError(f"File type must be one of {self._TYPES}, got {type!r}")
-        for kind in file_types or []:
-            if not (kind.startswith(".") or kind in (*_FILE_CATEGORIES, "file")):
-                raise ValueError(
-                    f"File file_types entries are extensions like '.pdf' or one of "
-                    f"{_FILE_CATEGORIES}; got {kind!r}"
-                )
+        if file_types is not None and (
+            not isinstance(file_types, list) or not all(isinstance(k, str) for k in file_types)
+        ):
+            raise ValueError(f"File file_types must be a list of strings, got {file_types!r}")
+        # As Gradio, any other string is kept: a word is a MIME category ("image" matches
+        # "image/png"), so an unknown one ("invalid file_type") matches no file.
         self.file_count = file_count
         self.file_types = file_types
         self.type = type
@@ -314,12 +312,14 @@ class File(Changeable, Selectable, Uploadable, Component):
     def _accepts(self, path: Path) -> bool:
         if not self.file_types:
             return True
-        suffix = path.suffix.lower()
+        name = path.name.lower()
         mime = mimetypes.guess_type(path.name)[0] or ""
         return any(
             kind == "file"
-            or (kind.startswith(".") and suffix == kind.lower())
-            or (kind in _FILE_CATEGORIES and mime.startswith(kind + "/"))
+            # by ending, so compound extensions (".nii.gz") work; a name that is only the
+            # extension (".pdf") is not a PDF
+            or (kind.startswith(".") and len(name) > len(kind) and name.endswith(kind.lower()))
+            or (not kind.startswith(".") and mime.startswith(kind + "/"))
             for kind in self.file_types
         )
 

@@ -78,6 +78,7 @@ from webui.examples import Examples
 from webui.flagging import CSVLogger, FlaggingCallback, SimpleCSVLogger
 from webui.interface import Interface
 from webui.layouts import Accordion, Column, Group, Row, Tab, TabItem, Tabs
+from webui.media import get_audio, get_file, get_image, get_model3d, get_video
 from webui.mount import mount_gradio_app
 from webui.progress import Info, Progress, Success, Warning
 from webui.render import render
@@ -173,6 +174,11 @@ __all__ = [
     "Video",
     "Warning",
     "WebcamOptions",
+    "get_audio",
+    "get_file",
+    "get_image",
+    "get_model3d",
+    "get_video",
     "media",
     "mount_gradio_app",
     "on",

@@ -74,3 +74,15 @@ def test_media_paths_name_the_sample_folders() -> None:
 
     assert [p.name for p in MEDIA_PATHS] == ["images", "videos", "audio", "models3d", "data"]
     assert Path(gr.media.get_image("bus.png")).parent == MEDIA_PATHS[0]
+
+
+def test_helpers_are_exported_at_top_level_as_in_gradio() -> None:
+    """Gradio's demos call `gr.get_image(...)` and `from gradio import get_image` directly."""
+    from webui import get_audio, get_file, get_image, get_model3d, get_video
+
+    assert get_image("lion.jpg") == gr.media.get_image("lion.jpg")
+    assert Path(get_video("b.mp4")).name == "b.mp4"
+    assert Path(get_audio("cantina.wav")).parent.name == "audio"
+    assert Path(get_model3d("Duck.glb")).suffix == ".glb"
+    assert Path(get_file("titanic.csv")).is_file()
+    assert {"get_image", "get_video", "get_audio", "get_model3d", "get_file"} <= set(gr.__all__)

@@ -14,6 +14,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from webui.blocks import Block
 from webui.components.base import Component
 from webui.components.misc import State
 from webui.errors import Error
@@ -89,12 +90,13 @@ def preprocess(
 
 
 def _by_output(dependency: Dependency, result: Any) -> list[Any]:
-    """One value per output; a `{component: value}` dict updates only the outputs it names."""
+    """One value per output; a `{block: value}` dict (components, or layouts such as a Column to
+    show) updates only the outputs it names."""
     outputs = dependency.outputs
     if (
         isinstance(result, dict)
         and result
-        and all(isinstance(key, Component) for key in result)
+        and all(isinstance(key, Block) for key in result)
         and len(outputs) > 0
     ):
         unknown = [key for key in result if key not in outputs]

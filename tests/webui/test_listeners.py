@@ -193,6 +193,22 @@ def test_dict_returns_update_only_the_named_outputs() -> None:
     assert failed["success"] is False
 
 
+def test_dict_returns_may_name_layouts_and_buttons() -> None:
+    with gr.Blocks() as demo:
+        button = gr.Button("Submit")
+        with gr.Column(visible=False) as column:
+            out = gr.Textbox()
+        button.click(
+            lambda: {button: gr.Button(visible=False), column: gr.Column(visible=True), out: "ok"},
+            None,
+            [button, out, column],
+        )
+    with TestClient(demo.app) as http:
+        data = completed(http, 0, [], "s")["output"]["data"]
+    assert data[1:] == ["ok", {"__type__": "update", "visible": True}]
+    assert data[0]["visible"] is False
+
+
 def test_set_inputs_pass_one_dict_keyed_by_component(serve: Callable[[gr.Blocks], str]) -> None:
     with gr.Blocks() as demo:
         first, last = gr.Textbox(label="first"), gr.Textbox(label="last")

@@ -74,11 +74,13 @@ class Number(Changeable, Submittable, Focusable, Component):
             raise Error(f"{self.label or 'Number'} must be <= {self.maximum}, got {number}")
         return self._round(number)
 
-    def postprocess(self, value: Any) -> float | int | None:
+    def postprocess(self, value: Any) -> float | int | str | None:
         if value is None:
             return None
-        if isinstance(value, float) and not math.isfinite(value):
-            return None  # what Gradio's client receives for NaN and infinities: null
+        if isinstance(value, numbers.Real) and not math.isfinite(value):
+            # JSON has no NaN. Gradio's encoder (orjson) writes a Python float's NaN as null
+            # but has no rule for numpy's scalars and falls back to str(): "nan", "inf".
+            return None if type(value) is float else str(value)
         return self._round(_to_number(value, self.label or "Number"))
 
     def api_info(self) -> dict[str, Any]:

@@ -11,7 +11,8 @@ the corpus runs as the corpus ran it under Gradio: `python run.py` with the demo
 on PYTHONPATH (a benchmark-side alias, not part of the product); `gradio_client` stays the real
 one. Once `/config` answers (after `/login` for the demo recorded with `auth`), the real
 gradio_client reads the API info, which is compared with the recorded named endpoints (names, and
-each parameter's and return's component), and replays every recorded call, comparing answers
+each parameter's and return's component), and replays every recorded call (each in a fresh
+session, as recorded), comparing answers
 with Gradio's as the corpus normalised them (a file output recorded as `{"__file_output__": C}`
 matches any value; an embedded FileData `{"__file__": ext, ...}` matches a FileData with that
 suffix and those other keys; an int is not a float). The demo's process group is then killed.
@@ -250,8 +251,13 @@ def same(got: Any, want: Any) -> bool:
 
 
 def replay(client: Any, calls: list[dict]) -> str:
-    """'' when every recorded call answers as Gradio did; else the first difference."""
+    """'' when every recorded call answers as Gradio did; else the first difference.
+
+    Each call runs in a session of its own, as the corpus recorded it ("fresh Client sessions"):
+    an earlier call must not change the State a later one reads (simple_state's /lambda reads
+    the cart that /add_items would otherwise have filled)."""
     for call in calls:
+        client.reset_session()
         job = client.submit(*call["args"], api_name=call["api_name"])
         try:
             result = jsonable(job.result(timeout=CALL_TIMEOUT))

@@ -40,6 +40,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -250,22 +251,26 @@ def same(got: Any, want: Any) -> bool:
     return got == want
 
 
-def replay(client: Any, calls: list[dict]) -> str:
+def replay(connect: Callable[[], Any], calls: list[dict]) -> str:
     """'' when every recorded call answers as Gradio did; else the first difference.
 
-    Each call runs in a session of its own, as the corpus recorded it ("fresh Client sessions"):
-    an earlier call must not change the State a later one reads (simple_state's /lambda reads
-    the cart that /add_items would otherwise have filled)."""
+    Each call runs from a fresh Client (a session of its own), as the corpus recorded it: an
+    earlier call must not change the State a later one reads (simple_state's /lambda reads the
+    cart that /add_items would otherwise have filled)."""
     for call in calls:
-        client.reset_session()
-        job = client.submit(*call["args"], api_name=call["api_name"])
+        client = connect()
         try:
-            result = jsonable(job.result(timeout=CALL_TIMEOUT))
-        except cf.TimeoutError:
-            return f"answer differs: {call['api_name']} timed out after {CALL_TIMEOUT:.0f} s"
-        except Exception as error:  # the client raises whatever the app raised, as AppError
-            line = str(error).splitlines()[0] if str(error) else ""
-            return f"answer differs: {call['api_name']} raised {type(error).__name__}: {line}"[:300]
+            job = client.submit(*call["args"], api_name=call["api_name"])
+            try:
+                result = jsonable(job.result(timeout=CALL_TIMEOUT))
+            except cf.TimeoutError:
+                return f"answer differs: {call['api_name']} timed out after {CALL_TIMEOUT:.0f} s"
+            except Exception as error:  # the client raises whatever the app raised, as AppError
+                line = str(error).splitlines()[0] if str(error) else ""
+                reason = f"answer differs: {call['api_name']} raised {type(error).__name__}: {line}"
+                return reason[:300]
+        finally:
+            client.close()
         if not same(result, call["result"]):
             got, want = json.dumps(result)[:120], json.dumps(call["result"])[:120]
             return f"answer differs: {call['api_name']} gave {got}, Gradio {want}"
@@ -277,8 +282,12 @@ def check_served(demo: dict, url: str) -> tuple[str, bool, str]:
     from gradio_client import Client
 
     auth = tuple(demo["auth"]) if demo.get("auth") else None
+
+    def connect() -> Any:
+        return Client(url, verbose=False, auth=auth, analytics_enabled=False)
+
     try:
-        client = Client(url, verbose=False, auth=auth, analytics_enabled=False)
+        client = connect()
     except Exception as error:
         return f"endpoints differ: gradio_client could not connect: {error!s:.200}", False, ""
     try:
@@ -286,7 +295,7 @@ def check_served(demo: dict, url: str) -> tuple[str, bool, str]:
         reason, note = compare_endpoints(demo["endpoints"], info)
         if reason:
             return reason, False, note
-        return replay(client, demo["calls"]), True, note
+        return replay(connect, demo["calls"]), True, note
     finally:
         client.close()
 

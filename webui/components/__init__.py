@@ -1,5 +1,6 @@
 """Typed components: each converts between its wire payload and the value `fn` sees."""
 
+from webui.components.annotated_image import AnnotatedImage
 from webui.components.base import Component
 from webui.components.browser_state import BrowserState
 from webui.components.buttons import DownloadButton, UploadButton
@@ -19,6 +20,7 @@ from webui.components.image_editor import (
     Sketchpad,
     WebcamOptions,
 )
+from webui.components.image_slider import ImageSlider
 from webui.components.media import Audio, File, Image
 from webui.components.misc import JSON, Button, ClearButton, State
 from webui.components.model3d import Model3D
@@ -30,6 +32,8 @@ from webui.components.templates import Files, List, Matrix, Microphone, Numpy, T
 from webui.components.text import Markdown, Textbox
 from webui.components.timer import Timer
 from webui.components.video import PlayableVideo, Video
+from webui.components.watermark import WatermarkOptions
+from webui.components.waveform import WaveformOptions
 
 Text = Textbox  # Gradio's aliases
 Json = JSON
@@ -40,6 +44,7 @@ __all__ = [
     "HTML",
     "JSON",
     "SHORTCUTS",
+    "AnnotatedImage",
     "Audio",
     "BarPlot",
     "BrowserState",
@@ -66,6 +71,7 @@ __all__ = [
     "Image",
     "ImageEditor",
     "ImageMask",
+    "ImageSlider",
     "Json",
     "Label",
     "LinePlot",
@@ -91,6 +97,8 @@ __all__ = [
     "Timer",
     "UploadButton",
     "Video",
+    "WatermarkOptions",
+    "WaveformOptions",
     "WebcamOptions",
     "component_instance",
 ]

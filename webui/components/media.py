@@ -31,7 +31,9 @@ from webui.components.filedata import (
     require,
     store_of,
 )
+from webui.components.watermark import WatermarkOptions, apply_watermark
 from webui.components.wav import read_wav, write_wav
+from webui.components.waveform import WaveformOptions
 from webui.errors import Error
 from webui.events import Changeable, Playable, Selectable, Streamable
 
@@ -78,10 +80,12 @@ class Image(Changeable, Selectable, Streamable, Uploadable, Component):
         width: int | str | None = None,
         buttons: list[str] | None = None,
         placeholder: str | None = None,
+        watermark: WatermarkOptions | Any = None,
         **kwargs: Any,
     ):
         if type not in self._TYPES:
             raise ValueError(f"Image type must be one of {self._TYPES}, got {type!r}")
+        self.watermark = WatermarkOptions.of(watermark)
         if type != "filepath":
             require("PIL.Image", "pillow", f"Image(type={type!r})")
         if type == "numpy":
@@ -116,9 +120,11 @@ class Image(Changeable, Selectable, Streamable, Uploadable, Component):
 
     def postprocess(self, value: Any) -> dict[str, Any] | None:
         ndarray = loaded_type("numpy", "ndarray")
-        pil_image = loaded_type("PIL.Image", "Image")
         if ndarray is not None and isinstance(value, ndarray):
             value = self._from_array(value)
+        if self.watermark.watermark is not None and value is not None:
+            value = self._watermarked(value)
+        pil_image = loaded_type("PIL.Image", "Image")
         if pil_image is not None and isinstance(value, pil_image):
             return file_data(
                 store_of(self).cache_bytes(self._encode(value), f"image.{self.format}")
@@ -129,6 +135,22 @@ class Image(Changeable, Selectable, Streamable, Uploadable, Component):
             f"Image cannot show a {type(value).__name__}; return a numpy array, a PIL image "
             "or a file path"
         )
+
+    def _watermarked(self, value: Any) -> Any:
+        """A PIL image of `value` (a PIL image, a path or FileData) with the watermark on it."""
+        pil = require("PIL.Image", "pillow", "Image(watermark=...)")
+        if isinstance(value, dict):
+            value = value.get("path")
+        if isinstance(value, str | os.PathLike):
+            if os.fspath(value).lower().endswith((".svg", ".gif")):
+                raise Error("Image(watermark=...) cannot watermark SVG or GIF files, as in Gradio")
+            path = store_of(self).cache_file(value)  # the path policy decides, as for any output
+            with pil.open(path) as opened:
+                opened.load()
+                value = opened.copy()
+        if not isinstance(value, pil.Image):
+            return value  # postprocess names what it cannot show
+        return apply_watermark(value, self.watermark)
 
     def _from_array(self, array: Any) -> Any:
         np = sys.modules["numpy"]
@@ -207,10 +229,12 @@ class Audio(Changeable, Playable, Streamable, Uploadable, Component):
         loop: bool = False,
         editable: bool = True,
         buttons: list[str] | None = None,
+        waveform_options: WaveformOptions | dict[str, Any] | None = None,
         **kwargs: Any,
     ):
         if type not in self._TYPES:
             raise ValueError(f"Audio type must be one of {self._TYPES}, got {type!r}")
+        self.waveform_options = WaveformOptions.of(waveform_options)
         if format.lower().lstrip(".") != "wav":
             raise ValueError(f"Audio writes WAV files only, got format={format!r}")
         if type == "numpy":
@@ -256,6 +280,7 @@ class Audio(Changeable, Playable, Streamable, Uploadable, Component):
             "loop": self.loop,
             "editable": self.editable,
             "buttons": self.buttons or ["download", "share"],
+            "waveform_options": self.waveform_options.props(),
         }
 
 

@@ -20,6 +20,7 @@ from webui.components.filedata import (
     input_path,
     output_file_data,
 )
+from webui.components.watermark import WatermarkOptions
 from webui.errors import Error
 from webui.events import Changeable, _listener
 
@@ -52,8 +53,16 @@ class Video(Changeable, Uploadable, Component):
         autoplay: bool = False,
         loop: bool = False,
         buttons: list[str] | None = None,
+        watermark: WatermarkOptions | None = None,
         **kwargs: Any,
     ):
+        if watermark is not None and (
+            not isinstance(watermark, WatermarkOptions) or watermark.watermark is not None
+        ):
+            raise ValueError(
+                "Video(watermark=...) would overlay the image with ffmpeg; webui does not "
+                "transcode videos: watermark the video before returning it"
+            )
         sources = [sources] if isinstance(sources, str) else list(sources or _SOURCES)
         for source in sources:
             if source not in _SOURCES:

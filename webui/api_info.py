@@ -5,19 +5,19 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any
 
-from webui.components.base import Component
+from webui.component import Component
+from webui.urls import API_PREFIX
 
 if TYPE_CHECKING:
-    from webui.blocks import Blocks
     from webui.events import Dependency
+    from webui.root import Root
 
 # Gradio's version line that gradio_client keys features on: > 4.29.0 enables POST /cancel.
 GRADIO_VERSION = "6.31.0"
-API_PREFIX = "/gradio_api"
 _RESERVED = {"api_name", "fn_index", "result_callbacks"}
 
 
-def build_config(blocks: Blocks, root: str) -> dict[str, Any]:
+def build_config(blocks: Root, root: str) -> dict[str, Any]:
     """The `/config` document, with Gradio 6's keys."""
     components = [block.config() for block_id, block in blocks.blocks.items() if block_id != 0]
     layout = blocks.layout()
@@ -133,7 +133,7 @@ def endpoint_info(dependency: Dependency) -> dict[str, Any]:
     }
 
 
-def build_info(blocks: Blocks, *, all_endpoints: bool = False) -> dict[str, Any]:
+def build_info(blocks: Root, *, all_endpoints: bool = False) -> dict[str, Any]:
     """The `/gradio_api/info` document; private endpoints never appear."""
     shown = {"public", "undocumented"} if all_endpoints else {"public"}
     named = {

@@ -21,12 +21,12 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.websockets import WebSocketClose
 
-from webui.api_info import API_PREFIX
 from webui.auth import AuthSettings, Sessions
 from webui.page import NO_CACHE, login_page_html
+from webui.urls import API_PREFIX
 
 if TYPE_CHECKING:
-    from webui.blocks import Blocks
+    from webui.root import Root
 
 OPEN_PATHS = frozenset(
     {
@@ -79,7 +79,7 @@ def _app_root(connection: HTTPConnection) -> str:
 class AuthGate:
     """Pure ASGI middleware: the one place that decides whether a request needs a session."""
 
-    def __init__(self, app: Any, blocks: Blocks, sessions: Sessions):
+    def __init__(self, app: Any, blocks: Root, sessions: Sessions):
         self.app = app
         self.blocks = blocks
         self.sessions = sessions
@@ -159,7 +159,7 @@ async def read_login_form(request: Request) -> dict[str, str]:
 class AuthRoutes:
     """Login, logout and the login check for one app and its sessions."""
 
-    def __init__(self, blocks: Blocks, sessions: Sessions):
+    def __init__(self, blocks: Root, sessions: Sessions):
         self.blocks = blocks
         self.sessions = sessions
 
@@ -219,7 +219,7 @@ class AuthRoutes:
         return not_authenticated(settings)
 
 
-def auth_routes(blocks: Blocks, sessions: Sessions) -> list[Route]:
+def auth_routes(blocks: Root, sessions: Sessions) -> list[Route]:
     """The login routes; they exist with auth off too, where login redirects as in Gradio."""
     routes = AuthRoutes(blocks, sessions)
     return [

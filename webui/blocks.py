@@ -1,4 +1,8 @@
-"""The block tree: ids, render context, layout nesting, and the Blocks root that serves it."""
+"""`Blocks`: a UI's root that serves itself (`launch()`, `.app`), the top of webui's layers.
+
+The tree, its events and settings are `webui.root.Root`'s; this adds the Starlette app built
+from them (`webui.routes`), the uvicorn server thread `launch()` starts, and notebook display.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,11 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextvars import ContextVar, Token
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from webui.auth import AuthSettings
-from webui.dependency import DECORATOR
-from webui.files import FileStore
 from webui.launch_env import LaunchSettings, resolve_launch
 from webui.notebook import (
     DEFAULT_HEIGHT,
@@ -25,260 +25,41 @@ from webui.notebook import (
     show_inline,
     show_text,
 )
+from webui.root import QueueSettings, Root
+from webui.routes import create_app
 from webui.themes import Base as Theme
 from webui.themes import resolve_theme
 from webui.tls import TLSFiles
+from webui.tree import Block, BlockContext
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from webui.auth import Accounts, AuthDependency
-    from webui.events import Dependency
+
+__all__ = ["Block", "BlockContext", "Blocks", "QueueSettings"]
 
 logger = logging.getLogger(__name__)
 
-# The innermost open layout; a ContextVar (not a module global) so threads and tasks building
-# separate apps never see each other's trees.
-_render_parent: ContextVar[BlockContext | None] = ContextVar("webui_render_parent", default=None)
 
-
-class Block:
-    """A node of the UI tree. It takes an id from its Blocks root when rendered inside one."""
-
-    block_type: ClassVar[str] = "block"
-    skip_api: ClassVar[bool] = True
-
-    def __init__(
-        self,
-        *,
-        visible: bool = True,
-        elem_id: str | None = None,
-        elem_classes: list[str] | str | None = None,
-        render: bool = True,
-    ):
-        self._id: int | None = None
-        self.root: Blocks | None = None
-        self.visible = visible
-        self.elem_id = elem_id
-        self.elem_classes = [elem_classes] if isinstance(elem_classes, str) else elem_classes or []
-        if render:
-            self.render()
-
-    @property
-    def id(self) -> int:
-        if self._id is None:
-            raise RuntimeError(
-                f"{type(self).__name__} has no id: create it inside a `with Blocks():` block "
-                "or call .render() inside one"
-            )
-        return self._id
-
-    def render(self) -> Block:
-        """Attach to the innermost open layout; outside any Blocks this is a no-op."""
-        parent = _render_parent.get()
-        if parent is None or self._id is not None:
-            return self
-        self.root = parent.root
-        self._id = self.root._register(self)
-        parent.children.append(self)
-        return self
-
-    def props(self) -> dict[str, Any]:
-        props: dict[str, Any] = {"visible": self.visible, "elem_classes": self.elem_classes}
-        if self.elem_id is not None:
-            props["elem_id"] = self.elem_id
-        props["name"] = self.block_type
-        return props
-
-    def config(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "type": self.block_type,
-            "props": self.props(),
-            "skip_api": self.skip_api,
-            "key": None,
-        }
-
-    def layout(self) -> dict[str, Any]:
-        return {"id": self.id}
-
-
-class BlockContext(Block):
-    """A block holding children: entering it makes new blocks render inside it."""
-
-    def __init__(self, **kwargs: Any):
-        self.children: list[Block] = []
-        self._tokens: list[Token] = []
-        super().__init__(**kwargs)
-
-    def __enter__(self) -> BlockContext:
-        if self._id is None and not isinstance(self, Blocks):
-            raise RuntimeError(f"{type(self).__name__} must be opened inside a `with Blocks():`")
-        self._tokens.append(_render_parent.set(self))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _render_parent.reset(self._tokens.pop())
-
-    def layout(self) -> dict[str, Any]:
-        return {"id": self.id, "children": [child.layout() for child in self.children]}
-
-
-@dataclass(frozen=True, kw_only=True)
-class QueueSettings:
-    """How events are queued; `default_concurrency_limit=None` means unlimited."""
-
-    default_concurrency_limit: int | None = 1
-    max_size: int | None = None
-    api_open: bool = True
-
-    def __post_init__(self) -> None:
-        limit = self.default_concurrency_limit
-        if limit is not None and (not isinstance(limit, int) or limit < 1):
-            raise ValueError(f"default_concurrency_limit must be a positive int or None: {limit!r}")
-        if self.max_size is not None and self.max_size < 1:
-            raise ValueError(f"max_size must be a positive int or None: {self.max_size!r}")
-
-
-class Blocks(BlockContext):
+class Blocks(Root):
     """The root of a UI: `with Blocks() as demo:`, then `demo.launch()` or mount `demo.app`."""
 
-    block_type = "blocks"
-
-    def __init__(
-        self,
-        title: str = "webui",
-        *,
-        css: str | None = None,
-        theme: Theme | str | None = None,
-        fill_height: bool = False,
-        fill_width: bool = False,
-        analytics_enabled: bool | None = None,
-        show_error: bool = False,
-    ):
-        self.title = title
-        self.css = css
-        self.theme = resolve_theme(theme)  # served as /theme.css; a name such as "soft" works
-        self.fill_height = fill_height
-        self.fill_width = fill_width
-        self.show_error = show_error
-        self.blocks: dict[int, Block] = {}
-        self.dependencies: list[Dependency] = []
-        self.queue_settings = QueueSettings()
-        self._next_id = 0
-        self._app: Starlette | None = None
-        self._server: Any = None  # a uvicorn.Server while launched
-        self._thread: threading.Thread | None = None
-        self._host: str | None = None
-        self._port: int | None = None
-        self.local_url: str | None = None  # while launched
-        self.height: int | str = DEFAULT_HEIGHT  # of the iframe in a notebook
-        self.width: int | str = DEFAULT_WIDTH
-        self.max_threads = 40  # Gradio's default; launch(max_threads=...) changes it
-        self.executor = ThreadPoolExecutor(
-            max_workers=self.max_threads, thread_name_prefix="webui-fn"
-        )
-        self.files = FileStore()  # upload and cache dirs, and the policy on every file path
-        self.auth: AuthSettings | None = None  # set by launch(auth=...); the app's gate reads it
-        self._tls: TLSFiles | None = None
-        # Run each time the app is built, before it serves (gr.Examples caches outputs here).
-        self.startup_hooks: list[Callable[[], None]] = []
-        super().__init__(render=False)
-        self.root = self
-        self._id = self._register(self)
-
-    def render(self) -> Blocks:
-        """Inside another Blocks, move this app's blocks and events into it (Gradio's
-        `demo.render()`, used by TabbedInterface); elsewhere a no-op."""
-        parent = _render_parent.get()
-        if parent is not None and parent.root is not self:
-            from webui.nesting import move_into
-
-            move_into(self, parent)
-        return self
-
-    def _register(self, block: Block) -> int:
-        from webui.render import current_capture
-
-        block_id = self._next_id
-        self._next_id += 1
-        if current_capture() is None:  # a gr.render run's blocks belong to one session only
-            self.blocks[block_id] = block
-        return block_id
-
-    def add_dependency(self, dependency: Dependency) -> Dependency:
-        self.dependencies.append(dependency)
-        return dependency
-
-    def has_listener(self, block: Block, event: str) -> bool:
-        """Whether an event of this app waits for `event` on `block`."""
-        return any((block.id, event) in d.targets for d in self.dependencies)
-
-    def __exit__(self, *exc: object) -> None:
-        super().__exit__(*exc)
-        if not self._tokens:  # the outermost `with` ends: Gradio attaches load events here
-            from webui.load_events import attach_load_events
-
-            attach_load_events(self)
-
-    def load(
-        self,
-        fn: Callable[..., Any] | None = DECORATOR,
-        inputs: Any = None,
-        outputs: Any = None,
-        *,
-        every: float | None = None,
-        **options: Any,
-    ) -> Dependency:
-        """Run `fn` when a page opens; with `every=seconds`, then again every `every` seconds.
-
-        The repeats are the ticks of a new Timer, streamed by one server-driven event (see
-        `Timer`); its first result is the one for the page opening.
-        """
-        from webui.dependency import register
-
-        if every is None:
-            return register(self, [(self.id, "load")], fn, inputs, outputs, **options)
-        from webui.components.timer import Timer
-
-        with self:
-            timer = Timer(every)
-        targets = [(self.id, "load"), (timer.id, "tick")]
-        return register(self, targets, fn, inputs, outputs, timer=timer, **options)
-
-    def unique_api_name(self, name: str) -> str:
-        """`name`, or `name_1`, `name_2`, ... if an earlier event already took it."""
-        taken = {d.api_name for d in self.dependencies}
-        candidate, n = name, 0
-        while candidate in taken:
-            n += 1
-            candidate = f"{name}_{n}"
-        return candidate
-
-    def queue(
-        self,
-        *,
-        default_concurrency_limit: int | None = 1,
-        max_size: int | None = None,
-        api_open: bool = True,
-        status_update_rate: object = "auto",
-    ) -> Blocks:
-        """Set queue limits; returns self so `demo.queue().launch()` chains as in Gradio."""
-        if self._app is not None:
-            raise RuntimeError("queue() must be called before the app is built (launch or .app)")
-        self.queue_settings = QueueSettings(
-            default_concurrency_limit=default_concurrency_limit,
-            max_size=max_size,
-            api_open=api_open,
-        )
-        return self
+    # Server state, set per app by launch() (class defaults: Root's constructor is the one
+    # Blocks, Interface and ChatInterface take).
+    _server: Any = None  # a uvicorn.Server while launched
+    _thread: threading.Thread | None = None
+    _host: str | None = None
+    _port: int | None = None
+    _tls: TLSFiles | None = None
+    local_url: str | None = None  # while launched
+    height: int | str = DEFAULT_HEIGHT  # of the iframe in a notebook
+    width: int | str = DEFAULT_WIDTH
 
     @property
     def app(self) -> Starlette:
         """The Starlette app serving this UI, built once on first use."""
         if self._app is None:
-            from webui.routes import create_app
-
             for hook in self.startup_hooks:
                 hook()
             self._app = create_app(self)

@@ -9,14 +9,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from webui.capture import current_capture
+from webui.component import Component
 from webui.event_data import collects_event_data
-from webui.render import current_capture
+from webui.tree import BlockContext
 
 if TYPE_CHECKING:
-    from webui.blocks import Blocks
-    from webui.components.base import Component
-    from webui.components.timer import Timer
     from webui.render import Renderable
+    from webui.root import Root
+    from webui.timer import Timer
 
 ConcurrencyLimit = int | None | Literal["default"]
 ShowProgress = Literal["full", "minimal", "hidden"]
@@ -41,7 +42,7 @@ class Dependency:
     """One backend function wired to its triggers, inputs and outputs (Gradio's BlockFunction)."""
 
     id: int
-    root: Blocks
+    root: Root
     fn: Callable[..., Any] | None
     inputs: list[Component]
     outputs: list[Component]
@@ -139,13 +140,7 @@ class Dependency:
 def _as_list(components: Any, what: str) -> tuple[list[Component], bool]:
     """The components, and whether they came as a set (fn then takes/returns a dict).
     Outputs may also be layouts (Gradio's `outputs=tabs` for `gr.Tabs(selected=...)`)."""
-    from webui.components.base import Component
-
-    allowed: tuple[type, ...] = (Component,)
-    if what == "outputs":
-        from webui.layouts import _Layout
-
-        allowed = (Component, _Layout)
+    allowed: tuple[type, ...] = (Component, BlockContext) if what == "outputs" else (Component,)
     if components is None:
         return [], False
     # Layout outputs ride in the same list as components; processing tells them apart.
@@ -154,7 +149,7 @@ def _as_list(components: Any, what: str) -> tuple[list[Component], bool]:
     as_set = isinstance(components, set | frozenset)
     items = list(components)
     for item in items:
-        if not isinstance(item, allowed):
+        if not isinstance(item, allowed) or item.root is item:  # a layout, not an app
             raise TypeError(f"{what} must be components, got {type(item).__name__}: {item!r}")
     if as_set:
         items.sort(key=lambda c: c.id)  # a set has no order; the wire needs one
@@ -194,7 +189,7 @@ def _components_ids(components: Any, what: str) -> list[int] | None:
 
 
 def add_dependency(
-    root: Blocks,
+    root: Root,
     targets: list[tuple[int, str]],
     fn: Callable[..., Any] | None,
     inputs: Any = None,
@@ -293,7 +288,7 @@ def add_dependency(
 
 
 def register(
-    root: Blocks,
+    root: Root,
     targets: list[tuple[int, str]],
     fn: Any,
     inputs: Any = None,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from webui.blocks import Block
+    from webui.tree import Block
 
 
 class EventData:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from webui.component import Component
 from webui.dependency import (
     DECORATOR,
     ConcurrencyLimit,
@@ -18,9 +19,10 @@ from webui.dependency import (
     add_dependency,
     register,
 )
+from webui.tree import Block, open_layout
 
 if TYPE_CHECKING:
-    from webui.blocks import Block, Blocks
+    from webui.root import Root
 
 __all__ = [
     "DECORATOR",
@@ -71,8 +73,6 @@ def _listener(event: str) -> Callable[..., Any]:
 
 def _target(trigger: Any) -> tuple[Block, str]:
     """(block, event) of a bound listener such as `btn.click` or `demo.load`."""
-    from webui.blocks import Block
-
     block = getattr(trigger, "__self__", None)
     event = getattr(trigger, "__name__", None)
     if not isinstance(block, Block) or not isinstance(event, str):
@@ -94,14 +94,10 @@ def on(
     `triggers=None` runs fn on page load and on a change of any of the inputs, as in Gradio.
     Takes the keywords every listener takes; without `fn`, a decorator.
     """
-    from webui.blocks import _render_parent
-    from webui.components.base import Component
-    from webui.components.timer import Timer
-
-    parent = _render_parent.get()
+    parent = open_layout()
     if parent is None:
         raise RuntimeError("gr.on() must be called inside a `with gr.Blocks():` block")
-    root: Blocks = parent.root  # type: ignore[assignment]
+    root: Root = parent.root  # type: ignore[assignment]
     if triggers is None:
         listed = [inputs] if isinstance(inputs, Component) else list(inputs or [])
         targets = [(c.id, "change") for c in listed] + [(root.id, "load")]
@@ -109,7 +105,7 @@ def on(
         listed_triggers = list(triggers) if isinstance(triggers, Sequence) else [triggers]
         pairs = [_target(t) for t in listed_triggers]
         targets = [(block.id, event) for block, event in pairs]
-        timers = [block for block, event in pairs if isinstance(block, Timer) and event == "tick"]
+        timers = [block for block, event in pairs if event == "tick"]  # only a Timer ticks
         if timers:
             options.setdefault("timer", timers[0])
     return register(root, targets, fn, inputs, outputs, **options)

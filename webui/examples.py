@@ -22,11 +22,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
-from webui.blocks import Blocks, _render_parent
-from webui.components.base import Component
+from webui.component import Component
 from webui.components.dataset import Dataset
 from webui.components.misc import State
 from webui.events import Dependency
+from webui.processing import SessionState, postprocess, preprocess
+from webui.root import Root
+from webui.tree import open_layout
 
 logger = logging.getLogger(__name__)
 LOG_FILE = "log.csv"
@@ -135,11 +137,11 @@ class Examples:
         self.preprocess, self.postprocess = preprocess, postprocess
         self._cache: dict[int, list[Any]] = {}
         self._lock = threading.Lock()
-        parent = _render_parent.get()
+        parent = open_layout()
         if parent is None:
             raise RuntimeError("gr.Examples must be created inside a `with gr.Blocks():` block")
         assert parent.root is not None  # an open layout always belongs to an app
-        self.root: Blocks = parent.root
+        self.root: Root = parent.root
         self.dataset = Dataset(
             components=self.inputs_with_examples,
             samples=self.non_none_examples,
@@ -214,8 +216,6 @@ class Examples:
             return self._cache[index]
 
     def _run(self, index: int) -> list[Any]:
-        from webui.processing import SessionState, postprocess, preprocess
-
         payloads = iter(self.processed(index))
         data = [next(payloads) if keep else None for keep in self.input_has_examples]
         dependency = Dependency(

@@ -19,12 +19,12 @@ import re
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from webui.files import FileAccessError, FileStore
+from webui.files import FileAccessError, FileStore, request_base_url
 from webui.upload_progress import UploadProgress
 
 OnChunk = Callable[[str, int], None]  # (file name, bytes just received)
@@ -302,3 +302,20 @@ async def serve_file(request: Request) -> Response:
     except FileAccessError as error:
         return refusal(error)
     return file_response(path)
+
+
+class RequestScopeMiddleware:
+    """Pure ASGI middleware naming the request being served, for `webui.files.file_url`."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = request_base_url.set(lambda: str(Request(scope).base_url))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            request_base_url.reset(token)

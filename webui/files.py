@@ -20,14 +20,13 @@ import tempfile
 import threading
 import urllib.parse
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from starlette.requests import Request
-
 from webui.errors import Error
 from webui.media import MEDIA_ROOT
+from webui.urls import API_PREFIX
 
 FILE_DATA_TYPE = "gradio.FileData"
 HASH_CHUNK = 1 << 20
@@ -36,10 +35,11 @@ _URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")  # http:, file:, data:, an
 _NAME_PUNCTUATION = frozenset("._- ()[]+,=@~")  # kept in upload names; no %, #, &, quotes
 _DECODE_ROUNDS = 3  # how deep nested percent-encoding is unwrapped when looking for traversal
 
-# The ASGI scope of the request being served, so outputs can carry absolute URLs; set by
-# `RequestScopeMiddleware` and inherited by the event tasks a request starts.
-_request_scope: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
-    "webui_request_scope", default=None
+# The base URL of the request being served (computed when asked), so outputs can carry absolute
+# URLs; set by the server's `RequestScopeMiddleware` (webui.file_routes) and inherited by the
+# event tasks a request starts.
+request_base_url: contextvars.ContextVar[Callable[[], str] | None] = contextvars.ContextVar(
+    "webui_request_base_url", default=None
 )
 
 
@@ -365,28 +365,8 @@ def check_payload_files(store: FileStore, payload: Any) -> None:
 
 def file_url(path: Path) -> str:
     """The URL serving `path`: absolute when a request is being served, else root-relative."""
-    from webui.api_info import API_PREFIX
-
     quoted = urllib.parse.quote(str(path), safe="/")
-    scope = _request_scope.get()
-    if scope is None:
+    base_url = request_base_url.get()
+    if base_url is None:
         return f"{API_PREFIX}/file={quoted}"
-    base = str(Request(scope).base_url).rstrip("/")
-    return f"{base}{API_PREFIX}/file={quoted}"
-
-
-class RequestScopeMiddleware:
-    """Pure ASGI middleware remembering the request's scope for `file_url`."""
-
-    def __init__(self, app: Any):
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        token = _request_scope.set(scope)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            _request_scope.reset(token)
+    return f"{base_url().rstrip('/')}{API_PREFIX}/file={quoted}"

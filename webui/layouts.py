@@ -5,8 +5,8 @@ from __future__ import annotations
 import inspect
 from typing import Any, ClassVar
 
-from webui.blocks import BlockContext
 from webui.events import Changeable, Expandable, Selectable
+from webui.tree import BlockContext, open_layout
 
 
 class _Layout(BlockContext):
@@ -91,9 +91,7 @@ class Tab(Selectable, _Layout):
             self.render()
 
     def render(self) -> Tab:
-        from webui.blocks import _render_parent
-
-        parent = _render_parent.get()
+        parent = open_layout()
         if parent is not None and self._id is None and not isinstance(parent, Tabs):
             last = parent.children[-1] if parent.children else None
             if isinstance(last, Tabs) and last.implicit:

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from webui.component import Component
 from webui.dependency import add_dependency
+from webui.timer import Timer
+from webui.tree import _render_parent
 
 if TYPE_CHECKING:
-    from webui.blocks import Blocks
+    from webui.root import Root
 
 
-def attach_load_events(root: Blocks) -> None:
+def attach_load_events(root: Root) -> None:
     """Declare the pending load event of each component, after the app's own events, in the
     order Gradio does (so fn_index and API info match)."""
-    from webui.blocks import _render_parent
-    from webui.components.base import Component
-    from webui.components.timer import Timer
-
     for block in list(root.blocks.values()):
         if not isinstance(block, Component) or block.load_event_to_attach is None:
             continue

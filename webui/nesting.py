@@ -11,13 +11,13 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
+from webui.tree import Block, BlockContext
+
 if TYPE_CHECKING:
-    from webui.blocks import Block, BlockContext, Blocks
+    from webui.root import Root
 
 
-def _readopt(block: Block, root: Blocks, ids: dict[int, int]) -> None:
-    from webui.blocks import BlockContext
-
+def _readopt(block: Block, root: Root, ids: dict[int, int]) -> None:
     old = block._id
     block._id = None
     block.root = root
@@ -29,7 +29,7 @@ def _readopt(block: Block, root: Blocks, ids: dict[int, int]) -> None:
             _readopt(child, root, ids)
 
 
-def move_into(inner: Blocks, parent: BlockContext) -> None:
+def move_into(inner: Root, parent: BlockContext) -> None:
     """Move `inner`'s blocks under `parent` (an open layout of another app) and its events into
     that app."""
     root = parent.root

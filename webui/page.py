@@ -19,10 +19,10 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from webui.api_info import API_PREFIX
+from webui.urls import API_PREFIX
 
 if TYPE_CHECKING:
-    from webui.blocks import Blocks
+    from webui.root import Root
 
 STATIC_DIR = Path(__file__).parent / "static"
 _BLOCK_TYPE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -31,7 +31,7 @@ _MEDIA_TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "te
 NO_CACHE = {"Cache-Control": "no-cache"}
 
 
-def custom_modules(blocks: Blocks) -> dict[str, Path]:
+def custom_modules(blocks: Root) -> dict[str, Path]:
     """`{block_type: module file}` for every custom component class used in `blocks`.
 
     Raises:
@@ -57,7 +57,7 @@ def custom_modules(blocks: Blocks) -> dict[str, Path]:
     return modules
 
 
-def page_html(blocks: Blocks) -> str:
+def page_html(blocks: Root) -> str:
     """The HTML shell; everything visible is built by the modules it loads."""
     modules = {
         block_type: f"{API_PREFIX.lstrip('/')}/custom_component/{block_type}/{path.name}"
@@ -66,7 +66,7 @@ def page_html(blocks: Blocks) -> str:
     return _shell(blocks, blocks.title, modules)
 
 
-def login_page_html(blocks: Blocks) -> str:
+def login_page_html(blocks: Root) -> str:
     """The shell served at `/` to a visitor without a session: nothing of the app but its theme.
 
     Its modules find `/config` answering 401 and show the login form (`static/login.js`).
@@ -74,7 +74,7 @@ def login_page_html(blocks: Blocks) -> str:
     return _shell(blocks, "Log in", {})
 
 
-def _shell(blocks: Blocks, title: str, modules: dict[str, str]) -> str:
+def _shell(blocks: Root, title: str, modules: dict[str, str]) -> str:
     # `</` inside a script element would end it early; JSON allows `<\/` for the same text.
     module_json = json.dumps(modules).replace("</", "<\\/")
     theme_hash = blocks.theme.hash()[:16]
@@ -101,7 +101,7 @@ def _shell(blocks: Blocks, title: str, modules: dict[str, str]) -> str:
 class PageRoutes:
     """Handlers for the page, its theme and custom component modules of one Blocks app."""
 
-    def __init__(self, blocks: Blocks):
+    def __init__(self, blocks: Root):
         self.blocks = blocks
 
     async def page(self, request: Request) -> Response:
@@ -128,7 +128,7 @@ class PageRoutes:
         return FileResponse(path, media_type=_MEDIA_TYPES[path.suffix], headers=NO_CACHE)
 
 
-def page_routes(blocks: Blocks) -> list[BaseRoute]:
+def page_routes(blocks: Root) -> list[BaseRoute]:
     """The routes to add to the app beside the protocol routes."""
     routes = PageRoutes(blocks)
     return [

@@ -14,13 +14,13 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from webui.blocks import Block
-from webui.components.base import Component
+from webui.component import Component
 from webui.components.misc import State
 from webui.errors import Error
 from webui.event_data import Request, insert_special, special_parameters
 from webui.events import Dependency
 from webui.files import check_payload_files
+from webui.tree import Block
 from webui.updates import apply_update, skip, update_props
 
 _EXHAUSTED = object()

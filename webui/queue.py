@@ -38,9 +38,9 @@ from webui.processing import (
 from webui.progress import Reporter, current_reporter
 
 if TYPE_CHECKING:
-    from webui.blocks import Blocks
-    from webui.components.timer import Timer
     from webui.events import Dependency
+    from webui.root import Root
+    from webui.timer import Timer
 
 Message = dict[str, Any]
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class EventQueue:
 
     def __init__(
         self,
-        blocks: Blocks,
+        blocks: Root,
         *,
         max_sessions: int = 10_000,
         session_ttl_s: float = SESSION_TTL_S,

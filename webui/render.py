@@ -14,41 +14,18 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from webui.capture import RenderCapture, capturing
+from webui.component import Component
+from webui.dependency import add_dependency
+from webui.events import _target
+from webui.layouts import Column
+from webui.tree import Block, open_layout
+
 if TYPE_CHECKING:
-    from webui.blocks import Block, Blocks
-    from webui.dependency import Dependency
-    from webui.layouts import Column
     from webui.processing import SessionState
-
-
-@dataclass(eq=False)
-class RenderCapture:
-    """The events one run of a render function declares, numbered for its session."""
-
-    ids: itertools.count
-    render_id: int
-    dependencies: list[Dependency] = field(default_factory=list)
-
-    def add(self, dependency: Dependency) -> Dependency:
-        dependency.id = next(self.ids)
-        if dependency.concurrency_id == str(id(dependency.fn)):
-            # Each run makes new fns (lambdas): key their concurrency group by place instead,
-            # or the queue would keep one semaphore per render forever.
-            dependency.concurrency_id = f"render{self.render_id}:{len(self.dependencies)}"
-        self.dependencies.append(dependency)
-        return dependency
-
-
-_capture: ContextVar[RenderCapture | None] = ContextVar("webui_render_capture", default=None)
-
-
-def current_capture() -> RenderCapture | None:
-    """The render being run on this thread, if any: its events belong to one session."""
-    return _capture.get()
+    from webui.root import Root
 
 
 class Renderable:
@@ -63,16 +40,12 @@ class Renderable:
         targets: list[tuple[int, str]],
         **options: Any,
     ):
-        from webui.blocks import _render_parent
-        from webui.dependency import add_dependency
-        from webui.layouts import Column
-
-        parent = _render_parent.get()
+        parent = open_layout()
         if parent is None or parent.root is None:
             raise RuntimeError("@gr.render must be used inside a `with gr.Blocks():` block")
         self.id = next(Renderable._ids)
         self.fn = fn
-        self.root: Blocks = parent.root
+        self.root: Root = parent.root
         self.container: Column = Column()
         self.dependency = add_dependency(
             self.root, targets, fn, inputs, [], api_visibility="undocumented", **options
@@ -81,17 +54,11 @@ class Renderable:
 
     def apply(self, state: SessionState, args: list[Any]) -> dict[str, Any]:
         """Run the function for one session; returns the page's `render_config`."""
-        from webui.layouts import Column
-
         copy = Column(render=False)
         copy._id, copy.root = self.container.id, self.root
         capture = RenderCapture(ids=state.render_ids, render_id=self.id)
-        token = _capture.set(capture)
-        try:
-            with copy:
-                self.fn(*args)
-        finally:
-            _capture.reset(token)
+        with capturing(capture), copy:
+            self.fn(*args)
         blocks = list(_subtree(copy))  # never in the app's table (see Blocks._register)
         for old in state.rendered_by.get(self.id, []):
             state.rendered.pop(old, None)
@@ -123,11 +90,7 @@ def render(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate a function that builds components (and their events) from `inputs`; it runs
     again on each trigger (default: page load and a change of any input), as Gradio's."""
-    from webui.blocks import _render_parent
-    from webui.components.base import Component
-    from webui.events import _target
-
-    parent = _render_parent.get()
+    parent = open_layout()
     if parent is None or parent.root is None:
         raise RuntimeError("@gr.render must be used inside a `with gr.Blocks():` block")
     listed = [inputs] if isinstance(inputs, Component) else list(inputs or [])

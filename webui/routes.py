@@ -18,8 +18,7 @@ from webui.api_info import API_PREFIX, build_config, build_info
 from webui.auth import Sessions
 from webui.auth_routes import AuthGate, auth_routes
 from webui.events import Dependency
-from webui.file_routes import serve_file, upload_files
-from webui.files import RequestScopeMiddleware
+from webui.file_routes import RequestScopeMiddleware, serve_file, upload_files
 from webui.page import page_routes
 from webui.processing import Trigger, error_payload, postprocess, preprocess, results
 from webui.queue import EventQueue, QueueFull
@@ -28,7 +27,7 @@ from webui.upload_progress import UploadProgress, upload_progress
 from webui.validation import run_validator
 
 if TYPE_CHECKING:
-    from webui.blocks import Blocks
+    from webui.root import Root
 
 HEARTBEAT_S = 15.0  # gradio_client's heartbeat reader gives up after 20 s of silence
 # close_stream waits this long after a session goes idle. gradio_client keeps one reader per
@@ -122,7 +121,7 @@ def _data(body: dict[str, Any]) -> list[Any]:
 class Routes:
     """Handlers bound to one Blocks app and its queue."""
 
-    def __init__(self, blocks: Blocks):
+    def __init__(self, blocks: Root):
         self.blocks = blocks
         self.queue = EventQueue(blocks)
         self.stopping = asyncio.Event()
@@ -363,7 +362,7 @@ async def _problem(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status)
 
 
-def create_app(blocks: Blocks) -> Starlette:
+def create_app(blocks: Root) -> Starlette:
     """A Starlette app serving `blocks`; its Routes object is on `app.state.webui`."""
     routes = Routes(blocks)
     p = API_PREFIX

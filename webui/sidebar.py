@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from webui.blocks import BlockContext
 from webui.events import _listener
+from webui.tree import BlockContext
 
 
 class Sidebar(BlockContext):

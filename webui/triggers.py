@@ -11,10 +11,10 @@ from webui.processing import Trigger
 if TYPE_CHECKING:
     from starlette.requests import Request as HTTPRequest
 
-    from webui.blocks import Blocks
+    from webui.root import Root
 
 
-async def username_of(blocks: Blocks, request: HTTPRequest) -> str | None:
+async def username_of(blocks: Root, request: HTTPRequest) -> str | None:
     """The logged-in user of `request`, when the app has a login."""
     if blocks.auth is None:
         return None
@@ -25,7 +25,7 @@ async def username_of(blocks: Blocks, request: HTTPRequest) -> str | None:
 
 
 async def trigger_of(
-    blocks: Blocks, request: HTTPRequest, body: dict[str, Any], session_hash: str
+    blocks: Root, request: HTTPRequest, body: dict[str, Any], session_hash: str
 ) -> Trigger:
     """The Trigger of an event joined by `request` with JSON `body`."""
     client = request.client

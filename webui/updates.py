@@ -9,10 +9,9 @@ against them (a Dropdown given new choices accepts the new choices).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from webui.components.base import Component
+from webui.component import Component
 
 UPDATE = "update"
 
@@ -33,8 +32,6 @@ def update_props(value: Any) -> dict[str, Any] | None:
     A component instance returned from `fn` (e.g. `Textbox(visible=False)`) updates the props
     its constructor was given, `value` included.
     """
-    from webui.components.base import Component
-
     if isinstance(value, dict) and value.get("__type__") == UPDATE:
         return {k: v for k, v in value.items() if k != "__type__"}
     if isinstance(value, Component) or getattr(value, "_updatable", False):

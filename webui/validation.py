@@ -11,6 +11,8 @@ import asyncio
 import inspect
 from typing import TYPE_CHECKING, Any
 
+from webui.processing import preprocess
+
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
@@ -55,8 +57,6 @@ async def run_validator(
     executor: Executor,
 ) -> list[dict[str, Any]] | None:
     """None when the inputs pass (or there is no validator), else the validation data."""
-    from webui.processing import preprocess
-
     validator = dependency.validator
     if validator is None:
         return None

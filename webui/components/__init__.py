@@ -30,10 +30,10 @@ from webui.components.plots import BarPlot, LinePlot, Plot, ScatterPlot
 from webui.components.shortcuts import SHORTCUTS, component_instance
 from webui.components.templates import Files, List, Matrix, Microphone, Numpy, TextArea
 from webui.components.text import Markdown, Textbox
-from webui.components.timer import Timer
 from webui.components.video import PlayableVideo, Video
 from webui.components.watermark import WatermarkOptions
 from webui.components.waveform import WaveformOptions
+from webui.timer import Timer
 
 Text = Textbox  # Gradio's aliases
 Json = JSON

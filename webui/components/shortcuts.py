@@ -54,10 +54,15 @@ LAYOUTS = frozenset(
 
 
 def _class_named(name: str) -> type[Component] | None:
-    import webui.components as components
-
-    found = getattr(components, name, None)
-    return found if isinstance(found, type) and issubclass(found, Component) else None
+    """The component class called `name`: found among Component's subclasses, so this module
+    needs no import of the components it names (Dataset, which is one, imports it)."""
+    pending = list(Component.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        if cls.__name__ == name and cls.__module__.startswith("webui."):
+            return cls
+        pending.extend(cls.__subclasses__())
+    return None
 
 
 def component_class(shortcut: str) -> tuple[type[Component], dict[str, Any]]:

@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from webui.components.base import Component
+from webui.component import Component
 from webui.events import Dependency, add_dependency
 
 

@@ -2,6 +2,7 @@
 // and the invisible State and Timer. Each `create(props, ctx)` returns a component handle.
 
 import { choicePairs, el, fieldset, labeled } from "./common.js";
+import { multiselect } from "./multiselect.js";
 
 export function textbox(props, ctx) {
   const multi = (props.lines ?? 1) > 1 || (props.max_lines ?? 1) > 1;
@@ -179,12 +180,10 @@ export const checkboxgroup = (props, ctx) => choiceGroup(props, ctx, "checkbox")
 export const radio = (props, ctx) => choiceGroup(props, ctx, "radio");
 
 export function dropdown(props, ctx) {
-  const multiselect = Boolean(props.multiselect);
-  const custom = Boolean(props.allow_custom_value) && !multiselect;
+  if (props.multiselect) return multiselect(props, ctx);
+  const custom = Boolean(props.allow_custom_value);
   const listId = `webui-list-${Math.random().toString(36).slice(2)}`;
-  const control = custom
-    ? el("input", { type: "text", list: listId })
-    : el("select", { multiple: multiselect });
+  const control = custom ? el("input", { type: "text", list: listId }) : el("select");
   const datalist = el("datalist", { id: listId });
   let pairs = [];
   const draw = (choices, value) => {
@@ -195,23 +194,22 @@ export function dropdown(props, ctx) {
       control.value = match ? match[0] : value ?? "";
       return;
     }
-    const selected = multiselect ? value ?? [] : [value];
     control.replaceChildren(
       ...pairs.map(([display, choice], i) => {
         const option = el("option", { value: String(i), text: display });
-        option.selected = selected.some((v) => v === choice);
+        option.selected = choice === value;
         return option;
       }),
     );
-    if (!multiselect && !pairs.some(([, v]) => v === value)) control.selectedIndex = -1;
+    if (!pairs.some(([, v]) => v === value)) control.selectedIndex = -1;
   };
   const read = () => {
     if (custom) {
       const match = pairs.find(([display]) => display === control.value);
       return match ? match[1] : control.value || null;
     }
-    const values = [...control.selectedOptions].map((o) => pairs[Number(o.value)][1]);
-    return multiselect ? values : values[0] ?? null;
+    const option = control.selectedOptions[0];
+    return option ? pairs[Number(option.value)][1] : null;
   };
   draw(props.choices, props.value);
   control.disabled = !props.interactive;

@@ -2,6 +2,7 @@
 // handle {element, getValue(), setValue(value), update?(props)}: the same interface a custom
 // component's module exports (see the README's "Custom components").
 
+import { annotatedimage } from "./annotatedimage.js";
 import { browserstate } from "./browserstate.js";
 import { chatbot } from "./chatbot.js";
 import { code } from "./code.js";
@@ -12,6 +13,7 @@ import { downloadbutton, uploadbutton } from "./filebuttons.js";
 import { gallery } from "./gallery.js";
 import { highlightedtext } from "./highlighted.js";
 import { imageeditor } from "./imageeditor.js";
+import { imageslider } from "./imageslider.js";
 import {
   button,
   checkbox,
@@ -31,6 +33,7 @@ import { colorpicker, datetime } from "./pickers.js";
 import { nativeplot, plot } from "./plot.js";
 
 export const builtins = {
+  annotatedimage,
   audio,
   browserstate,
   button,
@@ -50,6 +53,7 @@ export const builtins = {
   html,
   image,
   imageeditor,
+  imageslider,
   json,
   label,
   markdown,

@@ -65,7 +65,10 @@ class Dependency:
     postprocess: bool = True  # False: results go out as they are (JSON-encodable)
     batch: bool = False  # fn takes and returns lists; webui calls it with batches of one
     max_batch_size: int = 4
-    js: str | None = None  # author-trusted JavaScript the page runs (see events.js)
+    # Author-trusted JavaScript the page runs (see events.js). True is Gradio's "run fn in the
+    # page, transpiled to JS": webui has no transpiler (js_implementation stays None), so fn
+    # runs on the server, as Gradio does where transpiling fails.
+    js: str | Literal[True] | None = None
     inputs_as_dict: bool = False  # inputs={a, b}: fn gets one dict keyed by component
     time_limit: float | None = None
     stream_every: float = 0.5
@@ -177,9 +180,8 @@ def _check_options(
         )
     if not isinstance(max_batch_size, int) or max_batch_size < 1:
         raise ValueError(f"max_batch_size must be a positive int, got {max_batch_size!r}")
-    if js is not None and not isinstance(js, str):
-        # Gradio's js=True marks a js_implementation of fn (transpiled Python); webui has none.
-        raise TypeError(f"js must be a JavaScript function as a string, got {js!r}")
+    if js is not None and js is not True and not isinstance(js, str):
+        raise TypeError(f"js must be a JavaScript function as a string or True, got {js!r}")
 
 
 def _components_ids(components: Any, what: str) -> list[int] | None:
@@ -209,7 +211,7 @@ def add_dependency(
     postprocess: bool = True,
     cancels: Dependency | Sequence[Dependency] | None = None,
     trigger_mode: TriggerMode | None = None,
-    js: str | None = None,
+    js: str | Literal[True] | None = None,
     concurrency_limit: ConcurrencyLimit = "default",
     concurrency_id: str | None = None,
     time_limit: float | None = None,
@@ -228,6 +230,8 @@ def add_dependency(
     if isinstance(show_progress, bool):  # Gradio takes True/False for full/hidden
         show_progress = "full" if show_progress else "hidden"
     _check_options(show_progress, trigger_mode, concurrency_limit, max_batch_size, js)
+    if js is True and inputs:
+        raise ValueError("js=True events cannot have inputs (Gradio refuses them too)")
     if batch and (inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)):
         raise ValueError("batch=True does not take a generator fn (Gradio refuses it too)")
     if validator is not None and not callable(validator):
@@ -309,7 +313,7 @@ def register(
     if fn is not DECORATOR:
         return add_dependency(root, targets, fn, inputs, outputs, **options)
     js_only = None
-    if options.get("js") is not None:
+    if isinstance(options.get("js"), str):
         js_only = add_dependency(root, targets, None, inputs, outputs, **options)
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -108,6 +108,8 @@ class Root(BlockContext):
         super().__exit__(*exc)
         if not self._tokens:  # the outermost `with` ends: Gradio attaches load events here
             attach_load_events(self)
+            if not exc or exc[0] is None:
+                self.render()  # built inside another app's `with`, it shows there, as in Gradio
 
     def load(
         self,

@@ -145,3 +145,16 @@ def test_accordion_expand_and_collapse(browser: Driver, serve: Callable[[gr.Bloc
     until(lambda: value_of(browser, "#seen input") == "expanded")
     browser.find_element(By.CSS_SELECTOR, "#more summary").click()
     until(lambda: value_of(browser, "#seen input") == "collapsed")
+
+
+def test_js_true_event_runs_on_the_server(browser: Driver, serve: Callable[[gr.Blocks], str]):
+    with gr.Blocks() as demo:
+        with gr.Row(elem_id="task") as row:
+            gr.Textbox("a task")
+        done = gr.Button("Done", elem_id="done")
+        done.click(lambda: gr.Row(visible=False), None, row, js=True)  # Gradio's todo_list_js
+    browser.get(serve(demo))
+    until(lambda: browser.execute_script("return window.webui !== undefined"))
+    assert browser.find_element(By.ID, "task").is_displayed()
+    browser.find_element(By.CSS_SELECTOR, "#done button").click()
+    until(lambda: not browser.find_element(By.ID, "task").is_displayed())

@@ -21,6 +21,11 @@ def completed(http: TestClient, fn_index: int, data: list[Any], session: str) ->
     return next(m for m in messages if m["msg"] == "process_completed")
 
 
+def dependency_list(demo: gr.Blocks) -> list[dict[str, Any]]:
+    with TestClient(demo.app) as http:
+        return http.get("/config").json()["dependencies"]
+
+
 def dependency(demo: gr.Blocks, api_name: str) -> dict[str, Any]:
     with TestClient(demo.app) as http:
         config = http.get("/config").json()
@@ -135,7 +140,7 @@ def test_show_api_false_is_undocumented_and_fnless_events_private() -> None:
     ("options", "match"),
     [
         ({"every": 1}, "every="),
-        ({"js": True}, "js must be a JavaScript function"),
+        ({"js": 3}, "js must be a JavaScript function"),
         ({"max_batch_size": 0}, "max_batch_size"),
         ({"trigger_mode": "sometimes"}, "trigger_mode"),
         ({"api_visibility": "secret"}, "api_visibility"),
@@ -160,6 +165,22 @@ def test_js_decorator_gives_the_js_event_its_python_fn() -> None:
     config = dependency(demo, "shout")
     assert config["backend_fn"] is True and config["js"] == "(x) => x.trim()"
     assert config["api_visibility"] == "public"
+
+
+def test_js_true_runs_fn_on_the_server_as_gradio_does_untranspiled(
+    serve: Callable[[gr.Blocks], str],
+) -> None:
+    with gr.Blocks() as demo:
+        button = gr.Button("Done")
+        gr.Button().click(lambda: gr.Button(interactive=False), None, button, js=True)
+        with pytest.raises(ValueError, match="js=True events cannot have inputs"):
+            gr.Button().click(lambda x: x, button, button, js=True)
+    (config,) = [d for d in dependency_list(demo) if d["api_name"] == "lambda"]
+    assert config["js"] is True and config["js_implementation"] is None
+    assert config["backend_fn"] is True and config["api_visibility"] == "public"
+    with TestClient(demo.app) as http:
+        data = completed(http, 0, [], "s")["output"]["data"]
+    assert data == [{"__type__": "update", "interactive": False}]
 
 
 def test_batch_functions_get_batches_of_one(serve: Callable[[gr.Blocks], str]) -> None:

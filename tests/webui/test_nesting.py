@@ -41,6 +41,17 @@ def test_render_outside_another_app_does_nothing() -> None:
     assert demo.render() is demo and len(demo.blocks) == 2
 
 
+def test_app_built_inside_another_apps_with_shows_there() -> None:
+    with gr.Blocks() as plug:
+        gr.Interface(lambda x: x, "text", "text")  # an app made inside `with plug:`
+    with gr.Blocks() as outer, gr.Tab("Plugged"):
+        plug.render()
+    assert [d.api_name for d in plug.dependencies] == []
+    assert [d.api_name for d in outer.dependencies] == ["lambda"]
+    (textbox_in, *_) = [b for b in outer.blocks.values() if isinstance(b, gr.Textbox)]
+    assert textbox_in.root is outer
+
+
 def test_clear_button_empties_components_and_resets_state() -> None:
     with gr.Blocks() as demo:
         box = gr.Textbox("x")

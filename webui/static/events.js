@@ -86,7 +86,8 @@ export class EventRunner {
     if (dep.stale) return;
     this.cancelTargets(dep);
     let jsValues = null;
-    if (dep.js) {
+    // js=True (Gradio's fn transpiled to JS) comes with no js_implementation: the server runs fn.
+    if (typeof dep.js === "string") {
       try {
         jsValues = await this.runJs(dep);
       } catch (error) {

@@ -149,7 +149,16 @@ class Root(BlockContext):
         api_open: bool = True,
         status_update_rate: object = "auto",
     ) -> Self:
-        """Set queue limits; returns self so `demo.queue().launch()` chains as in Gradio."""
+        """Set queue limits; returns self so `demo.queue().launch()` chains as in Gradio.
+
+        `status_update_rate` takes "auto" only: webui tells each event its place in line when it
+        joins the queue; status at a fixed period (seconds, Gradio's other choice) is refused.
+        """
+        if status_update_rate != "auto":
+            raise ValueError(
+                f"queue(status_update_rate={status_update_rate!r}) is not supported: webui tells "
+                "each event its place in line when it joins the queue ('auto')"
+            )
         if self._app is not None:
             raise RuntimeError("queue() must be called before the app is built (launch or .app)")
         self.queue_settings = QueueSettings(

@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from webui.caching import current_session
 from webui.diff import diff
 from webui.errors import Error
 from webui.processing import (
@@ -238,6 +239,7 @@ class EventQueue:
         event.sink.put_nowait({"msg": "process_starts", "event_id": event.id, "eta": None})
         # The task runs in its own context, so this reporter is seen by this event's fn only.
         current_reporter.set(Reporter(event.id, event.sink, asyncio.get_running_loop()))
+        current_session.set(event.session_hash)  # gr.cache(per_session=True) keys by it
         previous: list[Any] | None = None
         generating = dependency.is_generator
         timer = dependency.timer

@@ -36,6 +36,8 @@ LAYERS: dict[str, set[str]] = {
         "urls",
         "progress",
         "themes",
+        "caching",
+        "reload",
     },
     # Every component (webui/components/) and the layouts built on the core's.
     "components": {"components", "sidebar", "draggable", "walkthrough"},

@@ -2,6 +2,7 @@
 
 from webui import media, themes  # gr.themes.Soft(), gr.media.get_image(), as in Gradio
 from webui.blocks import Blocks
+from webui.caching import Cache, cache
 from webui.chat_interface import ChatInterface
 from webui.components import (
     HTML,
@@ -85,6 +86,7 @@ from webui.layouts import Accordion, Column, Group, Row, Tab, TabItem, Tabs
 from webui.media import get_audio, get_file, get_image, get_model3d, get_video
 from webui.mount import mount_gradio_app
 from webui.progress import Info, Progress, Success, Warning
+from webui.reload import NO_RELOAD
 from webui.render import render
 from webui.sidebar import Sidebar
 from webui.tabbed import TabbedInterface
@@ -94,6 +96,7 @@ from webui.validation import validate
 __all__ = [
     "HTML",
     "JSON",
+    "NO_RELOAD",
     "Accordion",
     "AnnotatedImage",
     "Audio",
@@ -102,6 +105,7 @@ __all__ = [
     "BrowserState",
     "Button",
     "CSVLogger",
+    "Cache",
     "ChatInterface",
     "Chatbot",
     "Checkbox",
@@ -182,6 +186,7 @@ __all__ = [
     "WatermarkOptions",
     "WaveformOptions",
     "WebcamOptions",
+    "cache",
     "get_audio",
     "get_file",
     "get_image",

@@ -38,6 +38,7 @@ LAYERS: dict[str, set[str]] = {
         "themes",
         "caching",
         "reload",
+        "gradio_parameters",
     },
     # Every component (webui/components/) and the layouts built on the core's.
     "components": {"components", "sidebar", "draggable", "walkthrough"},
@@ -69,6 +70,7 @@ LAYERS: dict[str, set[str]] = {
         "chat_turns",
         "chat_history",
         "chat_flagging",
+        "chat_examples",
         "tabbed",
         "mount",
         "notebook",

@@ -81,11 +81,17 @@ class Tab(Selectable, _Layout):
         *,
         id: int | str | None = None,  # Gradio's name, though it shadows the builtin
         interactive: bool = True,
+        render_children: bool = False,
         **kwargs: Any,
     ):
+        """`render_children=True` puts the tab's blocks in the page (hidden) before the tab is
+        first shown, so media in it can preload; by default they enter it when first shown."""
         self.label = label
         self.tab_id = id  # what Tabs(selected=...) names
         self.interactive = interactive
+        if not isinstance(render_children, bool):
+            raise TypeError(f"Tab(render_children=...) must be a bool, got {render_children!r}")
+        self.render_children = render_children
         super().__init__(render=False, **{k: v for k, v in kwargs.items() if k != "render"})
         if kwargs.get("render", True):
             self.render()
@@ -106,6 +112,7 @@ class Tab(Selectable, _Layout):
     def props(self) -> dict[str, Any]:
         props = super().props()
         props.update(label=self.label, interactive=self.interactive, name="tab", id=self.tab_id)
+        props["render_children"] = self.render_children
         props["_selectable"] = self.root is not None and self.root.has_listener(self, "select")
         return props
 

@@ -43,9 +43,24 @@ function accordion(props, view) {
 }
 
 // A tab's panel; Tabs builds the buttons from its tabs' labels once they are attached.
+// Unless `render_children`, its blocks leave the page until the tab is first shown (Gradio
+// mounts them then): they wait in `unshown`, still updated by events meanwhile.
 function tabitem(props) {
   const element = el("div", { class: "webui-tab-panel", role: "tabpanel" });
-  return { element, slot: element, label: props.label ?? "" };
+  return { element, slot: element, label: props.label ?? "", unshown: null, renderChildren: props.render_children === true };
+}
+
+function holdUnshown(layout) {
+  if (layout.renderChildren || layout.unshown) return;
+  layout.unshown = document.createDocumentFragment();
+  layout.unshown.append(...layout.element.childNodes);
+}
+
+function showHeld(layout) {
+  if (!layout.unshown) return;
+  layout.element.append(layout.unshown);
+  layout.unshown = null;
+  layout.renderChildren = true; // once shown, a tab's blocks stay
 }
 
 function tabs(props) {
@@ -55,6 +70,7 @@ function tabs(props) {
   let views = [];
   const select = (index) => {
     views.forEach((view, i) => {
+      if (i === index) showHeld(view.layout);
       view.layout.element.hidden = i !== index;
       bar.children[i]?.setAttribute("aria-selected", String(i === index));
     });
@@ -75,7 +91,9 @@ function tabs(props) {
           return tab;
         }),
       );
-      select(Math.max(0, views.findIndex((view) => view.props.id === props.selected)));
+      const first = Math.max(0, views.findIndex((view) => view.props.id === props.selected));
+      views.forEach((view, i) => i !== first && holdUnshown(view.layout));
+      select(first);
     },
     // An event returning gr.Tabs(selected=id) shows that tab.
     update(changed) {

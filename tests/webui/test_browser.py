@@ -223,6 +223,7 @@ def test_dataframe_sort_filter_and_edit_reach_python(page: Callable[[gr.Blocks],
         table = gr.Dataframe(
             value=pd.DataFrame({"n": [3, 1, 2], "s": ["c", "a", "b"]}),
             interactive=True,
+            show_search="search",
             elem_id="table",
         )
         seen = gr.Textbox(label="Seen", elem_id="seen")
@@ -254,6 +255,22 @@ def test_dataframe_sort_filter_and_edit_reach_python(page: Callable[[gr.Blocks],
     assert column(0) == ["30", "2", "1"]  # still sorted descending
     driver.find_element(By.CSS_SELECTOR, "#send button").click()
     until(lambda: value_of(driver, "#seen input") == "DataFrame:[30, 1, 2]:['c', 'a', 'b']")
+
+
+def test_styler_cells_show_their_text_and_css(page: Callable[[gr.Blocks], Driver]):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"n": [1.0, 7.25]})
+    with gr.Blocks() as demo:
+        gr.Dataframe(
+            frame.style.highlight_max(color="rgb(144, 238, 144)").format(precision=1),
+            elem_id="styled",
+        )
+    driver = page(demo)
+    cells = driver.find_elements(By.CSS_SELECTOR, "#styled tbody td")
+    assert [cell.text for cell in cells] == ["1.0", "7.2"]  # the Styler's text, not 7.25
+    colour = "return getComputedStyle(arguments[0]).backgroundColor"
+    assert driver.execute_script(colour, cells[1]) == "rgb(144, 238, 144)"
+    assert driver.execute_script(colour, cells[0]) != "rgb(144, 238, 144)"
 
 
 def _png(path: Path, width: int, height: int) -> Path:

@@ -168,3 +168,25 @@ def test_components_through_the_client(serve: Callable[[gr.Blocks], str]) -> Non
         "metadata": None,
     }
     assert info["/tags"]["parameters"][0]["python_type"]["type"] == "list[Literal['red', 'green']]"
+
+
+def test_styler_sends_values_and_gradios_display_and_styling_metadata(
+    serve: Callable[[gr.Blocks], str],
+) -> None:
+    frame = pd.DataFrame({"a": [14, 4], "b": [5.0, 54.5], "c": ["x", "y"]})
+    styled = frame.style.highlight_max(color="lightgreen", subset=["a", "b"]).format(precision=1)
+    payload = gr.Dataframe().postprocess(styled.hide(["c"], axis=1))
+    assert payload["headers"] == ["a", "b"]  # the hidden column is left out
+    assert payload["data"] == [[14, 5.0], [4, 54.5]]
+    assert payload["metadata"] == {
+        "display_value": [["14", "5.0"], ["4", "54.5"]],
+        "styling": [["background-color: lightgreen", ""], ["", "background-color: lightgreen"]],
+    }
+    assert gr.Dataframe().postprocess(frame.iloc[:0].style)["metadata"] is None  # no rows
+
+    with gr.Blocks() as demo:
+        gr.Dataframe(frame.style.highlight_max(color="red", subset=["a"]))
+        out = gr.Dataframe()
+        gr.Button().click(lambda: frame.style.format(precision=2), None, out, api_name="styled")
+    result = Client(serve(demo), verbose=False).predict(api_name="/styled")
+    assert result["metadata"]["display_value"][0] == ["14", "5.00", "x"]

@@ -51,6 +51,38 @@ def is_dataframe(value: Any) -> bool:
     return pandas is not None and isinstance(value, pandas.DataFrame)
 
 
+def is_styler(value: Any) -> bool:
+    """Whether `value` is a pandas Styler (`df.style...`), without importing pandas."""
+    style = sys.modules.get("pandas.io.formats.style")
+    return style is not None and isinstance(value, style.Styler)
+
+
+def styler_metadata(styler: Any, columns: list[int]) -> dict[str, list[list[Any]]]:
+    """Gradio's `metadata` of a Styler's table: each shown cell's formatted text
+    (`display_value`) and its CSS declarations (`styling`, "" for none), row by row.
+
+    Read from the Styler's computed render tree (`_compute()._translate()`), as Gradio reads it:
+    pandas has no public API for a cell's computed style."""
+    try:
+        tree = styler._compute()._translate(None, None)
+    except Exception as error:  # a pandas whose private render tree differs
+        raise Error(f"Dataframe cannot read the Styler's cell styles: {error}") from error
+    css = {
+        selector: "; ".join(f"{name}: {value}" for name, value in style.get("props", []))
+        for style in tree.get("cellstyle", [])
+        for selector in style.get("selectors", [])
+    }
+    shown = set(columns)
+    display: list[list[Any]] = []
+    styling: list[list[str]] = []
+    for row in tree["body"]:
+        cells = [cell for cell in row if cell.get("type") == "td"]
+        cells = [cell for i, cell in enumerate(cells) if i in shown]
+        display.append([json_cell(cell.get("display_value")) for cell in cells])
+        styling.append([css.get(cell.get("id"), "") for cell in cells])
+    return {"display_value": display, "styling": styling}
+
+
 def json_cell(cell: Any) -> Any:
     """A table cell as JSON can carry it: numpy scalars unwrapped, NaN as null."""
     if hasattr(cell, "item") and callable(cell.item) and getattr(cell, "ndim", None) == 0:
@@ -73,7 +105,9 @@ class Dataframe(Changeable, Selectable, Editable, Component):
     """A table; `fn` sees a pandas DataFrame (`type="pandas"`), a numpy array or a list of rows.
 
     The payload is `{"headers": [...], "data": [[...], ...], "metadata": ...}`. Results may be a
-    DataFrame, a numpy array, a list of rows, a dict of columns, or a payload dict.
+    DataFrame, a pandas Styler (`df.style...`: its cells' formatted text and CSS travel in
+    `metadata`, as Gradio sends them), a numpy array, a list of rows, a dict of columns, or a
+    payload dict.
     """
 
     block_type = "dataframe"
@@ -156,6 +190,13 @@ class Dataframe(Changeable, Selectable, Editable, Component):
                 "data": [],
                 "metadata": None,
             }
+        if is_styler(value):  # the values, and Gradio's metadata of the styled cells
+            hidden = {int(c) for c in getattr(value, "hidden_columns", [])}
+            columns = [i for i in range(value.data.shape[1]) if i not in hidden]
+            table = self.postprocess(value.data.iloc[:, columns])
+            if table is not None and table["data"]:
+                table["metadata"] = styler_metadata(value, columns)
+            return table
         if is_dataframe(value):
             split = json.loads(value.to_json(orient="split", date_format="iso", index=False))
             headers = [str(c) for c in value.columns]
@@ -309,6 +350,7 @@ class CheckboxGroup(Changeable, Selectable, Component):
     """Any number of choices ticked: `fn` sees the list of values (or indices, type="index")."""
 
     block_type = "checkboxgroup"
+    look_options = frozenset({"info"})
 
     def __init__(
         self,

@@ -1,4 +1,5 @@
-// Dataframe: a table of {headers, data, metadata}. Click a header to sort (ascending, then
+// Dataframe: a table of {headers, data, metadata}; metadata's display_value and styling (a
+// pandas Styler's) give a cell's text and CSS. Click a header to sort (ascending, then
 // descending), type in the filter box to hide rows, double-click a cell to edit it. Sorting and
 // filtering change only the view; edits change the value the next event sends.
 
@@ -56,6 +57,7 @@ export function dataframe(props, ctx) {
       done = true;
       if (commit && input.value !== shownText(previous)) {
         value.data[row][col] = parseCell(input.value, previous, datatypeOf(col));
+        if (value.metadata?.display_value?.[row]) value.metadata.display_value[row][col] = null;
         draw();
         ctx.emit("input");
         ctx.emit("change");
@@ -87,7 +89,11 @@ export function dataframe(props, ctx) {
     const body = visibleRows().map((row) => {
       const tr = el("tr", { "data-row": row });
       value.data[row].forEach((cell, col) => {
-        const td = el("td", { "data-row": row, "data-col": col }, shownText(cell));
+        // A Styler's table: each cell's formatted text and CSS (the app's own) in metadata.
+        const shown = value.metadata?.display_value?.[row]?.[col];
+        const td = el("td", { "data-row": row, "data-col": col }, shown ?? shownText(cell));
+        const css = value.metadata?.styling?.[row]?.[col];
+        if (css) td.style.cssText = css;
         td.addEventListener("dblclick", () => edit(td, row, col));
         // A click selects the cell: SelectData with [row, col], the cell, its row and column.
         td.addEventListener("click", () =>

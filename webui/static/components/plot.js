@@ -1,127 +1,119 @@
-// Plots: gr.Plot shows a matplotlib figure (a PNG data URL) as an image; the native plots
-// (LinePlot, ScatterPlot, BarPlot) draw their {columns, data, datatypes, mark} as SVG.
+// Plots: gr.Plot shows a matplotlib figure (an image data URL) as an image, and plotly and altair
+// figures through webui's own offline chart (plotspec.js); the native plots (LinePlot,
+// ScatterPlot, BarPlot) draw their {columns, data, datatypes, mark} (nativeplot.js). Both draw
+// with chart.js; "export" saves the chart as PNG, "fullscreen" shows it alone.
 
+import { drawChart } from "./chart.js";
 import { el, fieldset } from "./common.js";
+import { nativeModel } from "./nativeplot.js";
+import { plotlyModel, vegaLiteModel } from "./plotspec.js";
 
-const SVG = "http://www.w3.org/2000/svg";
-const WIDTH = 640;
-const HEIGHT = 320;
-const PAD = { left: 56, right: 16, top: 16, bottom: 40 };
-const PALETTE = ["var(--color-accent)", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#06b6d4"];
-
-function svg(tag, attrs = {}, text = null) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  if (text != null) node.textContent = text;
-  return node;
-}
-
-function plotDocument(props, value, box) {
-  if (value?.type === "matplotlib" || (typeof value?.plot === "string" && value.plot.startsWith("data:image"))) {
-    box.replaceChildren(el("img", { class: "webui-plot-image", src: value.plot, alt: props.label ?? "plot" }));
-  } else if (value) {
-    box.replaceChildren(el("p", { class: "webui-muted", text: `${value.type} plots are not drawn by this page` }));
-  } else box.replaceChildren();
-}
-
-// x values: numbers stay numbers, dates become times, other values are spread as categories.
-function scaleFor(values, kind, from, to) {
-  if (kind === "nominal" || values.some((v) => typeof v === "string" && kind !== "temporal")) {
-    const names = [...new Set(values.map(String))];
-    const step = (to - from) / Math.max(names.length, 1);
-    return { map: (v) => from + step * (names.indexOf(String(v)) + 0.5), ticks: names.map((n) => [n, n]), band: step };
+function legendOf(model) {
+  if (!model.legend?.length) return null;
+  const colors = new Map(model.series.map((s) => [s.name, s.color]));
+  const legend = el("div", { class: "webui-plot-legend" });
+  if (model.legendTitle) legend.append(el("strong", { text: model.legendTitle }));
+  for (const name of model.legend) {
+    const swatch = el("span", { class: "webui-swatch" });
+    swatch.style.background = colors.get(name);
+    legend.append(el("span", { class: "webui-plot-legend-item" }, swatch, name));
   }
-  const numbers = values.map((v) => (kind === "temporal" ? new Date(v).getTime() : Number(v)));
-  let lo = Math.min(...numbers);
-  let hi = Math.max(...numbers);
-  if (!Number.isFinite(lo)) [lo, hi] = [0, 1];
-  if (lo === hi) [lo, hi] = [lo - 1, hi + 1];
-  const map = (v) => from + ((kind === "temporal" ? new Date(v).getTime() : Number(v)) - lo) / (hi - lo) * (to - from);
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) => {
-    const raw = lo + t * (hi - lo);
-    const text = kind === "temporal" ? new Date(raw).toISOString().slice(0, 10) : Number(raw.toPrecision(4)).toString();
-    return [raw, text];
+  return legend;
+}
+
+function chartParts(model) {
+  return [
+    model.title ? el("div", { class: "webui-plot-title", text: model.title }) : null,
+    drawChart(model),
+    legendOf(model),
+    model.caption ? el("div", { class: "webui-plot-caption webui-muted", text: model.caption }) : null,
+  ].filter(Boolean);
+}
+
+function notDrawn(text) {
+  return el("p", { class: "webui-muted webui-plot-fallback", text });
+}
+
+function parsed(plot) {
+  try {
+    return typeof plot === "string" ? JSON.parse(plot) : plot;
+  } catch {
+    return null;
+  }
+}
+
+function plotDocument(props, value) {
+  if (!value) return [];
+  if (value.type === "matplotlib" || (typeof value.plot === "string" && value.plot.startsWith("data:image"))) {
+    return [el("img", { class: "webui-plot-image", src: value.plot, alt: props.label ?? "plot" })];
+  }
+  const figure = parsed(value.plot);
+  if (value.type === "bokeh") return [notDrawn("Bokeh plots need BokehJS, which webui does not ship (the page fetches nothing from outside the app); return a matplotlib, plotly or altair figure instead.")];
+  const model = figure && (value.type === "plotly" ? plotlyModel(figure) : value.type === "altair" ? vegaLiteModel(figure) : null);
+  if (!model) return [notDrawn(`This ${value.type} plot could not be read.`)];
+  if (model.unsupported) {
+    return [notDrawn(`This ${value.type} figure uses ${model.unsupported}, which webui's offline renderer does not draw (webui ships no ${value.type === "plotly" ? "plotly.js" : "vega-embed"}).`)];
+  }
+  return chartParts(model);
+}
+
+function nativeDocument(props, value) {
+  if (!value?.columns || !value?.data?.length) return [el("p", { class: "webui-muted", text: "No data" })];
+  return chartParts(nativeModel(value, props));
+}
+
+// The chart as a PNG file: the SVG with its computed colours inlined, painted on a canvas.
+async function exportPng(box, name) {
+  const chart = box.querySelector("svg");
+  if (!chart) return;
+  const copy = chart.cloneNode(true);
+  const originals = [chart, ...chart.querySelectorAll("*")];
+  [copy, ...copy.querySelectorAll("*")].forEach((node, i) => {
+    const style = getComputedStyle(originals[i]);
+    for (const key of ["fill", "stroke", "font-size", "font-family"]) node.style.setProperty(key, style.getPropertyValue(key));
   });
-  return { map, ticks, numeric: true };
-}
-
-function nativeDocument(props, value, box) {
-  if (!value?.columns || !value?.data?.length) {
-    box.replaceChildren(el("p", { class: "webui-muted", text: "No data" }));
-    return;
-  }
-  const column = (name) => value.columns.indexOf(name);
-  const xi = column(props.x ?? value.columns[0]);
-  const yi = column(props.y ?? value.columns[1]);
-  const ci = props.color ? column(props.color) : -1;
-  const rows = value.data.filter((row) => row[yi] != null);
-  const kinds = value.datatypes ?? {};
-  const x = scaleFor(rows.map((r) => r[xi]), kinds[value.columns[xi]], PAD.left, WIDTH - PAD.right);
-  const ys = rows.map((r) => Number(r[yi]));
-  const yScale = scaleFor(value.mark === "bar" ? [0, ...ys] : ys, "quantitative", HEIGHT - PAD.bottom, PAD.top);
-  const chart = svg("svg", { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, class: "webui-plot-svg", role: "img" });
-  chart.append(
-    svg("line", { x1: PAD.left, y1: HEIGHT - PAD.bottom, x2: WIDTH - PAD.right, y2: HEIGHT - PAD.bottom, class: "webui-axis" }),
-    svg("line", { x1: PAD.left, y1: PAD.top, x2: PAD.left, y2: HEIGHT - PAD.bottom, class: "webui-axis" }),
-  );
-  for (const [raw, text] of x.ticks) {
-    const at = x.numeric ? x.map(raw) : x.map(text);
-    chart.append(svg("text", { x: at, y: HEIGHT - PAD.bottom + 16, "text-anchor": "middle", class: "webui-tick" }, text));
-  }
-  for (const [raw, text] of yScale.ticks) {
-    chart.append(svg("text", { x: PAD.left - 6, y: yScale.map(raw) + 4, "text-anchor": "end", class: "webui-tick" }, text));
-  }
-  const groups = new Map();
-  for (const row of rows) {
-    const key = ci >= 0 ? String(row[ci]) : "";
-    if (!groups.has(key)) groups.set(key, []);
-    groups.get(key).push(row);
-  }
-  [...groups.entries()].forEach(([name, group], g) => {
-    const color = PALETTE[g % PALETTE.length];
-    const points = group.map((r) => [x.map(r[xi]), yScale.map(r[yi])]);
-    if (value.mark === "line") {
-      points.sort((a, b) => a[0] - b[0]);
-      chart.append(svg("polyline", { points: points.map((p) => p.join(",")).join(" "), fill: "none", stroke: color, "stroke-width": 2, "data-series": name }));
-    } else if (value.mark === "bar") {
-      const width = Math.max((x.band ?? 12) * 0.8 / groups.size, 2);
-      for (const [px, py] of points) {
-        const left = px - ((x.band ?? 12) * 0.4) + g * width;
-        chart.append(svg("rect", { x: left, y: py, width, height: HEIGHT - PAD.bottom - py, fill: color }));
-      }
-    } else {
-      for (const [px, py] of points) chart.append(svg("circle", { cx: px, cy: py, r: 3.5, fill: color }));
-    }
-  });
-  const parts = [props.title ? el("div", { class: "webui-plot-title", text: props.title }) : null, chart];
-  if (groups.size > 1) {
-    const legend = el("div", { class: "webui-plot-legend" });
-    [...groups.keys()].forEach((name, g) => {
-      const swatch = el("span", { class: "webui-swatch" });
-      swatch.style.background = PALETTE[g % PALETTE.length];
-      legend.append(el("span", {}, swatch, name));
-    });
-    parts.push(legend);
-  }
-  box.replaceChildren(...parts.filter(Boolean));
+  const [width, height] = chart.getAttribute("viewBox").split(" ").slice(2).map(Number);
+  copy.setAttribute("width", width);
+  copy.setAttribute("height", height);
+  const image = new Image();
+  image.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(new XMLSerializer().serializeToString(copy))}`;
+  await image.decode();
+  const canvas = el("canvas", { width: width * 2, height: height * 2 });
+  const context = canvas.getContext("2d");
+  context.fillStyle = "#fff";
+  context.fillRect(0, 0, canvas.width, canvas.height);
+  context.drawImage(image, 0, 0, canvas.width, canvas.height);
+  el("a", { href: canvas.toDataURL("image/png"), download: `${name || "plot"}.png` }).click();
 }
 
 function plotBlock(props, draw) {
   const box = el("div", { class: "webui-plot" });
+  const exportButton = el("button", { type: "button", class: "webui-button webui-button-secondary webui-button-sm webui-plot-export", text: "Export" });
+  const fullscreen = el("button", { type: "button", class: "webui-button webui-button-secondary webui-button-sm webui-plot-fullscreen", text: "Fullscreen" });
+  exportButton.addEventListener("click", () => exportPng(box, props.label ?? props.title));
+  fullscreen.addEventListener("click", () => box.requestFullscreen?.());
+  const tools = el("div", { class: "webui-media-controls" }, exportButton, fullscreen);
   let value = props.value ?? null;
-  draw(props, value, box);
-  const element = fieldset(props, box);
+  const render = () => {
+    box.replaceChildren(...draw(props, value));
+    const buttons = props.buttons ?? [];
+    exportButton.hidden = !buttons.includes("export") || !box.querySelector("svg");
+    fullscreen.hidden = !buttons.includes("fullscreen");
+    tools.hidden = exportButton.hidden && fullscreen.hidden;
+  };
+  render();
+  const element = fieldset(props, box, tools);
   return {
     element,
     getValue: () => value,
     setValue(next) {
       value = next ?? null;
-      draw(props, value, box);
+      render();
     },
     update(changed) {
       Object.assign(props, changed);
       if ("label" in changed) element.setLabel(changed.label);
-      draw(props, value, box);
+      render();
     },
   };
 }

@@ -11,6 +11,7 @@ from webui.components.color_picker import ColorPicker
 from webui.components.data import HTML, CheckboxGroup, DataFrame, Dataframe, Label
 from webui.components.dataset import Dataset
 from webui.components.date_time import DateTime
+from webui.components.duplicate_button import DuplicateButton
 from webui.components.gallery import Gallery
 from webui.components.highlighted_text import HighlightedText
 from webui.components.image_editor import (
@@ -63,6 +64,7 @@ __all__ = [
     "DateTime",
     "DownloadButton",
     "Dropdown",
+    "DuplicateButton",
     "File",
     "Files",
     "Gallery",

@@ -287,6 +287,15 @@ class Audio(Changeable, Playable, Streamable, Uploadable, Component):
 # -- File -------------------------------------------------------------------------------------
 
 
+class NamedString(str):
+    """A file path that also answers `.name` with itself, as Gradio's File inputs do: apps
+    written for Gradio 3's tempfile objects (`file.name`) keep working."""
+
+    @property
+    def name(self) -> str:
+        return str(self)
+
+
 class File(Changeable, Selectable, Uploadable, Component):
     """Any file, or several (`file_count`): `fn` gets paths (`type="filepath"`) or bytes.
 
@@ -356,7 +365,7 @@ class File(Changeable, Selectable, Uploadable, Component):
             raise Error(
                 f"Invalid file type {path.suffix or '(none)'}; File accepts {self.file_types}"
             )
-        return str(path) if self.type == "filepath" else path.read_bytes()
+        return NamedString(path) if self.type == "filepath" else path.read_bytes()
 
     def preprocess(self, payload: Any) -> Any:
         if payload is None or not self.multiple:

@@ -65,6 +65,7 @@ from webui.components import (
     WaveformOptions,
     WebcamOptions,
 )
+from webui.draggable import Draggable
 from webui.errors import Error
 from webui.event_data import (
     CopyData,
@@ -93,6 +94,7 @@ from webui.sidebar import Sidebar
 from webui.tabbed import TabbedInterface
 from webui.updates import skip, update
 from webui.validation import validate
+from webui.walkthrough import Step, Walkthrough
 
 __all__ = [
     "HTML",
@@ -125,6 +127,7 @@ __all__ = [
     "DeletedFileData",
     "DownloadButton",
     "DownloadData",
+    "Draggable",
     "Dropdown",
     "DuplicateButton",
     "EditData",
@@ -172,6 +175,7 @@ __all__ = [
     "Sketchpad",
     "Slider",
     "State",
+    "Step",
     "Success",
     "Tab",
     "TabItem",
@@ -184,6 +188,7 @@ __all__ = [
     "UndoData",
     "UploadButton",
     "Video",
+    "Walkthrough",
     "Warning",
     "WatermarkOptions",
     "WaveformOptions",

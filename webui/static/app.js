@@ -15,7 +15,8 @@ class View {
   constructor(config) {
     this.id = config.id;
     this.type = config.type;
-    this.props = { ...config.props, id: config.id };
+    // A block's own `id` prop (Gradio's Tab and Step ids, which `selected` names) wins.
+    this.props = { id: config.id, ...config.props };
     this.listeners = new Map();
     this.handle = null; // component handle, for components
     this.layout = null; // layout handle, for layout blocks

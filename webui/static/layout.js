@@ -1,8 +1,11 @@
-// Layout blocks: Row, Column, Group, Form, Tabs/Tab and Accordion. Each returns
+// Layout blocks: Row, Column, Group, Form, Tabs/Tab and Accordion (Sidebar, Draggable and
+// Walkthrough/Step in their own modules). Each returns
 // {element, slot, attach?(children)}: children's elements go into `slot`.
 
 import { el } from "./components/common.js";
+import { draggable } from "./draggable.js";
 import { sidebar } from "./sidebar.js";
+import { walkthrough, walkthroughstep } from "./walkthrough.js";
 
 function row(props) {
   const element = el("div", { class: `webui-row${props.equal_height ? " webui-equal-height" : ""}` });
@@ -104,4 +107,17 @@ function tabs(props) {
   };
 }
 
-export const layouts = { accordion, column, form, group, row, sidebar, tabitem, tabs, blocks: group };
+export const layouts = {
+  accordion,
+  column,
+  draggable,
+  form,
+  group,
+  row,
+  sidebar,
+  tabitem,
+  tabs,
+  walkthrough,
+  walkthroughstep,
+  blocks: group,
+};

@@ -1,30 +1,28 @@
-"""Chatbot payloads and ChatInterface: the /chat API through gradio_client, and the page wiring."""
+"""Chatbot: the normalised message form on the wire and for `fn`, thoughts, feedback, props."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
-from gradio_client import Client
-from gradio_client.exceptions import AppError
+from gradio_client.utils import json_schema_to_python_type
 from starlette.testclient import TestClient
 
 import webui as gr
 from webui.errors import Error
+from webui.files import FileAccessError
 
 
-def text(role: str, content: str) -> dict[str, Any]:
+def text(role: str, content: str, metadata: Any = None, options: Any = None) -> dict[str, Any]:
     return {
         "role": role,
-        "metadata": None,
+        "metadata": metadata,
         "content": [{"type": "text", "text": content}],
-        "options": None,
+        "options": options,
     }
 
 
-def test_chatbot_postprocess_normalises_messages(tmp_path) -> None:
+def test_postprocess_normalises_messages_and_serves_files(tmp_path) -> None:
     with gr.Blocks():
         chatbot = gr.Chatbot()
     history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
@@ -40,7 +38,46 @@ def test_chatbot_postprocess_normalises_messages(tmp_path) -> None:
     assert part["file"]["orig_name"] == "a.png" and part["file"]["path"] != str(tmp_path / "a.png")
 
 
-def test_chatbot_accepts_pairs_and_converts_them() -> None:
+def test_chat_messages_keep_metadata_and_options_as_gradio_sends_them() -> None:
+    thought = gr.ChatMessage(
+        "  - step one\n  - step two", metadata={"title": "Thinking", "id": 1, "duration": 2}
+    )
+    reply = gr.ChatMessage("done", options=[{"value": "again", "label": "Again"}])
+    wire = gr.Chatbot().postprocess([text("user", "q"), thought, reply])
+    assert wire[0] == text("user", "q")  # a normalised message passes through unchanged
+    # A string loses its common indent (Gradio's cleandoc); an int duration becomes a float.
+    assert wire[1] == text(
+        "assistant", "- step one\n- step two", {"title": "Thinking", "id": 1, "duration": 2.0}, []
+    )
+    assert wire[2] == text("assistant", "done", {}, [{"value": "again", "label": "Again"}])
+    nested = {"role": "assistant", "content": "x", "metadata": {"parent_id": 1, "other": 0}}
+    assert gr.Chatbot().postprocess([nested])[0]["metadata"] == {"parent_id": 1}
+
+
+def test_bad_messages_are_clear_errors() -> None:
+    chatbot = gr.Chatbot()
+    with pytest.raises(Error, match="'role' and 'content'"):
+        chatbot.postprocess([{"text": "hi"}])
+    with pytest.raises(Error, match="role must be one of"):
+        chatbot.postprocess([{"role": "robot", "content": "x"}])
+    with pytest.raises(Error, match="must be \\[user, assistant\\]"):
+        chatbot.postprocess([["a", "b", "c"]])
+    with pytest.raises(Error, match="status is 'pending' or 'done'"):
+        chatbot.postprocess([gr.ChatMessage("x", metadata={"title": "t", "status": "late"})])
+    with pytest.raises(Error, match="options are"):
+        chatbot.postprocess([{"role": "user", "content": "x", "options": ["yes"]}])
+    with pytest.raises(Error, match="Invalid message"):
+        chatbot.postprocess([{"role": "user", "content": 42}])
+
+
+def test_preprocess_gives_fn_gradios_normalised_form() -> None:
+    wire = [text("user", "hi"), {"role": "assistant", "content": [{"type": "text", "text": "yo"}]}]
+    assert gr.Chatbot().preprocess(wire) == [
+        {"role": "user", "metadata": None, "content": [{"text": "hi", "type": "text"}],
+         "options": None},
+        {"role": "assistant", "metadata": None, "content": [{"text": "yo", "type": "text"}],
+         "options": None},
+    ]  # fmt: skip
     pairs = [["hi", "hello"], ["bye", None]]
     assert gr.Chatbot().postprocess(pairs) == [
         text("user", "hi"),
@@ -51,189 +88,90 @@ def test_chatbot_accepts_pairs_and_converts_them() -> None:
     assert gr.Chatbot(type="tuples").preprocess(wire) == [["hi", "hello"], ["bye", None]]
 
 
-def test_chatbot_preprocess_gives_fn_plain_text() -> None:
-    wire = [text("user", "hi"), {"role": "assistant", "content": [{"type": "text", "text": "yo"}]}]
-    assert gr.Chatbot().preprocess(wire) == [
-        {"role": "user", "metadata": None, "content": "hi", "options": None},
-        {"role": "assistant", "metadata": None, "content": "yo", "options": None},
-    ]
+def test_preprocess_checks_file_parts_against_the_path_policy(tmp_path) -> None:
+    with gr.Blocks():
+        chatbot = gr.Chatbot()
+
+    def sent(file: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"role": "user", "content": [{"type": "file", "file": file}]}]
+
+    with pytest.raises(FileAccessError, match="file access denied"):
+        chatbot.preprocess(sent({"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}))
+    with pytest.raises(FileAccessError, match="takes a FileData dict"):
+        chatbot.preprocess(sent({"path": "/etc/passwd"}))
+    note = tmp_path / "note.txt"
+    note.write_text("hi")
+    served = chatbot.postprocess([{"role": "user", "content": {"path": str(note)}}])
+    cached = served[0]["content"][0]["file"]
+    back = chatbot.preprocess(served)[0]["content"][0]
+    assert back["type"] == "file" and back["file"]["path"] == cached["path"]
 
 
-def test_chatbot_bad_messages_are_clear_errors() -> None:
-    chatbot = gr.Chatbot()
-    with pytest.raises(Error, match="'role' and 'content'"):
-        chatbot.postprocess([{"text": "hi"}])
-    with pytest.raises(Error, match="role must be one of"):
-        chatbot.postprocess([{"role": "robot", "content": "x"}])
-    with pytest.raises(Error, match="must be \\[user, assistant\\]"):
-        chatbot.postprocess([["a", "b", "c"]])
-    upload = {"role": "user", "content": [{"type": "file", "file": {"path": "/etc/passwd"}}]}
-    with pytest.raises(Error, match="text messages only"):
-        chatbot.preprocess([upload])
+def test_a_component_in_a_message_is_sent_by_name_value_and_props(tmp_path) -> None:
+    (tmp_path / "r.txt").write_text("report")
+    with gr.Blocks():
+        chatbot = gr.Chatbot()
+    shown = gr.File(value=str(tmp_path / "r.txt"), label="Report")
+    part = chatbot.postprocess([{"role": "assistant", "content": shown}])[0]["content"][0]
+    assert part["type"] == "component" and part["component"] == "file"
+    assert isinstance(part["value"], list) and part["value"][0]["orig_name"] == "r.txt"
+    assert part["constructor_args"] == {"label": "Report", "render": False}
+    assert part["props"]["label"] == "Report" and part["props"]["value"] == part["value"]
+    assert shown.constructor_args["value"] == str(tmp_path / "r.txt")  # the app's is untouched
 
 
-def echo(message: str, history: list[dict[str, Any]]) -> str:
-    """Echo with the number of earlier messages."""
-    return f"{len(history)}:{message}"
+def test_schema_types_like_gradios_and_props() -> None:
+    assert json_schema_to_python_type(gr.Chatbot().api_info()) == gr.Chatbot.python_type
+    assert "metadata: dict(title: str, id: int | str" in gr.Chatbot.python_type
+    with pytest.raises(ValueError, match="editable must be one of"):
+        gr.Chatbot(editable="mine")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="buttons are among"):
+        gr.Chatbot(buttons=["copy", "download"])
+    props = gr.Chatbot(editable="user", buttons=["copy"], feedback_value=["Like"]).own_props()
+    assert props["editable"] == "user" and props["buttons"] == ["copy"]
+    assert props["feedback_value"] == ["Like"] and props["feedback_options"] == ["Like", "Dislike"]
 
 
-def spell(message: str, history: list[dict[str, Any]], suffix: str) -> Iterator[str]:
-    out = ""
-    for ch in message + suffix:
-        out += ch
-        yield out
-
-
-def test_chat_endpoint_keeps_history_per_client(serve: Callable[[gr.Blocks], str]) -> None:
-    url = serve(gr.ChatInterface(echo, title="Echo"))
-    first, second = Client(url, verbose=False), Client(url, verbose=False)
-    assert first.predict("hi", api_name="/echo") == "0:hi"  # named after fn, as in Gradio
-    assert first.predict("again", api_name="/echo") == "2:again"
-    assert second.predict("hi", api_name="/echo") == "0:hi"
-    info = first.view_api(print_info=False, return_format="dict")
-    assert list(info["named_endpoints"]) == ["/echo"]
-    chat = info["named_endpoints"]["/echo"]
-    assert [p["parameter_name"] for p in chat["parameters"]] == ["message"]
-    assert chat["description"] == "Echo with the number of earlier messages."
-
-
-def test_streaming_chat_with_additional_inputs(serve: Callable[[gr.Blocks], str]) -> None:
-    demo = gr.ChatInterface(spell, additional_inputs=[gr.Textbox("!", label="Suffix")])
-    client = Client(serve(demo), verbose=False)
-    job = client.submit("hey", "?", api_name="/spell")
-    seen = list(job)
-    assert seen[-1] == "hey?" and all("hey?".startswith(s) for s in seen)
-    assert client.predict("ab", api_name="/spell") == "ab!"  # the default of the extra input
-    info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/spell"]
-    assert [p["parameter_name"] for p in info["parameters"]] == ["message", "suffix"]
-
-
-def test_async_chat_functions(serve: Callable[[gr.Blocks], str]) -> None:
-    async def reply(message: str, history: list[dict[str, Any]]) -> str:
-        await asyncio.sleep(0)
-        return message.upper()
-
-    async def stream(message: str, history: list[dict[str, Any]]) -> AsyncIterator[str]:
-        for i in range(1, len(message) + 1):
-            yield message[:i]
-
-    assert Client(serve(gr.ChatInterface(reply)), verbose=False).predict(
-        "hi", api_name="/reply"
-    ) == ("HI")
-    client = Client(serve(gr.ChatInterface(stream)), verbose=False)
-    assert list(client.submit("abc", api_name="/stream"))[-1] == "abc"
-
-
-def test_tuples_history_and_bad_replies(serve: Callable[[gr.Blocks], str]) -> None:
-    def pairs(message: str, history: list[list[str]]) -> str:
-        return repr(history)
-
-    client = Client(serve(gr.ChatInterface(pairs, type="tuples")), verbose=False)
-    assert client.predict("a", api_name="/pairs") == "[]"
-    assert client.predict("b", api_name="/pairs") == "[['a', '[]']]"
-    bad = Client(serve(gr.ChatInterface(lambda m, h: 42)), verbose=False)
-    with pytest.raises(AppError, match="returns a string"):
-        bad.predict("x", api_name="/lambda")
-
-
-def test_page_wiring_in_the_config() -> None:
-    demo = gr.ChatInterface(spell, additional_inputs=gr.Textbox("!"), examples=["hello"])
-    with TestClient(demo.app) as http:
-        config = http.get("/config").json()
-    kinds = {c["id"]: c["type"] for c in config["components"]}
-    chatbot = next(c for c in config["components"] if c["type"] == "chatbot")
-    assert chatbot["props"]["examples"] == [{"text": "hello"}]
-    deps = config["dependencies"]
-    submit = next(d for d in deps if d["targets"] == [[demo.textbox.id, "submit"]])
-    assert [kinds[i] for i in submit["inputs"]] == ["textbox", "chatbot", "textbox"]
-    assert [kinds[i] for i in submit["outputs"]] == ["textbox", "chatbot"]
-    assert submit["types"]["generator"] and submit["api_visibility"] == "undocumented"
-    click = next(d for d in deps if d["targets"] == [[demo.submit_button.id, "click"]])
-    stop = next(d for d in deps if d["targets"] == [[demo.stop_button.id, "click"]])
-    assert stop["backend_fn"] is False and stop["types"]["cancel"] is True
-    assert sorted(stop["cancels"]) == sorted([submit["id"], click["id"]])
-    assert next(d for d in deps if d["api_name"] == "spell")["api_visibility"] == "public"
-
-
-def test_endpoint_names_and_options_as_gradios(serve: Callable[[gr.Blocks], str]) -> None:
-    def respond(message: str, history: list[dict[str, Any]]) -> str:
-        return message
-
-    demo = gr.ChatInterface(  # options webui lacks, at Gradio's defaults: they change nothing
-        respond,
-        autofocus=True,
-        save_history=False,
-        editable=False,
-        cache_examples=None,
-        show_progress="minimal",
-        flagging_mode="never",
-        flagging_options=["Like", "Dislike"],
-    )
-    for option, value in (("save_history", True), ("editable", True), ("autofocus", False)):
-        with pytest.raises(TypeError, match=rf"ChatInterface\({option}={value}\) is not supported"):
-            gr.ChatInterface(respond, **{option: value})
-    with pytest.raises(TypeError, match="flagging_mode='manual'"):
-        gr.ChatInterface(respond, flagging_mode="manual")
-    client = Client(serve(demo), verbose=False)
-    info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert list(info) == ["/respond"]  # the page's own events never take fn's name
-    assert [r["component"] for r in info["/respond"]["returns"]] == ["Json"]  # Gradio's spelling
-    assert info["/respond"]["parameters"][0]["label"] == ""  # Gradio's chat textbox label
-    assert client.predict("hi", api_name="/respond") == "hi"
-    named = gr.ChatInterface(respond, api_name="chat", api_description="Say it back")
-    client = Client(serve(named), verbose=False)
-    info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert list(info) == ["/chat"] and info["/chat"]["description"] == "Say it back"
-    assert client.predict("yo", api_name="/chat") == "yo"
-    hidden = gr.ChatInterface(respond, api_visibility="private")
-    assert (
-        Client(serve(hidden), verbose=False).view_api(print_info=False, return_format="dict")[
-            "named_endpoints"
-        ]
-        == {}
-    )
-    with pytest.raises(ValueError, match="flagging_mode must be 'never' or 'manual'"):
-        gr.ChatInterface(respond, flagging_mode="auto")  # type: ignore[arg-type]
-
-
-def test_page_submit_streams_into_the_chatbot() -> None:
-    demo = gr.ChatInterface(spell, additional_inputs=gr.Textbox("!"))
-    submit = next(d for d in demo.dependencies if d.targets == [(demo.textbox.id, "submit")])
-    with TestClient(demo.app) as http:
-        body = {
-            "data": ["ab", [text("user", "x"), text("assistant", "y")], "?"],
-            "fn_index": submit.id,
-            "session_hash": "page",
-        }
-        assert http.post("/gradio_api/queue/join", json=body).status_code == 200
-        stream = http.get("/gradio_api/queue/data", params={"session_hash": "page"}).text
-    messages = [line for line in stream.splitlines() if line.startswith("data:")]
-    first = next(m for m in messages if '"process_generating"' in m)
-    assert '"data": ["", [' in first and '"text": "ab"' in first  # box cleared, message shown
-    completed = next(m for m in messages if '"process_completed"' in m)
-    assert '"text": "ab?"' in completed and completed.count('"role"') == 4
-
-
-def test_file_replies_are_served_from_the_cache(
-    serve: Callable[[gr.Blocks], str], tmp_path
-) -> None:
-    """A file a chat function returns is copied into the app's cache, so clients can fetch it."""
-    report = tmp_path / "report.txt"
-    report.write_text("quarterly figures")
-
-    def reply(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [
-            text("assistant", "here it is"),
-            {"role": "assistant", "content": {"path": str(report)}},
-        ]
+def test_an_update_sets_feedback_value_as_gradio_sends_it() -> None:
+    def liked() -> dict[str, Any]:
+        history = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
+        return gr.update(value=history, feedback_value=["Like"])
 
     with gr.Blocks() as demo:
-        chat = gr.Chatbot()
-        gr.Button().click(reply, chat, chat, api_name="reply")
-    url = serve(demo)
-    messages = Client(url, verbose=False).predict([], api_name="/reply")
-    part = messages[1]["content"][0]
-    served = part["file"]["path"] if isinstance(part.get("file"), dict) else part["file"]
-    assert served != str(report), "the reply must point into the cache, not at the original"
-    with open(served) as f:  # gradio_client downloaded it through the file route
-        assert f.read() == "quarterly figures"
+        chatbot = gr.Chatbot()
+        chatbot.like(lambda: None)
+        gr.Button().click(liked, outputs=chatbot, api_name="liked")
+    with TestClient(demo.app) as http:
+        config = http.get("/config").json()
+        body = {"data": [], "fn_index": 1, "session_hash": "s"}
+        assert http.post("/gradio_api/queue/join", json=body).status_code == 200
+        stream = http.get("/gradio_api/queue/data", params={"session_hash": "s"}).text
+    props = next(c for c in config["components"] if c["type"] == "chatbot")["props"]
+    assert props["likeable"] is True
+    assert '"feedback_value": ["Like"]' in stream and '"text": "a"' in stream
+
+
+def test_examples_show_their_files_and_icons_from_the_cache(tmp_path) -> None:
+    (tmp_path / "cat.png").write_bytes(b"png")
+    with gr.Blocks() as demo:
+        gr.Chatbot(
+            examples=[{"text": "Describe", "files": [str(tmp_path / "cat.png")], "icon": None}]
+        )
+    with TestClient(demo.app) as http:
+        config = http.get("/config").json()
+    example = next(c for c in config["components"] if c["type"] == "chatbot")["props"]["examples"]
+    assert example[0]["text"] == "Describe" and example[0]["files"][0]["orig_name"] == "cat.png"
+    assert example[0]["files"][0]["path"] != str(tmp_path / "cat.png")
+
+
+def test_gradios_chatbot_module_names_the_message_types() -> None:
+    from webui.components import chatbot
+
+    assert chatbot.Chatbot is gr.Chatbot and chatbot.ChatMessage is gr.ChatMessage
+    assert chatbot.MessageDict is gr.MessageDict
+    message: chatbot.MessageDict = {"role": "user", "content": "hi"}
+    assert gr.Chatbot().postprocess([message]) == [text("user", "hi")]
+    assert set(chatbot.MetadataDict.__annotations__) == {
+        "title", "id", "parent_id", "log", "duration", "status",
+    }  # fmt: skip
+    assert chatbot.OptionDict.__required_keys__ == frozenset({"value"})

@@ -5,6 +5,7 @@ from webui.components.base import Component
 from webui.components.browser_state import BrowserState
 from webui.components.buttons import DownloadButton, UploadButton
 from webui.components.chat import Chatbot
+from webui.components.chat_message import ChatMessage, MessageDict
 from webui.components.choices import Dropdown, Radio
 from webui.components.code import Code
 from webui.components.color_picker import ColorPicker
@@ -50,6 +51,7 @@ __all__ = [
     "BarPlot",
     "BrowserState",
     "Button",
+    "ChatMessage",
     "Chatbot",
     "Checkbox",
     "CheckboxGroup",
@@ -80,6 +82,7 @@ __all__ = [
     "List",
     "Markdown",
     "Matrix",
+    "MessageDict",
     "Microphone",
     "Model3D",
     "MultimodalTextbox",

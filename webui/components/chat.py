@@ -1,24 +1,45 @@
-"""Chatbot: a conversation as a list of `{"role", "content"}` messages.
+"""Chatbot: a conversation as a list of messages, shown as bubbles and collapsible thoughts.
 
-`fn` sees and returns messages whose text content is a plain string, as in Gradio's
-`type="messages"`; content with several parts (text and files) stays a list of parts. On the
-wire every message has Gradio 6's normalised shape:
-`{"role", "metadata", "content": [{"type": "text", "text": ...}, ...], "options"}`.
-Pairs `[user, assistant]` (the older "tuples" format) are accepted and converted.
+`fn` receives messages in Gradio 6's normalised form, `{"role", "metadata", "content": [part,
+...], "options"}` (see `webui.components.chat_parts`), and returns `{"role", "content"}` dicts
+or `gr.ChatMessage`s in any form Gradio takes. A message whose metadata has a `title` is a
+thought (`id`/`parent_id` nest them). Pairs `[user, assistant]` (the older "tuples" format)
+are accepted and converted; `type="tuples"` hands `fn` pairs of plain strings back.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 from webui.components.base import Component
-from webui.components.filedata import output_file_data
+from webui.components.chat_parts import (
+    Message,
+    as_message_dict,
+    fn_message,
+    plain_content,
+    shown_example,
+    wire_message,
+)
+from webui.components.chat_reasoning import checked_reasoning_tags, split_reasoning
+from webui.components.filedata import FILE_DATA_SCHEMA, output_file_data
 from webui.errors import Error
-from webui.events import Changeable, Likeable, Selectable
+from webui.events import Changeable, Likeable, Selectable, _listener
 
-ROLES = ("user", "assistant", "system")
-Message = dict[str, Any]
-
+_NULLABLE = {"type": "null"}
+_ID = {"anyOf": [{"type": "integer"}, {"type": "string"}]}
+_METADATA = {
+    "properties": {
+        "title": {"type": "string"},
+        "id": _ID,
+        "parent_id": _ID,
+        "log": {"type": "string"},
+        "duration": {"type": "number"},
+        "status": {"enum": ["pending", "done"], "type": "string"},
+    },
+    "type": "object",
+}
 _TEXT = {
     "properties": {"text": {"type": "string"}, "type": {"const": "text", "type": "string"}},
     "required": ["text"],
@@ -26,22 +47,37 @@ _TEXT = {
 }
 _FILE = {
     "properties": {
-        "file": {"type": "object", "properties": {"path": {"type": "string"}}},
-        "alt_text": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        "file": {k: v for k, v in FILE_DATA_SCHEMA.items() if k != "$defs"},
+        "alt_text": {"anyOf": [{"type": "string"}, _NULLABLE]},
         "type": {"const": "file", "type": "string"},
     },
     "required": ["file"],
     "type": "object",
 }
+_COMPONENT = {
+    "properties": {
+        "component": {"type": "string"},
+        "value": {},
+        "constructor_args": {"additionalProperties": {}, "type": "object"},
+        "props": {"additionalProperties": {}, "type": "object"},
+        "type": {"const": "component", "type": "string"},
+    },
+    "required": ["component", "value", "constructor_args", "props"],
+    "type": "object",
+}
+_OPTION = {
+    "properties": {"value": {"type": "string"}, "label": {"type": "string"}},
+    "required": ["value"],
+    "type": "object",
+}
 _MESSAGE_SCHEMA: dict[str, Any] = {
+    "$defs": FILE_DATA_SCHEMA["$defs"],
     "items": {
         "properties": {
             "role": {"type": "string"},
-            "metadata": {"anyOf": [{"type": "object"}, {"type": "null"}]},
-            "content": {"items": {"anyOf": [_TEXT, _FILE]}, "type": "array"},
-            "options": {
-                "anyOf": [{"items": {"type": "object"}, "type": "array"}, {"type": "null"}]
-            },
+            "metadata": {"anyOf": [_METADATA, _NULLABLE]},
+            "content": {"items": {"anyOf": [_TEXT, _FILE, _COMPONENT]}, "type": "array"},
+            "options": {"anyOf": [{"items": _OPTION, "type": "array"}, _NULLABLE]},
         },
         "required": ["role", "content"],
         "type": "object",
@@ -49,28 +85,32 @@ _MESSAGE_SCHEMA: dict[str, Any] = {
     "title": "ChatbotDataMessages",
     "type": "array",
 }
+_EDITABLE = (None, "user", "all")
+_BUTTONS = ("share", "copy", "copy_all")
 
 
-def _wire_part(part: Any) -> dict[str, Any]:
-    """One content part in wire form: text, or a file given as {"path": ...} / {"file": ...}."""
-    if isinstance(part, str):
-        return {"type": "text", "text": part}
-    if isinstance(part, dict):
-        if part.get("type") == "text" and isinstance(part.get("text"), str):
-            return {"type": "text", "text": part["text"]}
-        if isinstance(part.get("file"), dict):
-            return {"type": "file", "file": part["file"], "alt_text": part.get("alt_text")}
-        if isinstance(part.get("path"), str):
-            file = {"path": part["path"], "meta": {"_type": "gradio.FileData"}}
-            return {"type": "file", "file": file, "alt_text": part.get("alt_text")}
-    raise Error(f"a chat message part must be text or a file, got {part!r}")
+def _checked_avatars(images: Any) -> list[str | None]:
+    if images is None:
+        return [None, None]
+    if not isinstance(images, list | tuple) or len(images) != 2:
+        raise ValueError(f"Chatbot avatar_images is (user image, assistant image), got {images!r}")
+    for image in images:
+        if image is not None and not isinstance(image, str | os.PathLike):
+            raise ValueError(f"Chatbot avatar_images are file paths or URLs, got {image!r}")
+    return [None if image is None else os.fspath(image) for image in images]
 
 
-def _fn_content(parts: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
-    """Content as `fn` sees it: a string when the message is text only."""
-    if all(p.get("type") == "text" for p in parts):
-        return "".join(p["text"] for p in parts)
-    return parts
+def _checked_buttons(buttons: Sequence[Any] | None) -> list[str]:
+    """Gradio's toolbar names; "share" (to Hugging Face Spaces) is accepted and not shown,
+    as Gradio shows it only on Spaces."""
+    chosen = list(_BUTTONS if buttons is None else buttons)
+    for button in chosen:
+        if button not in _BUTTONS:
+            raise ValueError(
+                f"Chatbot buttons are among {_BUTTONS} (webui has no custom toolbar buttons), "
+                f"got {button!r}"
+            )
+    return [str(b) for b in chosen]
 
 
 def pairs_to_messages(pairs: list[Any]) -> list[Message]:
@@ -85,48 +125,78 @@ def pairs_to_messages(pairs: list[Any]) -> list[Message]:
     return messages
 
 
+def _text(content: str) -> Message:
+    return {"role": "user", "metadata": None, "content": [{"text": content, "type": "text"}]}
+
+
 class Chatbot(Changeable, Selectable, Likeable, Component):
-    """A conversation; `type="messages"` (the only format kept; pairs are converted)."""
+    """A conversation. Listeners: change, select, like, retry, undo, clear, copy, edit,
+    option_select and example_select, as Gradio's."""
 
     block_type = "chatbot"
     python_type = (
-        "list[dict(role: str, metadata: dict(str, Any) | None, content: list[dict(text: str, "
-        "type: Literal[text]) | dict(file: filepath, alt_text: str | None, type: "
-        "Literal[file])], options: list[dict(value: str, label: str)] | None)]"
+        "list[dict(role: str, metadata: dict(title: str, id: int | str, parent_id: int | str, "
+        "log: str, duration: float, status: Literal['pending', 'done']) | None, content: "
+        "list[dict(text: str, type: Literal[text]) | dict(file: filepath, alt_text: str | None, "
+        "type: Literal[file]) | dict(component: str, value: Any, constructor_args: dict(str, "
+        "Any), props: dict(str, Any), type: Literal[component])], options: list[dict(value: "
+        "str, label: str)] | None)]"
     )
     example: ClassVar[Any] = [
-        {
-            "role": "user",
-            "metadata": None,
-            "content": [{"type": "text", "text": "Hello!"}],
-            "options": None,
-        },
-        {
-            "role": "assistant",
-            "metadata": None,
-            "content": [{"type": "text", "text": "How can I help you?"}],
-            "options": None,
-        },
+        {**_text("Hello!"), "options": None},
+        {**_text("How can I help you?"), "role": "assistant", "options": None},
     ]
+    example_select = _listener("example_select")
+    # Read by the page's chatbot.js: a resize handle, heights, "bubble"/"panel", right-to-left
+    # text, Markdown line breaks, and text appended to copied messages.
+    look_options = frozenset(
+        {"resizable", "min_height", "max_height", "layout", "rtl", "line_breaks", "watermark"}
+    )
 
     def __init__(
         self,
         value: list[Any] | None = None,
         *,
         type: Literal["messages", "tuples"] = "messages",
-        height: int | str = 400,
+        height: int | str | None = 400,
         placeholder: str | None = None,
         render_markdown: bool = True,
         examples: list[dict[str, Any]] | None = None,
+        editable: Literal["user", "all"] | None = None,
+        feedback_options: Sequence[str] | None = ("Like", "Dislike"),
+        feedback_value: Sequence[str | None] | None = None,
+        autoscroll: bool = True,
+        like_user_message: bool = False,
+        buttons: Sequence[str] | None = None,
+        avatar_images: tuple[str | os.PathLike[str] | None, str | os.PathLike[str] | None]
+        | None = None,
+        reasoning_tags: list[tuple[str, str]] | None = None,
         **kwargs: Any,
     ):
+        """`editable="user"` lets the user edit their messages in the page, `"all"` every
+        message (the `edit` event says which); `buttons` are among "copy" (per message),
+        "copy_all" and "share" (not shown: no Spaces), all by default; `feedback_options` are
+        the reactions offered under a message once a `like` listener waits ("Like"/"Dislike"
+        as thumbs), and `feedback_value` the reaction shown on each assistant message.
+        `avatar_images` are (user, assistant) pictures, files or URLs; `reasoning_tags` lists
+        (open, close) tags whose text shows as a collapsed "Reasoning" thought."""
         if type not in ("messages", "tuples"):
             raise ValueError(f"Chatbot type must be 'messages' or 'tuples', got {type!r}")
+        if editable not in _EDITABLE:
+            raise ValueError(f"Chatbot editable must be one of {_EDITABLE}, got {editable!r}")
         self.type = type
         self.height = height
         self.placeholder = placeholder
         self.render_markdown = render_markdown
         self.examples = examples
+        self.editable = editable
+        self.feedback_options = None if feedback_options is None else list(feedback_options)
+        self.feedback_value = None if feedback_value is None else list(feedback_value)
+        self.autoscroll = autoscroll
+        self.like_user_message = like_user_message
+        self.buttons = _checked_buttons(buttons)
+        self.avatar_images = _checked_avatars(avatar_images)
+        self.reasoning_tags = checked_reasoning_tags(reasoning_tags)
         super().__init__([] if value is None else value, **kwargs)
 
     def preprocess(self, payload: Any) -> list[Any]:
@@ -134,15 +204,10 @@ class Chatbot(Changeable, Selectable, Likeable, Component):
             return []
         if not isinstance(payload, list):
             raise Error(f"{self.label or 'Chatbot'} expects a list of messages, got {payload!r}")
-        messages = []
-        for message in self._wire_messages(payload):
-            if any(part["type"] != "text" for part in message["content"]):
-                # File parts name server paths; taking them from a client needs the upload
-                # check of file components, which chat input does not have.
-                raise Error(f"{self.label or 'Chatbot'} input takes text messages only")
-            messages.append({**message, "content": _fn_content(message["content"])})
+        messages = [fn_message(self, message) for message in payload]
         if self.type == "tuples":
-            return self._as_pairs(messages)
+            plain = [{**m, "content": plain_content(m["content"])} for m in messages]
+            return self._as_pairs(plain)
         return messages
 
     def postprocess(self, value: Any) -> list[Message]:
@@ -150,37 +215,15 @@ class Chatbot(Changeable, Selectable, Likeable, Component):
             return []
         if not isinstance(value, list | tuple):
             raise Error(f"{self.label or 'Chatbot'} expects a list of messages, got {value!r}")
-        messages = self._wire_messages(list(value))
-        for message in messages:  # files a function shows are served from the app's cache
-            for part in message["content"]:
-                if part["type"] == "file":
-                    part["file"] = output_file_data(self, part["file"])
-        return messages
-
-    def _wire_messages(self, value: list[Any]) -> list[Message]:
-        if value and not isinstance(value[0], dict):
+        value = list(value)
+        if value and isinstance(value[0], list | tuple):
             value = pairs_to_messages(value)
-        messages = []
         for message in value:
-            if not isinstance(message, dict) or "role" not in message or "content" not in message:
-                raise Error(
-                    "Data incompatible with messages format: each message needs 'role' and "
-                    f"'content' keys, got {message!r}"
-                )
-            if message["role"] not in ROLES:
-                raise Error(f"a chat message role must be one of {ROLES}, got {message['role']!r}")
-            content = message["content"]
-            if content is None:
-                continue
-            parts = content if isinstance(content, list) else [content]
-            messages.append(
-                {
-                    "role": message["role"],
-                    "metadata": message.get("metadata"),
-                    "content": [_wire_part(p) for p in parts],
-                    "options": message.get("options"),
-                }
-            )
+            as_message_dict(message)  # every message is checked before any file is served
+        wired = (wire_message(self, message) for message in value)
+        messages = [message for message in wired if message is not None]
+        if self.reasoning_tags:
+            return [part for m in messages for part in split_reasoning(m, self.reasoning_tags)]
         return messages
 
     @staticmethod
@@ -192,6 +235,13 @@ class Chatbot(Changeable, Selectable, Likeable, Component):
             pairs[-1][0 if message["role"] == "user" else 1] = message["content"]
         return pairs
 
+    def _avatar(self, image: str | None) -> dict[str, Any] | None:
+        if image is None:
+            return None
+        if image.startswith(("http://", "https://")):
+            return {"path": image, "url": image, "meta": {"_type": "gradio.FileData"}}
+        return output_file_data(self, image)
+
     def api_info(self) -> dict[str, Any]:
         return dict(_MESSAGE_SCHEMA)
 
@@ -200,12 +250,18 @@ class Chatbot(Changeable, Selectable, Likeable, Component):
             "type": self.type,
             "height": self.height,
             "render_markdown": self.render_markdown,
+            "editable": self.editable,
+            "feedback_options": self.feedback_options,
+            "feedback_value": self.feedback_value,
+            "autoscroll": self.autoscroll,
             # As Gradio's like listener does: the page shows the buttons once one waits.
             "likeable": self.root is not None and self.root.has_listener(self, "like"),
-            "like_user_message": bool(getattr(self, "like_user_message", False)),
+            "like_user_message": self.like_user_message,
+            "buttons": self.buttons,
+            "avatar_images": [self._avatar(image) for image in self.avatar_images],
         }
         if self.placeholder is not None:
             props["placeholder"] = self.placeholder
         if self.examples is not None:
-            props["examples"] = self.examples
+            props["examples"] = [shown_example(self, e) for e in self.examples]
         return props

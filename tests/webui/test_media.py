@@ -262,6 +262,16 @@ def test_file_types_and_counts(parts: Parts) -> None:
         gr.File(file_count="many")
 
 
+def test_file_paths_answer_name_as_gradio_3_files_did(parts: Parts) -> None:
+    """Gradio's zip_files demo calls `file.name` on each input: a NamedString path."""
+    text = parts.input(b"hello", "a.txt")
+    path = parts.file.preprocess(text)
+    assert path == text["path"] and path.name == text["path"] and isinstance(path, str)
+    with gr.Blocks():
+        several = gr.File(file_count="multiple")
+    assert [p.name for p in several.preprocess([text, text])] == [text["path"]] * 2
+
+
 def test_file_types_as_gradio_reads_them(parts: Parts) -> None:
     """Any word is a MIME category, so an unknown one is kept and matches nothing (Gradio's
     file_component_events demo builds one); extensions match by ending, compound ones too."""

@@ -28,6 +28,7 @@ from webui.components.misc import JSON, Button, ClearButton, State
 from webui.components.model3d import Model3D
 from webui.components.multimodal import MultimodalTextbox
 from webui.components.numeric import Checkbox, Number, Slider
+from webui.components.param_viewer import ParamViewer
 from webui.components.plots import BarPlot, LinePlot, Plot, ScatterPlot
 from webui.components.shortcuts import SHORTCUTS, component_instance
 from webui.components.templates import Files, List, Matrix, Microphone, Numpy, TextArea
@@ -89,6 +90,7 @@ __all__ = [
     "Number",
     "Numpy",
     "Paint",
+    "ParamViewer",
     "PlayableVideo",
     "Plot",
     "Radio",

@@ -30,6 +30,7 @@ import { audio, file, image, video } from "./media.js";
 import { model3d } from "./model3d.js";
 import { multimodaltextbox } from "./multimodal.js";
 import { colorpicker, datetime } from "./pickers.js";
+import { paramviewer } from "./paramviewer.js";
 import { nativeplot, plot } from "./plot.js";
 
 export const builtins = {
@@ -64,6 +65,7 @@ export const builtins = {
   scatterplot: nativeplot,
   barplot: nativeplot,
   number,
+  paramviewer,
   plot,
   radio,
   slider,

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from webui.api_info import API_PREFIX, build_config, build_info
 from webui.auth import Sessions
 from webui.auth_routes import AuthGate, auth_routes
+from webui.component_server import component_server_routes
 from webui.events import Dependency
 from webui.file_routes import RequestScopeMiddleware, serve_file, upload_files
 from webui.page import page_routes
@@ -387,6 +388,7 @@ def create_app(blocks: Root) -> Starlette:
         Route(f"{p}/file/{{path:path}}", serve_file),  # deprecated alias
         Route("/file={path:path}", serve_file),  # Gradio 3/4 clients
     ]
+    table += component_server_routes(routes)  # FileExplorer's ls, Dialogue's format
     table += page_routes(blocks)  # the page at /, its static modules and /theme.css
     sessions = Sessions()
     table += auth_routes(blocks, sessions)  # /login, /logout, /gradio_api/login_check

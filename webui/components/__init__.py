@@ -13,6 +13,7 @@ from webui.components.data import HTML, CheckboxGroup, DataFrame, Dataframe, Lab
 from webui.components.dataset import Dataset
 from webui.components.date_time import DateTime
 from webui.components.duplicate_button import DuplicateButton
+from webui.components.file_explorer import FileExplorer
 from webui.components.gallery import Gallery
 from webui.components.highlighted_text import HighlightedText
 from webui.components.image_editor import (
@@ -69,6 +70,7 @@ __all__ = [
     "Dropdown",
     "DuplicateButton",
     "File",
+    "FileExplorer",
     "Files",
     "Gallery",
     "Highlight",

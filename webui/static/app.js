@@ -1,5 +1,6 @@
 // The page: fetch /config, build the layout tree and its components, wire the event graph.
 
+import { callServer } from "./component_server.js";
 import { builtins } from "./components/index.js";
 import { el, sameValue } from "./components/common.js";
 import { EventRunner } from "./events.js";
@@ -181,6 +182,7 @@ async function boot() {
     upload: (files) => session.upload(files),
     fileUrl: (fileData) => session.fileUrl(fileData),
     error: (message) => toast("error", "Error", message),
+    server: (fnName, data) => callServer(session, view.id, fnName, data),
   });
   const views = new Map();
   const top = buildView(config.layout, configs, factories, ctxFor, views);

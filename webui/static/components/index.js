@@ -10,6 +10,7 @@ import { dataframe } from "./dataframe.js";
 import { dataset } from "./dataset.js";
 import { html, json, label, markdown } from "./display.js";
 import { downloadbutton, uploadbutton } from "./filebuttons.js";
+import { fileexplorer } from "./fileexplorer.js";
 import { gallery } from "./gallery.js";
 import { highlightedtext } from "./highlighted.js";
 import { imageeditor } from "./imageeditor.js";
@@ -49,6 +50,7 @@ export const builtins = {
   downloadbutton,
   dropdown,
   file,
+  fileexplorer,
   gallery,
   highlightedtext,
   html,

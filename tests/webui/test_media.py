@@ -267,7 +267,7 @@ def test_file_paths_answer_name_as_gradio_3_files_did(parts: Parts) -> None:
     text = parts.input(b"hello", "a.txt")
     path = parts.file.preprocess(text)
     assert path == text["path"] and path.name == text["path"] and isinstance(path, str)
-    with gr.Blocks():
+    with parts.demo:
         several = gr.File(file_count="multiple")
     assert [p.name for p in several.preprocess([text, text])] == [text["path"]] * 2
 

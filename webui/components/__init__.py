@@ -12,6 +12,7 @@ from webui.components.color_picker import ColorPicker
 from webui.components.data import HTML, CheckboxGroup, DataFrame, Dataframe, Label
 from webui.components.dataset import Dataset
 from webui.components.date_time import DateTime
+from webui.components.dialogue import Dialogue
 from webui.components.duplicate_button import DuplicateButton
 from webui.components.file_explorer import FileExplorer
 from webui.components.gallery import Gallery
@@ -66,6 +67,7 @@ __all__ = [
     "Dataframe",
     "Dataset",
     "DateTime",
+    "Dialogue",
     "DownloadButton",
     "Dropdown",
     "DuplicateButton",

@@ -8,6 +8,7 @@ import { chatbot } from "./chatbot.js";
 import { code } from "./code.js";
 import { dataframe } from "./dataframe.js";
 import { dataset } from "./dataset.js";
+import { dialogue } from "./dialogue.js";
 import { html, json, label, markdown } from "./display.js";
 import { downloadbutton, uploadbutton } from "./filebuttons.js";
 import { fileexplorer } from "./fileexplorer.js";
@@ -47,6 +48,7 @@ export const builtins = {
   dataframe,
   dataset,
   datetime,
+  dialogue,
   downloadbutton,
   dropdown,
   file,

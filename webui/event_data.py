@@ -96,12 +96,38 @@ class CopyData(EventData):
         self.value: Any = self._data.get("value")
 
 
+@dataclass(frozen=True, kw_only=True)
+class EventFile:
+    """A file named by an event's data (Gradio's FileData fields, read as attributes)."""
+
+    path: str | None
+    url: str | None = None
+    orig_name: str | None = None
+    size: int | None = None
+    mime_type: str | None = None
+
+
 class DeletedFileData(EventData):
-    """`.delete()`: the `file` removed, as the file payload the browser sent (path, url...)."""
+    """`.delete()`: the `file` removed (`file.path`, `file.orig_name`, ...), from the page's
+    `{"file": FileData}`. Its path is one the browser names, so it goes through the app's path
+    policy first, as every FileData of an input does (a refused path fails the event)."""
 
     def __init__(self, target: Block | None, data: Any):
         super().__init__(target, data)
-        self.file: Any = self._data
+        sent = self._data.get("file")
+        sent = sent if isinstance(sent, dict) else {}
+        path = sent.get("path")
+        root = getattr(target, "root", None)
+        if path is not None and root is not None:
+            path = str(root.files.check(path))
+        size = sent.get("size")
+        self.file = EventFile(
+            path=path,
+            url=sent.get("url") if isinstance(sent.get("url"), str) else None,
+            orig_name=sent.get("orig_name") if isinstance(sent.get("orig_name"), str) else None,
+            size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+            mime_type=sent.get("mime_type") if isinstance(sent.get("mime_type"), str) else None,
+        )
 
 
 class DownloadData(DeletedFileData):

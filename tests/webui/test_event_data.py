@@ -74,6 +74,40 @@ def test_event_data_family_and_plain_event_data() -> None:
     assert seen == {"like": (1, "hi", False), "key": (box, "Enter"), "edit": (0, "x", "y")}
 
 
+def test_deleted_file_data_reads_gradio_shape_through_the_path_policy(tmp_path: Any) -> None:
+    """The page sends {"file": FileData}; `file.path` must pass the policy like an input."""
+    seen: list[Any] = []
+
+    def deleted(n: float, evt: gr.DeletedFileData) -> list[Any]:
+        seen.append(evt.file)
+        return [evt.file.path, n + 1]
+
+    def downloaded(evt: gr.DownloadData) -> None:
+        seen.append(evt.file.orig_name)
+
+    with gr.Blocks() as demo:
+        files = gr.File(file_count="multiple")
+        count = gr.Number(0)
+        shown = gr.Textbox()
+        files.delete(deleted, count, [shown, count])
+        files.download(downloaded, None, None)
+    outside = tmp_path / "secret.txt"
+    outside.write_text("secret")
+    with TestClient(demo.app) as http:
+        upload = http.post("/gradio_api/upload", files={"files": ("a.txt", b"abc")}).json()[0]
+        sent = {"file": {"path": upload, "orig_name": "a.txt", "size": 3, "meta": {}}}
+        done = join(http, {"fn_index": 0, "data": [0], "trigger_id": files.id, "event_data": sent})
+        assert done["success"] and done["output"]["data"] == [upload, 1]
+        join(http, {"fn_index": 1, "data": [], "trigger_id": files.id, "event_data": sent})
+        crafted = {"file": {"path": str(outside)}}
+        refused = join(
+            http, {"fn_index": 0, "data": [0], "trigger_id": files.id, "event_data": crafted}
+        )
+        assert not refused["success"] and "secret" not in json.dumps(refused)
+    assert seen[0].path == upload and (seen[0].orig_name, seen[0].size) == ("a.txt", 3)
+    assert seen[1:] == ["a.txt"]
+
+
 def test_request_is_injected_among_the_inputs(serve: Callable[[gr.Blocks], str]) -> None:
     def who(name: str, request: gr.Request) -> str:
         agent = "ua" if request.headers.get("user-agent") else "none"

@@ -35,7 +35,7 @@ from webui.components.watermark import WatermarkOptions, apply_watermark
 from webui.components.wav import read_wav, write_wav
 from webui.components.waveform import WaveformOptions
 from webui.errors import Error
-from webui.events import Changeable, Playable, Selectable, Streamable
+from webui.events import Changeable, Playable, Selectable, Streamable, _listener
 
 # -- Image ------------------------------------------------------------------------------------
 
@@ -304,6 +304,10 @@ class File(Changeable, Selectable, Uploadable, Component):
     """
 
     block_type = "file"
+    # The page fires delete (a file's remove button, with gr.DeletedFileData) and download
+    # (a click on a file's link), as Gradio's File does.
+    delete = _listener("delete")
+    download = _listener("download")
     _COUNTS = ("single", "multiple", "directory")
     _TYPES = ("filepath", "binary")
 

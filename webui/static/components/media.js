@@ -4,7 +4,9 @@
 import { allowedUrl } from "../sanitize.js";
 import { el, fieldset } from "./common.js";
 
-function mediaBlock(props, ctx, { accept, show }) {
+// `removable`: each file gets a remove button while interactive, which fires `delete` with
+// {file} (Gradio's DeletedFileData), then `change`.
+function mediaBlock(props, ctx, { accept, show, removable = false }) {
   const multiple = props.file_count === "multiple" || props.file_count === "directory";
   let value = props.value ?? null;
   let interactive = props.interactive;
@@ -15,9 +17,25 @@ function mediaBlock(props, ctx, { accept, show }) {
   const controls = el("div", { class: "webui-media-controls" }, picker, clear, status);
   const draw = () => {
     const files = value == null ? [] : Array.isArray(value) ? value : [value];
-    preview.replaceChildren(...files.map((file) => show(ctx.fileUrl(file), file)));
+    preview.replaceChildren(
+      ...files.map((file) => {
+        const shown = show(ctx.fileUrl(file), file);
+        if (!removable || !interactive) return shown;
+        const remove = el("button", { type: "button", class: "webui-file-remove", "aria-label": "Remove file", text: "×" });
+        remove.addEventListener("click", () => removeFile(file));
+        return el("span", { class: "webui-file-item" }, shown, remove);
+      }),
+    );
     controls.hidden = !interactive;
     clear.hidden = value == null;
+  };
+  const removeFile = (file) => {
+    const rest = Array.isArray(value) ? value.filter((item) => item !== file) : [];
+    value = multiple && rest.length ? rest : null;
+    draw();
+    ctx.emit("delete", { file });
+    ctx.emit("change");
+    ctx.emit("input");
   };
   picker.addEventListener("change", async () => {
     if (!picker.files.length) return;
@@ -91,13 +109,22 @@ function fileName(file) {
   return file.orig_name ?? String(file.path ?? "file").split(/[\\/]/).pop();
 }
 
+// A click on a file's link fires `download` with {file} (Gradio's DownloadData).
 export const file = (props, ctx) =>
   mediaBlock(props, ctx, {
     accept: (props.file_types ?? []).join(",") || null,
+    removable: true,
     show: (url, item) =>
       el(
         "a",
-        { class: "webui-file-link", href: allowedUrl(url), download: fileName(item), target: "_blank", rel: "noopener" },
+        {
+          class: "webui-file-link",
+          href: allowedUrl(url),
+          download: fileName(item),
+          target: "_blank",
+          rel: "noopener",
+          onclick: () => ctx.emit("download", { file: item }),
+        },
         `${fileName(item)}${item.size != null ? ` (${(item.size / 1024).toFixed(1)} KB)` : ""}`,
       ),
   });

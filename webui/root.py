@@ -57,6 +57,7 @@ class Root(BlockContext):
         fill_width: bool = False,
         analytics_enabled: bool | None = None,  # webui sends no analytics: nothing to turn off
         show_error: bool = False,
+        delete_cache: tuple[float, float] | None = None,
     ):
         self.title = title
         self.css = css
@@ -64,6 +65,9 @@ class Root(BlockContext):
         self.fill_height = fill_height
         self.fill_width = fill_width
         self.show_error = show_error
+        # Every `frequency` s, uploaded and cached files older than `age` s are deleted (see
+        # webui.session_end, which runs the sweep).
+        self.delete_cache = _check_delete_cache(delete_cache)
         self.blocks: dict[int, Block] = {}
         self.dependencies: list[Dependency] = []
         self.queue_settings = QueueSettings()
@@ -132,6 +136,21 @@ class Root(BlockContext):
         targets = [(self.id, "load"), (timer.id, "tick")]
         return register(self, targets, fn, inputs, outputs, timer=timer, **options)
 
+    def unload(self, fn: Callable[..., Any]) -> Dependency:
+        """Run `fn()` when a session ends, its page closed or reloaded (`webui.session_end`);
+        no inputs, and its result is dropped. Private: no client can call it."""
+        return register(
+            self,
+            [(self.id, "unload")],
+            fn,
+            None,
+            None,
+            api_visibility="private",
+            show_progress="hidden",
+            preprocess=False,
+            postprocess=False,
+        )
+
     def unique_api_name(self, name: str) -> str:
         """`name`, or `name_1`, `name_2`, ... if an earlier event already took it."""
         taken = {d.api_name for d in self.dependencies}
@@ -167,3 +186,21 @@ class Root(BlockContext):
             api_open=api_open,
         )
         return self
+
+
+def _check_delete_cache(delete_cache: object) -> tuple[float, float] | None:
+    """`delete_cache=(frequency, age)` in seconds, checked; None turns the sweep off."""
+    if delete_cache is None:
+        return None
+    if (
+        not isinstance(delete_cache, tuple | list)
+        or len(delete_cache) != 2
+        or not all(
+            isinstance(x, int | float) and not isinstance(x, bool) and x > 0 for x in delete_cache
+        )
+    ):
+        raise ValueError(
+            "delete_cache must be (frequency, age), two positive numbers of seconds, or None; "
+            f"got {delete_cache!r}"
+        )
+    return float(delete_cache[0]), float(delete_cache[1])

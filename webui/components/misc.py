@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from webui.components.base import Component
@@ -57,6 +58,8 @@ class JSON(Changeable, Component):
     block_type = "json"
     python_type = "Dict[Any, Any]"
     example: ClassVar[Any] = {"foo": "bar"}
+    # show_indices numbers list items; heights make it scroll; buttons=[] hides its Copy button.
+    look_options = frozenset({"show_indices", "height", "min_height", "max_height", "buttons"})
 
     def postprocess(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -79,9 +82,20 @@ class State(Changeable, Component):
     block_type = "state"
     skip_api = True
 
-    def __init__(self, value: Any = None, *, render: bool = True):
+    def __init__(
+        self,
+        value: Any = None,
+        render: bool = True,
+        *,
+        delete_callback: Callable[[Any], None] | None = None,
+    ):
+        """`delete_callback(value)` runs with a session's value when the session ends (its
+        page closed, or the queue forgot it: see `webui.session_end`)."""
+        if delete_callback is not None and not callable(delete_callback):
+            raise TypeError(f"State(delete_callback=...) must be callable, got {delete_callback!r}")
         super().__init__(render=render)
         self.value = value  # kept as given: a callable is not called, and never postprocessed
+        self.delete_callback = delete_callback
 
     def initial_value(self) -> Any:
         """A callable value is a factory, called once per session."""

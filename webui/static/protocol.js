@@ -25,6 +25,9 @@ export class Session {
     this.handlers = new Map(); // event_id -> function(message)
     this.early = new Map(); // messages that arrived before their join reply was read
     this.reading = null; // the open stream's promise, or null
+    // Held open while the page lives: when it closes, the server ends the session (unload
+    // events, State delete callbacks). EventSource reconnects by itself after a network blip.
+    this.heartbeat = new EventSource(this.url(`gradio_api/heartbeat/${this.hash}`));
   }
 
   url(path) {

@@ -37,6 +37,7 @@ from webui.processing import (
     results,
 )
 from webui.progress import Reporter, current_reporter
+from webui.session_end import delete_state_values
 
 if TYPE_CHECKING:
     from webui.events import Dependency
@@ -114,8 +115,13 @@ class EventQueue:
         state.last_used = now
         self.states[session_hash] = state  # most recently used goes last
         while len(self.states) > self.max_sessions:
-            self.states.popitem(last=False)
+            self._drop(self.states.popitem(last=False)[1])
         return state
+
+    def _drop(self, state: SessionState) -> None:
+        """A forgotten session's State values go to their delete_callbacks, off the loop."""
+        if state.values:
+            self.blocks.executor.submit(delete_state_values, self.blocks, state)
 
     def expire_sessions(self, now: float | None = None) -> int:
         """Forget sessions unused for `session_ttl_s`; returns how many went."""
@@ -125,7 +131,7 @@ class EventQueue:
             oldest = next(iter(self.states.values()))
             if oldest.last_used >= cutoff:
                 break
-            self.states.popitem(last=False)
+            self._drop(self.states.popitem(last=False)[1])
             expired += 1
         return expired
 

@@ -23,6 +23,7 @@ from webui.file_routes import RequestScopeMiddleware, serve_file, upload_files
 from webui.page import page_routes
 from webui.processing import Trigger, error_payload, postprocess, preprocess, results
 from webui.queue import EventQueue, QueueFull
+from webui.session_end import SessionEnds
 from webui.triggers import trigger_of
 from webui.upload_progress import UploadProgress, upload_progress
 from webui.validation import run_validator
@@ -125,6 +126,7 @@ class Routes:
     def __init__(self, blocks: Root):
         self.blocks = blocks
         self.queue = EventQueue(blocks)
+        self.session_ends = SessionEnds(blocks, self.queue)  # unload, delete_callback
         self.stopping = asyncio.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
 
@@ -135,6 +137,7 @@ class Routes:
 
     def _stop(self) -> None:
         self.stopping.set()
+        self.session_ends.stop()
         for channel in self.queue.channels.values():
             channel.messages.put_nowait(STOP)  # wakes readers blocked on an empty channel
 
@@ -260,13 +263,21 @@ class Routes:
         )
 
     async def heartbeat(self, request: Request) -> Response:
+        """The stream a page holds open while it lives; its end ends the session."""
         self.loop = asyncio.get_running_loop()
+        session_hash = request.path_params["session_hash"]
+        trigger = await trigger_of(self.blocks, request, {}, session_hash)  # for unload fns
 
         async def beats() -> AsyncIterator[str]:
-            while not self.stopping.is_set():
-                yield "data: ALIVE\n\n"
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stopping.wait(), HEARTBEAT_S)
+            self.session_ends.opened(session_hash)
+            try:
+                while not self.stopping.is_set():
+                    yield "data: ALIVE\n\n"
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.stopping.wait(), HEARTBEAT_S)
+            finally:
+                if not self.stopping.is_set():
+                    self.session_ends.closed(session_hash, trigger)
 
         return StreamingResponse(beats(), media_type="text/event-stream", headers=SSE_HEADERS)
 

@@ -58,6 +58,7 @@ LAYERS: dict[str, set[str]] = {
         "triggers",
         "validation",
         "tls",
+        "session_end",
     },
     # Blocks.launch and the app builders on top of everything.
     "apps": {

@@ -114,6 +114,9 @@ def _both_spellings(paths: Iterable[str | os.PathLike[str]] | None) -> tuple[Pat
     """Each path as written (made absolute) and with symlinks resolved, without repeats."""
     spelled: dict[Path, None] = {}
     for path in paths or ():
+        if isinstance(path, list | tuple):  # [MEDIA_PATHS], as Gradio's audio_subtitle demo
+            spelled.update(dict.fromkeys(_both_spellings(path)))  # passes (Gradio keeps it)
+            continue
         spelled[Path(os.path.abspath(path))] = None
         spelled[Path(os.path.realpath(path))] = None
     return tuple(spelled)

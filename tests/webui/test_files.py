@@ -118,6 +118,17 @@ def test_allowed_and_blocked_paths(store: FileStore, tmp_path: Path) -> None:
         store.configure(allowed_paths=str(shared))  # type: ignore[arg-type]
 
 
+def test_a_nested_list_of_allowed_paths_is_read_as_its_items(
+    store: FileStore, tmp_path: Path
+) -> None:
+    """Gradio's audio_subtitle demo passes allowed_paths=[MEDIA_PATHS], a list in a list."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "ok.txt").write_text("ok")
+    store.configure(allowed_paths=[[shared, tmp_path / "other"]])  # type: ignore[list-item]
+    assert store.check_file(str(shared / "ok.txt")) == shared / "ok.txt"
+
+
 def test_configure_relative_paths_against_the_current_directory(
     store: FileStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -29,6 +29,15 @@ def _readopt(block: Block, root: Root, ids: dict[int, int]) -> None:
             _readopt(child, root, ids)
 
 
+def _unique_against(name: str, taken: set[str]) -> str:
+    """`name`, or `name_1`, `name_2`, ... whichever `taken` lacks (Gradio's suffix rule)."""
+    candidate, n = name, 0
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}_{n}"
+    return candidate
+
+
 def move_into(inner: Root, parent: BlockContext) -> None:
     """Move `inner`'s blocks under `parent` (an open layout of another app) and its events into
     that app."""
@@ -41,13 +50,16 @@ def move_into(inner: Root, parent: BlockContext) -> None:
     event_ids: dict[int, int] = {}
     for dependency in inner.dependencies:
         event_ids[dependency.id] = len(root.dependencies) + len(event_ids)
+    # As Gradio: a name is made unique against the names the outer app had before the move,
+    # so two moved events may end up sharing one (its API info then shows the later).
+    taken = {d.api_name for d in root.dependencies}
     for dependency in inner.dependencies:
         moved = dataclasses.replace(
             dependency,
             id=event_ids[dependency.id],
             root=root,
             targets=[(ids[target], event) for target, event in dependency.targets],
-            api_name=root.unique_api_name(dependency.api_name),
+            api_name=_unique_against(dependency.api_name, taken),
             trigger_after=None
             if dependency.trigger_after is None
             else event_ids[dependency.trigger_after],

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from gradio_client import Client
 
 import webui as gr
+from webui.api_info import build_info
 
 
 def test_rendered_app_keeps_its_events_chains_cancels_and_loads(
@@ -33,6 +34,22 @@ def test_rendered_app_keeps_its_events_chains_cancels_and_loads(
     assert load.targets == [(outer.id, "load")] and moved_run.root is outer
     client = Client(serve(outer), verbose=False)
     assert client.predict("abc", api_name="/upper_1") == "ABC"
+
+
+def test_moved_names_are_made_unique_against_the_outer_app_only_as_gradio() -> None:
+    """Gradio suffixes a moved event's name against the names the outer app had before the
+    move, so an inner app's own `lambda_1` may meet a renamed `lambda` (its native_plots demo
+    lists one /lambda_1, the later event's)."""
+    with gr.Blocks() as inner:
+        box = gr.Textbox()
+        box.change(lambda x: x, box, box)  # lambda -> lambda_1 in the outer app
+        box.submit(lambda x: x, box, None)  # lambda_1 stays lambda_1
+    with gr.Blocks() as outer:
+        gr.Button().click(lambda: None)
+        inner.render()
+    assert [d.api_name for d in outer.dependencies] == ["lambda", "lambda_1", "lambda_1"]
+    endpoint = build_info(outer)["named_endpoints"]["/lambda_1"]
+    assert endpoint["returns"] == []  # the submit event's, which has no outputs
 
 
 def test_render_outside_another_app_does_nothing() -> None:

@@ -3,6 +3,7 @@
 
 import { allowedUrl } from "../sanitize.js";
 import { el, fieldset } from "./common.js";
+import { audioExtras } from "./waveform.js";
 
 // `removable`: each file gets a remove button while interactive, which fires `delete` with
 // {file} (Gradio's DeletedFileData), then `change`.
@@ -89,14 +90,19 @@ export const audio = (props, ctx) =>
   mediaBlock(props, ctx, {
     accept: "audio/*",
     show: (url) =>
-      el("audio", {
-        controls: true,
-        src: url,
-        autoplay: props.autoplay || null,
-        onplay: () => ctx.emit("play"),
-        onpause: () => ctx.emit("pause"),
-        onended: () => ctx.emit("end"),
-      }),
+      audioExtras(
+        el("audio", {
+          controls: true,
+          src: url,
+          autoplay: props.autoplay || null,
+          onplay: () => ctx.emit("play"),
+          onpause: () => ctx.emit("pause"),
+          onended: () => ctx.emit("end"),
+        }),
+        url,
+        props,
+        ctx,
+      ),
   });
 
 export const video = (props, ctx) =>

@@ -72,6 +72,7 @@ class Dependency:
     inputs_as_dict: bool = False  # inputs={a, b}: fn gets one dict keyed by component
     time_limit: float | None = None
     stream_every: float = 0.5
+    connection: Literal["sse", "stream"] = "sse"  # "stream": a .stream() event (stream_inputs)
     key: Any = None
     validator: Callable[..., Any] | None = None
     event_specific_args: list[str] | None = None
@@ -131,7 +132,7 @@ class Dependency:
             "api_visibility": self.api_visibility,
             "rendered_in": None,
             "render_id": None,
-            "connection": "sse",
+            "connection": self.connection,
             "time_limit": self.time_limit,
             "stream_every": self.stream_every,
             "event_specific_args": self.event_specific_args,
@@ -216,6 +217,7 @@ def add_dependency(
     concurrency_id: str | None = None,
     time_limit: float | None = None,
     stream_every: float = 0.5,
+    connection: Literal["sse", "stream"] = "sse",
     key: Any = None,
     validator: Callable[..., Any] | None = None,
     trigger_after: int | None = None,
@@ -280,6 +282,7 @@ def add_dependency(
         inputs_as_dict=inputs_as_dict,
         time_limit=time_limit,
         stream_every=stream_every,
+        connection=connection,
         key=key,
         validator=validator,
         event_specific_args=event_specific_args,

@@ -175,15 +175,62 @@ class Expandable:
     collapse = _listener("collapse")
 
 
-class Streamable:
-    """Gradio's `.stream()` (webcam and microphone streaming): refused by name, since webui's
-    page records no stream yet; `.change()`/`.upload()` take a finished recording."""
+# The source a streaming component records from, by block type (Gradio's check_streamable).
+_STREAM_SOURCES = {"image": "webcam", "audio": "microphone"}
 
-    def stream(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(
-            f"{type(self).__name__}.stream() (webcam/microphone streaming) is not supported by "
-            "webui yet; listen to .change() or .upload() for a finished recording"
+
+class Streamable:
+    """Gradio's `.stream()`: the page records the webcam (Image) or the microphone (Audio) and
+    sends a frame or a chunk every `stream_every` seconds to one running event, which calls
+    `fn` on each (see `webui.stream_inputs`)."""
+
+    streaming: bool = False  # set by .stream(): the page records and sends chunks
+
+    def stream(
+        self: Any,
+        fn: Callable[..., Any] | None = DECORATOR,
+        inputs: Any = None,
+        outputs: Any = None,
+        *,
+        stream_every: float = 0.5,
+        time_limit: float | None = None,
+        **options: Any,
+    ) -> Any:
+        """Run `fn(*inputs)` on each recorded chunk, for at most `time_limit` seconds."""
+        source = _STREAM_SOURCES.get(self.block_type)
+        sources = getattr(self, "sources", None) or []
+        if source is None:
+            raise ValueError(
+                f"{type(self).__name__}.stream() has nothing to record: webui streams the "
+                "webcam of an Image and the microphone of an Audio"
+            )
+        if source not in sources or (source == "webcam" and list(sources) != ["webcam"]):
+            wanted = "sources=['webcam']" if source == "webcam" else "'microphone' in sources"
+            raise ValueError(f"{type(self).__name__}.stream() needs {wanted}, got {sources!r}")
+        if isinstance(stream_every, bool) or not isinstance(stream_every, int | float):
+            raise TypeError(f"stream_every must be seconds (a number), got {stream_every!r}")
+        if stream_every <= 0:
+            raise ValueError(f"stream_every must be over 0 seconds, got {stream_every!r}")
+        if time_limit is not None and (
+            isinstance(time_limit, bool)
+            or not isinstance(time_limit, int | float)
+            or time_limit <= 0
+        ):
+            raise ValueError(f"time_limit must be seconds over 0 or None, got {time_limit!r}")
+        self.streaming = True
+        return _stream(
+            self,
+            fn,
+            inputs,
+            outputs,
+            stream_every=stream_every,
+            time_limit=time_limit,
+            connection="stream",
+            **options,
         )
+
+
+_stream = _listener("stream")
 
 
 class Copyable:

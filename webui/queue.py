@@ -8,6 +8,9 @@ dropped; a session's channel goes when its stream closes with nothing pending. O
 state (`State` values, components changed by updates) outlives events, in an LRU of sessions
 capped in size and expired after `session_ttl_s` without use.
 
+A `.stream()` event lives as long as its stream: the page sends it chunk after chunk (see
+`webui.stream_inputs`), and each result goes out as a `process_streaming` message.
+
 A `Timer.tick` event is server-driven: one join starts a loop that calls `fn` every `value`
 seconds and streams each result as a `process_generating` message, until it is cancelled, the
 session's Timer is deactivated, or nobody reads the stream.
@@ -38,6 +41,7 @@ from webui.processing import (
 )
 from webui.progress import Reporter, current_reporter
 from webui.session_end import delete_state_values
+from webui.stream_inputs import StreamInput, stream_chunks
 
 if TYPE_CHECKING:
     from webui.events import Dependency
@@ -73,6 +77,7 @@ class Event:
     trigger: Trigger | None = None  # the firing block, event_data and request
     render_config: dict[str, Any] | None = None  # what a gr.render event built
     task: asyncio.Task[None] | None = None
+    stream: StreamInput | None = None  # a .stream() event's chunk signal
 
 
 class EventQueue:
@@ -178,6 +183,8 @@ class EventQueue:
             channel.pending.add(event_id)
             sink = channel.messages
         event = Event(event_id, session_hash, dependency, data, sink, diffs=diffs, trigger=trigger)
+        if dependency.connection == "stream":
+            event.stream = StreamInput()
         self._cancel_targets(event)
         self.events[event_id] = event
         rank = len(self.events) - 1
@@ -247,19 +254,21 @@ class EventQueue:
         current_reporter.set(Reporter(event.id, event.sink, asyncio.get_running_loop()))
         current_session.set(event.session_hash)  # gr.cache(per_session=True) keys by it
         previous: list[Any] | None = None
-        generating = dependency.is_generator
+        generating = dependency.is_generator or event.stream is not None
         timer = dependency.timer
-        outputs = self._outputs(event) if timer is None else self._ticks(event, timer)
+        if event.stream is not None:
+            outputs = stream_chunks(event, event.stream, self._outputs)
+        else:
+            outputs = self._outputs(event) if timer is None else self._ticks(event, timer)
+        kind = "process_generating" if event.stream is None else "process_streaming"
         async for payloads in outputs:
             if generating:
                 sent = (
                     payloads
-                    if previous is None or not event.diffs
+                    if previous is None or not event.diffs or event.stream is not None
                     else [diff(old, new) for old, new in zip(previous, payloads, strict=True)]
                 )
-                event.sink.put_nowait(
-                    self._message("process_generating", event, sent, started, generating=True)
-                )
+                event.sink.put_nowait(self._message(kind, event, sent, started, generating=True))
             previous = payloads
         final = previous if previous is not None else [None] * len(dependency.outputs)
         self._record(dependency, time.perf_counter() - started)
@@ -318,6 +327,8 @@ class EventQueue:
         message = {"msg": kind, "event_id": event.id, "output": output, "success": True}
         if kind == "process_completed":
             message["title"] = None
+        elif event.stream is not None:
+            message["time_limit"] = event.stream.time_limit_left(event.dependency.time_limit)
         else:
             message["time_limit"] = None
         return message

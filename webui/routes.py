@@ -24,6 +24,7 @@ from webui.page import page_routes
 from webui.processing import Trigger, error_payload, postprocess, preprocess, results
 from webui.queue import EventQueue, QueueFull
 from webui.session_end import SessionEnds
+from webui.stream_inputs import stream_input_routes
 from webui.triggers import trigger_of
 from webui.upload_progress import UploadProgress, upload_progress
 from webui.validation import run_validator
@@ -400,6 +401,7 @@ def create_app(blocks: Root) -> Starlette:
         Route("/file={path:path}", serve_file),  # Gradio 3/4 clients
     ]
     table += component_server_routes(routes)  # FileExplorer's ls, Dialogue's format
+    table += stream_input_routes(routes)  # a .stream() event's chunks and its close
     table += page_routes(blocks)  # the page at /, its static modules and /theme.css
     sessions = Sessions()
     table += auth_routes(blocks, sessions)  # /login, /logout, /gradio_api/login_check

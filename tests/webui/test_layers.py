@@ -59,6 +59,7 @@ LAYERS: dict[str, set[str]] = {
         "validation",
         "tls",
         "session_end",
+        "stream_inputs",
     },
     # Blocks.launch and the app builders on top of everything.
     "apps": {

@@ -313,11 +313,6 @@ def test_layouts_as_outputs_take_updates() -> None:
         assert completed(http, 2, [], "c")["success"] is False
 
 
-def test_stream_is_refused_by_name() -> None:
-    with gr.Blocks(), pytest.raises(NotImplementedError, match=r"Image\.stream\(\)"):
-        gr.Image().stream(lambda x: x, None, None)
-
-
 def test_api_description_false_reaches_the_config_as_false() -> None:
     def documented() -> None:
         """A docstring Gradio would show unless api_description=False."""

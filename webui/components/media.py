@@ -56,6 +56,10 @@ def _as_uint8(np: Any, array: Any) -> Any:
     raise Error(f"Image cannot show an array of dtype {array.dtype}")
 
 
+_IMAGE_SOURCES = ("upload", "webcam", "clipboard")
+_AUDIO_SOURCES = ("upload", "microphone")
+
+
 class Image(Changeable, Selectable, Streamable, Uploadable, Component):
     """An image: `fn` gets a numpy array [H, W, C], a PIL image or a file path (`type`).
 
@@ -93,7 +97,7 @@ class Image(Changeable, Selectable, Streamable, Uploadable, Component):
         self.type = type
         self.format = format.lower().lstrip(".")
         self.image_mode = image_mode
-        self.sources = list(sources or ("upload", "webcam", "clipboard"))
+        self.sources = [sources] if isinstance(sources, str) else list(sources or _IMAGE_SOURCES)
         self.height = height
         self.width = width
         self.buttons = buttons
@@ -181,7 +185,7 @@ class Image(Changeable, Selectable, Streamable, Uploadable, Component):
             "image_mode": self.image_mode,
             "sources": self.sources,
             "type": self.type,
-            "streaming": False,
+            "streaming": self.streaming,  # set by .stream(): the page records and sends chunks
             "buttons": self.buttons or ["download", "share", "fullscreen"],
         }
         for key in ("height", "width", "placeholder"):
@@ -241,7 +245,7 @@ class Audio(Changeable, Playable, Streamable, Uploadable, Component):
             require("numpy", "numpy", "Audio(type='numpy')")
         self.type = type
         self.format = "wav"
-        self.sources = list(sources or ("upload", "microphone"))
+        self.sources = [sources] if isinstance(sources, str) else list(sources or _AUDIO_SOURCES)
         self.autoplay = autoplay
         self.loop = loop
         self.editable = editable
@@ -275,7 +279,7 @@ class Audio(Changeable, Playable, Streamable, Uploadable, Component):
             "sources": self.sources,
             "type": self.type,
             "format": self.format,
-            "streaming": False,
+            "streaming": self.streaming,  # set by .stream(): the page records and sends chunks
             "autoplay": self.autoplay,
             "loop": self.loop,
             "editable": self.editable,

@@ -6,6 +6,7 @@
 // Python fn as its inputs, or, with no fn, becomes the outputs, as in Gradio.
 
 import { applyDiff } from "./diff.js";
+import { closeStream, postChunk } from "./stream_inputs.js";
 import { toast } from "./toast.js";
 
 function isUpdate(value) {
@@ -40,6 +41,7 @@ export class EventRunner {
       for (const [target, event] of dep.targets ?? []) {
         if (event === "load") this.loads.push(dep);
         else this.views.get(target)?.on(event, (data) => this.trigger(dep, target, data));
+        if (event === "stream") this.wireStream(dep, target);
       }
       if (dep.every) setInterval(() => this.trigger(dep, null), dep.every * 1000);
     }
@@ -47,6 +49,31 @@ export class EventRunner {
 
   start() {
     for (const dep of this.loads) this.trigger(dep, null);
+  }
+
+  // A .stream() event: its component records every stream_every seconds; the page's
+  // `stream_end` (recording stopped) closes the running event.
+  wireStream(dep, target) {
+    const view = this.views.get(target);
+    view?.handle?.streamWith?.({ streamEvery: dep.stream_every, timeLimit: dep.time_limit });
+    view?.on("stream_end", () => {
+      // After the last chunk's POST, so the event sees that chunk before it closes.
+      for (const run of this.active.get(dep.id) ?? []) {
+        if (run.eventId) Promise.resolve(run.chunkSent).then(() => closeStream(this.session, run.eventId));
+      }
+    });
+  }
+
+  // A chunk for a .stream() event that runs already goes to it; false: none runs, join.
+  sendChunk(dep, triggerId, eventData) {
+    const [run] = this.active.get(dep.id) ?? [];
+    if (!run) return false;
+    // A chunk taken while the join is on its way is dropped; the next one follows it.
+    if (run.eventId) {
+      const data = dep.inputs.map((id) => this.views.get(id)?.getValue() ?? null);
+      run.chunkSent = postChunk(this.session, run.eventId, dep.id, data, triggerId, eventData);
+    }
+    return true;
   }
 
   cancelTargets(dep) {
@@ -101,6 +128,7 @@ export class EventRunner {
       this.followUp(dep, true);
       return;
     }
+    if (dep.connection === "stream" && this.sendChunk(dep, triggerId, eventData)) return;
     const running = this.active.get(dep.id) ?? new Set();
     this.active.set(dep.id, running);
     const mode = dep.trigger_mode ?? "once";
@@ -168,6 +196,11 @@ export class EventRunner {
         this.setStatus(run, { text: "streaming" });
         break;
       }
+      case "process_streaming": // a .stream() event's result for one chunk: whole values
+        run.values = message.output?.data ?? [];
+        this.applyOutputs(run, run.values);
+        this.setStatus(run, { text: "streaming" });
+        break;
       case "process_completed":
         this.finish(run, message.success, message.output ?? {}, message.title);
         break;
@@ -195,6 +228,10 @@ export class EventRunner {
     if (run.done) return;
     run.done = true;
     this.active.get(run.dep.id)?.delete(run);
+    if (run.dep.connection === "stream") {
+      // The server ended the stream (time limit, or no chunk for a while): stop recording.
+      for (const [target, event] of run.dep.targets ?? []) if (event === "stream") this.views.get(target)?.handle?.streamEnded?.();
+    }
     for (const view of this.progressViews(run)) view.showStatus(null);
     if (success && Array.isArray(output.data)) this.applyOutputs(run, output.data);
     if (success && output.render_config) this.onRender?.(output.render_config);

@@ -2,6 +2,7 @@
 // File with file_count="multiple"); uploads go through /gradio_api/upload first.
 
 import { allowedUrl } from "../sanitize.js";
+import { microphoneStream, webcamStream } from "./capture.js";
 import { el, fieldset } from "./common.js";
 import { audioExtras } from "./waveform.js";
 
@@ -80,14 +81,16 @@ function mediaBlock(props, ctx, { accept, show, removable = false }) {
   };
 }
 
+// With a .stream() listener (props.streaming), Image records the webcam and Audio the
+// microphone, sending chunks (capture.js).
 export const image = (props, ctx) =>
-  mediaBlock(props, ctx, {
+  props.streaming ? webcamStream(props, ctx) : mediaBlock(props, ctx, {
     accept: "image/*",
     show: (url, file) => el("img", { class: "webui-image", src: url, alt: file.orig_name ?? "image" }),
   });
 
 export const audio = (props, ctx) =>
-  mediaBlock(props, ctx, {
+  props.streaming ? microphoneStream(props, ctx) : mediaBlock(props, ctx, {
     accept: "audio/*",
     show: (url) =>
       audioExtras(

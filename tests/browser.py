@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,8 +33,21 @@ __all__ = ["Driver", "headless_chromium", "until"]
 
 
 @contextmanager
-def headless_chromium(window_size: str, *, console_errors: bool = False) -> Iterator[Driver]:
-    """A headless Chromium session; `console_errors` keeps the page's SEVERE console lines."""
+def headless_chromium(
+    window_size: str,
+    *,
+    console_errors: bool = False,
+    console_level: str | None = None,
+    arguments: Sequence[str] = (),
+) -> Iterator[Driver]:
+    """A headless Chromium session.
+
+    Args:
+        window_size: "width,height" in pixels.
+        console_errors: keep the page's SEVERE console lines (`driver.get_log("browser")`).
+        console_level: keep the console lines from this level up ("ALL", "INFO", ...) instead.
+        arguments: more Chromium switches (`--use-fake-device-for-media-stream`, ...).
+    """
     assert CHROMIUM is not None  # else the importing module is skipped
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -46,10 +59,11 @@ def headless_chromium(window_size: str, *, console_errors: bool = False) -> Iter
         "--no-first-run",
         "--disable-dev-shm-usage",
         f"--window-size={window_size}",
+        *arguments,
     ):
         options.add_argument(argument)
-    if console_errors:
-        options.set_capability("goog:loggingPrefs", {"browser": "SEVERE"})
+    if console_level or console_errors:
+        options.set_capability("goog:loggingPrefs", {"browser": console_level or "SEVERE"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(30)
     try:

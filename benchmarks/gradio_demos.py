@@ -15,7 +15,8 @@ each parameter's and return's component), and replays every recorded call (each 
 session, as recorded), comparing answers
 with Gradio's as the corpus normalised them (a file output recorded as `{"__file_output__": C}`
 matches any value; an embedded FileData `{"__file__": ext, ...}` matches a FileData with that
-suffix and those other keys; an int is not a float). The demo's process group is then killed.
+suffix and those other keys; an int is not a float; `127.0.0.1:PORT` in text matches whatever
+the port, since the harness picks it). The demo's process group is then killed.
 
 Prints `PASS name` or `FAIL name: reason` per demo, then totals and a tally of failure reasons
 (missing `gr.X` names counted one by one). Exits 0; the figures are the result.
@@ -220,8 +221,14 @@ def jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+# The loopback address with the port a demo ran on: the recording's port and this run's
+# (each a free port the harness picked) are no part of the answer.
+LOOPBACK_PORT = re.compile(r"\b(127\.0\.0\.1|localhost):\d+")
+
+
 def same(got: Any, want: Any) -> bool:
-    """Equality as the corpus recorded answers: file placeholders, ints not floats."""
+    """Equality as the corpus recorded answers: file placeholders, ints not floats, and
+    `127.0.0.1:PORT` in text taken as the demo's address whatever its port."""
     if isinstance(want, dict) and "__file_output__" in want:
         return True
     if isinstance(want, dict) and "__file__" in want:
@@ -248,6 +255,8 @@ def same(got: Any, want: Any) -> bool:
             and len(got) == len(want)
             and all(same(g, w) for g, w in zip(got, want, strict=True))
         )
+    if isinstance(want, str) and isinstance(got, str):
+        return LOOPBACK_PORT.sub(r"\1:PORT", got) == LOOPBACK_PORT.sub(r"\1:PORT", want)
     return got == want
 
 

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from webui.components.base import Component
 from webui.components.data import is_dataframe, json_cell
-from webui.components.filedata import require
+from webui.components.filedata import loaded_type, require
 from webui.errors import Error
 from webui.events import Changeable, DoubleClickable, Selectable
 
@@ -81,10 +81,10 @@ class Plot(Changeable, Component):
             figure.savefig(buffer, format=self.format)
         except ValueError as e:  # matplotlib names the formats it can write
             raise Error(f"Plot(format={self.format!r}) cannot be written: {e}") from None
-        if not isinstance(figure, types.ModuleType):
-            pyplot = sys.modules.get("matplotlib.pyplot")
-            if pyplot is not None:
-                pyplot.close(figure)  # as Gradio: a returned figure is done with
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        figure_type = loaded_type("matplotlib.figure", "Figure")
+        if pyplot is not None and figure_type is not None and isinstance(figure, figure_type):
+            pyplot.close(figure)  # as Gradio: a returned figure is done with
         encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
         return f"data:image/{self.format};base64,{encoded}"
 

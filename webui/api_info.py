@@ -45,14 +45,7 @@ def build_config(blocks: Root, root: str) -> dict[str, Any]:
         "protocol": "sse_v3",
         "fill_height": blocks.fill_height,
         "fill_width": blocks.fill_width,
-        "pages": [["", "Home", True]],
-        "page": {
-            "": {
-                "layout": layout,
-                "components": [c["id"] for c in components],
-                "dependencies": [d["id"] for d in dependencies],
-            }
-        },
+        **blocks.pages.config(layout, components, dependencies),  # pages, and each one's blocks
         "mcp_server": False,
         "i18n_translations": None,
         "dependencies": dependencies,

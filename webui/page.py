@@ -131,8 +131,11 @@ class PageRoutes:
 def page_routes(blocks: Root) -> list[BaseRoute]:
     """The routes to add to the app beside the protocol routes."""
     routes = PageRoutes(blocks)
+    # Each page of a multipage app (demo.route) is the same shell at its own path.
+    pages = [Route(f"/{path}", routes.page) for path in blocks.pages.paths() if path]
     return [
         Route("/", routes.page),
+        *pages,
         Route("/theme.css", routes.theme_css),
         Route(f"{API_PREFIX}/theme.css", routes.theme_css),
         Route(

@@ -17,6 +17,7 @@ from webui.dependency import DECORATOR, Dependency, register
 from webui.files import FileStore
 from webui.load_events import attach_load_events
 from webui.nesting import move_into
+from webui.pages import Pages
 from webui.themes import Base as Theme
 from webui.themes import resolve_theme
 from webui.timer import Timer
@@ -69,6 +70,7 @@ class Root(BlockContext):
         # webui.session_end, which runs the sweep).
         self.delete_cache = _check_delete_cache(delete_cache)
         self.blocks: dict[int, Block] = {}
+        self.pages = Pages()  # demo.route() adds pages; blocks and events belong to one
         self.dependencies: list[Dependency] = []
         self.queue_settings = QueueSettings()
         self._next_id = 0
@@ -98,11 +100,25 @@ class Root(BlockContext):
         self._next_id += 1
         if current_capture() is None:  # a gr.render run's blocks belong to one session only
             self.blocks[block_id] = block
+            self.pages.place_block(block_id)
         return block_id
 
     def add_dependency(self, dependency: Dependency) -> Dependency:
         self.dependencies.append(dependency)
+        self.pages.place_dependency(dependency.id)
         return dependency
+
+    def route(self, name: str, path: str | None = None, show_in_navbar: bool = True) -> Self:
+        """Add a page served at `/<path>` (default: `name` slugified), as Gradio's: the blocks
+        and events of the `with demo.route(name):` that follows belong to it (see
+        `webui.pages`). Call it outside the app's `with`."""
+        if open_layout() is not None:
+            raise ValueError(
+                "You cannot create a route while inside a Blocks() context. Call route() "
+                "outside the Blocks() context (unindent this line)."
+            )
+        self.pages.add(name, path, show_in_navbar)
+        return self
 
     def has_listener(self, block: Block, event: str) -> bool:
         """Whether an event of this app waits for `event` on `block`."""

@@ -29,6 +29,7 @@ from webui.components.media import Audio, File, Image
 from webui.components.misc import JSON, Button, ClearButton, State
 from webui.components.model3d import Model3D
 from webui.components.multimodal import MultimodalTextbox
+from webui.components.navbar import Navbar
 from webui.components.numeric import Checkbox, Number, Slider
 from webui.components.param_viewer import ParamViewer
 from webui.components.plots import BarPlot, LinePlot, Plot, ScatterPlot
@@ -91,6 +92,7 @@ __all__ = [
     "Microphone",
     "Model3D",
     "MultimodalTextbox",
+    "Navbar",
     "Number",
     "Numpy",
     "Paint",

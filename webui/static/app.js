@@ -5,6 +5,7 @@ import { builtins } from "./components/index.js";
 import { el, sameValue } from "./components/common.js";
 import { EventRunner } from "./events.js";
 import { layouts } from "./layout.js";
+import { currentPage, defaultNavbar } from "./navbar.js";
 import { Session } from "./protocol.js";
 import { toast } from "./toast.js";
 
@@ -185,10 +186,11 @@ async function boot() {
     server: (fnName, data) => callServer(session, view.id, fnName, data),
   });
   const views = new Map();
-  const top = buildView(config.layout, configs, factories, ctxFor, views);
-  root.replaceChildren(top.frame);
+  const page = currentPage(config, base); // a multipage app's page at this URL (navbar.js)
+  const top = buildView(page.layout, configs, factories, ctxFor, views);
+  root.replaceChildren(...[defaultNavbar(config, page, base), top.frame].filter(Boolean));
   root.classList.toggle("webui-fill-width", Boolean(config.fill_width));
-  const runner = new EventRunner(config, views, session);
+  const runner = new EventRunner({ ...config, dependencies: page.dependencies(config.dependencies) }, views, session);
   // A gr.render event's output: its Column rebuilt from the new blocks, its events wired.
   runner.onRender = (rendered) => {
     const decide = defaultInteractive({ dependencies: [...config.dependencies, ...rendered.dependencies] });

@@ -31,6 +31,7 @@ import {
 import { audio, file, image, video } from "./media.js";
 import { model3d } from "./model3d.js";
 import { multimodaltextbox } from "./multimodal.js";
+import { navbar } from "../navbar.js";
 import { colorpicker, datetime } from "./pickers.js";
 import { paramviewer } from "./paramviewer.js";
 import { nativeplot, plot } from "./plot.js";
@@ -65,6 +66,7 @@ export const builtins = {
   model3d,
   multimodaltextbox,
   nativeplot,
+  navbar,
   lineplot: nativeplot,
   scatterplot: nativeplot,
   barplot: nativeplot,

@@ -39,6 +39,7 @@ LAYERS: dict[str, set[str]] = {
         "caching",
         "reload",
         "gradio_parameters",
+        "pages",
     },
     # Every component (webui/components/) and the layouts built on the core's.
     "components": {"components", "sidebar", "draggable", "walkthrough"},

@@ -31,6 +31,7 @@ __all__ = [
     "ShowProgress",
     "TriggerMode",
     "add_dependency",
+    "listener_for",
     "on",
 ]
 
@@ -69,6 +70,12 @@ def _listener(event: str) -> Callable[..., Any]:
         "Without `fn`, a decorator."
     )
     return listen
+
+
+def listener_for(event: str) -> Callable[..., Any]:
+    """The listener method of an event a component names at run time (gr.HTML's custom
+    `trigger("name")` events); bind it to the component as its `name` attribute."""
+    return _listener(event)
 
 
 def _target(trigger: Any) -> tuple[Block, str]:

@@ -27,7 +27,7 @@ VENDORED = {
     ),
 }
 # Modules that may hand a string to the HTML parser, and why.
-RAW_HTML = {"components/display.js": "gr.HTML shows the app's own markup, as Gradio's does"}
+RAW_HTML = {"components/html.js": "gr.HTML shows the app's own markup, as Gradio's does"}
 HTML_SINKS = re.compile(r"\.innerHTML\s*=|\.outerHTML\s*=|insertAdjacentHTML|document\.write")
 
 

@@ -9,7 +9,7 @@ from webui.components.chat_message import ChatMessage, MessageDict
 from webui.components.choices import Dropdown, Radio
 from webui.components.code import Code
 from webui.components.color_picker import ColorPicker
-from webui.components.data import HTML, CheckboxGroup, DataFrame, Dataframe, Label
+from webui.components.data import CheckboxGroup, DataFrame, Dataframe, Label
 from webui.components.dataset import Dataset
 from webui.components.date_time import DateTime
 from webui.components.dialogue import Dialogue
@@ -17,6 +17,7 @@ from webui.components.duplicate_button import DuplicateButton
 from webui.components.file_explorer import FileExplorer
 from webui.components.gallery import Gallery
 from webui.components.highlighted_text import HighlightedText
+from webui.components.html import HTML
 from webui.components.image_editor import (
     ImageEditor,
     ImageMask,

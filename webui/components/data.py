@@ -1,4 +1,4 @@
-"""Data components: Dataframe (a table), Label (class confidences), HTML and CheckboxGroup."""
+"""Data components: Dataframe (a table), Label (class confidences) and CheckboxGroup."""
 
 from __future__ import annotations
 
@@ -327,23 +327,6 @@ class Label(Changeable, Selectable, Component):
 
     def own_props(self) -> dict[str, Any]:
         return {} if self.num_top_classes is None else {"num_top_classes": self.num_top_classes}
-
-
-class HTML(Changeable, Component):
-    """Raw HTML shown as is; the app is responsible for what it puts there."""
-
-    block_type = "html"
-    python_type = "str"
-    example: ClassVar[Any] = "<p>Hello</p>"
-
-    def __init__(self, value: str | None = None, *, show_label: bool = False, **kwargs: Any):
-        super().__init__(value, show_label=show_label, **kwargs)
-
-    def postprocess(self, value: Any) -> str | None:
-        return None if value is None else str(value)
-
-    def api_info(self) -> dict[str, Any]:
-        return {"type": "string"}
 
 
 class CheckboxGroup(Changeable, Selectable, Component):

@@ -125,18 +125,21 @@ function buildView(node, configs, factories, ctxFor, views) {
   const view = new View(config);
   views.set(view.id, view);
   const makeLayout = layouts[view.type];
-  if (makeLayout || node.children) {
+  const create = factories[view.type];
+  if (makeLayout || (node.children && !create)) {
     view.layout = (makeLayout ?? layouts.group)(view.props, view);
     view.frame = view.layout.element;
     const children = (node.children ?? []).map((child) => buildView(child, configs, factories, ctxFor, views));
     for (const child of children) if (child.frame) view.layout.slot.append(child.frame);
     view.layout.attach?.(children);
   } else {
-    const create = factories[view.type];
     view.handle = create
       ? create(view.props, ctxFor(view))
       : { element: el("div", { class: "webui-unsupported", text: `Unsupported component: ${view.type}` }), getValue: () => null, setValue() {} };
     view.frame = view.handle.element ? el("div", {}, view.handle.element) : null;
+    // A component holding blocks (gr.HTML's @children) puts them in its `slot`.
+    const children = (node.children ?? []).map((child) => buildView(child, configs, factories, ctxFor, views));
+    for (const child of children) if (child.frame) (view.handle.slot ?? view.frame)?.append(child.frame);
   }
   if (view.frame) {
     view.frame.dataset.blockId = view.id;

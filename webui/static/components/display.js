@@ -1,4 +1,5 @@
-// Display components: Markdown, HTML, JSON, Label. They show a value and send it back as is.
+// Display components: Markdown, JSON, Label (gr.HTML in html.js). They show a value and send it
+// back as is.
 
 import { renderMarkdown } from "../markdown.js";
 import { el, fieldset } from "./common.js";
@@ -29,11 +30,6 @@ export const markdown = (props) =>
     body.classList.add("webui-prose");
     body.replaceChildren(renderMarkdown(value ?? "", { lineBreaks: false }));
   }, { frameless: true });
-
-// gr.HTML shows the app author's markup as given, as Gradio does: never give it text that the
-// app did not write (a model's output, a user's input); show that with gr.Markdown instead.
-export const html = (props) =>
-  shown(props, (body, value) => (body.innerHTML = value ?? ""), { frameless: true });
 
 export const json = (props) =>
   shown(props, (body, value) => {

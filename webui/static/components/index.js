@@ -9,11 +9,12 @@ import { code } from "./code.js";
 import { dataframe } from "./dataframe.js";
 import { dataset } from "./dataset.js";
 import { dialogue } from "./dialogue.js";
-import { html, json, label, markdown } from "./display.js";
+import { json, label, markdown } from "./display.js";
 import { downloadbutton, uploadbutton } from "./filebuttons.js";
 import { fileexplorer } from "./fileexplorer.js";
 import { gallery } from "./gallery.js";
 import { highlightedtext } from "./highlighted.js";
+import { html } from "./html.js";
 import { imageeditor } from "./imageeditor.js";
 import { imageslider } from "./imageslider.js";
 import {

@@ -7,9 +7,10 @@ event's input data. The event's task calls `fn` on it and sends the result as a
 the task, which calls `fn` on it and sends the next `process_streaming`. The stream ends, with
 `process_completed` carrying the last result, when the page posts
 `/gradio_api/stream/{event_id}/close` (the user stopped recording), when `time_limit` seconds
-have passed since the first call, or when no chunk came for `time_limit` seconds (30 without
-one). Chunks that arrive while `fn` runs replace each other: `fn` sees the latest. The event
-holds its concurrency slot for its whole life, so `concurrency_limit` counts streams.
+have passed since the first chunk, or, with no `time_limit`, when no chunk came for 30 seconds
+(a page that went away). Chunks that arrive while `fn` runs replace each other: `fn` sees
+the latest. The event holds its concurrency slot for its whole life, so `concurrency_limit`
+counts streams.
 """
 
 from __future__ import annotations
@@ -68,9 +69,9 @@ async def stream_chunks(
     while True:
         stream.arrived.clear()
         async for payloads in results_of(event):  # a generator fn sends each of its results
+            if first:  # Gradio's messages count time_limit from the end of the first call
+                stream.first_call_s, first = clock() - started, False
             yield payloads
-        if first:
-            stream.first_call_s, first = clock() - started, False
         elapsed = clock() - started
         if stream.closed or (time_limit is not None and elapsed >= time_limit):
             return

@@ -5,9 +5,17 @@
 // Everything here is author-trusted, as in Gradio: the templates and code come from the app,
 // never from a user (see webui/README.md, "Untrusted content").
 
-import { applyHeights, el, fieldset } from "./common.js";
+import { el, fieldset } from "./common.js";
 
 let scopes = 0; // a page-unique id per block, to scope its CSS
+
+// min_height and max_height: pixels for a number, else a CSS length; taller content scrolls.
+function applyHeights(element, props) {
+  const css = (size) => (size == null ? "" : typeof size === "number" ? `${size}px` : String(size));
+  element.style.minHeight = css(props.min_height);
+  element.style.maxHeight = css(props.max_height);
+  if (props.max_height != null) element.style.overflowY = "auto";
+}
 
 // `${...}` in `template`, evaluated with `value`, `props` and every prop by name in scope.
 function fill(template, values) {

@@ -1,291 +1,438 @@
 """ChatInterface(fn): a chat app around `fn(message, history, *additional_inputs)`.
 
-`fn` returns the reply, or yields the reply so far (streaming). `history` is a list of
-`{"role", "content"}` messages (pairs with `type="tuples"`). Two paths reach it:
+`fn` returns its reply, or yields the reply so far (streaming); see `webui.chat_turns`. Two paths
+reach it, wired as Gradio wires them:
 
-- the page: Textbox `submit` / Submit button run one streaming event whose first output
-  clears the textbox and shows the user's message, and whose later outputs grow the reply in the
-  Chatbot; the Stop button cancels it and Clear empties the conversation;
-- the API: one endpoint named as Gradio names it, after `fn` (`/echo` for `def echo`; `/chat`
-  with `api_name="chat"`), takes the message (and the additional inputs) and returns the
-  reply, keeping the conversation in the session's `State`, so consecutive
-  `client.predict("hi", api_name="/echo")` calls of one gradio_client continue one conversation.
+- the page: submitting the textbox saves the message (running `validator` first) and clears
+  the box, shows the message in the Chatbot, then runs `fn` on the session's `chatbot_state`
+  (its reply grows in the Chatbot, `additional_outputs` get the rest), then copies the Chatbot
+  into `chatbot_state`/`chatbot_value` and re-enables the box (and, with `save_history`,
+  saves the conversation in the browser). Stop cancels the run; Clear empties the chat;
+  clicking an example runs it (or shows its cached reply); editing a message reruns from it.
+- the API: one endpoint named after `fn` (`/echo` for `def echo`; `api_name=` to rename) takes
+  the message (and the additional inputs) and returns the reply as JSON (and the additional
+  outputs), keeping the conversation in the session's `chatbot_state`, so consecutive
+  `client.predict("hi", api_name="/echo")` calls of one gradio_client continue one chat.
+
+Apps set the conversation from their own events through `chatbot_value`, as in Gradio.
 """
 
 from __future__ import annotations
 
-import contextlib
-import inspect
-import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+import os
+from collections.abc import Callable
 from typing import Any, Literal
 
 from webui.blocks import Blocks
-from webui.components import JSON, Button, Component, Markdown, State, Textbox
-from webui.components.chat import Chatbot, Message, pairs_to_messages
-from webui.errors import Error
-from webui.layouts import Accordion, Row
+from webui.chat_examples import ExampleClicks, example_messages
+from webui.chat_flagging import ChatCSVLogger
+from webui.chat_history import (
+    conversation_list,
+    delete_conversation,
+    load_conversation,
+    new_chat,
+    save_conversation,
+)
+from webui.chat_turns import ChatTurns, append_to_history, edit_message, option_clicked
+from webui.components import (
+    JSON,
+    BrowserState,
+    Button,
+    Component,
+    Dataset,
+    Markdown,
+    MultimodalTextbox,
+    State,
+    Textbox,
+)
+from webui.components.chat import Chatbot, pairs_to_messages
+from webui.events import on
+from webui.examples import Examples
+from webui.layouts import Accordion, Column, Row
+from webui.updates import update
 
-Turn = tuple[str, list[Message]]  # (the reply so far, the whole conversation with it)
-logger = logging.getLogger(__name__)
-
-# Gradio ChatInterface options that webui does not implement, with Gradio's defaults: a value
-# equal to the default changes nothing and is accepted (Gradio apps often spell defaults out);
-# any other value is refused, never ignored.
-_UNSUPPORTED_OPTIONS: dict[str, Any] = {
-    "autofocus": True,
-    "autoscroll": True,
-    "cache_examples": None,
-    "cache_mode": None,
-    "delete_cache": None,
-    "editable": False,
-    "example_icons": None,
-    "example_labels": None,
-    "flagging_dir": ".gradio/flagged",
-    "flagging_options": ("Like", "Dislike"),
-    "run_examples_on_click": True,
-    "save_history": False,
-    "show_progress": "minimal",
-}
-
-
-def _refuse_unsupported(options: dict[str, Any]) -> None:
-    """Raises for an unimplemented option set to anything but Gradio's default."""
-    for name, value in options.items():
-        default = _UNSUPPORTED_OPTIONS[name]
-        same = value == default or (isinstance(default, tuple) and list(default) == value)
-        if not same:
-            raise TypeError(
-                f"ChatInterface({name}={value!r}) is not supported by webui (only Gradio's "
-                f"default, {default!r}, is accepted)"
-            )
-
-
-def _reply_messages(reply: Any) -> list[Message]:
-    """The assistant messages `fn`'s reply adds: a string, a message dict or a list of them."""
-    if reply is None:
-        return []
-    if isinstance(reply, str):
-        return [{"role": "assistant", "content": reply}]
-    if isinstance(reply, dict) and "content" in reply:
-        return [{**reply, "role": reply.get("role", "assistant")}]
-    if isinstance(reply, list) and all(isinstance(m, dict) and "content" in m for m in reply):
-        return [{**m, "role": m.get("role", "assistant")} for m in reply]
-    raise Error(
-        f"a chat function returns a string or a {{'role', 'content'}} message, got "
-        f"{type(reply).__name__}"
-    )
+_FLAGGING_MODES = ("never", "manual")
+_PROGRESS = ("full", "minimal", "hidden")
+_HIDDEN: dict[str, Any] = {"api_visibility": "undocumented"}  # the page's own events
+_INSTANT: dict[str, Any] = {**_HIDDEN, "queue": False}
+_AUTOFOCUS = "webui-chat-autofocus"
+# The page focuses the chat's textbox once it is built (autofocus=True), by its class: block
+# ids change when the chat is rendered into another Blocks.
+_FOCUS_JS = (
+    "() => { document.querySelector('." + _AUTOFOCUS + " :is(textarea, input[type=text])')"
+    "?.focus(); }"
+)
 
 
-def _clear() -> tuple[list[Message], list[Message]]:
-    """The Clear button: an empty Chatbot and history (named, so no lambda takes `/lambda`)."""
+def _sync_chat_state(messages: list[Any]) -> tuple[list[Any], list[Any]]:
+    """The Chatbot's conversation copied into `chatbot_state` and `chatbot_value`."""
+    return messages, messages
+
+
+def _enable_textbox() -> dict[str, Any]:
+    return update(value=None, interactive=True)
+
+
+def _disable_textbox() -> dict[str, Any]:
+    return update(interactive=False)
+
+
+def _clear() -> tuple[list[Any], list[Any]]:
+    """The Clear button: an empty Chatbot and state."""
     return [], []
 
 
-def _take_signature(wrapper: Callable[..., Any], fn: Callable[..., Any]) -> None:
-    # A callable without a signature (a builtin) leaves the parameters their generic names.
-    with contextlib.suppress(TypeError, ValueError):
-        wrapper.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
+def _same(value: Any) -> Any:
+    return value
 
 
 class ChatInterface(Blocks):
-    """A Chatbot, a Textbox, Submit/Stop/Clear buttons and the `/chat` API around `fn`."""
+    """A Chatbot, a textbox with Submit/Stop/Clear buttons and the chat API around `fn`."""
 
     def __init__(
         self,
         fn: Callable[..., Any],
         *,
+        multimodal: bool = False,
         type: Literal["messages", "tuples"] = "messages",
         chatbot: Chatbot | None = None,
-        textbox: Textbox | None = None,
+        textbox: Textbox | MultimodalTextbox | None = None,
         additional_inputs: Component | list[Component] | None = None,
-        additional_inputs_accordion: str = "Additional Inputs",
+        additional_inputs_accordion: str | Accordion | None = None,
+        additional_outputs: Component | list[Component] | None = None,
+        editable: bool = False,
+        examples: list[Any] | None = None,
+        example_labels: list[str] | None = None,
+        example_icons: list[str] | None = None,
+        run_examples_on_click: bool = True,
+        cache_examples: bool | None = None,
+        cache_mode: Literal["eager", "lazy"] | None = None,
         title: str | None = None,
         description: str | None = None,
-        examples: list[Any] | None = None,
-        api_name: str | None = None,
-        api_description: str | None = None,
-        api_visibility: Literal["public", "private", "undocumented"] = "public",
         flagging_mode: Literal["never", "manual"] | None = None,
+        flagging_options: list[str] | tuple[str, ...] | None = ("Like", "Dislike"),
+        flagging_dir: str = ".gradio/flagged",
+        autofocus: bool = True,
+        autoscroll: bool = True,
+        submit_btn: str | bool | None = True,
+        stop_btn: str | bool | None = True,
         concurrency_limit: int | Literal["default"] | None = "default",
-        submit_btn: str = "Submit",
-        stop_btn: str = "Stop",
+        show_progress: Literal["full", "minimal", "hidden"] = "minimal",
+        api_name: str | None = None,
+        api_description: str | Literal[False] | None = None,
+        api_visibility: Literal["public", "private", "undocumented"] = "public",
+        save_history: bool = False,
+        validator: Callable[..., Any] | None = None,
         **blocks_kwargs: Any,
     ):
+        """`flagging_mode` None reads `$GRADIO_CHAT_FLAGGING_MODE` ("never" without it);
+        `type="tuples"` hands `fn` the history as [user, assistant] pairs (webui's addition);
+        other keywords (`theme`, `css`, `fill_height`, ...) go to Blocks."""
+        if isinstance(fn, ChatInterface):
+            fn = fn.fn
         if not callable(fn):
             raise TypeError(f"ChatInterface fn must be callable, got {fn!r}")
         if type not in ("messages", "tuples"):
             raise ValueError(f"ChatInterface type must be 'messages' or 'tuples', got {type!r}")
-        if flagging_mode not in (None, "never", "manual"):
+        if flagging_mode is None:
+            flagging_mode = os.environ.get("GRADIO_CHAT_FLAGGING_MODE", "never")  # type: ignore[assignment]
+        if flagging_mode not in _FLAGGING_MODES:
             raise ValueError(
                 f"ChatInterface flagging_mode must be 'never' or 'manual', got {flagging_mode!r}"
             )
-        if flagging_mode == "manual":
-            raise TypeError("ChatInterface(flagging_mode='manual') is not supported by webui")
-        _refuse_unsupported({k: v for k, v in blocks_kwargs.items() if k in _UNSUPPORTED_OPTIONS})
-        blocks_kwargs = {k: v for k, v in blocks_kwargs.items() if k not in _UNSUPPORTED_OPTIONS}
-        super().__init__(title=title or "webui", **blocks_kwargs)
-        self.fn = fn
-        self.type = type
-        self.streaming = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
-        if isinstance(additional_inputs, Component):
-            additional_inputs = [additional_inputs]
-        self.additional_inputs = list(additional_inputs or [])
-        for component in self.additional_inputs:
-            if not isinstance(component, Component):
-                raise TypeError(f"additional_inputs must be components, got {component!r}")
-        example_messages = [{"text": self._example_text(e)} for e in examples or []]
-        with self:
-            if title:
-                Markdown(f"# {title}")
-            if description:
-                Markdown(description)
-            self.chatbot = chatbot or Chatbot(label="Chatbot", type=type)
-            self.chatbot.render()
-            if example_messages:
-                self.chatbot.examples = example_messages
-            with Row():
-                self.textbox = textbox or Textbox(
-                    show_label=False, label="", placeholder="Type a message..."
-                )
-                self.textbox.render()
-                self.submit_button = Button(submit_btn, variant="primary")
-                self.stop_button = Button(stop_btn, variant="stop", visible=self.streaming)
-                self.clear_button = Button("Clear")
-            if self.additional_inputs:
-                with Accordion(additional_inputs_accordion, open=False):
-                    for component in self.additional_inputs:
-                        component.render()
-            initial = list(self.chatbot.value or [])
-            if initial and not isinstance(initial[0], dict):
-                initial = pairs_to_messages(initial)
-            self.history = State(initial)
-            self.api_response = JSON(visible=False, label="Response")
-            self._wire(
-                concurrency_limit,
-                api_name=api_name,
-                api_description=api_description,
-                api_visibility=api_visibility,
+        if show_progress not in _PROGRESS:
+            raise ValueError(f"ChatInterface show_progress must be one of {_PROGRESS}")
+        if cache_mode not in (None, "eager", "lazy"):
+            raise ValueError(
+                f"ChatInterface cache_mode must be 'eager', 'lazy' or None: {cache_mode!r}"
             )
+        blocks_kwargs.setdefault("fill_height", True)
+        super().__init__(title=title or "webui", **blocks_kwargs)
+        self.fn, self.type, self.multimodal = fn, type, multimodal
+        self.additional_inputs = self._components(additional_inputs, "additional_inputs")
+        self.additional_outputs = self._components(additional_outputs, "additional_outputs")
+        self.turns = ChatTurns(
+            fn, n_additional_outputs=len(self.additional_outputs), pairs=type == "tuples"
+        )
+        self.streaming = self.turns.streaming
+        self.examples, self.cache_examples = examples, cache_examples
+        self.run_examples_on_click, self.editable = run_examples_on_click, editable
+        self.show_progress, self.validator = show_progress, validator
+        self.save_history, self.flagging_mode = save_history, flagging_mode
+        self.concurrency_limit = concurrency_limit
+        self._examples_in_table = bool(self.additional_inputs) and self._extra_in_examples()
+        messages = example_messages(examples, example_labels, example_icons)
+        with self:
+            self.conversation_id = State(None)  # the saved conversation shown (save_history)
+            self.saved_input = State()  # the message being answered
+            self.null_component = State()  # the reply as the page's run returns it
+            with Column():
+                self._render_header(title, description)
+                area = (chatbot, textbox, messages, (submit_btn, stop_btn), autofocus, autoscroll)
+                if save_history:
+                    with Row():
+                        self._render_history_area()
+                        with Column(scale=6):
+                            self._render_chat(*area)
+                            self._render_footer(additional_inputs_accordion, cache_mode)
+                else:
+                    self._render_chat(*area)
+                    self._render_footer(additional_inputs_accordion, cache_mode)
+            # The API first: the page's nameless events (Stop) never take fn's name before it.
+            self._wire_api(api_name, api_description, api_visibility)
+            self._wire_submit()
+            self._wire_chatbot_events()
+            if flagging_mode == "manual":
+                self.flagging_callback = ChatCSVLogger()
+                self.flagging_callback.setup(flagging_dir)
+                self.chatbot.feedback_options = list(flagging_options or [])
+                self.chatbot.like(self.flagging_callback.flag, self.chatbot)
+            if save_history:
+                self._wire_history()
+            if autofocus and textbox is None:
+                self.load(None, None, None, js=_FOCUS_JS, api_name=False)
+        # Made inside another Blocks, the chat shows where it was made, as in Gradio.
+        self.render()
 
     @staticmethod
-    def _example_text(example: Any) -> str:
-        if isinstance(example, str):
-            return example
-        if isinstance(example, dict) and isinstance(example.get("text"), str):
-            return example["text"]
-        if isinstance(example, list | tuple) and example and isinstance(example[0], str):
-            return example[0]
-        raise TypeError(f"a ChatInterface example is a message string, got {example!r}")
+    def _components(given: Component | list[Component] | None, name: str) -> list[Component]:
+        listed = [given] if isinstance(given, Component) else list(given or [])
+        for component in listed:
+            if not isinstance(component, Component):
+                raise TypeError(f"ChatInterface {name} must be components, got {component!r}")
+        return listed
 
-    def _wire(self, concurrency_limit: Any, **api: Any) -> None:
-        extra = self.additional_inputs
-        page_options: dict[str, Any] = {
-            "api_visibility": "undocumented",
-            "concurrency_limit": concurrency_limit,
+    def _extra_in_examples(self) -> bool:
+        """Whether examples give values for the additional inputs (then they show as a table)."""
+        for example in self.examples or []:
+            if not isinstance(example, list):
+                raise ValueError(
+                    "ChatInterface examples must be a list of lists when additional inputs "
+                    "are provided"
+                )
+            if any(value is not None for value in example[1:]):
+                return True
+        return False
+
+    def _render_header(self, title: str | None, description: str | None) -> None:
+        if title:
+            Markdown(f"<h1 style='text-align: center; margin-bottom: 1rem'>{title}</h1>")
+        if description:
+            Markdown(description)
+
+    def _render_history_area(self) -> None:
+        """save_history's panel: New chat, and the saved conversations (in the browser)."""
+        self.saved_conversations = BrowserState([], storage_key=f"_saved_conversations_{self.id}")
+        with Column(scale=1, min_width=100):
+            self.new_chat_button = Button("New chat", variant="primary")
+            self.chat_history_dataset = Dataset(
+                components=[Textbox(visible=False)], show_label=False, layout="table", type="index"
+            )
+
+    def _render_chat(
+        self,
+        chatbot: Chatbot | None,
+        textbox: Textbox | MultimodalTextbox | None,
+        messages: list[dict[str, Any]],
+        buttons: tuple[str | bool | None, str | bool | None],
+        autofocus: bool,
+        autoscroll: bool,
+    ) -> None:
+        submit_btn, stop_btn = buttons
+        examples = None if self._examples_in_table else messages or None
+        if chatbot is None:
+            chatbot = Chatbot(label="Chatbot", type=self.type, scale=1, autoscroll=autoscroll)
+        if not isinstance(chatbot, Chatbot):
+            raise TypeError(f"ChatInterface chatbot must be a gr.Chatbot, got {chatbot!r}")
+        self.chatbot = chatbot.render()  # type: ignore[assignment]
+        self.chatbot.examples = examples
+        if self.editable and self.chatbot.editable is None:
+            self.chatbot.editable = "user"  # the page lets the user edit their messages
+        with Row():
+            self.textbox = self._render_textbox(textbox, submit_btn, autofocus)
+            submit = "Submit" if submit_btn is True else submit_btn or None
+            self.submit_button = None
+            if isinstance(self.textbox, Textbox) and submit:
+                self.submit_button = Button(submit, variant="primary", scale=0)
+            stop = "Stop" if stop_btn is True else stop_btn
+            self.stop_button = Button(stop or "Stop", variant="stop", scale=0,
+                                      visible=self.streaming and bool(stop))  # fmt: skip
+            self.clear_button = Button("Clear", scale=0)
+        initial = list(self.chatbot.value or [])
+        if initial and isinstance(initial[0], list | tuple):
+            initial = pairs_to_messages(initial)
+        self.fake_api_btn = Button("Fake API", visible=False)
+        self.api_response = JSON(visible=False, label="Response")
+        # `chatbot_state` is what `fn` sees as the history; apps write `chatbot_value`.
+        self.chatbot_state = State(initial)
+        self.chatbot_value = State(initial)
+
+    def _render_textbox(
+        self, textbox: Textbox | MultimodalTextbox | None, submit_btn: Any, autofocus: bool
+    ) -> Textbox | MultimodalTextbox:
+        if textbox is None:
+            kind = MultimodalTextbox if self.multimodal else Textbox
+            options: dict[str, Any] = {"submit_btn": submit_btn} if self.multimodal else {}
+            if self.multimodal:
+                options["autofocus"] = autofocus
+            box = kind(show_label=False, label="", placeholder="Type a message...", scale=7,
+                       elem_classes=[_AUTOFOCUS] if autofocus else None, **options)  # fmt: skip
+            return box  # type: ignore[return-value]
+        if not isinstance(textbox, Textbox | MultimodalTextbox):
+            raise TypeError(
+                f"ChatInterface textbox must be a Textbox or MultimodalTextbox, got {textbox!r}"
+            )
+        textbox.show_label = False
+        return textbox.render()  # type: ignore[return-value]
+
+    def _render_footer(self, accordion: str | Accordion | None, cache_mode: Any) -> None:
+        self.examples_handler: Examples | None = None
+        if self.examples:
+            rows = [e if isinstance(e, list) else [e] for e in self.examples]
+            inputs = [self.textbox, *self.additional_inputs]
+            self.examples_handler = Examples(
+                examples=[(row + [None] * len(inputs))[: len(inputs)] for row in rows],
+                inputs=inputs,
+                outputs=self.chatbot,
+                fn=self.turns.example_fn(),
+                cache_examples=self.cache_examples,
+                cache_mode=cache_mode,
+                visible=self._examples_in_table,
+                preprocess=self._examples_in_table,
+                preload=False,
+            )
+        cached = self.examples_handler if self.cache_examples else None
+        self.example_clicks = ExampleClicks(multimodal=self.multimodal, cached=cached)
+        unrendered = [c for c in self.additional_inputs if c._id is None]
+        if unrendered:
+            label = "Additional Inputs"
+            options: dict[str, Any] = {"open": False}
+            if isinstance(accordion, str):
+                label, options = accordion, {}
+            elif isinstance(accordion, Accordion):
+                label, options = accordion.label or label, {"open": accordion.open}
+            elif accordion is not None:
+                raise ValueError(
+                    "ChatInterface additional_inputs_accordion must be a string or gr.Accordion, "
+                    f"got {accordion!r}"
+                )
+            with Accordion(label, **options):
+                for component in unrendered:
+                    component.render()
+
+    def _run_options(self) -> dict[str, Any]:
+        """The page's run of `fn`: the saved message and the history in, the reply out."""
+        return {
+            "fn": self.turns.event_fn(for_api=False),
+            "inputs": [self.saved_input, self.chatbot_state, *self.additional_inputs],
+            "outputs": [self.null_component, self.chatbot, *self.additional_outputs],
+            "concurrency_limit": self.concurrency_limit,
+            "show_progress": self.show_progress,
+            **_HIDDEN,
         }
-        page_fn = self._page_fn()
-        outputs = [self.textbox, self.chatbot]
-        submitted = self.textbox.submit(
-            page_fn, [self.textbox, self.chatbot, *extra], outputs, **page_options
+
+    def _sync_options(self) -> dict[str, Any]:
+        return {
+            "fn": _sync_chat_state,
+            "inputs": [self.chatbot],
+            "outputs": [self.chatbot_state, self.chatbot_value],
+            **_INSTANT,
+        }
+
+    def _save_options(self) -> dict[str, Any] | None:
+        if not self.save_history:
+            return None
+        return {
+            "fn": save_conversation,
+            "inputs": [self.conversation_id, self.chatbot_state, self.saved_conversations],
+            "outputs": [self.conversation_id, self.saved_conversations],
+            **_INSTANT,
+        }
+
+    def _after_run(self, run: Any) -> None:
+        """What follows a run of `fn`: state synced, textbox enabled, conversation saved."""
+        enabled = run.then(**self._sync_options()).then(
+            _enable_textbox, None, self.textbox, **_HIDDEN
         )
-        clicked = self.submit_button.click(
-            page_fn, [self.textbox, self.chatbot, *extra], outputs, **page_options
+        if (save := self._save_options()) is not None:
+            enabled.then(**save)
+
+    def _clear_and_save_textbox(self, message: Any) -> tuple[dict[str, Any], Any]:
+        return update(value="", interactive=False, placeholder=""), message
+
+    def _wire_submit(self) -> None:
+        triggers = [self.textbox.submit]
+        if self.submit_button is not None:
+            triggers.append(self.submit_button.click)
+        user_submit = on(
+            triggers, self._clear_and_save_textbox, [self.textbox],
+            [self.textbox, self.saved_input], queue=bool(self.validator),
+            validator=self.validator, **_HIDDEN,
+        )  # fmt: skip
+        shown = user_submit.then(
+            append_to_history, [self.saved_input, self.chatbot], [self.chatbot], **_INSTANT
         )
-        self.stop_button.click(None, None, None, cancels=[submitted, clicked], api_name=False)
-        self.clear_button.click(
-            _clear,
-            None,
-            [self.chatbot, self.history],
-            api_visibility="undocumented",
-            queue=False,
+        self.submit_event = shown.then(**self._run_options())
+        self._after_run(self.submit_event)
+        self.stop_button.click(None, None, None, cancels=[self.submit_event], api_name=False)
+        if isinstance(self.textbox, MultimodalTextbox):
+            self.textbox.stop(None, None, None, cancels=[self.submit_event], **_HIDDEN)
+
+    def _wire_api(self, api_name: str | None, description: Any, visibility: str) -> None:
+        # Results go out unchanged (postprocess=False): the reply as JSON, the history kept.
+        self.fake_api_btn.click(
+            self.turns.event_fn(for_api=True),
+            [self.textbox, self.chatbot_state, *self.additional_inputs],
+            [self.api_response, self.chatbot_state, *self.additional_outputs],
+            api_name=api_name, api_description=description, api_visibility=visibility,
+            concurrency_limit=self.concurrency_limit, postprocess=False,
+        )  # fmt: skip
+
+    def _wire_chatbot_events(self) -> None:
+        if self.examples and not self._examples_in_table:
+            if self.cache_examples or self.run_examples_on_click:
+                clicked = self.chatbot.example_select(
+                    self.example_clicks.clicked, None, [self.chatbot, self.saved_input], **_HIDDEN
+                )
+                if not self.cache_examples:
+                    clicked = clicked.then(**self._run_options())
+                clicked.then(**self._sync_options())
+            else:
+                self.chatbot.example_select(
+                    self.example_clicks.populated, None, [self.textbox], **_HIDDEN
+                )
+        cleared = self.clear_button.click(
+            _clear, None, [self.chatbot, self.chatbot_state], **_INSTANT
         )
-        # The API: reply only, conversation in the session's State; results go out unchanged.
-        # Named after fn unless api_name says otherwise, as in Gradio.
-        hidden = Button("chat", visible=False)
-        hidden.click(
-            self._api_fn(),
-            [self.textbox, self.history, *extra],
-            [self.api_response, self.history],
-            **api,
-            concurrency_limit=concurrency_limit,
-            postprocess=False,
+        for event in (cleared, self.chatbot.clear(**self._sync_options())):
+            if self.save_history:
+                saved = [self.conversation_id, self.saved_conversations]
+                event.then(delete_conversation, saved, saved, **_INSTANT)
+        self.chatbot.option_select(
+            option_clicked, [self.chatbot], [self.chatbot, self.saved_input], **_HIDDEN
+        ).then(**self._run_options()).then(**self._sync_options())
+        if self.editable:
+            edited = self.chatbot.edit(
+                edit_message, [self.chatbot],
+                [self.chatbot, self.chatbot_state, self.saved_input], **_HIDDEN,
+            ).then(append_to_history, [self.saved_input, self.chatbot_state], [self.chatbot],
+                   **_INSTANT)  # fmt: skip
+            run = edited.success(_disable_textbox, None, self.textbox, **_HIDDEN).success(
+                **self._run_options()
+            )
+            self._after_run(run)
+        # Apps set the conversation by writing `chatbot_value` from their own events.
+        self.chatbot_value.change(_same, [self.chatbot_value], [self.chatbot], **_HIDDEN).then(
+            **self._sync_options()
         )
 
-    def _history_for_fn(self, history: list[Any]) -> list[Any]:
-        history = list(history)
-        return Chatbot._as_pairs(history) if self.type == "tuples" else history
-
-    def _turns(self, message: str, history: list[Message], *extra: Any) -> Iterator[Turn]:
-        """Each (reply so far, conversation) of one sync turn, user message included."""
-        conversation = [*history, {"role": "user", "content": message}]
-        reply = self.fn(message, self._history_for_fn(history), *extra)
-        if not self.streaming:
-            yield reply, conversation + _reply_messages(reply)
-            return
-        for partial in reply:
-            yield partial, conversation + _reply_messages(partial)
-
-    async def _async_turns(
-        self, message: str, history: list[Message], *extra: Any
-    ) -> AsyncIterator[Turn]:
-        conversation = [*history, {"role": "user", "content": message}]
-        if not self.streaming:
-            reply = await self.fn(message, self._history_for_fn(history), *extra)
-            yield reply, conversation + _reply_messages(reply)
-            return
-        async for partial in self.fn(message, self._history_for_fn(history), *extra):
-            yield partial, conversation + _reply_messages(partial)
-
-    def _page_fn(self) -> Callable[..., Any]:
-        """fn for the page: first clear the box and show the message, then the reply grows."""
-        if inspect.iscoroutinefunction(self.fn) or inspect.isasyncgenfunction(self.fn):
-
-            async def _submit_fn_async(message: str, history: list[Message], *extra: Any):  # type: ignore[no-untyped-def]
-                yield "", [*history, {"role": "user", "content": message}]
-                async for _, conversation in self._async_turns(message, history, *extra):
-                    yield "", conversation
-
-            return _submit_fn_async
-
-        # Named as Gradio's own page fn, so it never takes the name of the API endpoint.
-        def _submit_fn(message: str, history: list[Message], *extra: Any):  # type: ignore[no-untyped-def]
-            yield "", [*history, {"role": "user", "content": message}]
-            for _, conversation in self._turns(message, history, *extra):
-                yield "", conversation
-
-        return _submit_fn
-
-    def _api_fn(self) -> Callable[..., Any]:
-        """fn for the API: (reply, conversation) per step; streams when `fn` does."""
-        fn = self.fn
-        if inspect.isasyncgenfunction(fn):
-
-            async def chat_stream_async(message: str, *args: Any):  # type: ignore[no-untyped-def]
-                async for turn in self._async_turns(message, *args):
-                    yield turn
-
-            chosen: Callable[..., Any] = chat_stream_async
-        elif inspect.iscoroutinefunction(fn):
-
-            async def chat_async(message: str, *args: Any) -> Turn:
-                return await anext(self._async_turns(message, *args))
-
-            chosen = chat_async
-        elif self.streaming:
-
-            def chat_stream(message: str, *args: Any) -> Iterator[Turn]:
-                yield from self._turns(message, *args)
-
-            chosen = chat_stream
-        else:
-
-            def chat(message: str, *args: Any) -> Turn:
-                return next(self._turns(message, *args))
-
-            chosen = chat
-        chosen.__doc__ = inspect.getdoc(fn)
-        # Named as fn (Gradio's functools.wraps), so the endpoint is too: /echo for `def echo`.
-        chosen.__name__ = getattr(fn, "__name__", type(fn).__name__)
-        _take_signature(chosen, fn)  # the endpoint's parameters are named as fn's
-        return chosen
+    def _wire_history(self) -> None:
+        self.new_chat_button.click(
+            new_chat, None, [self.conversation_id, self.chatbot], **_INSTANT
+        ).then(_same, [self.chatbot], [self.chatbot_state], **_INSTANT)
+        on([self.load, self.saved_conversations.change], conversation_list,
+           [self.saved_conversations], [self.chat_history_dataset], **_INSTANT)  # fmt: skip
+        self.chat_history_dataset.click(
+            load_conversation, [self.chat_history_dataset, self.saved_conversations],
+            [self.conversation_id, self.chatbot], show_progress="hidden", **_INSTANT,
+        ).then(**self._sync_options())  # fmt: skip

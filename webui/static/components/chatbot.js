@@ -1,5 +1,8 @@
-// Chatbot: a list of messages {role, content, metadata?}. Content is Markdown text, a file
-// ({file: FileData} or a FileData itself), or a list of parts {type: "text"|"file", ...}.
+// Chatbot: a list of messages {role, content, metadata?, options?}. Content is Markdown text, a
+// file ({file: FileData} or a FileData itself), a component ({component, value}), or a list of
+// parts {type: "text"|"file"|"component", ...}. A message whose metadata has a title is a
+// thought: a collapsible block (open while its status is "pending") showing its log and
+// duration; thoughts with a parent_id nest inside the thought of that id.
 
 import { renderMarkdown } from "../markdown.js";
 import { allowedUrl } from "../sanitize.js";
@@ -41,64 +44,216 @@ function renderContent(content, view) {
   if (content.type === "file" || content.file) return [renderFile(content.file, view)];
   if (isFileData(content)) return [renderFile(content, view)];
   if (content.component) {
-    const value = content.value;
-    return isFileData(value) ? [renderFile(value, view)] : renderContent(JSON.stringify(value), view);
+    const values = Array.isArray(content.value) ? content.value : [content.value];
+    if (values.length && values.every(isFileData)) return values.map((file) => renderFile(file, view));
+    return [el("pre", { class: "webui-chat-component", text: JSON.stringify(content.value, null, 2) })];
   }
   return [el("pre", { text: JSON.stringify(content, null, 2) })];
 }
 
-function renderMessage(message, view) {
-  const role = message.role === "user" ? "user" : "assistant";
-  const bubble = el("div", { class: `webui-message webui-message-${role}`, "data-role": role });
-  const title = message.metadata?.title;
-  const body = renderContent(message.content, view);
-  if (title) {
-    const details = el("details", { class: "webui-thought", open: message.metadata.status === "pending" });
-    details.append(el("summary", { text: title }), ...body);
-    bubble.append(details);
-  } else bubble.append(...body);
-  return bubble;
+// Plain text of a message, for copying: its text parts, and file names.
+function plainText(content) {
+  if (content == null) return "";
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) return content.map(plainText).filter(Boolean).join("\n");
+  if (content.type === "text") return content.text ?? "";
+  const file = content.file ?? (isFileData(content) ? content : null);
+  return file ? (file.orig_name ?? file.url ?? "") : "";
+}
+
+function thoughtTitle(metadata) {
+  const summary = el("summary", { class: "webui-thought-title" });
+  if (metadata.status === "pending") summary.append(el("span", { class: "webui-thought-pending", text: "⏳ " }));
+  summary.append(el("span", { text: metadata.title }));
+  const details = [metadata.log, metadata.duration != null ? `(${Number(metadata.duration).toFixed(1)}s)` : null];
+  const extra = details.filter((d) => d != null && d !== "").join(" ");
+  if (extra) summary.append(el("span", { class: "webui-thought-log", text: ` ${extra}`, style: "opacity: 0.7" }));
+  return summary;
+}
+
+// A thought is open while pending or without a status, closed once done, as in Gradio; the
+// user's own toggling is kept across redraws (by its place in the conversation).
+function renderThought(message, body, view, index) {
+  const status = message.metadata.status;
+  const open = view.toggled.has(index) ? view.toggled.get(index) : status !== "done";
+  const details = el("details", { class: "webui-thought", open, "data-index": String(index) });
+  details.addEventListener("toggle", () => view.toggled.set(index, details.open));
+  details.append(thoughtTitle(message.metadata), el("div", { class: "webui-thought-body", style: "padding-left: 1em" }, ...body));
+  return details;
+}
+
+function flatMessages(value) {
+  const messages = Array.isArray(value) ? value : [];
+  return messages.flatMap((message) =>
+    // Pairs [user, assistant] are the older format; each half becomes a message.
+    Array.isArray(message)
+      ? message.map((content, i) => ({ role: i ? "assistant" : "user", content })).filter((m) => m.content != null)
+      : [message],
+  );
 }
 
 export function chatbot(props, ctx) {
   const log = el("div", { class: "webui-chat" });
-  if (props.height) log.style.maxHeight = typeof props.height === "number" ? `${props.height}px` : props.height;
+  const element = fieldset(props, log);
+  const size = (x) => (typeof x === "number" ? `${x}px` : x);
+  if (props.height) log.style.maxHeight = size(props.height);
+  if (props.max_height) log.style.maxHeight = size(props.max_height);
+  if (props.min_height) log.style.minHeight = size(props.min_height);
+  if (props.resizable) {
+    log.style.resize = "vertical";
+    log.style.overflow = "auto";
+  }
+  if (props.rtl) log.dir = "rtl";
   let value = props.value ?? [];
+  let feedback = props.feedback_value ?? null;
+  let editing = null; // the index of the message being edited
   // A newline in a message is a line break, as in Gradio's Chatbot (line_breaks=True).
-  const view = { fileUrl: (file) => ctx.fileUrl(file), markdown: props.render_markdown !== false, lineBreaks: true };
+  const view = { fileUrl: (file) => ctx.fileUrl(file), markdown: props.render_markdown !== false, lineBreaks: props.line_breaks !== false, toggled: new Map() };
+  // "panel" shows messages full width, one under the other; "bubble" (the default) alternates.
+  const panel = props.layout === "panel";
+  const buttons = props.buttons ?? ["copy", "copy_all"];
+  const copy = (text, data) => {
+    const copied = props.watermark ? `${text}\n\n${props.watermark}` : text;
+    navigator.clipboard?.writeText(copied).catch(() => {});
+    ctx.emit("copy", data);
+  };
+
+  const actionBar = (message, index, assistantIndex) => {
+    const bar = el("div", { class: "webui-like-bar" });
+    const data = { index, value: message.content };
+    if (buttons.includes("copy")) {
+      bar.append(el("button", { type: "button", class: "webui-chat-copy", title: "Copy", text: "⧉", onclick: () => copy(plainText(message.content), data) }));
+    }
+    const mayEdit = props.editable === "all" || (props.editable === "user" && message.role === "user");
+    if (mayEdit) {
+      bar.append(el("button", { type: "button", class: "webui-chat-edit", title: "Edit", text: "✎", onclick: () => { editing = index; draw(); } }));
+    }
+    const likeable = props.likeable && (message.role !== "user" || props.like_user_message);
+    if (likeable) {
+      const chosen = message.role === "assistant" && Array.isArray(feedback) ? feedback[assistantIndex] : null;
+      for (const option of props.feedback_options ?? ["Like", "Dislike"]) {
+        const text = option === "Like" ? "👍" : option === "Dislike" ? "👎" : option;
+        const liked = option === "Like" ? true : option === "Dislike" ? false : option;
+        const pressed = chosen === option;
+        bar.append(el("button", { type: "button", class: "webui-like", "data-liked": String(liked), "aria-pressed": String(pressed), text, onclick: () => {
+          if (message.role === "assistant") {
+            feedback = Array.isArray(feedback) ? [...feedback] : [];
+            feedback[assistantIndex] = option;
+          }
+          ctx.emit("like", { ...data, liked });
+          draw();
+        } }));
+      }
+    }
+    return bar.childElementCount ? bar : null;
+  };
+
+  const editor = (message, index) => {
+    const previous = plainText(message.content);
+    const area = el("textarea", { class: "webui-chat-editor", rows: 3 });
+    area.value = previous;
+    const done = (save) => {
+      editing = null;
+      if (save && area.value !== previous) {
+        value = value.map((m, i) => (i === index ? { ...m, content: [{ type: "text", text: area.value }] } : m));
+        ctx.emit("edit", { index, value: area.value, previous_value: previous });
+      }
+      draw();
+    };
+    return el("div", { class: "webui-chat-editing" }, area,
+      el("button", { type: "button", class: "webui-button webui-button-primary webui-button-sm", text: "Save", onclick: () => done(true) }),
+      el("button", { type: "button", class: "webui-button webui-button-sm", text: "Cancel", onclick: () => done(false) }));
+  };
+
+  const optionsBar = (message, index) =>
+    el("div", { class: "webui-chat-options" }, ...message.options.map((option) =>
+      el("button", { type: "button", class: "webui-button webui-button-sm", text: option.label ?? option.value, onclick: () => ctx.emit("option_select", { index, value: option.value }) })));
+
+  // A message's bubble holds its content only; its options and buttons sit under it.
+  const renderMessage = (message, index, assistantIndex, children) => {
+    const role = message.role === "user" ? "user" : "assistant";
+    const body = editing === index ? [editor(message, index)] : renderContent(message.content, view);
+    const inner = message.metadata?.title ? [renderThought(message, [...body, ...children], view, index)] : [...body, ...children];
+    const bubble = el("div", { class: `webui-message webui-message-${role}`, "data-role": role, "data-index": String(index), style: "max-width: 100%" }, ...inner);
+    if (props._selectable) bubble.addEventListener("click", () => ctx.emit("select", { index, value: message.content, selected: true }));
+    const side = panel ? "stretch" : role === "user" ? "flex-end" : "flex-start";
+    const turn = el("div", { class: "webui-message-turn", "data-index": String(index), style: `display: flex; flex-direction: column; gap: 0.25em; align-self: ${side}; align-items: ${side}; max-width: ${panel ? "100%" : "85%"}` }, bubble);
+    if (message.options?.length) turn.append(optionsBar(message, index));
+    const bar = actionBar(message, index, assistantIndex);
+    if (bar) turn.append(bar);
+    return turn;
+  };
+
+  // avatar_images: [user, assistant] FileData (or URLs), shown beside top-level messages.
+  const withAvatar = (bubble, role) => {
+    const image = (props.avatar_images ?? [])[role === "user" ? 0 : 1];
+    if (!image) return bubble;
+    const src = image.url && /^https?:/.test(image.url) ? allowedUrl(image.url) : ctx.fileUrl(image);
+    const avatar = el("img", { class: "webui-chat-avatar", src, alt: "", style: "width: 2em; height: 2em; border-radius: 50%; object-fit: cover" });
+    const user = role === "user";
+    return el("div", { class: "webui-chat-row", style: `display: flex; gap: 0.5em; align-items: flex-start; align-self: ${panel ? "stretch" : user ? "flex-end" : "flex-start"}; flex-direction: ${user ? "row-reverse" : "row"}` }, avatar, bubble);
+  };
+
+  const renderExamples = () =>
+    el("div", { class: "webui-chat-examples", style: "display: flex; flex-wrap: wrap; gap: 0.5em" },
+      ...props.examples.map((example, index) => {
+        const button = el("button", { type: "button", class: "webui-button webui-chat-example", onclick: () => ctx.emit("example_select", { index, value: example }) });
+        if (example.icon?.url || example.icon?.path) button.append(el("img", { src: ctx.fileUrl(example.icon), alt: "", style: "max-height: 2em" }));
+        button.append(el("span", { text: example.display_text ?? example.text ?? "" }));
+        const files = example.files ?? [];
+        if (files.length) button.append(el("span", { text: ` 📎 ${files.length}` }));
+        return button;
+      }));
+
   const draw = () => {
-    const messages = Array.isArray(value) ? value : [];
-    const flat = messages.flatMap((message) =>
-      // Pairs [user, assistant] are the older format; each half becomes a message.
-      Array.isArray(message)
-        ? message.map((content, i) => ({ role: i ? "assistant" : "user", content })).filter((m) => m.content != null)
-        : [message],
-    );
-    log.replaceChildren(...flat.map((message, index) => withEvents(renderMessage(message, view), message, index)));
+    const messages = flatMessages(value);
+    if (!messages.length) {
+      const empty = [];
+      if (props.placeholder) empty.push(renderText(props.placeholder, { ...view, markdown: true }));
+      if (props.examples?.length) empty.push(renderExamples());
+      log.replaceChildren(...empty);
+      return;
+    }
+    // Thoughts nest under the thought whose metadata.id their parent_id names.
+    const byId = new Map();
+    const children = new Map(messages.map((_, i) => [i, []]));
+    const roots = [];
+    let assistants = 0;
+    const assistantIndex = messages.map((m) => (m.role === "assistant" ? assistants++ : -1));
+    messages.forEach((message, index) => {
+      const parent = message.metadata?.parent_id;
+      if (parent != null && byId.has(parent)) children.get(byId.get(parent)).push(index);
+      else roots.push(index);
+      if (message.metadata?.id != null) byId.set(message.metadata.id, index);
+    });
+    const build = (index) => renderMessage(messages[index], index, assistantIndex[index], children.get(index).map(build));
+    log.replaceChildren(...roots.map((index) => withAvatar(build(index), messages[index].role)));
     if (props.autoscroll !== false) log.scrollTop = log.scrollHeight;
   };
-  // A click on a message fires `select`; with a like listener, thumbs fire `like` (LikeData).
-  const withEvents = (bubble, message, index) => {
-    const data = { index, value: message.content };
-    if (props._selectable) bubble.addEventListener("click", () => ctx.emit("select", { ...data, selected: true }));
-    if (props.likeable && (message.role !== "user" || props.like_user_message)) {
-      const thumb = (liked, text) =>
-        el("button", { type: "button", class: "webui-like", "data-liked": String(liked), text, onclick: () => ctx.emit("like", { ...data, liked }) });
-      bubble.append(el("div", { class: "webui-like-bar" }, thumb(true, "👍"), thumb(false, "👎")));
-    }
-    return bubble;
-  };
+
+  if (buttons.includes("copy_all")) {
+    const all = el("button", { type: "button", class: "webui-chat-copy-all", title: "Copy conversation", text: "⧉ all", onclick: () => {
+      const text = flatMessages(value).map((m) => plainText(m.content)).join("\n\n");
+      copy(text, { value: text });
+    } });
+    element.prepend(el("div", { class: "webui-chat-toolbar", style: "display: flex; justify-content: flex-end" }, all));
+  }
   draw();
-  const element = fieldset(props, log);
   return {
     element,
     getValue: () => value,
     setValue(next) {
       value = next ?? [];
+      editing = null;
       draw();
     },
     update(changed) {
       if ("label" in changed) element.setLabel(changed.label);
+      if ("feedback_value" in changed) feedback = changed.feedback_value;
+      for (const key of ["feedback_options", "editable", "placeholder", "examples", "likeable"]) {
+        if (key in changed) props[key] = changed[key];
+      }
+      draw();
     },
   };
 }

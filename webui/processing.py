@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from webui.component import Component
 from webui.components.misc import State
+from webui.deep_links import note_shown
 from webui.errors import Error
 from webui.event_data import Request, insert_special, special_parameters
 from webui.events import Dependency
@@ -40,6 +41,8 @@ class SessionState:
     rendered: dict[int, Dependency] = field(default_factory=dict)
     rendered_by: dict[int, list[int]] = field(default_factory=dict)
     render_ids: itertools.count = field(default_factory=lambda: itertools.count(RENDERED_IDS))
+    # What the page last showed of each block an event read or wrote (webui.deep_links).
+    shown: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def component(self, component: C) -> C:
         """This session's version of `component`: its copy with updated props, if any."""
@@ -76,6 +79,7 @@ def preprocess(
             args.append(state.state_value(component))
         else:
             check_payload_files(dependency.root.files, payload)  # the path policy, for any input
+            note_shown(state.shown, component.id, payload)
             session_component = state.component(component)
             args.append(session_component.preprocess(payload) if dependency.preprocess else payload)
     if dependency.inputs_as_dict:
@@ -129,6 +133,7 @@ def postprocess(dependency: Dependency, result: Any, state: SessionState) -> lis
             if props is None:
                 raise Error(f"/{dependency.api_name} returned a value for a layout; use update()")
             payloads.append({"__type__": "update", **props})
+            note_shown(state.shown, component.id, payloads[-1])
             continue
         props = update_props(value)
         if props is None:
@@ -141,6 +146,7 @@ def postprocess(dependency: Dependency, result: Any, state: SessionState) -> lis
             if changed is not state.component(component):
                 state.components[component.id] = changed
             payloads.append(payload)
+        note_shown(state.shown, component.id, payloads[-1])
     return payloads
 
 

@@ -18,6 +18,7 @@ from webui.api_info import API_PREFIX, build_config, build_info
 from webui.auth import Sessions
 from webui.auth_routes import AuthGate, auth_routes
 from webui.component_server import component_server_routes
+from webui.deep_links import DeepLinks, deep_link_routes
 from webui.events import Dependency
 from webui.file_routes import RequestScopeMiddleware, serve_file, upload_files
 from webui.page import page_routes
@@ -127,6 +128,7 @@ class Routes:
     def __init__(self, blocks: Root):
         self.blocks = blocks
         self.queue = EventQueue(blocks)
+        self.deep_links = DeepLinks()  # snapshots of sessions, for gr.DeepLinkButton
         self.session_ends = SessionEnds(blocks, self.queue)  # unload, delete_callback
         self.stopping = asyncio.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -180,7 +182,8 @@ class Routes:
 
     async def config(self, request: Request) -> Response:
         root = str(request.base_url).rstrip("/")
-        return JSONResponse(build_config(self.blocks, root))
+        config = build_config(self.blocks, root)  # with a deep link's snapshot, if one is named
+        return JSONResponse(self.deep_links.apply(config, request.query_params.get("deep_link")))
 
     async def info(self, request: Request) -> Response:
         all_endpoints = request.query_params.get("all_endpoints", "").lower() == "true"
@@ -401,6 +404,7 @@ def create_app(blocks: Root) -> Starlette:
         Route("/file={path:path}", serve_file),  # Gradio 3/4 clients
     ]
     table += component_server_routes(routes)  # FileExplorer's ls, Dialogue's format
+    table += deep_link_routes(routes)  # gr.DeepLinkButton's snapshot of a session
     table += stream_input_routes(routes)  # a .stream() event's chunks and its close
     table += page_routes(blocks)  # the page at /, its static modules and /theme.css
     sessions = Sessions()

@@ -50,6 +50,7 @@ LAYERS: dict[str, set[str]] = {
         "diff",
         "routes",
         "component_server",
+        "deep_links",
         "file_routes",
         "upload_progress",
         "page",

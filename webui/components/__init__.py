@@ -12,6 +12,7 @@ from webui.components.color_picker import ColorPicker
 from webui.components.data import CheckboxGroup, DataFrame, Dataframe, Label
 from webui.components.dataset import Dataset
 from webui.components.date_time import DateTime
+from webui.components.deep_link_button import DeepLinkButton
 from webui.components.dialogue import Dialogue
 from webui.components.duplicate_button import DuplicateButton
 from webui.components.file_explorer import FileExplorer
@@ -69,6 +70,7 @@ __all__ = [
     "Dataframe",
     "Dataset",
     "DateTime",
+    "DeepLinkButton",
     "Dialogue",
     "DownloadButton",
     "Dropdown",

@@ -157,7 +157,9 @@ function buildView(node, configs, factories, ctxFor, views) {
 
 async function boot() {
   const root = document.getElementById("webui-app");
-  const reply = await fetch(new URL("config", base));
+  // A deep link (gr.DeepLinkButton) names a session snapshot the server puts into the config.
+  const deepLink = new URLSearchParams(window.location.search).get("deep_link");
+  const reply = await fetch(new URL(deepLink ? `config?deep_link=${encodeURIComponent(deepLink)}` : "config", base));
   if (reply.status === 401) {
     const refusal = await reply.json().catch(() => ({}));
     if (refusal.auth_required) {
@@ -216,6 +218,7 @@ async function boot() {
   };
   runner.wire();
   runner.start();
+  if (config.deep_link_state === "invalid") toast("error", "Error", "This deep link is not valid (it may have expired).");
   root.dataset.ready = "true"; // lets tests and embedders wait for a built page
   window.webui = { config, views, session, runner };
 }

@@ -1,0 +1,72 @@
+"""DeepLinkButton: a Button that copies a link reopening the app as this session shows it.
+
+As Gradio's: a click runs a js-only listener that asks the server for a snapshot of the
+session (`GET /gradio_api/deep_link`, see `webui.deep_links`), copies the page's URL with
+`?deep_link=<name>` to the clipboard and shows `copied_value`; a second, undocumented listener
+puts the label back a second later.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from webui.components.duplicate_button import space_id
+from webui.components.misc import Button
+
+_COPY_LINK = """() => {
+  const session = window.webui.session;
+  const query = `session_hash=${encodeURIComponent(session.hash)}`;
+  fetch(new URL(`gradio_api/deep_link?${query}`, session.base))
+    .then((reply) => {
+      if (!reply.ok) throw new Error(`HTTP ${reply.status}`);
+      return reply.json();
+    })
+    .then((name) => {
+      const link = new URL(window.location.href);
+      if (name) link.searchParams.set("deep_link", name);
+      DELETE_SIGN
+      return navigator.clipboard.writeText(link.toString());
+    })
+    .catch((error) => console.error("Error fetching deep link:", error));
+  return COPIED;
+}"""
+
+
+class DeepLinkButton(Button):
+    is_template = True  # as Gradio's: the config and API info name it "Button"
+
+    def __init__(
+        self,
+        value: str = "Share via Link",
+        copied_value: str = "Link Copied!",
+        *,
+        variant: str = "secondary",
+        size: str = "lg",
+        **kwargs: Any,
+    ):
+        self.copied_value = copied_value
+        super().__init__(value, variant=variant, size=size, **kwargs)
+        if self.root is not None:
+            self.activate()
+
+    def share_link_js(self) -> str:
+        """The click's JavaScript (author-trusted, as any `js=`): the copied text as a JSON
+        string literal, so no label can break out of it."""
+        delete_sign = "link.searchParams.delete('__sign');" if space_id() else ""
+        return _COPY_LINK.replace("DELETE_SIGN", delete_sign).replace(
+            "COPIED", json.dumps(str(self.copied_value))
+        )
+
+    def activate(self) -> None:
+        """Attach the two click listeners (Gradio's split: a js-only one cannot chain)."""
+        self.click(None, [], [self], js=self.share_link_js(), api_visibility="private")
+        label = self.value
+        self.click(
+            lambda: time.sleep(1) or label,
+            [],
+            [self],
+            queue=False,
+            api_visibility="undocumented",
+        )

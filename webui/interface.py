@@ -44,8 +44,6 @@ def _refuse_unsupported(**given: Any) -> None:
         "_api_mode": (False, "it is Gradio-internal (gr.load of remote apps)"),
         "allow_duplication": (False, "the Duplicate button is for Hugging Face Spaces"),
         "delete_cache": (None, "webui removes an app's files when it closes, not periodically"),
-        "time_limit": (30, "it only applies to streaming inputs, which webui does not have"),
-        "stream_every": (0.5, "it only applies to streaming inputs, which webui does not have"),
         "validator": (None, "webui's events have no validators"),
     }
     for name, value in given.items():
@@ -110,8 +108,7 @@ class Interface(Blocks):
     ):
         _refuse_unsupported(
             batch=batch, _api_mode=_api_mode, allow_duplication=allow_duplication,
-            delete_cache=delete_cache, time_limit=time_limit, stream_every=stream_every,
-            validator=validator,
+            delete_cache=delete_cache, validator=validator,
         )  # fmt: skip
         if deep_link not in (None, False):
             raise ValueError("Interface(deep_link=...) is not supported by webui: no deep links")
@@ -144,6 +141,9 @@ class Interface(Blocks):
             raise ValueError("Interface needs at least one of `inputs` or `outputs`")
         self.fn = fn
         self.live = live
+        # A live interface's streaming inputs (Image(streaming=True)) send chunks this often,
+        # for at most time_limit seconds, as a .stream() event does.
+        self.time_limit, self.stream_every = time_limit, stream_every
         self.description, self.article = description, article
         self.api_name, self.api_visibility = api_name, api_visibility
         self.api_description = api_description
@@ -320,10 +320,20 @@ class Interface(Blocks):
         inputs, outputs = self.input_components, self.output_components
         options = self._event_options()
         if self.live and self.interface_type != InterfaceType.OUTPUT_ONLY:
-            triggers = [(c.id, "change") for c in inputs if isinstance(c, Changeable)]
+            # As Gradio: a streaming input triggers by its chunks, any other by its changes.
+            streamed = [c for c in inputs if getattr(c, "streaming", False)]
+            triggers = [
+                (c.id, "stream" if c in streamed else "change")
+                for c in inputs
+                if c in streamed or isinstance(c, Changeable)
+            ]
+            if streamed:
+                options.update(connection="stream", show_progress="hidden")
             return add_dependency(
-                self, triggers, self.fn, inputs, outputs, trigger_mode="always_last",
-                concurrency_limit=self.concurrency_limit, **options,
+                self, triggers, self.fn, inputs, outputs,
+                trigger_mode="multiple" if streamed else "always_last",
+                concurrency_limit=self.concurrency_limit, time_limit=self.time_limit,
+                stream_every=self.stream_every, **options,
             )  # fmt: skip
         assert submit is not None  # rendered whenever the interface is not live
         if self.live:  # output-only: run at page load, and again from the Generate button

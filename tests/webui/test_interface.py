@@ -222,7 +222,6 @@ def test_unsupported_parameters_are_refused_by_name() -> None:
         ({"delete_cache": (60, 60)}, "delete_cache"),
         ({"deep_link": True}, "deep_link"),
         ({"validator": lambda x: None}, "validator"),
-        ({"time_limit": 5}, "time_limit"),
         ({"allow_duplication": True}, "allow_duplication"),
         ({"article": "https://example.com/a.md"}, "never fetches URLs"),
         ({"flagging_mode": "sometimes"}, "flagging_mode must be one of"),
@@ -234,6 +233,19 @@ def test_unsupported_parameters_are_refused_by_name() -> None:
     for name in ("js", "head", "css_paths"):
         with pytest.raises(TypeError, match=f"'{name}'"):
             gr.Interface(greet, "text", "text", **{name: "x"})
+
+
+def test_live_interface_streams_a_streaming_webcam_to_fn() -> None:
+    camera = gr.Image(streaming=True)  # sources default to the webcam then, as in Gradio
+    demo = gr.Interface(
+        lambda frame: frame, camera, "image", live=True, time_limit=5, stream_every=0.2
+    )
+    (event,) = [d for d in demo.dependencies if d.api_name == "lambda"]
+    assert camera.sources == ["webcam"] and event.targets == [(camera.id, "stream")]
+    assert (event.connection, event.time_limit, event.stream_every) == ("stream", 5, 0.2)
+    assert (event.trigger_mode, event.show_progress) == ("multiple", "hidden")
+    with pytest.raises(ValueError, match=r"needs sources=\['webcam'\]"):
+        gr.Image(streaming=True, sources=["upload", "webcam"])
 
 
 def test_title_description_article_theme_and_labels() -> None:

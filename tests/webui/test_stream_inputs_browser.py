@@ -80,3 +80,20 @@ def test_webcam_frames_and_microphone_chunks_stream_to_one_event(
     assert int(rate) >= 8000 and int(samples) > 0
     # time_limit=1.5: the server ends the event and the page stops recording by itself.
     until(lambda: microphone.text == "Record" and running(browser, 1) == 0, timeout=10)
+
+
+def test_live_interface_streams_the_webcam(
+    browser: Driver, serve: Callable[[gr.Blocks], str]
+) -> None:
+    demo = gr.Interface(
+        lambda frame: f"{frame.ndim} dims",
+        gr.Image(streaming=True, elem_id="webcam"),
+        gr.Textbox(elem_id="dims"),
+        live=True,
+        stream_every=0.2,
+    )
+    browser.get(serve(demo))
+    until(lambda: browser.execute_script("return window.webui !== undefined"))
+    browser.find_element(By.CSS_SELECTOR, "#webcam button").click()
+    until(lambda: value_of(browser, "#dims textarea, #dims input") == "3 dims", timeout=20)
+    browser.find_element(By.CSS_SELECTOR, "#webcam button").click()

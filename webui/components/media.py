@@ -85,8 +85,11 @@ class Image(Changeable, Selectable, Streamable, Uploadable, Component):
         buttons: list[str] | None = None,
         placeholder: str | None = None,
         watermark: WatermarkOptions | Any = None,
+        streaming: bool = False,
         **kwargs: Any,
     ):
+        """`streaming=True` (with `sources=["webcam"]`, its default then) makes a live Interface
+        send webcam frames to `fn` as a `.stream()` event does."""
         if type not in self._TYPES:
             raise ValueError(f"Image type must be one of {self._TYPES}, got {type!r}")
         self.watermark = WatermarkOptions.of(watermark)
@@ -97,7 +100,11 @@ class Image(Changeable, Selectable, Streamable, Uploadable, Component):
         self.type = type
         self.format = format.lower().lstrip(".")
         self.image_mode = image_mode
-        self.sources = [sources] if isinstance(sources, str) else list(sources or _IMAGE_SOURCES)
+        default_sources = ("webcam",) if streaming else _IMAGE_SOURCES
+        self.sources = [sources] if isinstance(sources, str) else list(sources or default_sources)
+        if streaming and self.sources != ["webcam"]:
+            raise ValueError(f"Image(streaming=True) needs sources=['webcam'], got {self.sources}")
+        self.streaming = bool(streaming)
         self.height = height
         self.width = width
         self.buttons = buttons

@@ -81,16 +81,16 @@ function mediaBlock(props, ctx, { accept, show, removable = false }) {
   };
 }
 
-// With a .stream() listener (props.streaming), Image records the webcam and Audio the
-// microphone, sending chunks (capture.js).
+// With a .stream() listener (props.streaming), an interactive Image records the webcam and an
+// Audio the microphone, sending chunks (capture.js).
 export const image = (props, ctx) =>
-  props.streaming ? webcamStream(props, ctx) : mediaBlock(props, ctx, {
+  props.streaming && props.interactive ? webcamStream(props, ctx) : mediaBlock(props, ctx, {
     accept: "image/*",
     show: (url, file) => el("img", { class: "webui-image", src: url, alt: file.orig_name ?? "image" }),
   });
 
 export const audio = (props, ctx) =>
-  props.streaming ? microphoneStream(props, ctx) : mediaBlock(props, ctx, {
+  props.streaming && props.interactive ? microphoneStream(props, ctx) : mediaBlock(props, ctx, {
     accept: "audio/*",
     show: (url) =>
       audioExtras(

@@ -71,7 +71,7 @@ def test_type_click_chain_errors_logs_updates_and_timer(page: Callable[[gr.Block
             greet_event = gr.Button("Greet", elem_id="greet").click(greet, name, out)
             greet_event.success(lambda text: text.upper(), out, shout)
             gr.Button("Hide", elem_id="hide").click(hide, None, shout)
-        with gr.Tab("More"):
+        with gr.Tab("More", render_children=True):  # in the page, hidden, before it is shown
             count = gr.State(0)
             ticks = gr.Textbox(label="Ticks", elem_id="ticks")
             gr.Timer(0.2).tick(tick, count, [count, ticks])

@@ -26,6 +26,8 @@ def build_app() -> gr.Blocks:
         slider = gr.ImageSlider(pair, slider_position=30, elem_id="slider")
         position = gr.Number(30, elem_id="position")
         position.submit(lambda p: gr.ImageSlider(slider_position=p), position, slider)
+        unified = gr.ImageSlider(type="pil", interactive=True, elem_id="unified")
+        unified.upload(lambda pair: (pair[0], pair[0].rotate(90)), unified, unified)
         annotated = gr.AnnotatedImage(color_map={"bus": "#00ff00"}, elem_id="annotated")
         chosen = gr.Textbox(elem_id="chosen")
         gr.Button("Annotate", elem_id="annotate").click(
@@ -64,6 +66,15 @@ def test_slider_and_annotations(browser: Driver, serve: Callable[[gr.Blocks], st
         ".every(i => i.complete && i.naturalWidth > 0)"
     )
     until(lambda: browser.execute_script(loaded))
+
+    picker = browser.find_element(By.CSS_SELECTOR, "#unified input[type=file]")
+    picker.send_keys(gr.media.get_image("logo.png"))
+    until(
+        lambda: browser.execute_script(
+            "const b = document.querySelector('#unified .webui-slider-before');"
+            "return !b.hidden && b.src.includes('/file=')"
+        )
+    )
 
     browser.find_element(By.CSS_SELECTOR, "#annotate").click()
     until(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#annotated .webui-annotation")) == 2)

@@ -161,6 +161,13 @@ def output_file_data(component: Component, value: Any) -> dict[str, Any] | None:
     return file_data(store_of(component).cache_file(value), orig_name)
 
 
+def check_position(type_name: str, seconds: Any) -> float:
+    """Gradio's playback_position: seconds from the start, a number >= 0."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        raise ValueError(f"{type_name} playback_position is seconds >= 0, got {seconds!r}")
+    return float(seconds)
+
+
 def check_initial_files(component: Component, value: Any) -> None:
     """Fail when the app is built, not at page load, if a starting value names no file."""
     for item in value if isinstance(value, list | tuple) else [value]:

@@ -16,11 +16,15 @@ from webui.components.filedata import (
     FILE_DATA_SCHEMA,
     Uploadable,
     check_initial_files,
+    check_position,
     example_file,
+    file_data,
     input_path,
     output_file_data,
+    store_of,
 )
 from webui.components.watermark import WatermarkOptions
+from webui.components.webvtt import webvtt
 from webui.errors import Error
 from webui.events import Changeable, _listener
 
@@ -54,8 +58,12 @@ class Video(Changeable, Uploadable, Component):
         loop: bool = False,
         buttons: list[str] | None = None,
         watermark: WatermarkOptions | None = None,
+        playback_position: float = 0,
+        subtitles: str | Path | list[dict[str, Any]] | None = None,
         **kwargs: Any,
     ):
+        """`playback_position` is where the page starts playing, in seconds (an update seeks
+        there); `subtitles` (.srt, .vtt, .json or a list of cues) play as WebVTT captions."""
         if watermark is not None and (
             not isinstance(watermark, WatermarkOptions) or watermark.watermark is not None
         ):
@@ -73,8 +81,13 @@ class Video(Changeable, Uploadable, Component):
         self.include_audio = include_audio if include_audio is not None else "upload" in sources
         self.autoplay, self.loop = autoplay, loop
         self.buttons = buttons
+        self.playback_position = check_position("Video", playback_position)
         if isinstance(value, tuple):
-            value = value[0]  # (video, subtitles): webui shows no subtitles
+            value, subtitles = value[0], value[1] if subtitles is None else subtitles
+        if subtitles is not None and not isinstance(subtitles, list):
+            check_initial_files(self, subtitles)
+        self.subtitles = subtitles
+        self.subtitles_vtt = None if subtitles is None else webvtt(subtitles)
         check_initial_files(self, value)
         super().__init__(value, **kwargs)
 
@@ -124,6 +137,10 @@ class Video(Changeable, Uploadable, Component):
         for key in ("height", "width"):
             if getattr(self, key) is not None:
                 props[key] = getattr(self, key)
+        props["playback_position"] = self.playback_position
+        if self.subtitles_vtt is not None and self.root is not None:
+            vtt = self.subtitles_vtt.encode()
+            props["subtitles"] = file_data(store_of(self).cache_bytes(vtt, "subtitles.vtt"))
         return props
 
 

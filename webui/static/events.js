@@ -55,11 +55,13 @@ export class EventRunner {
   // `stream_end` (recording stopped) closes the running event.
   wireStream(dep, target) {
     const view = this.views.get(target);
-    view?.handle?.streamWith?.({ streamEvery: dep.stream_every, timeLimit: dep.time_limit });
+    view?.handle?.streamWith?.({ streamEvery: dep.stream_every });
     view?.on("stream_end", () => {
-      // After the last chunk's POST, so the event sees that chunk before it closes.
+      // After the last chunk's POST, so the event sees that chunk before it closes; a run
+      // still joining closes once it has its event id.
       for (const run of this.active.get(dep.id) ?? []) {
         if (run.eventId) Promise.resolve(run.chunkSent).then(() => closeStream(this.session, run.eventId));
+        else run.closeOnJoin = true;
       }
     });
   }
@@ -151,6 +153,7 @@ export class EventRunner {
         return;
       }
       run.eventId = await this.session.submit(dep.id, data, triggerId, (m) => this.onMessage(run, m), sentData);
+      if (run.closeOnJoin && !run.done) closeStream(this.session, run.eventId);
       if (run.cancelled && !run.done) this.stop(run);
     } catch (error) {
       this.finish(run, false, { error: error.message, title: "Error" });

@@ -26,7 +26,7 @@ export function wavBlob(samples, sampleRate) {
   return new Blob([bytes], { type: "audio/wav" });
 }
 
-// The shared frame: a Record/Stop button, the status line, and the chunk timer. `source`
+// The shared frame: a Record/Stop button, the status line, and the chunk timer. `open()`
 // opens the device and returns {takeChunk(): Promise<File|null>, stop()}.
 function recorder(props, ctx, { preview, open }) {
   let value = props.value ?? null;

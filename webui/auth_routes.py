@@ -84,6 +84,10 @@ class AuthGate:
         self.blocks = blocks
         self.sessions = sessions
 
+    def _is_page(self, path: str) -> bool:
+        """`/`, or the path of one of the app's pages (demo.route): shown the login form."""
+        return path in PAGE_PATHS or path.lstrip("/") in self.blocks.pages.paths()
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         settings = self.blocks.auth  # read per request: launch() may set it after the app
         if settings is None or scope["type"] not in ("http", "websocket"):
@@ -97,7 +101,7 @@ class AuthGate:
         refusal: Any
         if scope["type"] == "websocket":
             refusal = WebSocketClose(code=1008)  # policy violation
-        elif path in PAGE_PATHS and scope["method"] in ("GET", "HEAD"):
+        elif self._is_page(path) and scope["method"] in ("GET", "HEAD"):
             if settings.dependency is not None:  # the login happens elsewhere (a proxy)
                 refusal = HTMLResponse("<p>Not authenticated.</p>", 401, headers=NO_CACHE)
             else:

@@ -135,6 +135,18 @@ def test_login_page_before_the_session_and_the_message(launch: Launch) -> None:
     assert check.status_code == 200 and check.json() is None
 
 
+def test_every_page_of_a_multipage_app_shows_the_login(launch: Launch) -> None:
+    demo = echo_app()
+    with demo.route("Second"):
+        gr.Markdown("the second page")
+    url = launch(demo, auth=ACCOUNT)
+    page = httpx.get(f"{url}second")
+    assert page.status_code == 200 and "<title>Log in</title>" in page.text
+    assert httpx.get(f"{url}third").status_code == 401  # no page there: no login form either
+    shown = httpx.get(f"{url}second", cookies=session_cookies(url))
+    assert shown.status_code == 200 and "<title>Secret app</title>" in shown.text
+
+
 def test_wrong_credentials_set_no_cookie(launch: Launch) -> None:
     url = launch(echo_app(), auth=[("root", "toor"), ACCOUNT])
     for username, password in [("ada", "wrong"), ("nobody", "lovelace"), ("ada", ""), ("", "")]:

@@ -245,6 +245,33 @@ def test_audio_component_in_and_out(parts: Parts) -> None:
 # -- File ---------------------------------------------------------------------------------------
 
 
+def test_audio_bytes_outputs_keep_their_encoding(parts: Parts) -> None:
+    """Gradio saves returned bytes as a file; webui names it by its first bytes."""
+    wav = wav_bytes(8000, np.zeros(8, np.int16), 2)
+    data = parts.audio.postprocess(wav)
+    assert data["path"].endswith(".wav") and Path(data["path"]).read_bytes() == wav
+    assert parts.audio.postprocess(b"ID3\x04rest")["path"].endswith(".mp3")
+    with pytest.raises(gr.Error, match="encoded WAV, MP3"):
+        parts.audio.postprocess(b"not audio")
+
+
+def test_audio_subtitles_reach_the_page_as_webvtt(parts: Parts, tmp_path: Path) -> None:
+    srt = tmp_path / "s.srt"
+    srt.write_text("1\n00:00:00,500 --> 00:00:02,000\nHello\n")
+    with parts.demo:
+        from_file = gr.Audio(subtitles=str(srt))
+        from_cues = gr.Audio(subtitles=[{"text": "Hi", "timestamp": [0, 1.5]}])
+    vtt = Path(from_file.own_props()["subtitles"]["path"]).read_text()
+    assert vtt.startswith("WEBVTT") and "00:00:00.500 --> 00:00:02.000" in vtt
+    cues = Path(from_cues.own_props()["subtitles"]["path"]).read_text()
+    assert "00:00:00.000 --> 00:00:01.500\nHi" in cues
+    assert parts.audio.own_props()["subtitles"] is None
+    with pytest.raises(ValueError, match="not a file"):
+        gr.Audio(subtitles=str(tmp_path / "missing.srt"), render=False)
+    with pytest.raises(ValueError, match="cue"):
+        gr.Audio(subtitles=[{"text": "no time"}], render=False)
+
+
 def test_file_types_and_counts(parts: Parts) -> None:
     text = parts.input(b"hello", "a.txt")
     image = parts.input(b"png", "b.PNG")

@@ -32,8 +32,9 @@ from webui.components.filedata import (
     store_of,
 )
 from webui.components.watermark import WatermarkOptions, apply_watermark
-from webui.components.wav import read_wav, write_wav
+from webui.components.wav import audio_suffix, read_wav, write_wav
 from webui.components.waveform import WaveformOptions
+from webui.components.webvtt import webvtt
 from webui.errors import Error
 from webui.events import Changeable, Playable, Selectable, Streamable, _listener
 
@@ -241,11 +242,17 @@ class Audio(Changeable, Playable, Streamable, Uploadable, Component):
         editable: bool = True,
         buttons: list[str] | None = None,
         waveform_options: WaveformOptions | dict[str, Any] | None = None,
+        subtitles: str | os.PathLike[str] | list[dict[str, Any]] | None = None,
         **kwargs: Any,
     ):
         if type not in self._TYPES:
             raise ValueError(f"Audio type must be one of {self._TYPES}, got {type!r}")
         self.waveform_options = WaveformOptions.of(waveform_options)
+        if subtitles is not None and not isinstance(subtitles, list):
+            check_initial_files(self, subtitles)
+        # WebVTT, as Video sends its captions; read now so a bad file fails when the app is built
+        self.subtitles = subtitles
+        self.subtitles_vtt = None if subtitles is None else webvtt(subtitles)
         if format.lower().lstrip(".") != "wav":
             raise ValueError(f"Audio writes WAV files only, got format={format!r}")
         if type == "numpy":
@@ -270,11 +277,13 @@ class Audio(Changeable, Playable, Streamable, Uploadable, Component):
         if isinstance(value, tuple) and len(value) == 2:
             rate, samples = value
             return file_data(store_of(self).cache_bytes(write_wav(rate, samples), "audio.wav"))
+        if isinstance(value, bytes):  # an encoded file, saved as it is (as Gradio does)
+            return file_data(store_of(self).cache_bytes(value, f"audio{audio_suffix(value)}"))
         if value is None or isinstance(value, str | os.PathLike | dict):
             return output_file_data(self, value)
         raise Error(
-            f"Audio cannot play a {type(value).__name__}; return (sample_rate, samples) or a "
-            "file path"
+            f"Audio cannot play a {type(value).__name__}; return (sample_rate, samples), encoded "
+            "bytes or a file path"
         )
 
     def api_info(self) -> dict[str, Any]:
@@ -292,7 +301,15 @@ class Audio(Changeable, Playable, Streamable, Uploadable, Component):
             "editable": self.editable,
             "buttons": self.buttons or ["download", "share"],
             "waveform_options": self.waveform_options.props(),
+            "subtitles": self._subtitles_file(),
         }
+
+    def _subtitles_file(self) -> dict[str, Any] | None:
+        """The captions as a WebVTT file in the cache (the page shows the current cue)."""
+        if self.subtitles_vtt is None or self.root is None:
+            return None
+        vtt = self.subtitles_vtt.encode()
+        return file_data(store_of(self).cache_bytes(vtt, "subtitles.vtt"))
 
 
 # -- File -------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""WAV files with the standard library's `wave`: PCM in as numpy arrays, 16-bit PCM out.
+"""WAV files with the standard library's `wave`: PCM in as numpy arrays, 16-bit PCM out; and
+the file suffix of other encoded audio, told by its first bytes.
 
 Shapes: samples are [N] for mono or [N, C] for C channels.
 """
@@ -81,3 +82,19 @@ def write_wav(sample_rate: Any, samples: Any) -> bytes:
         wav.setframerate(int(sample_rate))
         wav.writeframes(pcm.astype("<i2").tobytes())
     return out.getvalue()
+
+
+# The first bytes of the audio files browsers play, and the suffix each is saved under.
+_MAGIC = ((b"RIFF", ".wav"), (b"ID3", ".mp3"), (b"OggS", ".ogg"), (b"fLaC", ".flac"))
+
+
+def audio_suffix(data: bytes) -> str:
+    """The suffix of encoded audio `data` (WAV, MP3, Ogg or FLAC), refused when unknown."""
+    for magic, suffix in _MAGIC:
+        if data.startswith(magic):
+            return suffix
+    if len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0:  # an MPEG frame header
+        return ".mp3"
+    if data[4:8] == b"ftyp":
+        return ".m4a"
+    raise Error("Audio bytes must be an encoded WAV, MP3, Ogg, FLAC or M4A file")

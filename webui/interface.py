@@ -18,6 +18,7 @@ from typing import Any, Literal
 from webui.annotations import component_for, infer_components  # noqa: F401 (public here too)
 from webui.blocks import Blocks
 from webui.components import Button, Markdown, State
+from webui.components.deep_link_button import activate_for_runs, interface_deep_link
 from webui.components.misc import ClearButton
 from webui.components.shortcuts import component_list
 from webui.events import Changeable, Dependency, Submittable, add_dependency
@@ -110,8 +111,7 @@ class Interface(Blocks):
             batch=batch, _api_mode=_api_mode, allow_duplication=allow_duplication,
             delete_cache=delete_cache, validator=validator,
         )  # fmt: skip
-        if deep_link not in (None, False):
-            raise ValueError("Interface(deep_link=...) is not supported by webui: no deep links")
+        self.deep_link = interface_deep_link(deep_link)  # a DeepLinkButton, or None
         if api_description is False:
             raise ValueError("Interface(api_description=False) is not supported by webui")
         if isinstance(article, str) and article.strip().startswith(("http://", "https://")):
@@ -264,6 +264,8 @@ class Interface(Blocks):
                         if not isinstance(component, State):
                             component.render()
                     with Row():
+                        if self.deep_link:
+                            self.deep_link.render()
                         if kind == InterfaceType.OUTPUT_ONLY:
                             clear = ClearButton(**self.clear_args)
                             submit = Button("Generate", variant="primary")
@@ -276,6 +278,9 @@ class Interface(Blocks):
         self._attach_flagging(flags)
         if examples:
             self._render_examples(examples, *example_args)
+        if self.deep_link:  # enabled by a run or a cached example, as in Gradio
+            cached = getattr(self.examples_handler, "cache_event", None)
+            activate_for_runs(self.deep_link, [self.submit_event, cached])
         if self.article:
             Markdown(self.article)
 
@@ -294,7 +299,11 @@ class Interface(Blocks):
                 clear = ClearButton(**self.clear_args)
                 unified = self.interface_type == InterfaceType.UNIFIED
                 if unified or not self.live:
+                    if self.deep_link and self.interface_type == InterfaceType.INPUT_ONLY:
+                        self.deep_link.render()
                     submit = Button(**self.submit_args)
+                    if self.deep_link and unified:
+                        self.deep_link.render()
                     if self._is_generator() and not self.live:
                         stop = Button(**self.stop_args)
                 if unified:

@@ -212,15 +212,29 @@ def test_inputs_and_outputs_in_every_form() -> None:
     assert "Generate" in [b.value for b in _components_of(only_out, "button")]
     with pytest.raises(ValueError, match="at least one of `inputs` or `outputs`"):
         gr.Interface(lambda: None, None, None)
-    with pytest.raises(ValueError, match=r"gr\.FileExplorer, which webui does not have"):
-        gr.Interface(lambda v: v, "fileexplorer", "text")
+    with pytest.raises(ValueError, match=r"gr\.WorkflowCanvas, which webui does not have"):
+        gr.Interface(lambda v: v, "workflowcanvas", "text")
+
+
+def test_deep_link_button_enabled_after_a_run() -> None:
+    """Interface(deep_link=...) as Gradio's: a disabled DeepLinkButton beside the outputs,
+    enabled in the page after each run (a js-only .then), and its two click listeners."""
+    demo = gr.Interface(greet, "text", "text", deep_link="Share this")
+    [button] = [b for b in _components_of(demo, "button") if b.value == "Share this"]
+    assert isinstance(button, gr.DeepLinkButton) and button.interactive is False
+    enable = [d for d in demo.dependencies if d.trigger_after == demo.submit_event.id]
+    assert [d.outputs for d in enable] == [[button]] and "interactive: true" in enable[0].js
+    clicks = [d for d in demo.dependencies if (button.id, "click") in d.targets]
+    assert [d.api_visibility for d in clicks] == ["private", "undocumented"]
+    assert gr.Interface(greet, "text", "text", deep_link=False).deep_link is None
+    with pytest.raises(TypeError, match="deep_link"):
+        gr.Interface(greet, "text", "text", deep_link=3)
 
 
 def test_unsupported_parameters_are_refused_by_name() -> None:
     cases = [
         ({"batch": True}, "batch=True"),
         ({"delete_cache": (60, 60)}, "delete_cache"),
-        ({"deep_link": True}, "deep_link"),
         ({"validator": lambda x: None}, "validator"),
         ({"allow_duplication": True}, "allow_duplication"),
         ({"article": "https://example.com/a.md"}, "never fetches URLs"),

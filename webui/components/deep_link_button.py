@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from webui.components.duplicate_button import space_id
 from webui.components.misc import Button
+
+if TYPE_CHECKING:
+    from webui.dependency import Dependency
 
 _COPY_LINK = """() => {
   const session = window.webui.session;
@@ -70,3 +73,30 @@ class DeepLinkButton(Button):
             queue=False,
             api_visibility="undocumented",
         )
+
+
+# The page enables the button once there is something to share (Gradio runs this as js=True).
+ENABLE_JS = "() => ({ __type__: 'update', interactive: true })"
+
+
+def interface_deep_link(deep_link: Any) -> DeepLinkButton | None:
+    """`Interface(deep_link=...)` as Gradio reads it: a label or True makes a disabled button
+    (enabled after the first run), a DeepLinkButton is used as given, None makes one only on a
+    Hugging Face Space, False none."""
+    if isinstance(deep_link, DeepLinkButton):
+        return deep_link
+    if isinstance(deep_link, str):
+        return DeepLinkButton(deep_link, render=False, interactive=False)
+    if deep_link is True or (deep_link is None and space_id()):
+        return DeepLinkButton(render=False, interactive=False)
+    if deep_link is None or deep_link is False:
+        return None
+    raise TypeError(f"deep_link must be a label, a bool or a gr.DeepLinkButton: {deep_link!r}")
+
+
+def activate_for_runs(button: DeepLinkButton, runs: list[Dependency | None]) -> None:
+    """Wire an Interface's rendered button: its clicks, and enabling it after each run."""
+    button.activate()
+    for run in runs:
+        if run is not None:
+            run.then(None, None, [button], js=ENABLE_JS, api_visibility="undocumented")

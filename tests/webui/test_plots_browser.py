@@ -92,7 +92,15 @@ def test_plots_draw_offline(browser: Driver, serve: Callable[[gr.Blocks], str]) 
     assert "shop: y\nsold: 9\nkind: p" in tips
     legend = browser.find_element(By.CSS_SELECTOR, "#bars .webui-plot-legend").text
     assert legend.split() == ["Kind", "p", "q"]
-    assert browser.find_element(By.CSS_SELECTOR, "#bars .webui-plot-export").is_displayed()
+    export = browser.find_element(By.CSS_SELECTOR, "#bars .webui-plot-export")
+    browser.execute_script(  # catch the download link the button makes
+        "HTMLAnchorElement.prototype.click = function () {"
+        "  window.exported = [this.href, this.download];"
+        "};"
+    )
+    export.click()
+    href, name = until(lambda: browser.execute_script("return window.exported"))
+    assert href.startswith("data:image/png;base64,") and name == "plot.png"
 
     points = browser.find_element(By.CSS_SELECTOR, "#binned polyline").get_attribute("points")
     assert len(points.split()) == 2  # bins [0, 5) and [10, 15), means 4 and 15

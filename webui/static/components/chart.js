@@ -60,11 +60,14 @@ export function numberFormat(spec) {
   };
 }
 
-function niceTicks(lo, hi, count = 5) {
+function niceStep(lo, hi, count = 5) {
   const span = hi - lo || 1;
-  const raw = span / count;
-  const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((f) => f * magnitude).find((s) => span / s <= count) ?? magnitude * 10;
+  const magnitude = 10 ** Math.floor(Math.log10(span / count));
+  return [1, 2, 5, 10].map((f) => f * magnitude).find((s) => span / s <= count) ?? magnitude * 10;
+}
+
+function niceTicks(lo, hi, count = 5) {
+  const step = niceStep(lo, hi, count);
   const ticks = [];
   for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
   return ticks;
@@ -75,13 +78,19 @@ function timeText(ms, span) {
   return span < 2 * 86400e3 ? iso.slice(11, 16) : iso.slice(0, 10);
 }
 
-// A linear scale over `values` (numbers), widened by `domain`'s given ends.
-function linear(values, domain, from, to, { zero = false } = {}) {
+// A linear scale over `values` (numbers); ends not fixed by `domain` are rounded out to a tick
+// (`nice`, as Vega-Lite's quantitative scales).
+function linear(values, domain, from, to, { zero = false, nice = false } = {}) {
   let lo = Math.min(...values, ...(zero ? [0] : []));
   let hi = Math.max(...values, ...(zero ? [0] : []));
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) [lo, hi] = [0, 1];
+  if (lo === hi) [lo, hi] = [lo - 1, hi + 1];
+  if (nice) {
+    const step = niceStep(lo, hi);
+    [lo, hi] = [Math.floor(lo / step) * step, Math.ceil(hi / step) * step];
+  }
   if (domain?.[0] != null) lo = Number(domain[0]);
   if (domain?.[1] != null) hi = Number(domain[1]);
-  if (!Number.isFinite(lo) || !Number.isFinite(hi)) [lo, hi] = [0, 1];
   if (lo === hi) [lo, hi] = [lo - 1, hi + 1];
   return { lo, hi, map: (v) => from + ((v - lo) / (hi - lo)) * (to - from) };
 }
@@ -110,7 +119,7 @@ export function drawChart(model) {
     : linear(xs, model.xDomain, PAD.left, WIDTH - PAD.right);
   const hasBars = model.series.some((s) => s.mark === "bar");
   const ys = points.flatMap((p) => [Number(p.y), ...(p.y0 != null ? [Number(p.y0)] : [])]).filter(Number.isFinite);
-  const yScale = linear(ys, model.yDomain, plotBottom, PAD.top, { zero: hasBars });
+  const yScale = linear(ys, model.yDomain, plotBottom, PAD.top, { zero: hasBars, nice: true });
   const xFormat = numberFormat(model.xFormat) ?? ((v) => String(Number(Number(v).toPrecision(6))));
   const yFormat = numberFormat(model.yFormat) ?? ((v) => String(Number(Number(v).toPrecision(6))));
 

@@ -91,3 +91,4 @@ def test_slider_and_annotations(browser: Driver, serve: Callable[[gr.Blocks], st
             == "1:sky"
         )
     )
+    assert not [e for e in browser.get_log("browser") if "favicon" not in e["message"]]

@@ -104,6 +104,7 @@ def test_plots_draw_offline(browser: Driver, serve: Callable[[gr.Blocks], str]) 
 
     points = browser.find_element(By.CSS_SELECTOR, "#binned polyline").get_attribute("points")
     assert len(points.split()) == 2  # bins [0, 5) and [10, 15), means 4 and 15
+    assert not [e for e in browser.get_log("browser") if "favicon" not in e["message"]]
 
 
 @pytest.mark.parametrize(

@@ -69,3 +69,4 @@ def test_waveform_skip_and_subtitles(browser: Driver, serve: Callable[[gr.Blocks
             browser.find_element(By.CSS_SELECTOR, "#shaped .webui-subtitle").text == "first words"
         )
     )
+    assert not [e for e in browser.get_log("browser") if "favicon" not in e["message"]]

@@ -362,12 +362,15 @@ class Routes:
                 payloads = postprocess(dependency, result, state)
         except Exception as error:
             return JSONResponse(error_payload(error, self.blocks.show_error), status_code=500)
+        # The States this run changed fire `.change` in the page now, not with a later event.
+        changed = sorted(state.changed_state_ids)
+        state.changed_state_ids.clear()
         return JSONResponse(
             {
                 "data": payloads,
                 "is_generating": False,
                 "render_config": None,
-                "changed_state_ids": [],
+                "changed_state_ids": changed,
                 "used_cache": None,
             }
         )

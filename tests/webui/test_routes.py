@@ -71,6 +71,20 @@ def test_run_returns_the_whole_output(http: TestClient) -> None:
     assert http.post("/gradio_api/run/upper", json={"data": []}).status_code == 500
 
 
+def test_run_reports_the_states_it_changed() -> None:
+    """A State written outside the queue fires `.change` in the page with that run's answer,
+    not later with some other event's (ChatInterface syncs its state so)."""
+    with gr.Blocks() as demo:
+        kept = gr.State("start")
+        gr.Button().click(lambda: "new", None, kept, queue=False, api_name="keep")
+    with TestClient(demo.app) as http:
+        body = {"data": [], "session_hash": "s"}
+        first = http.post("/gradio_api/run/keep", json=body).json()
+        again = http.post("/gradio_api/run/keep", json=body).json()
+    assert first["changed_state_ids"] == [kept.id]
+    assert again["changed_state_ids"] == []  # reported once; the same value is no change
+
+
 def test_bad_requests_name_the_problem(http: TestClient) -> None:
     join = "/gradio_api/queue/join"
     reply = http.post(join, json={"data": ["a"], "session_hash": "s"})

@@ -7,7 +7,8 @@ reach it, wired as Gradio wires them:
   the box, shows the message in the Chatbot, then runs `fn` on the session's `chatbot_state`
   (its reply grows in the Chatbot, `additional_outputs` get the rest), then copies the Chatbot
   into `chatbot_state`/`chatbot_value` and re-enables the box (and, with `save_history`,
-  saves the conversation in the browser). Stop cancels the run; Clear empties the chat;
+  saves the conversation in the browser). Stop cancels the run; the Chatbot's
+  trash button empties the chat, its retry and undo buttons redo or take back the last message;
   clicking an example runs it (or shows its cached reply); editing a message reruns from it.
 - the API: one endpoint named after `fn` (`/echo` for `def echo`; `api_name=` to rename) takes
   the message (and the additional inputs) and returns the reply as JSON (and the additional
@@ -26,14 +27,8 @@ from typing import Any, Literal
 from webui.blocks import Blocks
 from webui.chat_examples import ExampleClicks, example_messages
 from webui.chat_flagging import ChatCSVLogger
-from webui.chat_history import (
-    conversation_list,
-    delete_conversation,
-    load_conversation,
-    new_chat,
-    save_conversation,
-)
-from webui.chat_turns import ChatTurns, append_to_history, edit_message, option_clicked
+from webui.chat_turns import ChatTurns
+from webui.chat_wiring import ChatWiring
 from webui.components import (
     JSON,
     BrowserState,
@@ -46,15 +41,11 @@ from webui.components import (
     Textbox,
 )
 from webui.components.chat import Chatbot, pairs_to_messages
-from webui.events import on
 from webui.examples import Examples
 from webui.layouts import Accordion, Column, Row
-from webui.updates import update
 
 _FLAGGING_MODES = ("never", "manual")
 _PROGRESS = ("full", "minimal", "hidden")
-_HIDDEN: dict[str, Any] = {"api_visibility": "undocumented"}  # the page's own events
-_INSTANT: dict[str, Any] = {**_HIDDEN, "queue": False}
 _AUTOFOCUS = "webui-chat-autofocus"
 # The page focuses the chat's textbox once it is built (autofocus=True), by its class: block
 # ids change when the chat is rendered into another Blocks.
@@ -64,30 +55,8 @@ _FOCUS_JS = (
 )
 
 
-def _sync_chat_state(messages: list[Any]) -> tuple[list[Any], list[Any]]:
-    """The Chatbot's conversation copied into `chatbot_state` and `chatbot_value`."""
-    return messages, messages
-
-
-def _enable_textbox() -> dict[str, Any]:
-    return update(value=None, interactive=True)
-
-
-def _disable_textbox() -> dict[str, Any]:
-    return update(interactive=False)
-
-
-def _clear() -> tuple[list[Any], list[Any]]:
-    """The Clear button: an empty Chatbot and state."""
-    return [], []
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
 class ChatInterface(Blocks):
-    """A Chatbot, a textbox with Submit/Stop/Clear buttons and the chat API around `fn`."""
+    """A Chatbot, a textbox with Submit/Stop buttons and the chat API around `fn`."""
 
     def __init__(
         self,
@@ -160,7 +129,7 @@ class ChatInterface(Blocks):
         self.show_progress, self.validator = show_progress, validator
         self.save_history, self.flagging_mode = save_history, flagging_mode
         self.concurrency_limit = concurrency_limit
-        self._examples_in_table = bool(self.additional_inputs) and self._extra_in_examples()
+        self.examples_in_table = bool(self.additional_inputs) and self._extra_in_examples()
         messages = example_messages(examples, example_labels, example_icons)
         with self:
             self.conversation_id = State(None)  # the saved conversation shown (save_history)
@@ -178,17 +147,18 @@ class ChatInterface(Blocks):
                 else:
                     self._render_chat(*area)
                     self._render_footer(additional_inputs_accordion, cache_mode)
+            wiring = ChatWiring(self)
             # The API first: the page's nameless events (Stop) never take fn's name before it.
-            self._wire_api(api_name, api_description, api_visibility)
-            self._wire_submit()
-            self._wire_chatbot_events()
+            wiring.wire_api(api_name, api_description, api_visibility)
+            self.submit_event = wiring.wire_submit()
+            wiring.wire_chatbot_events()
             if flagging_mode == "manual":
                 self.flagging_callback = ChatCSVLogger()
                 self.flagging_callback.setup(flagging_dir)
                 self.chatbot.feedback_options = list(flagging_options or [])
                 self.chatbot.like(self.flagging_callback.flag, self.chatbot)
             if save_history:
-                self._wire_history()
+                wiring.wire_history()
             if autofocus and textbox is None:
                 self.load(None, None, None, js=_FOCUS_JS, api_name=False)
         # Made inside another Blocks, the chat shows where it was made, as in Gradio.
@@ -239,7 +209,7 @@ class ChatInterface(Blocks):
         autoscroll: bool,
     ) -> None:
         submit_btn, stop_btn = buttons
-        examples = None if self._examples_in_table else messages or None
+        examples = None if self.examples_in_table else messages or None
         if chatbot is None:
             chatbot = Chatbot(label="Chatbot", type=self.type, scale=1, autoscroll=autoscroll)
         if not isinstance(chatbot, Chatbot):
@@ -257,7 +227,6 @@ class ChatInterface(Blocks):
             stop = "Stop" if stop_btn is True else stop_btn
             self.stop_button = Button(stop or "Stop", variant="stop", scale=0,
                                       visible=self.streaming and bool(stop))  # fmt: skip
-            self.clear_button = Button("Clear", scale=0)
         initial = list(self.chatbot.value or [])
         if initial and isinstance(initial[0], list | tuple):
             initial = pairs_to_messages(initial)
@@ -297,8 +266,8 @@ class ChatInterface(Blocks):
                 fn=self.turns.example_fn(),
                 cache_examples=self.cache_examples,
                 cache_mode=cache_mode,
-                visible=self._examples_in_table,
-                preprocess=self._examples_in_table,
+                visible=self.examples_in_table,
+                preprocess=self.examples_in_table,
                 preload=False,
             )
         cached = self.examples_handler if self.cache_examples else None
@@ -319,120 +288,3 @@ class ChatInterface(Blocks):
             with Accordion(label, **options):
                 for component in unrendered:
                     component.render()
-
-    def _run_options(self) -> dict[str, Any]:
-        """The page's run of `fn`: the saved message and the history in, the reply out."""
-        return {
-            "fn": self.turns.event_fn(for_api=False),
-            "inputs": [self.saved_input, self.chatbot_state, *self.additional_inputs],
-            "outputs": [self.null_component, self.chatbot, *self.additional_outputs],
-            "concurrency_limit": self.concurrency_limit,
-            "show_progress": self.show_progress,
-            **_HIDDEN,
-        }
-
-    def _sync_options(self) -> dict[str, Any]:
-        return {
-            "fn": _sync_chat_state,
-            "inputs": [self.chatbot],
-            "outputs": [self.chatbot_state, self.chatbot_value],
-            **_INSTANT,
-        }
-
-    def _save_options(self) -> dict[str, Any] | None:
-        if not self.save_history:
-            return None
-        return {
-            "fn": save_conversation,
-            "inputs": [self.conversation_id, self.chatbot_state, self.saved_conversations],
-            "outputs": [self.conversation_id, self.saved_conversations],
-            **_INSTANT,
-        }
-
-    def _after_run(self, run: Any) -> None:
-        """What follows a run of `fn`: state synced, textbox enabled, conversation saved."""
-        enabled = run.then(**self._sync_options()).then(
-            _enable_textbox, None, self.textbox, **_HIDDEN
-        )
-        if (save := self._save_options()) is not None:
-            enabled.then(**save)
-
-    def _clear_and_save_textbox(self, message: Any) -> tuple[dict[str, Any], Any]:
-        return update(value="", interactive=False, placeholder=""), message
-
-    def _wire_submit(self) -> None:
-        triggers = [self.textbox.submit]
-        if self.submit_button is not None:
-            triggers.append(self.submit_button.click)
-        user_submit = on(
-            triggers, self._clear_and_save_textbox, [self.textbox],
-            [self.textbox, self.saved_input], queue=bool(self.validator),
-            validator=self.validator, **_HIDDEN,
-        )  # fmt: skip
-        shown = user_submit.then(
-            append_to_history, [self.saved_input, self.chatbot], [self.chatbot], **_INSTANT
-        )
-        self.submit_event = shown.then(**self._run_options())
-        self._after_run(self.submit_event)
-        self.stop_button.click(None, None, None, cancels=[self.submit_event], api_name=False)
-        if isinstance(self.textbox, MultimodalTextbox):
-            self.textbox.stop(None, None, None, cancels=[self.submit_event], **_HIDDEN)
-
-    def _wire_api(self, api_name: str | None, description: Any, visibility: str) -> None:
-        # Results go out unchanged (postprocess=False): the reply as JSON, the history kept.
-        self.fake_api_btn.click(
-            self.turns.event_fn(for_api=True),
-            [self.textbox, self.chatbot_state, *self.additional_inputs],
-            [self.api_response, self.chatbot_state, *self.additional_outputs],
-            api_name=api_name, api_description=description, api_visibility=visibility,
-            concurrency_limit=self.concurrency_limit, postprocess=False,
-        )  # fmt: skip
-
-    def _wire_chatbot_events(self) -> None:
-        if self.examples and not self._examples_in_table:
-            if self.cache_examples or self.run_examples_on_click:
-                clicked = self.chatbot.example_select(
-                    self.example_clicks.clicked, None, [self.chatbot, self.saved_input], **_HIDDEN
-                )
-                if not self.cache_examples:
-                    clicked = clicked.then(**self._run_options())
-                clicked.then(**self._sync_options())
-            else:
-                self.chatbot.example_select(
-                    self.example_clicks.populated, None, [self.textbox], **_HIDDEN
-                )
-        cleared = self.clear_button.click(
-            _clear, None, [self.chatbot, self.chatbot_state], **_INSTANT
-        )
-        for event in (cleared, self.chatbot.clear(**self._sync_options())):
-            if self.save_history:
-                saved = [self.conversation_id, self.saved_conversations]
-                event.then(delete_conversation, saved, saved, **_INSTANT)
-        self.chatbot.option_select(
-            option_clicked, [self.chatbot], [self.chatbot, self.saved_input], **_HIDDEN
-        ).then(**self._run_options()).then(**self._sync_options())
-        if self.editable:
-            edited = self.chatbot.edit(
-                edit_message, [self.chatbot],
-                [self.chatbot, self.chatbot_state, self.saved_input], **_HIDDEN,
-            ).then(append_to_history, [self.saved_input, self.chatbot_state], [self.chatbot],
-                   **_INSTANT)  # fmt: skip
-            run = edited.success(_disable_textbox, None, self.textbox, **_HIDDEN).success(
-                **self._run_options()
-            )
-            self._after_run(run)
-        # Apps set the conversation by writing `chatbot_value` from their own events.
-        self.chatbot_value.change(_same, [self.chatbot_value], [self.chatbot], **_HIDDEN).then(
-            **self._sync_options()
-        )
-
-    def _wire_history(self) -> None:
-        self.new_chat_button.click(
-            new_chat, None, [self.conversation_id, self.chatbot], **_INSTANT
-        ).then(_same, [self.chatbot], [self.chatbot_state], **_INSTANT)
-        on([self.load, self.saved_conversations.change], conversation_list,
-           [self.saved_conversations], [self.chat_history_dataset], **_INSTANT)  # fmt: skip
-        self.chat_history_dataset.click(
-            load_conversation, [self.chat_history_dataset, self.saved_conversations],
-            [self.conversation_id, self.chatbot], show_progress="hidden", **_INSTANT,
-        ).then(**self._sync_options())  # fmt: skip

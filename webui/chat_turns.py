@@ -95,6 +95,35 @@ def edit_message(history: list[Any], edit: EditData) -> tuple[list[Any], list[An
     return kept, kept, edit.value
 
 
+def _content_parts(content: Any) -> list[Any]:
+    return content if isinstance(content, list) else [content]
+
+
+def pop_last_user_message(history: list[Any], multimodal: bool = False) -> tuple[list[Any], Any]:
+    """The history without its last exchange, and the user's message(s) in it: their text,
+    or for a multimodal chat `{"text", "files": [path, ...]}`."""
+    history = list(history or [])
+    i = len(history) - 1
+    while i >= 0 and history[i]["role"] == "assistant":
+        i -= 1
+    while i >= 0 and history[i]["role"] == "user":
+        i -= 1
+    text, files = "", []
+    for message in history[i + 1 :]:
+        if message["role"] != "user":
+            continue
+        for part in _content_parts(message["content"]):
+            if isinstance(part, str):
+                text += part
+            elif isinstance(part, dict) and part.get("type") == "text":
+                text += part.get("text", "")
+            elif isinstance(part, dict) and isinstance(part.get("file"), dict):
+                files.append(part["file"].get("path"))
+            elif isinstance(part, dict) and "path" in part:
+                files.append(part["path"])
+    return history[: i + 1], {"text": text, "files": files} if multimodal else text
+
+
 class ChatTurns:
     """Runs `fn` for a ChatInterface and builds the event functions around it."""
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 import webui as gr
 from tests.browser import Driver, headless_chromium, until  # skips without a browser
@@ -102,7 +103,10 @@ def test_reactions_edits_and_options_fire_their_events(
 def test_a_chat_example_runs_and_the_conversation_continues(
     page: Callable[[gr.Blocks], Driver],
 ) -> None:
+    calls: list[str] = []
+
     def reply(message: str, history: list[dict[str, Any]]) -> str:
+        calls.append(message)
         return f"{message} after {len(history)}"
 
     demo = gr.ChatInterface(reply, examples=["first"], example_labels=["Start here"])
@@ -114,3 +118,17 @@ def test_a_chat_example_runs_and_the_conversation_continues(
     example[0].click()
     messages = "return [...document.querySelectorAll('.webui-message')].map(m => m.textContent)"
     until(lambda: driver.execute_script(messages) == ["first", "first after 0"])
+    driver.find_element(By.CSS_SELECTOR, ".webui-chat-retry").click()
+    until(lambda: len(calls) == 2)
+    until(lambda: driver.execute_script(messages) == ["first", "first after 0"])
+    driver.find_element(By.CSS_SELECTOR, ".webui-chat-undo").click()
+    until(lambda: driver.execute_script(messages) == [])
+    box = ".webui-chat-autofocus :is(textarea, input)"
+    until(lambda: driver.execute_script(f"return document.querySelector({box!r}).value") == "first")
+    box_element = driver.find_element(By.CSS_SELECTOR, box)
+    box_element.send_keys(Keys.ENTER)
+    until(lambda: driver.execute_script(messages) == ["first", "first after 0"])
+    driver.find_element(By.CSS_SELECTOR, ".webui-chat-clear").click()
+    until(lambda: driver.execute_script(messages) == [])
+    box_element.send_keys("again", Keys.ENTER)
+    until(lambda: driver.execute_script(messages) == ["again", "again after 0"])

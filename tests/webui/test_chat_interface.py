@@ -202,7 +202,8 @@ def test_page_wiring_and_options_in_the_config() -> None:
     assert run["show_progress"] == "full" and run["api_visibility"] == "undocumented"
     assert any(d["js"] and "focus()" in d["js"] for d in deps)
     stop = next(d for d in deps if d["targets"] == [[demo.stop_button.id, "click"]])
-    assert stop["cancels"] == [run["id"]]
+    retried = next(d for d in deps if d["api_name"] == "_submit_fn_1")  # retry's run
+    assert stop["cancels"] == [run["id"], retried["id"]]
     quiet = gr.ChatInterface(echo, autofocus=False, submit_btn=False)
     assert quiet.submit_button is None and not quiet.stop_button.visible  # not streaming
     assert "webui-chat-autofocus" not in quiet.textbox.elem_classes
@@ -351,6 +352,28 @@ def test_editing_a_message_answers_it_again() -> None:
         text("user", "TWO"),
         text("assistant", "2:TWO"),
     ]
+
+
+def test_retry_undo_and_clear_from_the_chatbot() -> None:
+    demo = gr.ChatInterface(echo)
+    with TestClient(demo.app) as http:
+        page = Page(http)
+        assert page.props[demo.chatbot.id]["retryable"] and page.props[demo.chatbot.id]["clearable"]
+        for message in ("one", "two"):
+            page.values[demo.textbox.id] = message
+            page.fire(demo.textbox.id, "submit")
+        page.fire(demo.chatbot.id, "retry", {"index": 3, "value": "2:two"})
+        assert page.values[demo.chatbot.id][2:] == [text("user", "two"),
+                                                    text("assistant", "2:two")]  # fmt: skip
+        assert len(page.values[demo.chatbot.id]) == 4  # answered again, not appended
+        page.fire(demo.chatbot.id, "undo", {"index": 3, "value": "2:two"})
+        assert page.values[demo.chatbot.id] == [text("user", "one"), text("assistant", "0:one")]
+        assert page.values[demo.textbox.id] == "two"  # back in the box to edit
+        page.values[demo.chatbot.id] = []  # the page empties the Chatbot, then fires clear
+        page.fire(demo.chatbot.id, "clear")
+        page.values[demo.textbox.id] = "fresh"
+        page.fire(demo.textbox.id, "submit")
+        assert page.values[demo.chatbot.id] == [text("user", "fresh"), text("assistant", "0:fresh")]
 
 
 def test_examples_in_the_chatbot_run_or_show_their_cached_reply() -> None:

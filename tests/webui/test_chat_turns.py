@@ -16,6 +16,7 @@ from webui.chat_turns import (
     edit_message,
     option_clicked,
     pairs_for_fn,
+    pop_last_user_message,
 )
 from webui.errors import Error
 from webui.event_data import EditData, SelectData
@@ -101,3 +102,19 @@ def test_pairs_edits_options_and_api_values() -> None:
         "x",
         {"k": {"content": "c", "role": "assistant", "metadata": {}, "options": []}},
     ]
+
+
+def test_popping_the_last_exchange_gives_back_the_users_message() -> None:
+    history = [
+        {"role": "user", "content": "a"},
+        {"role": "assistant", "content": "b"},
+        {"role": "user", "content": [{"type": "file", "file": {"path": "/c.png"}}]},
+        {"role": "user", "content": [{"type": "text", "text": "see"}]},
+        {"role": "assistant", "content": "seen"},
+    ]
+    assert pop_last_user_message(history) == (history[:2], "see")
+    assert pop_last_user_message(history, multimodal=True) == (
+        history[:2],
+        {"text": "see", "files": ["/c.png"]},
+    )
+    assert pop_last_user_message([]) == ([], "")

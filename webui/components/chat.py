@@ -235,6 +235,10 @@ class Chatbot(Changeable, Selectable, Likeable, Component):
             pairs[-1][0 if message["role"] == "user" else 1] = message["content"]
         return pairs
 
+    def _listened(self, event: str) -> bool:
+        """Whether a listener waits for `event`: the page shows its button only then."""
+        return self.root is not None and self.root.has_listener(self, event)
+
     def _avatar(self, image: str | None) -> dict[str, Any] | None:
         if image is None:
             return None
@@ -255,7 +259,10 @@ class Chatbot(Changeable, Selectable, Likeable, Component):
             "feedback_value": self.feedback_value,
             "autoscroll": self.autoscroll,
             # As Gradio's like listener does: the page shows the buttons once one waits.
-            "likeable": self.root is not None and self.root.has_listener(self, "like"),
+            "likeable": self._listened("like"),
+            "retryable": self._listened("retry"),
+            "undoable": self._listened("undo"),
+            "clearable": self._listened("clear"),
             "like_user_message": self.like_user_message,
             "buttons": self.buttons,
             "avatar_images": [self._avatar(image) for image in self.avatar_images],

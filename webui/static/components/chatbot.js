@@ -118,9 +118,14 @@ export function chatbot(props, ctx) {
     ctx.emit("copy", data);
   };
 
-  const actionBar = (message, index, assistantIndex) => {
+  const actionBar = (message, index, assistantIndex, last) => {
     const bar = el("div", { class: "webui-like-bar" });
     const data = { index, value: message.content };
+    // Retry and undo act on the last exchange, from its last message (as Gradio's buttons).
+    if (last && message.role !== "user") {
+      if (props.retryable) bar.append(el("button", { type: "button", class: "webui-chat-retry", title: "Retry", text: "↻", onclick: () => ctx.emit("retry", data) }));
+      if (props.undoable) bar.append(el("button", { type: "button", class: "webui-chat-undo", title: "Undo", text: "↶", onclick: () => ctx.emit("undo", data) }));
+    }
     if (buttons.includes("copy")) {
       bar.append(el("button", { type: "button", class: "webui-chat-copy", title: "Copy", text: "⧉", onclick: () => copy(plainText(message.content), data) }));
     }
@@ -179,7 +184,7 @@ export function chatbot(props, ctx) {
     const side = panel ? "stretch" : role === "user" ? "flex-end" : "flex-start";
     const turn = el("div", { class: "webui-message-turn", "data-index": String(index), style: `display: flex; flex-direction: column; gap: 0.25em; align-self: ${side}; align-items: ${side}; max-width: ${panel ? "100%" : "85%"}` }, bubble);
     if (message.options?.length) turn.append(optionsBar(message, index));
-    const bar = actionBar(message, index, assistantIndex);
+    const bar = actionBar(message, index, assistantIndex, index === flatMessages(value).length - 1);
     if (bar) turn.append(bar);
     return turn;
   };
@@ -231,13 +236,24 @@ export function chatbot(props, ctx) {
     if (props.autoscroll !== false) log.scrollTop = log.scrollHeight;
   };
 
+  const toolbar = el("div", { class: "webui-chat-toolbar", style: "display: flex; justify-content: flex-end; gap: 0.25em" });
   if (buttons.includes("copy_all")) {
-    const all = el("button", { type: "button", class: "webui-chat-copy-all", title: "Copy conversation", text: "⧉ all", onclick: () => {
+    toolbar.append(el("button", { type: "button", class: "webui-chat-copy-all", title: "Copy conversation", text: "⧉ all", onclick: () => {
       const text = flatMessages(value).map((m) => plainText(m.content)).join("\n\n");
       copy(text, { value: text });
-    } });
-    element.prepend(el("div", { class: "webui-chat-toolbar", style: "display: flex; justify-content: flex-end" }, all));
+    } }));
   }
+  // With a clear listener (ChatInterface has one) a trash button empties the conversation.
+  const trash = el("button", { type: "button", class: "webui-chat-clear", title: "Clear", text: "🗑", onclick: () => {
+    value = [];
+    feedback = null;
+    draw();
+    ctx.emit("change");
+    ctx.emit("clear");
+  } });
+  trash.hidden = !props.clearable;
+  toolbar.append(trash);
+  element.prepend(toolbar);
   draw();
   return {
     element,
@@ -250,7 +266,8 @@ export function chatbot(props, ctx) {
     update(changed) {
       if ("label" in changed) element.setLabel(changed.label);
       if ("feedback_value" in changed) feedback = changed.feedback_value;
-      for (const key of ["feedback_options", "editable", "placeholder", "examples", "likeable"]) {
+      if ("clearable" in changed) trash.hidden = !changed.clearable;
+      for (const key of ["feedback_options", "editable", "placeholder", "examples", "likeable", "retryable", "undoable"]) {
         if (key in changed) props[key] = changed[key];
       }
       draw();

@@ -253,12 +253,20 @@ def add_dependency(
                 f"cancels must list events (what .click() etc. return), got {cancelled!r}"
             )
     input_list, inputs_as_dict = _as_list(inputs, "inputs")
+    output_list = _as_list(outputs, "outputs")[0]
+    generator = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
+    for output in output_list if generator else []:
+        if getattr(output, "streaming", False) and output.block_type == "audio":
+            raise ValueError(
+                "Audio(streaming=True) as a generator's output (Gradio's gapless playback of "
+                "yielded chunks) is not supported by webui; Audio() shows each chunk in turn"
+            )
     dependency = Dependency(
         id=len(root.dependencies),
         root=root,
         fn=fn,
         inputs=input_list,
-        outputs=_as_list(outputs, "outputs")[0],
+        outputs=output_list,
         targets=targets,
         api_name=name,
         api_visibility=visibility,

@@ -103,3 +103,20 @@ def test_audio_streams_from_the_microphone_and_names_its_endpoint() -> None:
         info = http.get("/gradio_api/info").json()["named_endpoints"]["/listen"]
     assert [p["component"] for p in info["parameters"]] == ["Audio"]
     assert [r["component"] for r in info["returns"]] == ["Audio"]
+
+
+def test_audio_streaming_true_is_a_microphone_input_never_a_streamed_output() -> None:
+    microphone = gr.Audio(streaming=True, render=False)
+    assert microphone.sources == ["microphone"] and microphone.streaming
+    with pytest.raises(ValueError, match="needs 'microphone' in sources"):
+        gr.Audio(streaming=True, sources=["upload"])
+    live = gr.Interface(lambda chunk: chunk, microphone, "audio", live=True)
+    assert [d.targets for d in live.dependencies if d.api_name == "lambda"] == [
+        [(microphone.id, "stream")]
+    ]
+
+    def chunks():
+        yield None
+
+    with gr.Blocks(), pytest.raises(ValueError, match="gapless playback"):
+        gr.Button().click(chunks, None, gr.Audio(streaming=True))

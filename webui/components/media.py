@@ -241,6 +241,7 @@ class Audio(Changeable, Playable, Streamable, Uploadable, Component):
         loop: bool = False,
         editable: bool = True,
         buttons: list[str] | None = None,
+        streaming: bool = False,
         waveform_options: WaveformOptions | dict[str, Any] | None = None,
         subtitles: str | os.PathLike[str] | list[dict[str, Any]] | None = None,
         **kwargs: Any,
@@ -259,7 +260,13 @@ class Audio(Changeable, Playable, Streamable, Uploadable, Component):
             require("numpy", "numpy", "Audio(type='numpy')")
         self.type = type
         self.format = "wav"
-        self.sources = [sources] if isinstance(sources, str) else list(sources or _AUDIO_SOURCES)
+        default_sources = ("microphone",) if streaming else _AUDIO_SOURCES
+        self.sources = [sources] if isinstance(sources, str) else list(sources or default_sources)
+        if streaming and "microphone" not in self.sources:
+            raise ValueError(f"Audio(streaming=True) needs 'microphone' in sources: {self.sources}")
+        # An input that streams the microphone in a live Interface, as .stream() does. As an
+        # output (Gradio's streamed playback) events refuse it: see webui.dependency.
+        self.streaming = bool(streaming)
         self.autoplay = autoplay
         self.loop = loop
         self.editable = editable

@@ -137,6 +137,8 @@ class Interface(Blocks):
         self.additional_input_components = component_list(additional_inputs, "additional input")
         self.input_components = self.main_input_components + self.additional_input_components
         self.output_components = component_list(outputs, "output")
+        for component in self.input_components + self.output_components:
+            component.unrender()  # made inside another app's `with`: rendered here instead
         if not self.input_components and not self.output_components:
             raise ValueError("Interface needs at least one of `inputs` or `outputs`")
         self.fn = fn

@@ -63,6 +63,21 @@ class Block:
         parent.children.append(self)
         return self
 
+    def unrender(self) -> Block:
+        """Take this block out of the app it was rendered in (Gradio's `unrender()`), so it can
+        be rendered again elsewhere: an Interface does this to components made inside another
+        app's `with` and passed to it. A no-op for a block not rendered."""
+        root = self.root
+        if root is None or self._id is None:
+            return self
+        for block in list(root.blocks.values()):
+            if isinstance(block, BlockContext) and self in block.children:
+                block.children.remove(self)
+                break
+        root.blocks.pop(self._id, None)
+        self._id, self.root = None, None
+        return self
+
     def props(self) -> dict[str, Any]:
         props: dict[str, Any] = {"visible": self.visible, "elem_classes": self.elem_classes}
         if self.elem_id is not None:

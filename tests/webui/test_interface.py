@@ -216,6 +216,23 @@ def test_inputs_and_outputs_in_every_form() -> None:
         gr.Interface(lambda v: v, "workflowcanvas", "text")
 
 
+def test_components_made_in_another_apps_with_are_the_interfaces(
+    serve: Callable[[gr.Blocks], str],
+) -> None:
+    """As Gradio: an Interface built inside another app's `with` (or a route of it) takes the
+    components made there for it out of that app first, so its events target its own."""
+    with gr.Blocks() as demo:
+        gr.Markdown("home")
+    with demo.route("Greet"):
+        name = gr.Textbox(label="name")
+        greeting = gr.Radio(["Hello", "Hi"], label="greeting")
+        gr.Interface(lambda n, g: f"{g}, {n}", [name, greeting], "text", api_name="hello")
+    [event] = [d for d in demo.dependencies if d.api_name == "hello"]
+    assert event.inputs == [name, greeting] and (name.id, "submit") in event.targets
+    assert demo.blocks[name.id] is name and name.root is demo
+    assert Client(serve(demo), verbose=False).predict("Ada", "Hi", api_name="/hello") == "Hi, Ada"
+
+
 def test_deep_link_button_enabled_after_a_run() -> None:
     """Interface(deep_link=...) as Gradio's: a disabled DeepLinkButton beside the outputs,
     enabled in the page after each run (a js-only .then), and its two click listeners."""

@@ -115,6 +115,12 @@ def on(
         timers = [block for block, event in pairs if event == "tick"]  # only a Timer ticks
         if timers:
             options.setdefault("timer", timers[0])
+        streamed = [block for block, event in pairs if event == "stream"]
+        if streamed:  # as Gradio: a stream trigger makes the event a stream
+            _check_stream_timings(options.get("stream_every", 0.5), options.get("time_limit"))
+            for block in streamed:
+                block.start_streaming()  # type: ignore[attr-defined]  # only Streamables stream
+            options["connection"] = "stream"
     return register(root, targets, fn, inputs, outputs, **options)
 
 
@@ -186,12 +192,37 @@ class Expandable:
 _STREAM_SOURCES = {"image": "webcam", "audio": "microphone"}
 
 
+def _check_stream_timings(stream_every: Any, time_limit: Any) -> None:
+    if isinstance(stream_every, bool) or not isinstance(stream_every, int | float):
+        raise TypeError(f"stream_every must be seconds (a number), got {stream_every!r}")
+    if stream_every <= 0:
+        raise ValueError(f"stream_every must be over 0 seconds, got {stream_every!r}")
+    if time_limit is not None and (
+        isinstance(time_limit, bool) or not isinstance(time_limit, int | float) or time_limit <= 0
+    ):
+        raise ValueError(f"time_limit must be seconds over 0 or None, got {time_limit!r}")
+
+
 class Streamable:
     """Gradio's `.stream()`: the page records the webcam (Image) or the microphone (Audio) and
     sends a frame or a chunk every `stream_every` seconds to one running event, which calls
     `fn` on each (see `webui.stream_inputs`)."""
 
     streaming: bool = False  # set by .stream(): the page records and sends chunks
+
+    def start_streaming(self: Any) -> None:
+        """Check, as Gradio's check_streamable, that this block records, and mark it so."""
+        source = _STREAM_SOURCES.get(self.block_type)
+        sources = getattr(self, "sources", None) or []
+        if source is None:
+            raise ValueError(
+                f"{type(self).__name__}.stream() has nothing to record: webui streams the "
+                "webcam of an Image and the microphone of an Audio"
+            )
+        if source not in sources or (source == "webcam" and list(sources) != ["webcam"]):
+            wanted = "sources=['webcam']" if source == "webcam" else "'microphone' in sources"
+            raise ValueError(f"{type(self).__name__}.stream() needs {wanted}, got {sources!r}")
+        self.streaming = True
 
     def stream(
         self: Any,
@@ -204,27 +235,8 @@ class Streamable:
         **options: Any,
     ) -> Any:
         """Run `fn(*inputs)` on each recorded chunk, for at most `time_limit` seconds."""
-        source = _STREAM_SOURCES.get(self.block_type)
-        sources = getattr(self, "sources", None) or []
-        if source is None:
-            raise ValueError(
-                f"{type(self).__name__}.stream() has nothing to record: webui streams the "
-                "webcam of an Image and the microphone of an Audio"
-            )
-        if source not in sources or (source == "webcam" and list(sources) != ["webcam"]):
-            wanted = "sources=['webcam']" if source == "webcam" else "'microphone' in sources"
-            raise ValueError(f"{type(self).__name__}.stream() needs {wanted}, got {sources!r}")
-        if isinstance(stream_every, bool) or not isinstance(stream_every, int | float):
-            raise TypeError(f"stream_every must be seconds (a number), got {stream_every!r}")
-        if stream_every <= 0:
-            raise ValueError(f"stream_every must be over 0 seconds, got {stream_every!r}")
-        if time_limit is not None and (
-            isinstance(time_limit, bool)
-            or not isinstance(time_limit, int | float)
-            or time_limit <= 0
-        ):
-            raise ValueError(f"time_limit must be seconds over 0 or None, got {time_limit!r}")
-        self.streaming = True
+        _check_stream_timings(stream_every, time_limit)
+        self.start_streaming()
         return _stream(
             self,
             fn,

@@ -120,3 +120,14 @@ def test_audio_streaming_true_is_a_microphone_input_never_a_streamed_output() ->
 
     with gr.Blocks(), pytest.raises(ValueError, match="gapless playback"):
         gr.Button().click(chunks, None, gr.Audio(streaming=True))
+
+
+def test_gr_on_with_a_stream_trigger_is_a_stream_event() -> None:
+    with gr.Blocks() as demo:
+        camera = gr.Image(sources=["webcam"])
+        out = gr.Image()
+        gr.on([camera.stream], lambda frame: frame, camera, out, stream_every=0.25)
+        with pytest.raises(ValueError, match=r"needs sources=\['webcam'\]"):
+            gr.on([gr.Image().stream], lambda frame: frame, None, None)
+    (event,) = demo.dependencies
+    assert (event.connection, event.stream_every, camera.streaming) == ("stream", 0.25, True)

@@ -65,8 +65,8 @@ def component_server_routes(routes: Routes) -> list[Route]:
         session_hash = body.get("session_hash")
         state = routes.queue.states.get(session_hash) if isinstance(session_hash, str) else None
         component_id = body["component_id"]
-        block = state.components.get(component_id) if state is not None else None
-        block = block or routes.blocks.blocks.get(component_id)
+        updated = state.components.get(component_id) if state is not None else None
+        block = updated or routes.blocks.blocks.get(component_id)
         fn = getattr(block, body["fn_name"], None) if block is not None else None
         if fn is None or not is_server_function(fn):
             return _problem(404, "Function not found.")

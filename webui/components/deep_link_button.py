@@ -66,12 +66,14 @@ class DeepLinkButton(Button):
         """Attach the two click listeners (Gradio's split: a js-only one cannot chain)."""
         self.click(None, [], [self], js=self.share_link_js(), api_visibility="private")
         label = self.value
+
+        def restore_label() -> Any:
+            time.sleep(1)
+            return label
+
+        # Gradio's fn is a lambda, so its undocumented endpoint is /lambda (or lambda_1, ...).
         self.click(
-            lambda: time.sleep(1) or label,
-            [],
-            [self],
-            queue=False,
-            api_visibility="undocumented",
+            restore_label, [], [self], queue=False, api_name="lambda", api_visibility="undocumented"
         )
 
 

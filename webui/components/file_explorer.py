@@ -160,7 +160,8 @@ class FileExplorer(Changeable, Selectable, Component):
         except (FileNotFoundError, NotADirectoryError, PermissionError):
             return []
         real_root = Path(os.path.realpath(self.root_dir))
-        folders, files = [], []
+        folders: list[dict[str, Any]] = []
+        files: list[dict[str, Any]] = []
         for name in names:
             path = folder / name
             if name.startswith(".") or self._refused(path):

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pandas as pd
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 import webui as gr
@@ -133,3 +134,42 @@ def test_axis_formats(
         value,
     )
     assert result == text
+
+
+def test_dragging_across_the_x_axis_selects_a_range(
+    browser: Driver, serve: Callable[[gr.Blocks], str]
+) -> None:
+    """As Gradio's plot_guide_zoom: the selection's index becomes x_lim; a double click resets."""
+    frame = pd.DataFrame({"t": [0, 10, 20, 30, 40], "v": [1, 2, 3, 2, 1]})
+    with gr.Blocks() as demo:
+        plot = gr.LinePlot(frame, x="t", y="v", elem_id="zoom")
+        chosen = gr.Textbox(elem_id="range")
+
+        def select(selection: gr.SelectData) -> tuple[gr.LinePlot, str]:
+            low, high = selection.index
+            return gr.LinePlot(x_lim=[low, high]), f"{low:.0f}-{high:.0f}"
+
+        plot.select(select, None, [plot, chosen])
+        plot.double_click(lambda: (gr.LinePlot(x_lim=None), "reset"), None, [plot, chosen])
+    browser.get(serve(demo))
+    chart = until(lambda: browser.find_element(By.CSS_SELECTOR, "#zoom svg"))
+    scale, shift = browser.execute_script(
+        "const m = document.querySelector('#zoom svg').getScreenCTM(); return [m.a, m.e];"
+    )
+    centre = chart.rect["x"] + chart.rect["width"] / 2
+
+    def offset(t: float) -> int:  # from the chart's centre; the viewBox's x 64..624 is t 0..40
+        return round(scale * (64 + t / 40 * 560) + shift - centre)
+
+    def shown() -> str:
+        return browser.find_element(By.CSS_SELECTOR, "#range input").get_attribute("value")
+
+    drag = ActionChains(browser).move_to_element_with_offset(chart, offset(10), 0)
+    drag.click_and_hold().move_by_offset(offset(30) - offset(10), 0).release().perform()
+    until(lambda: shown() == "10-30")
+    # x_lim is the dragged range now: the x ticks lie within it (0 and 40 are gone)
+    until(lambda: browser.find_element(By.CSS_SELECTOR, "#zoom .webui-tick").text in ("10", "15"))
+    redrawn = browser.find_element(By.CSS_SELECTOR, "#zoom svg")  # the update drew a new one
+    ActionChains(browser).double_click(redrawn).perform()
+    until(lambda: shown() == "reset")
+    assert not [e for e in browser.get_log("browser") if "favicon" not in e["message"]]

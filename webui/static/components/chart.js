@@ -180,5 +180,9 @@ export function drawChart(model) {
     }
     marks.append(group);
   });
+  // For brushing (plot.js): the x value under a viewBox x, on quantitative and temporal axes.
+  chart.dataset.xKind = model.xKind;
+  chart.area = { left: PAD.left, right: WIDTH - PAD.right, top: PAD.top, bottom: plotBottom };
+  chart.xInvert = nominal ? null : (px) => xScale.lo + ((px - PAD.left) / (WIDTH - PAD.right - PAD.left)) * (xScale.hi - xScale.lo);
   return chart;
 }

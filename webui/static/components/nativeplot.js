@@ -116,7 +116,8 @@ export function nativeModel(value, props) {
     categories,
     series,
     bars: "stacked",
-    xDomain: props.x_lim,
+    // Gradio takes a temporal x_lim as timestamps in seconds; the chart's times are ms.
+    xDomain: kind === "temporal" && props.x_lim ? props.x_lim.map((v) => (v == null ? null : v * 1000)) : props.x_lim,
     yDomain: props.y_lim,
     title: props.title,
     xTitle: props.x_title ?? xName,

@@ -3,7 +3,7 @@
 // ScatterPlot, BarPlot) draw their {columns, data, datatypes, mark} (nativeplot.js). Both draw
 // with chart.js; "export" saves the chart as PNG, "fullscreen" shows it alone.
 
-import { drawChart } from "./chart.js";
+import { drawChart, svg } from "./chart.js";
 import { el, fieldset } from "./common.js";
 import { nativeModel } from "./nativeplot.js";
 import { plotlyModel, vegaLiteModel } from "./plotspec.js";
@@ -86,6 +86,41 @@ async function exportPng(box, name) {
   el("a", { href: canvas.toDataURL("image/png"), download: `${name || "plot"}.png` }).click();
 }
 
+// Native plots: dragging across a quantitative or temporal x axis selects that range (`select`
+// with index [from, to]; times in seconds, as Gradio's x_lim takes them), a double click fires
+// `double_click`, as Gradio's plots do (its zoom demos set x_lim from the selection).
+function brushable(box, props, ctx) {
+  box.addEventListener("dblclick", () => ctx.emit("double_click"));
+  box.addEventListener("pointerdown", (event) => {
+    const chart = box.querySelector("svg");
+    if (!chart?.xInvert || !props._selectable) return;
+    const toChart = (e) => new DOMPoint(e.clientX, e.clientY).matrixTransform(chart.getScreenCTM().inverse());
+    const start = toChart(event);
+    const { left, right, top, bottom } = chart.area;
+    if (start.x < left || start.x > right || start.y < top || start.y > bottom) return;
+    const band = svg("rect", { class: "webui-brush", x: start.x, y: top, width: 0, height: bottom - top, fill: "currentColor", "fill-opacity": 0.15 });
+    chart.append(band);
+    const clamp = (x) => Math.min(right, Math.max(left, x));
+    const move = (e) => {
+      const x = clamp(toChart(e).x);
+      band.setAttribute("x", Math.min(start.x, x));
+      band.setAttribute("width", Math.abs(x - start.x));
+    };
+    const end = (e) => {
+      window.removeEventListener("pointermove", move);
+      window.removeEventListener("pointerup", end);
+      band.remove();
+      const x = clamp(toChart(e).x);
+      if (Math.abs(x - start.x) < 3) return;
+      const temporal = chart.dataset.xKind === "temporal";
+      const range = [Math.min(start.x, x), Math.max(start.x, x)].map((px) => chart.xInvert(px) / (temporal ? 1000 : 1));
+      ctx.emit("select", { index: range, value: range, selected: true });
+    };
+    window.addEventListener("pointermove", move);
+    window.addEventListener("pointerup", end);
+  });
+}
+
 function plotBlock(props, draw) {
   const box = el("div", { class: "webui-plot" });
   const exportButton = el("button", { type: "button", class: "webui-button webui-button-secondary webui-button-sm webui-plot-export", text: "Export" });
@@ -119,4 +154,8 @@ function plotBlock(props, draw) {
 }
 
 export const plot = (props) => plotBlock(props, plotDocument);
-export const nativeplot = (props) => plotBlock(props, nativeDocument);
+export function nativeplot(props, ctx) {
+  const block = plotBlock(props, nativeDocument);
+  brushable(block.element.querySelector(".webui-plot"), props, ctx);
+  return block;
+}

@@ -47,7 +47,7 @@ def build_config(blocks: Root, root: str) -> dict[str, Any]:
         "fill_width": blocks.fill_width,
         **blocks.pages.config(layout, components, dependencies),  # pages, and each one's blocks
         "mcp_server": False,
-        "i18n_translations": None,
+        "i18n_translations": None if blocks.i18n is None else blocks.i18n.translations,
         "dependencies": dependencies,
         "layout": layout,
         "username": None,

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, cast
 
 from webui.auth import AuthSettings
+from webui.i18n import I18n
 from webui.launch_env import LaunchSettings, resolve_launch
 from webui.notebook import (
     DEFAULT_HEIGHT,
@@ -92,6 +93,7 @@ class Blocks(Root):
         ssl_keyfile_password: str | None = None,
         ssl_verify: bool = True,
         max_threads: int = 40,
+        i18n: I18n | None = None,
         **unsupported: Any,
     ) -> tuple[Starlette, str, None]:
         """Serve on uvicorn in a background thread, and block until Ctrl-C in a script.
@@ -115,6 +117,7 @@ class Blocks(Root):
         GRADIO_ALLOWED_PATHS/GRADIO_BLOCKED_PATHS, GRADIO_DEBUG and GRADIO_SHARE (see
         `webui.launch_env`). `share=True` raises ValueError: webui makes no public links.
         `max_threads` (40) bounds the threads that run synchronous event functions at once.
+        `i18n` (a `gr.I18n`) translates the page's marked text by the browser's language.
         """
         where = resolve_launch(
             server_name=server_name,
@@ -147,6 +150,10 @@ class Blocks(Root):
             self.theme = resolve_theme(theme)
         if css is not None:
             self.css = css
+        if i18n is not None:
+            if not isinstance(i18n, I18n):
+                raise TypeError(f"launch(i18n=...) must be a gr.I18n, got {i18n!r}")
+            self.i18n = i18n
         for key in unsupported:
             logger.warning("launch(%s=...) is not supported by webui and is ignored", key)
         if show_error is not None:

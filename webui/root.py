@@ -25,6 +25,7 @@ from webui.tree import Block, BlockContext, open_layout
 
 if TYPE_CHECKING:
     from webui.auth import AuthSettings
+    from webui.i18n import I18n
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,6 +70,7 @@ class Root(BlockContext):
         # Every `frequency` s, uploaded and cached files older than `age` s are deleted (see
         # webui.session_end, which runs the sweep).
         self.delete_cache = _check_delete_cache(delete_cache)
+        self.i18n: I18n | None = None  # launch(i18n=...) sets it; /config carries its table
         self.blocks: dict[int, Block] = {}
         self.pages = Pages()  # demo.route() adds pages; blocks and events belong to one
         self.dependencies: list[Dependency] = []

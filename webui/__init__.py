@@ -90,6 +90,7 @@ from webui.event_data import (
 from webui.events import on
 from webui.examples import Examples
 from webui.flagging import CSVLogger, FlaggingCallback, SimpleCSVLogger
+from webui.i18n import I18n
 from webui.interface import Interface
 from webui.layouts import Accordion, Column, Group, Row, Tab, TabItem, Tabs
 from webui.media import get_audio, get_file, get_image, get_model3d, get_video
@@ -152,6 +153,7 @@ __all__ = [
     "Group",
     "Highlight",
     "HighlightedText",
+    "I18n",
     "Image",
     "ImageEditor",
     "ImageMask",

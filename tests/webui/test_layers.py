@@ -37,6 +37,7 @@ LAYERS: dict[str, set[str]] = {
         "progress",
         "themes",
         "caching",
+        "i18n",
         "reload",
         "gradio_parameters",
         "pages",

@@ -4,6 +4,7 @@ import { callServer } from "./component_server.js";
 import { builtins } from "./components/index.js";
 import { el, sameValue } from "./components/common.js";
 import { EventRunner } from "./events.js";
+import { translate, useTranslations } from "./i18n.js";
 import { layouts } from "./layout.js";
 import { currentPage, defaultNavbar } from "./navbar.js";
 import { Session } from "./protocol.js";
@@ -44,12 +45,12 @@ class View {
   setValue(value) {
     if (!this.handle) return;
     const before = this.handle.getValue();
-    this.handle.setValue(value);
+    this.handle.setValue(translate(value)); // gr.I18n text an event returned
     if (!sameValue(before, this.handle.getValue())) this.emit("change");
   }
 
   update(props) {
-    const { value, visible, elem_classes: classes, ...rest } = props;
+    const { value, visible, elem_classes: classes, ...rest } = translate(props);
     if (visible !== undefined) this.setVisible(visible);
     if (classes !== undefined) this.setClasses(classes);
     Object.assign(this.props, rest);
@@ -169,7 +170,9 @@ async function boot() {
     }
   }
   if (!reply.ok) throw new Error(`could not load /config: ${reply.status}`);
-  const config = await reply.json();
+  const raw = await reply.json();
+  useTranslations(raw.i18n_translations); // gr.I18n: marked text in the browser's language
+  const config = translate(raw);
   document.title = config.title ?? document.title;
   if (new URLSearchParams(window.location.search).get("__theme") === "dark") {
     document.documentElement.classList.add("dark");

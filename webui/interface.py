@@ -44,7 +44,6 @@ def _refuse_unsupported(**given: Any) -> None:
         "batch": (False, "webui's events run one call at a time; there is no batching"),
         "_api_mode": (False, "it is Gradio-internal (gr.load of remote apps)"),
         "allow_duplication": (False, "the Duplicate button is for Hugging Face Spaces"),
-        "delete_cache": (None, "webui removes an app's files when it closes, not periodically"),
         "validator": (None, "webui's events have no validators"),
     }
     for name, value in given.items():
@@ -109,7 +108,7 @@ class Interface(Blocks):
     ):
         _refuse_unsupported(
             batch=batch, _api_mode=_api_mode, allow_duplication=allow_duplication,
-            delete_cache=delete_cache, validator=validator,
+            validator=validator,
         )  # fmt: skip
         self.deep_link = interface_deep_link(deep_link)  # a DeepLinkButton, or None
         if api_description is False:
@@ -127,6 +126,7 @@ class Interface(Blocks):
             title=title or "webui",
             fill_width=fill_width,
             analytics_enabled=analytics_enabled,
+            delete_cache=delete_cache,  # the sweep of old files, as Blocks (webui.session_end)
             **blocks_kwargs,
         )
         if inputs is _OMITTED or outputs is _OMITTED:

@@ -251,7 +251,6 @@ def test_deep_link_button_enabled_after_a_run() -> None:
 def test_unsupported_parameters_are_refused_by_name() -> None:
     cases = [
         ({"batch": True}, "batch=True"),
-        ({"delete_cache": (60, 60)}, "delete_cache"),
         ({"validator": lambda x: None}, "validator"),
         ({"allow_duplication": True}, "allow_duplication"),
         ({"article": "https://example.com/a.md"}, "never fetches URLs"),
@@ -264,6 +263,8 @@ def test_unsupported_parameters_are_refused_by_name() -> None:
     for name in ("js", "head", "css_paths"):
         with pytest.raises(TypeError, match=f"'{name}'"):
             gr.Interface(greet, "text", "text", **{name: "x"})
+    swept = gr.Interface(greet, "text", "text", delete_cache=(60, 3600))  # as Blocks takes it
+    assert swept.delete_cache == (60.0, 3600.0)
 
 
 def test_live_interface_streams_a_streaming_webcam_to_fn() -> None:

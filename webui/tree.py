@@ -8,7 +8,7 @@ separate apps never see each other's trees.
 from __future__ import annotations
 
 from contextvars import ContextVar, Token
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 if TYPE_CHECKING:
     from webui.root import Root
@@ -106,7 +106,7 @@ class BlockContext(Block):
         self._tokens: list[Token] = []
         super().__init__(**kwargs)
 
-    def __enter__(self) -> BlockContext:
+    def __enter__(self) -> Self:
         if self._id is None:  # a root has its id from birth; a layout once rendered in one
             raise RuntimeError(f"{type(self).__name__} must be opened inside a `with Blocks():`")
         self._tokens.append(_render_parent.set(self))

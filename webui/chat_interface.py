@@ -39,6 +39,7 @@ from webui.components import (
     MultimodalTextbox,
     State,
     Textbox,
+    component_instance,
 )
 from webui.components.chat import Chatbot, pairs_to_messages
 from webui.examples import Examples
@@ -66,7 +67,7 @@ class ChatInterface(Blocks):
         type: Literal["messages", "tuples"] = "messages",
         chatbot: Chatbot | None = None,
         textbox: Textbox | MultimodalTextbox | None = None,
-        additional_inputs: Component | list[Component] | None = None,
+        additional_inputs: str | Component | list[str | Component] | None = None,
         additional_inputs_accordion: str | Accordion | None = None,
         additional_outputs: Component | list[Component] | None = None,
         editable: bool = False,
@@ -165,12 +166,17 @@ class ChatInterface(Blocks):
         self.render()
 
     @staticmethod
-    def _components(given: Component | list[Component] | None, name: str) -> list[Component]:
-        listed = [given] if isinstance(given, Component) else list(given or [])
-        for component in listed:
-            if not isinstance(component, Component):
-                raise TypeError(f"ChatInterface {name} must be components, got {component!r}")
-        return listed
+    def _components(given: Any, name: str) -> list[Component]:
+        """Components, or (for additional_inputs) Gradio's string shortcuts of them."""
+        listed = [given] if isinstance(given, Component | str) else list(given or [])
+        components = []
+        for item in listed:
+            if isinstance(item, str) and name == "additional_inputs":
+                item = component_instance(item)
+            if not isinstance(item, Component):
+                raise TypeError(f"ChatInterface {name} must be components, got {item!r}")
+            components.append(item)
+        return components
 
     def _extra_in_examples(self) -> bool:
         """Whether examples give values for the additional inputs (then they show as a table)."""

@@ -164,6 +164,21 @@ def test_examples_show_their_files_and_icons_from_the_cache(tmp_path) -> None:
     assert example[0]["files"][0]["path"] != str(tmp_path / "cat.png")
 
 
+def test_avatars_and_example_icons_are_served_or_linked(tmp_path) -> None:
+    (tmp_path / "me.png").write_bytes(b"png")
+    url = "https://example.com/bot.png"
+    with gr.Blocks() as demo:
+        gr.Chatbot(avatar_images=(tmp_path / "me.png", url), examples=[{"text": "a", "icon": url}])
+    with TestClient(demo.app) as http:
+        config = http.get("/config").json()
+    props = next(c for c in config["components"] if c["type"] == "chatbot")["props"]
+    user, bot = props["avatar_images"]
+    assert user["orig_name"] == "me.png" and user["path"] != str(tmp_path / "me.png")
+    assert bot["url"] == url and props["examples"][0]["icon"]["url"] == url  # never fetched
+    with pytest.raises(ValueError, match="avatar_images is \\(user image, assistant image\\)"):
+        gr.Chatbot(avatar_images=("one.png",))  # type: ignore[arg-type]
+
+
 def test_gradios_chatbot_module_names_the_message_types() -> None:
     from webui.components import chatbot
 

@@ -406,6 +406,15 @@ def test_examples_with_additional_inputs_show_as_a_table() -> None:
     assert demo.examples_handler is not None and demo.examples_handler.dataset.visible
 
 
+def test_additional_inputs_may_be_shortcuts(serve: Callable[[gr.Blocks], str]) -> None:
+    demo = gr.ChatInterface(spell, additional_inputs="text", additional_inputs_accordion="More")
+    assert isinstance(demo.additional_inputs[0], gr.Textbox)
+    accordion = demo.additional_inputs[0].root.blocks  # the shortcut is rendered in "More"
+    assert any(getattr(b, "label", None) == "More" for b in accordion.values())
+    client = Client(serve(demo), verbose=False)
+    assert client.predict("ab", "?", api_name="/spell") == "ab?"
+
+
 def test_a_chat_made_inside_blocks_shows_there(serve: Callable[[gr.Blocks], str]) -> None:
     with gr.Blocks() as demo, gr.Column():
         gr.Markdown("above")

@@ -19,11 +19,12 @@ from webui.components.chat_parts import (
     as_message_dict,
     fn_message,
     plain_content,
+    served_file,
     shown_example,
     wire_message,
 )
 from webui.components.chat_reasoning import checked_reasoning_tags, split_reasoning
-from webui.components.filedata import FILE_DATA_SCHEMA, output_file_data
+from webui.components.filedata import FILE_DATA_SCHEMA
 from webui.errors import Error
 from webui.events import Changeable, Likeable, Selectable, _listener
 
@@ -239,13 +240,6 @@ class Chatbot(Changeable, Selectable, Likeable, Component):
         """Whether a listener waits for `event`: the page shows its button only then."""
         return self.root is not None and self.root.has_listener(self, event)
 
-    def _avatar(self, image: str | None) -> dict[str, Any] | None:
-        if image is None:
-            return None
-        if image.startswith(("http://", "https://")):
-            return {"path": image, "url": image, "meta": {"_type": "gradio.FileData"}}
-        return output_file_data(self, image)
-
     def api_info(self) -> dict[str, Any]:
         return dict(_MESSAGE_SCHEMA)
 
@@ -265,7 +259,7 @@ class Chatbot(Changeable, Selectable, Likeable, Component):
             "clearable": self._listened("clear"),
             "like_user_message": self.like_user_message,
             "buttons": self.buttons,
-            "avatar_images": [self._avatar(image) for image in self.avatar_images],
+            "avatar_images": [served_file(self, image) for image in self.avatar_images],
         }
         if self.placeholder is not None:
             props["placeholder"] = self.placeholder

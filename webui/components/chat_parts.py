@@ -201,14 +201,23 @@ def plain_content(parts: list[dict[str, Any]]) -> Any:
     return parts
 
 
+def served_file(chatbot: Component, file: Any) -> dict[str, Any] | None:
+    """A picture or file the app gave (avatar, example): a URL as it is (the browser loads
+    it), a path served from the app's cache."""
+    if file is None:
+        return None
+    if isinstance(file, str) and file.startswith(("http://", "https://")):
+        return {"path": file, "url": file, "meta": {"_type": FILE_DATA_TYPE}}
+    return output_file_data(chatbot, file)
+
+
 def shown_example(chatbot: Component, example: dict[str, Any]) -> dict[str, Any]:
-    """An example message as the page shows it: its icon and files served from the cache."""
+    """An example message as the page shows it: its icon and files served."""
     shown = dict(example)
-    icon = shown.get("icon")
-    if isinstance(icon, str | os.PathLike) or (isinstance(icon, dict) and icon.get("path")):
-        shown["icon"] = output_file_data(chatbot, icon)
+    if shown.get("icon") is not None:
+        shown["icon"] = served_file(chatbot, shown["icon"])
     if shown.get("files") is not None:
         if not isinstance(shown["files"], list):
             raise Error("a chat example's 'files' is a list of file paths")
-        shown["files"] = [output_file_data(chatbot, f) for f in shown["files"]]
+        shown["files"] = [served_file(chatbot, f) for f in shown["files"]]
     return shown

@@ -107,7 +107,8 @@ def test_client_round_trip_update_and_listing_through_the_route(
         files.change(
             lambda paths: seen.append(paths) or ",".join(paths), files, out, api_name="pick"
         )
-        where.submit(lambda root: gr.FileExplorer(root_dir=root), where, files, api_name="move")
+        move = lambda root: gr.FileExplorer(root_dir=Path(root))  # noqa: E731 (sent as text)
+        where.submit(move, where, files, api_name="move")
     url = serve(demo)
     client = Client(url, verbose=False)
     info = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/pick"]

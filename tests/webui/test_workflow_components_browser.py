@@ -21,6 +21,20 @@ def browser() -> Iterator[Driver]:
         yield driver
 
 
+# HTML5 drag and drop as the browser dispatches it (WebDriver's own drag sends mouse events).
+DRAG = """
+const [source, target] = arguments;
+const data = new DataTransfer();
+const box = target.getBoundingClientRect();
+source.dispatchEvent(new DragEvent("dragstart", {bubbles: true, dataTransfer: data}));
+target.dispatchEvent(new DragEvent("dragover", {
+  bubbles: true, cancelable: true, dataTransfer: data, clientX: box.left + 2, clientY: box.top + 2,
+}));
+target.dispatchEvent(new DragEvent("drop", {bubbles: true, cancelable: true, dataTransfer: data}));
+source.dispatchEvent(new DragEvent("dragend", {bubbles: true, dataTransfer: data}));
+"""
+
+
 def css(browser: Driver, selector: str) -> list:
     return browser.find_elements(By.CSS_SELECTOR, selector)
 
@@ -32,6 +46,9 @@ def build_app(root: Path, upload: Path) -> gr.Blocks:
                 explorer = gr.FileExplorer(root_dir=root, glob="**/*.txt", elem_id="explorer")
                 picked = gr.Textbox(elem_id="picked")
                 explorer.change(lambda paths: ",".join(paths or []), explorer, picked)
+                gr.Button("Docs", elem_id="docs").click(
+                    lambda: gr.FileExplorer(root_dir=root / "docs"), None, explorer
+                )
                 gr.Button("Next", elem_id="next").click(
                     lambda: gr.Walkthrough(selected=1), outputs=walk
                 )
@@ -84,6 +101,14 @@ def test_workflow_components_in_the_page(browser: Driver, serve: object, tmp_pat
     value = css(browser, "#picked textarea, #picked input")[0].get_attribute("value")
     assert value == str(root / "docs" / "notes.txt")
 
+    # an update to root_dir lists the new root (ls answers from the session's copy)
+    css(browser, "#docs")[0].click()
+    until(
+        lambda: (
+            [e.text for e in css(browser, "#explorer .webui-fileexplorer-name")] == ["notes.txt"]
+        )
+    )
+
     # the walkthrough shows one step; the event moves it to the second
     assert css(browser, "#second")[0].is_displayed() is False
     css(browser, "#next")[0].click()
@@ -111,9 +136,12 @@ def test_workflow_components_in_the_page(browser: Driver, serve: object, tmp_pat
     css(browser, "#param-n summary")[0].click()
     assert css(browser, "#param-n .webui-param-description strong")[0].text == "many"
 
-    # Draggable: children are draggable, in their order
+    # Draggable: dragging the second child over the top half of the first puts it first
     items = css(browser, "#drag .webui-draggable-item")
     assert len(items) == 2 and items[0].get_attribute("draggable") == "true"
+    browser.execute_script(DRAG, items[1], items[0])
+    order = [e.get_attribute("id") for e in css(browser, "#drag .webui-draggable-item")]
+    assert order == ["two", "one"]
 
     # DuplicateButton off Spaces: shown, inert
     assert css(browser, "#dup button, #dup")[0].text == "Duplicate Space"

@@ -67,6 +67,8 @@ class FileExplorer(Changeable, Selectable, Component):
         if not isinstance(glob, str) or not (ignore_glob is None or isinstance(ignore_glob, str)):
             raise ValueError("FileExplorer glob and ignore_glob must be strings")
         self.root_dir = str(root)
+        if isinstance(root_dir, os.PathLike):  # an update sends it as given: a Path as text
+            self.constructor_args["root_dir"] = os.fspath(root_dir)
         self.glob, self.ignore_glob, self.file_count = glob, ignore_glob, file_count
         self.height, self.max_height, self.min_height = height, max_height, min_height
         kwargs.setdefault("min_width", 160)

@@ -62,6 +62,9 @@ def test_props_and_refused_arguments() -> None:
         gr.ImageSlider(buttons=["share"], render=False)
     with pytest.raises(ValueError, match="type"):
         gr.ImageSlider(type="bytes", render=False)
+    with pytest.raises(ValueError, match="image_mode"):
+        gr.ImageSlider(image_mode="RGBX", render=False)
+    assert gr.ImageSlider(image_mode=None, render=False).own_props()["image_mode"] is None
 
 
 def test_an_update_moves_the_handle_and_files_cross_the_client(

@@ -36,6 +36,8 @@ SLIDER_DATA_SCHEMA: dict[str, Any] = {
     "title": "SliderData",
 }
 _BUTTONS = ("download", "fullscreen")
+# Pillow's modes, as Gradio's image_mode lists them (None keeps each file's own).
+_IMAGE_MODES = ("1", "L", "P", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "HSV", "I", "F")
 
 
 class ImageSlider(Changeable, Selectable, Streamable, Uploadable, Component):
@@ -63,6 +65,8 @@ class ImageSlider(Changeable, Selectable, Streamable, Uploadable, Component):
         for button in buttons or []:
             if button not in _BUTTONS:
                 raise ValueError(f"ImageSlider buttons are among {list(_BUTTONS)}, got {button!r}")
+        if image_mode is not None and image_mode not in _IMAGE_MODES:
+            raise ValueError(f"ImageSlider image_mode is one of {_IMAGE_MODES} or None")
         if not 0 <= slider_position <= 100:
             raise ValueError(f"ImageSlider slider_position is 0-100, got {slider_position}")
         self.format = format.lower().lstrip(".")

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
+from webui.gradio_parameters import gradio_parameters
 from webui.tree import Block
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,42 @@ def _named_arguments(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -
     return named
 
 
+def look_options(cls: type) -> frozenset[str]:
+    """The look options `cls` takes: its `look_options` and its ancestors'."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        names |= klass.__dict__.get("look_options", frozenset())
+    return frozenset(names)
+
+
+def _gradio_name(cls: type) -> str:
+    """The Gradio class `cls` stands for: itself or its nearest ancestor Gradio has."""
+    for klass in cls.__mro__:
+        if gradio_parameters(klass.__name__):
+            return klass.__name__
+    return cls.__name__
+
+
+def check_look_options(cls: type, given: dict[str, Any]) -> dict[str, Any]:
+    """`given` if `cls` takes every one of them as a look option; else TypeError naming the
+    first it does not take, and whether it is a Gradio parameter webui lacks."""
+    for name in sorted(set(given) - look_options(cls)):
+        message = f"{cls.__name__}() got an unexpected keyword argument {name!r}"
+        if name in gradio_parameters(_gradio_name(cls)):
+            message += (
+                f": Gradio's {_gradio_name(cls)} takes {name}=, which webui does not implement"
+            )
+        raise TypeError(message)
+    return dict(given)
+
+
+def _preserved(names: list[str] | str | None) -> list[str]:
+    listed = [names] if isinstance(names, str) else list(names or [])
+    if not all(isinstance(name, str) for name in listed):
+        raise TypeError(f"preserved_by_key must be prop names, got {names!r}")
+    return listed
+
+
 class Component(Block):
     """A block with a value.
 
@@ -60,6 +97,10 @@ class Component(Block):
 
     skip_api: ClassVar[bool] = False
     python_type: ClassVar[str] = "Any"
+    # Gradio's options for how the component looks that this class takes as keywords. Each is
+    # sent to the page as a prop of the same name, which the page's module for the block type
+    # reads (tests/webui/test_component_options.py checks that it does).
+    look_options: ClassVar[frozenset[str]] = frozenset()
     example: ClassVar[Any] = None
     constructor_args: dict[str, Any]
 
@@ -85,15 +126,16 @@ class Component(Block):
         scale: int | None = None,
         min_width: int = 160,
         key: int | str | None = None,
+        preserved_by_key: list[str] | str | None = "value",
         every: Any = None,
         inputs: Any = None,
-        **display: Any,
+        **look: Any,
     ):
-        """`container`, `scale`, `min_width` and `key` are layout hints the page reads.
+        """`container`, `scale`, `min_width` and `key` are layout hints the page reads;
+        `preserved_by_key` names the props a keyed component keeps when gr.render rebuilds it.
 
-        Other keyword arguments that Gradio components take only for their looks
-        (`show_copy_button=`, `autoscroll=`, `wrap=`, ...) are accepted and ignored, with a
-        debug log, so apps written for Gradio run unchanged.
+        Other keywords must be among the class's `look_options` (sent to the page as props of
+        the same name); any other raises TypeError naming it.
         """
         # A callable value is called once here and again on each page load, as in Gradio: see
         # `webui.load_events`, which Blocks calls when the app is built.
@@ -108,8 +150,8 @@ class Component(Block):
         self.show_label = show_label
         self.interactive = interactive
         self.container, self.scale, self.min_width, self.key = container, scale, min_width, key
-        if display:
-            logger.debug("%s ignores display options %s", type(self).__name__, sorted(display))
+        self.preserved_by_key = _preserved(preserved_by_key)
+        self.look = check_look_options(type(self), look)
         super().__init__(visible=visible, elem_id=elem_id, elem_classes=elem_classes, render=render)
         # Attached when the app's `with` ends, also for components rendered later (Interface's).
         self.load_event_to_attach: tuple[Callable[..., Any], Any, Any] | None = None
@@ -141,7 +183,7 @@ class Component(Block):
         accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
         known = {name for name in parameters if name != "self"}
         if accepts_any:
-            known |= set(_signature(Component).parameters)
+            known |= set(_signature(Component).parameters) | look_options(type(self))
         unknown = sorted(set(props) - known)
         if unknown:
             logger.warning(
@@ -162,9 +204,12 @@ class Component(Block):
         if self.value is not None:
             props["value"] = self.postprocess(self.value)
         props.update(self.own_props())
+        props.update(self.look)
         for key in ("label", "show_label", "interactive", "scale", "key"):
             if getattr(self, key) is not None:
                 props[key] = getattr(self, key)
+        if self.key is not None:
+            props["preserved_by_key"] = self.preserved_by_key
         props.update(container=self.container, min_width=self.min_width)
         props.update(super().props())
         # The page marks selectable items only where a select listener waits, as Gradio does.

@@ -157,8 +157,9 @@ def test_tables_tags_and_streams_through_client(serve: Callable[[gr.Blocks], str
     assert [r["component"] for r in endpoint["returns"]] == ["Dataframe", "Textbox"]
 
 
-def test_display_only_arguments_of_gradio_apps_are_accepted() -> None:
-    """Layout hints reach the page; purely cosmetic options are ignored, not errors."""
+def test_display_arguments_of_gradio_apps_reach_the_page() -> None:
+    """Layout hints and look options are props the page reads; an unknown keyword is refused
+    (tests/webui/test_component_options.py covers every class)."""
     with gr.Blocks():
         box = gr.Textbox(label="T", scale=2, min_width=80, container=False, key="t",
                          show_copy_button=True, autoscroll=False)  # fmt: skip
@@ -167,7 +168,10 @@ def test_display_only_arguments_of_gradio_apps_are_accepted() -> None:
     assert (props["scale"], props["min_width"], props["container"], props["key"]) == (
         2, 80, False, "t",
     )  # fmt: skip
-    assert "show_copy_button" not in props and num.props()["scale"] == 1
+    assert props["show_copy_button"] is True and props["autoscroll"] is False
+    assert num.props()["scale"] == 1
+    with pytest.raises(TypeError, match="'sparkle'"):
+        gr.Textbox(sparkle=True)
 
 
 # -- Gradio's Interface surface ----------------------------------------------------------------

@@ -15,6 +15,8 @@ logger = logging.getLogger(__name__)
 class _Choice(Changeable, Selectable, Component):
     """Shared by Dropdown and Radio: `type="value"` passes the value, `"index"` its position."""
 
+    look_options = frozenset({"info"})
+
     def __init__(
         self,
         choices: list[Any] | None = None,

@@ -8,6 +8,7 @@ import sys
 from typing import Any, ClassVar, Literal
 
 from webui.components.base import Component, check_choices
+from webui.components.options import check_buttons
 from webui.errors import Error
 from webui.events import Changeable, Editable, Selectable
 
@@ -94,6 +95,43 @@ def json_cell(cell: Any) -> Any:
     return str(cell)
 
 
+def _limits(given: Any) -> tuple[int | None, int | None]:
+    if given is None:
+        return None, None
+    if not isinstance(given, tuple | list) or len(given) != 2:
+        raise ValueError(f"Dataframe column_limits must be (min, max), got {given!r}")
+    low, high = given
+    for bound in (low, high):
+        if bound is not None and (not isinstance(bound, int) or bound < 0):
+            raise ValueError(f"Dataframe column_limits must be counts or None, got {given!r}")
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"Dataframe column_limits minimum {low} is above its maximum {high}")
+    return low, high
+
+
+_SEARCH_MODES = ("none", "search", "filter")
+
+
+def check_dataframe_look(options: dict[str, Any]) -> None:
+    """Refuse Dataframe look options the page could not apply, naming the option."""
+    search = options.get("show_search", "none")
+    if search not in _SEARCH_MODES:
+        raise ValueError(f"Dataframe show_search must be one of {_SEARCH_MODES}, got {search!r}")
+    widths = options.get("column_widths")
+    if widths is not None and not all(isinstance(w, str | int) for w in widths):
+        raise ValueError(f"Dataframe column_widths are like 100, '100px' or '10%', got {widths!r}")
+    static = options.get("static_columns")
+    if static is not None and not all(isinstance(c, int) for c in static):
+        raise ValueError(f"Dataframe static_columns are column indices, got {static!r}")
+    max_chars = options.get("max_chars")
+    if max_chars is not None and (not isinstance(max_chars, int) or max_chars < 1):
+        raise ValueError(f"Dataframe max_chars must be a positive int, got {max_chars!r}")
+    check_buttons(type_name="Dataframe", given=options.get("buttons"), offered=_TABLE_BUTTONS)
+
+
+_TABLE_BUTTONS = ("fullscreen", "copy")
+
+
 def _count(given: int | tuple[int, str] | list[Any], name: str) -> tuple[int, str]:
     count, mode = (given, "dynamic") if isinstance(given, int) else tuple(given)
     if not isinstance(count, int) or count < 0 or mode not in ("fixed", "dynamic"):
@@ -116,6 +154,12 @@ class Dataframe(Changeable, Selectable, Editable, Component):
         "| None)"
     )
     example: ClassVar[Any] = {"headers": ["a", "b"], "data": [["foo", "bar"]]}
+    look_options = frozenset(
+        {
+            *("column_widths", "wrap", "max_chars", "show_row_numbers", "show_search"),
+            *("static_columns", "max_height", "buttons", "show_copy_button"),
+        }
+    )
 
     def __init__(
         self,
@@ -124,16 +168,30 @@ class Dataframe(Changeable, Selectable, Editable, Component):
         headers: list[str] | None = None,
         row_count: int | tuple[int, str] = (1, "dynamic"),
         col_count: int | tuple[int, str] | None = None,
+        column_count: int | None = None,
+        column_limits: tuple[int | None, int | None] | None = None,
         datatype: str | list[str] = "str",
         type: Literal["pandas", "numpy", "array"] = "pandas",
         **kwargs: Any,
     ):
+        """`column_count` is Gradio 6's name for the initial number of columns (`col_count`
+        the older one); `column_limits=(min, max)` bounds the columns a payload may have
+        (min == max fixes them). Look options: see `check_dataframe_look`."""
         if type not in DATAFRAME_TYPES:
             raise ValueError(f"Dataframe type must be one of {DATAFRAME_TYPES}, got {type!r}")
         self.row_count = _count(row_count, "row_count")
+        self.column_limits = _limits(column_limits)
+        if column_count is not None:
+            if col_count is not None:
+                raise ValueError("Dataframe takes column_count or col_count, not both")
+            fixed = self.column_limits == (column_count, column_count) or bool(
+                kwargs.get("static_columns")
+            )
+            col_count = (column_count, "fixed" if fixed else "dynamic")
         if col_count is None:
             col_count = (len(headers), "dynamic") if headers else (3, "dynamic")
         self.col_count = _count(col_count, "col_count")
+        check_dataframe_look(kwargs)
         self.headers = [str(h) for h in headers] if headers else None
         if self.headers and self.col_count[1] == "fixed" and len(self.headers) != self.col_count[0]:
             raise ValueError(
@@ -156,6 +214,12 @@ class Dataframe(Changeable, Selectable, Editable, Component):
             raise Error(
                 f"{self.label or 'Dataframe'} has {self.col_count[0]} fixed columns, "
                 f"got {len(headers)}"
+            )
+        low, high = self.column_limits
+        if (low is not None and len(headers) < low) or (high is not None and len(headers) > high):
+            raise Error(
+                f"{self.label or 'Dataframe'} takes {low or 0} to {high or 'any number of'} "
+                f"columns (column_limits), got {len(headers)}"
             )
         if self.type == "array":
             return rows

@@ -2,13 +2,17 @@
 gr.ImageEditor. The wire value is EditorData {background, layers, composite, id}; `fn` gets
 EditorValue {"background", "layers", "composite"} with each image as `type` asks.
 
-The browser side uploads a background and sends composite = background with no layers (it has
-no drawing tools); Gradio's blob path (`id`, accept_blobs) is refused.
+The browser side uploads a background (or takes it from the webcam) and sends composite =
+background with no layers (it has no drawing tools); Gradio's blob path (`id`, accept_blobs) is
+refused. With `fixed_canvas=True` the server fits each image into `canvas_size` (scaled with its
+aspect kept, centred on a transparent canvas), where Gradio's page does it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
+from pathlib import Path
 from typing import Any, ClassVar
 
 from webui.components.base import Component
@@ -20,8 +24,11 @@ from webui.components.filedata import (
     example_file,
     input_path,
     loaded_type,
+    require,
+    store_of,
 )
 from webui.components.image_files import check_image_type, read_image, save_image
+from webui.components.options import check_buttons
 from webui.errors import Error
 from webui.events import Changeable, Selectable, _listener
 
@@ -71,16 +78,45 @@ class ImageEditor(Changeable, Selectable, Uploadable, Component):
         height: int | str | None = None,
         width: int | str | None = None,
         layers: bool = True,
+        canvas_size: tuple[int, int] = (800, 800),
+        fixed_canvas: bool = False,
+        webcam_options: WebcamOptions | None = None,
+        buttons: list[str] | None = None,
         **kwargs: Any,
     ):
+        """`canvas_size` (width, height) is the blank canvas the page shows, and with
+        `fixed_canvas=True` the size every image is fitted into; `webcam_options` set the
+        page's webcam (mirror, getUserMedia constraints); `buttons` among "download" and
+        "fullscreen" (all by default)."""
         check_image_type("ImageEditor", type)
         self.type, self.image_mode, self.format = type, image_mode, format.lower().lstrip(".")
         self.sources = list(sources) if sources is not None else ["upload", "webcam", "clipboard"]
         self.height, self.width, self.layers = height, width, layers
+        if not (
+            isinstance(canvas_size, tuple | list)
+            and len(canvas_size) == 2
+            and all(isinstance(n, int) and n > 0 for n in canvas_size)
+        ):
+            raise ValueError(f"ImageEditor canvas_size is (width, height), got {canvas_size!r}")
+        self.canvas_size, self.fixed_canvas = (canvas_size[0], canvas_size[1]), fixed_canvas
+        if webcam_options is not None and not isinstance(webcam_options, WebcamOptions):
+            raise TypeError(
+                f"ImageEditor webcam_options is a gr.WebcamOptions, got {webcam_options!r}"
+            )
+        self.webcam_options = webcam_options or WebcamOptions()
+        check_buttons(
+            type_name="ImageEditor",
+            given=buttons,
+            offered=("download", "fullscreen"),
+            unsupported={"share": "it shares to Hugging Face Spaces"},
+        )
+        self.buttons = buttons
         super().__init__(value, **kwargs)
 
     def _image(self, payload: Any) -> Any:
         path = input_path(self, payload)
+        if path is not None and self.fixed_canvas:
+            path = _fit_to_canvas(self, path)
         return None if path is None else read_image(path, self.type, self.image_mode)
 
     def preprocess(self, payload: Any) -> dict[str, Any] | None:
@@ -126,13 +162,34 @@ class ImageEditor(Changeable, Selectable, Uploadable, Component):
             "height": self.height,
             "width": self.width,
             "layers": self.layers,
+            "canvas_size": list(self.canvas_size),
+            "fixed_canvas": self.fixed_canvas,
+            "webcam_options": dataclasses.asdict(self.webcam_options),
+            "buttons": self.buttons,
         }
+
+
+def _fit_to_canvas(editor: ImageEditor, path: Path) -> Path:
+    """The image at `path` scaled to fit the editor's canvas (its aspect kept) and centred on a
+    transparent canvas of that size, as Gradio's fixed_canvas; a PNG in the app's cache."""
+    pil = require("PIL.Image", "pillow", "ImageEditor(fixed_canvas=True)")
+    width, height = editor.canvas_size
+    with pil.open(path) as opened:
+        image = opened.convert("RGBA")
+    scale = min(width / image.width, height / image.height)
+    fitted = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
+    canvas = pil.new("RGBA", (width, height), (0, 0, 0, 0))
+    canvas.paste(fitted, ((width - fitted.width) // 2, (height - fitted.height) // 2))
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="PNG")
+    return store_of(editor).cache_bytes(buffer.getvalue(), "canvas.png")
 
 
 @dataclasses.dataclass
 class WebcamOptions:
-    """Gradio's webcam settings (`webcam_options=`): accepted so apps run; webui's browser side
-    has no webcam capture, so they change nothing."""
+    """Gradio's webcam settings (`webcam_options=`): the page mirrors the preview and the
+    capture when `mirror`, and asks the browser for the camera with `constraints`
+    (getUserMedia's; `{"video": true}` when None)."""
 
     mirror: bool = True
     constraints: dict[str, Any] | None = None

@@ -23,6 +23,7 @@ from webui.components.filedata import (
     LIST_FILES_SCHEMA,
     Uploadable,
     check_initial_files,
+    check_position,
     example_file,
     file_data,
     input_path,
@@ -244,6 +245,7 @@ class Audio(Changeable, Playable, Streamable, Uploadable, Component):
         streaming: bool = False,
         waveform_options: WaveformOptions | dict[str, Any] | None = None,
         subtitles: str | os.PathLike[str] | list[dict[str, Any]] | None = None,
+        playback_position: float = 0,
         **kwargs: Any,
     ):
         if type not in self._TYPES:
@@ -271,6 +273,7 @@ class Audio(Changeable, Playable, Streamable, Uploadable, Component):
         self.loop = loop
         self.editable = editable
         self.buttons = buttons
+        self.playback_position = check_position("Audio", playback_position)  # the page seeks
         check_initial_files(self, value)
         super().__init__(value, **kwargs)
 
@@ -308,6 +311,7 @@ class Audio(Changeable, Playable, Streamable, Uploadable, Component):
             "editable": self.editable,
             "buttons": self.buttons or ["download", "share"],
             "waveform_options": self.waveform_options.props(),
+            "playback_position": self.playback_position,
             "subtitles": self._subtitles_file(),
         }
 

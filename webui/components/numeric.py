@@ -36,6 +36,7 @@ class Number(Changeable, Submittable, Focusable, Component):
 
     block_type = "number"
     example: ClassVar[Any] = 3
+    look_options = frozenset({"info", "placeholder"})
 
     def __init__(
         self,
@@ -97,6 +98,7 @@ class Number(Changeable, Submittable, Focusable, Component):
 class Slider(Changeable, Releasable, Component):
     block_type = "slider"
     python_type = "float"
+    look_options = frozenset({"info"})
 
     def __init__(
         self,
@@ -156,6 +158,7 @@ class Checkbox(Changeable, Selectable, Component):
     block_type = "checkbox"
     python_type = "bool"
     example: ClassVar[Any] = True
+    look_options = frozenset({"info"})
 
     def __init__(self, value: bool = False, **kwargs: Any):
         super().__init__(value, **kwargs)

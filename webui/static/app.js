@@ -25,6 +25,7 @@ class View {
     this.layout = null; // layout handle, for layout blocks
     this.frame = null;
     this.status = null;
+    this.updated = new Set(); // props an event changed, for preserved_by_key
   }
 
   on(event, listener) {
@@ -54,6 +55,7 @@ class View {
     if (visible !== undefined) this.setVisible(visible);
     if (classes !== undefined) this.setClasses(classes);
     Object.assign(this.props, rest);
+    for (const name of Object.keys(rest)) this.updated.add(name);
     if (Object.keys(rest).length) (this.handle ?? this.layout)?.update?.(rest);
     if (value !== undefined) this.setValue(value);
   }
@@ -207,13 +209,20 @@ async function boot() {
       configs.set(c.id, c);
     }
     const old = views.get(rendered.layout.id);
-    // A keyed component keeps the value it had in the previous render (Gradio's key=).
+    // A keyed component keeps from the previous render the props its preserved_by_key names
+    // (Gradio's default: its value); a prop other than the value only once an event set it.
     const kept = new Map();
     for (const view of views.values()) {
-      if (view.props?.key != null && view.handle && old?.frame?.contains(view.frame)) kept.set(view.props.key, view.getValue());
+      if (view.props?.key == null || !view.handle || !old?.frame?.contains(view.frame)) continue;
+      const props = {};
+      for (const name of view.props.preserved_by_key ?? ["value"]) {
+        if (name === "value") props.value = view.getValue();
+        else if (view.updated.has(name)) props[name] = view.props[name];
+      }
+      kept.set(view.props.key, props);
     }
     for (const c of rendered.components) {
-      if (c.props.key != null && kept.has(c.props.key)) c.props = { ...c.props, value: kept.get(c.props.key) };
+      if (c.props.key != null && kept.has(c.props.key)) c.props = { ...c.props, ...kept.get(c.props.key) };
     }
     const fresh = buildView(rendered.layout, configs, factories, ctxFor, views);
     if (old?.frame && fresh.frame) old.frame.replaceWith(fresh.frame);

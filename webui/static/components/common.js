@@ -13,6 +13,49 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// Gradio's `info=`: help text under the label, as text (never markup).
+export function infoLine(props) {
+  return props.info ? el("span", { class: "webui-info", text: props.info }) : null;
+}
+
+// Gradio's height, min_height and max_height (pixels for a number, else a CSS length): the
+// element scrolls when its content is taller.
+export function applyHeights(element, props) {
+  const css = (size) => (size == null ? "" : typeof size === "number" ? `${size}px` : String(size));
+  element.style.height = css(props.height);
+  element.style.minHeight = css(props.min_height);
+  element.style.maxHeight = css(props.max_height);
+  if (props.height != null || props.max_height != null) element.style.overflowY = "auto";
+}
+
+// Whether Gradio's `buttons=` shows the named button; `shown` are the ones shown by default
+// (buttons=None). Gradio 5's show_copy_button=True shows "copy" too.
+export function hasButton(props, name, shown = []) {
+  if (name === "copy" && props.show_copy_button) return true;
+  return (props.buttons ?? shown).includes(name);
+}
+
+// A Copy button: puts `text()` on the clipboard and fires the block's `copy` event
+// (gr.CopyData's value), as Gradio's copy buttons do.
+export function copyButton(ctx, text, title = "Copy") {
+  return el("button", {
+    type: "button",
+    class: "webui-copy",
+    title,
+    "aria-label": title,
+    text: "⧉",
+    onclick: async () => {
+      const value = text();
+      try {
+        await navigator.clipboard?.writeText(value);
+      } catch {
+        // A page without clipboard access still fires the event with what would be copied.
+      }
+      ctx.emit("copy", { value });
+    },
+  });
+}
+
 // A block with a caption above its control; `frame.setLabel` follows label updates.
 export function labeled(props, ...controls) {
   const caption = el("span", { class: "webui-label", text: props.label ?? "" });

@@ -2,12 +2,16 @@
 // back as is.
 
 import { renderMarkdown } from "../markdown.js";
-import { el, fieldset } from "./common.js";
+import { applyHeights, copyButton, el, fieldset, hasButton } from "./common.js";
 
-function shown(props, render, { frameless = false } = {}) {
+// `copyText(value)`, when given, is what the block's Copy button copies (Gradio's buttons).
+function shown(props, render, { frameless = false, ctx = null, copyText = null } = {}) {
   const body = el("div", { class: "webui-display" });
   let value = props.value ?? null;
-  const element = frameless ? body : fieldset(props, body);
+  applyHeights(body, props);
+  const copy = copyText ? copyButton(ctx, () => copyText(value)) : null;
+  const inner = copy ? el("div", { class: "webui-copyable" }, copy, body) : body;
+  const element = frameless ? inner : fieldset(props, inner);
   render(body, value);
   return {
     element,
@@ -23,18 +27,47 @@ function shown(props, render, { frameless = false } = {}) {
   };
 }
 
+// Gradio's header_links: each heading gets an id from its text and a link to itself.
+function linkHeadings(body) {
+  const used = new Set();
+  for (const heading of body.querySelectorAll("h1, h2, h3, h4, h5, h6")) {
+    const base = heading.textContent.trim().toLowerCase().replace(/[^\w\- ]+/g, "").replace(/\s+/g, "-") || "section";
+    let id = base;
+    for (let n = 1; used.has(id); n += 1) id = `${base}-${n}`;
+    used.add(id);
+    heading.id = id;
+    heading.append(el("a", { class: "webui-header-link", href: `#${id}`, "aria-label": "Link to this heading", text: "#" }));
+  }
+}
+
 // Sanitized, as Gradio's Markdown (sanitize_html=True); a newline inside a paragraph joins the
 // lines, as with Gradio's default line_breaks=False.
-export const markdown = (props) =>
+export const markdown = (props, ctx) =>
   shown(props, (body, value) => {
     body.classList.add("webui-prose");
     body.replaceChildren(renderMarkdown(value ?? "", { lineBreaks: false }));
-  }, { frameless: true });
+    if (props.header_links) linkHeadings(body);
+  }, { frameless: true, ctx, copyText: hasButton(props, "copy") ? (value) => value ?? "" : null });
 
-export const json = (props) =>
+// Gradio's show_indices: list items are shown with their index, as `0: item`.
+function jsonText(value, indices, depth = 0) {
+  if (!indices || value === null || typeof value !== "object") return JSON.stringify(value, null, 2)?.replace(/\n/g, `\n${"  ".repeat(depth)}`) ?? "null";
+  const pad = "  ".repeat(depth + 1);
+  const close = "  ".repeat(depth);
+  if (Array.isArray(value)) {
+    if (!value.length) return "[]";
+    return `[\n${value.map((item, i) => `${pad}${i}: ${jsonText(item, indices, depth + 1)}`).join(",\n")}\n${close}]`;
+  }
+  const entries = Object.entries(value);
+  if (!entries.length) return "{}";
+  return `{\n${entries.map(([k, v]) => `${pad}${JSON.stringify(k)}: ${jsonText(v, indices, depth + 1)}`).join(",\n")}\n${close}}`;
+}
+
+// JSON shows a Copy button unless buttons= leaves it out, as Gradio's.
+export const json = (props, ctx) =>
   shown(props, (body, value) => {
-    body.replaceChildren(el("pre", { class: "webui-json", text: JSON.stringify(value, null, 2) }));
-  });
+    body.replaceChildren(el("pre", { class: "webui-json", text: jsonText(value, props.show_indices) }));
+  }, { ctx, copyText: hasButton(props, "copy", ["copy"]) ? (value) => JSON.stringify(value, null, 2) : null });
 
 export const label = (props) =>
   shown(props, (body, value) => {

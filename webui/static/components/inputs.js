@@ -1,7 +1,7 @@
 // Form components: Textbox, Number, Slider, Checkbox, CheckboxGroup, Dropdown, Radio, Button,
 // and the invisible State and Timer. Each `create(props, ctx)` returns a component handle.
 
-import { choicePairs, el, fieldset, labeled } from "./common.js";
+import { choicePairs, copyButton, el, fieldset, hasButton, infoLine, labeled } from "./common.js";
 import { multiselect } from "./multiselect.js";
 
 export function textbox(props, ctx) {
@@ -12,6 +12,10 @@ export function textbox(props, ctx) {
   input.placeholder = props.placeholder ?? "";
   input.value = props.value ?? "";
   input.readOnly = !props.interactive;
+  if (props.max_length != null) input.maxLength = props.max_length;
+  if (props.rtl) input.dir = "rtl";
+  if (props.text_align) input.style.textAlign = props.text_align;
+  if (props.autofocus) queueMicrotask(() => input.focus());
   input.addEventListener("input", () => {
     ctx.emit("input");
     ctx.emit("change");
@@ -29,7 +33,8 @@ export function textbox(props, ctx) {
     const [start, end] = [input.selectionStart, input.selectionEnd];
     ctx.emit("select", { index: [start, end], value: input.value.slice(start, end), selected: true });
   });
-  const element = labeled(props, input);
+  const copy = hasButton(props, "copy") ? copyButton(ctx, () => input.value) : null;
+  const element = labeled(props, infoLine(props), input, copy);
   return {
     element,
     getValue: () => input.value,
@@ -46,7 +51,7 @@ export function textbox(props, ctx) {
 }
 
 export function number(props, ctx) {
-  const input = el("input", { type: "number", step: props.step ?? "any" });
+  const input = el("input", { type: "number", step: props.step ?? "any", placeholder: props.placeholder });
   if (props.minimum != null) input.min = props.minimum;
   if (props.maximum != null) input.max = props.maximum;
   input.value = props.value ?? "";
@@ -56,7 +61,7 @@ export function number(props, ctx) {
   input.addEventListener("keydown", (event) => event.key === "Enter" && ctx.emit("submit"));
   input.addEventListener("focus", () => ctx.emit("focus"));
   input.addEventListener("blur", () => ctx.emit("blur"));
-  const element = labeled(props, input);
+  const element = labeled(props, infoLine(props), input);
   return {
     element,
     getValue: () => (input.value === "" ? null : Number(input.value)),
@@ -98,7 +103,7 @@ export function slider(props, ctx) {
     range.value = shown.value;
     ctx.emit("change");
   });
-  const element = labeled(props, el("div", { class: "webui-slider" }, range, shown));
+  const element = labeled(props, infoLine(props), el("div", { class: "webui-slider" }, range, shown));
   return {
     element,
     getValue: () => Number(range.value),
@@ -122,7 +127,7 @@ export function checkbox(props, ctx) {
     ctx.emit("select", { index: null, value: props.label ?? null, selected: input.checked });
   });
   const caption = el("span", { text: props.label ?? "" });
-  const element = el("label", { class: "webui-field webui-checkbox" }, input, caption);
+  const element = el("label", { class: "webui-field webui-checkbox" }, input, caption, infoLine(props));
   return {
     element,
     getValue: () => input.checked,
@@ -163,7 +168,7 @@ function choiceGroup(props, ctx, kind) {
     return kind === "checkbox" ? values : values[0] ?? null;
   };
   draw(props.choices, props.value);
-  const element = fieldset(props, list);
+  const element = fieldset(props, infoLine(props), list);
   return {
     element,
     getValue: read,
@@ -223,7 +228,7 @@ export function dropdown(props, ctx) {
     const value = index === null || custom ? read() : pairs[index]?.[1];
     ctx.emit("select", { index, value, selected: true });
   });
-  const element = labeled(props, control, custom ? datalist : null);
+  const element = labeled(props, infoLine(props), control, custom ? datalist : null);
   return {
     element,
     getValue: read,

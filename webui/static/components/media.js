@@ -77,8 +77,27 @@ function mediaBlock(props, ctx, { accept, show, removable = false }) {
       if ("interactive" in changed) interactive = changed.interactive;
       if ("label" in changed) element.setLabel(changed.label);
       draw();
+      if ("playback_position" in changed) {
+        props.playback_position = changed.playback_position;
+        for (const media of preview.querySelectorAll("audio, video")) seek(media, props);
+      }
     },
   };
+}
+
+// Gradio's playback_position: where an audio or video starts, in seconds; an update seeks
+// there, and playing keeps the prop at the current time.
+function seek(media, props) {
+  const to = Number(props.playback_position ?? 0);
+  if (media.readyState >= 1) media.currentTime = to;
+  else media.addEventListener("loadedmetadata", () => (media.currentTime = to), { once: true });
+}
+
+function playable(tag, url, props, attrs) {
+  const media = el(tag, { controls: true, src: url, autoplay: props.autoplay || null, loop: props.loop || null, ...attrs });
+  media.addEventListener("timeupdate", () => (props.playback_position = media.currentTime));
+  if (props.playback_position) seek(media, props);
+  return media;
 }
 
 // With a .stream() listener (props.streaming), an interactive Image records the webcam and an
@@ -94,10 +113,7 @@ export const audio = (props, ctx) =>
     accept: "audio/*",
     show: (url) =>
       audioExtras(
-        el("audio", {
-          controls: true,
-          src: url,
-          autoplay: props.autoplay || null,
+        playable("audio", url, props, {
           onplay: () => ctx.emit("play"),
           onpause: () => ctx.emit("pause"),
           onended: () => ctx.emit("end"),
@@ -111,7 +127,12 @@ export const audio = (props, ctx) =>
 export const video = (props, ctx) =>
   mediaBlock(props, ctx, {
     accept: "video/*",
-    show: (url) => el("video", { controls: true, src: url, autoplay: props.autoplay || null }),
+    show: (url) => {
+      const video = playable("video", url, props, {});
+      // Gradio's subtitles (WebVTT, converted by the server from SRT or JSON) as a track.
+      if (props.subtitles) video.append(el("track", { kind: "subtitles", default: true, src: ctx.fileUrl(props.subtitles) }));
+      return video;
+    },
   });
 
 function fileName(file) {

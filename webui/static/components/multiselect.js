@@ -2,7 +2,7 @@
 // that filters the choices not yet picked; a click or Enter adds one, up to `max_choices`.
 // With `allow_custom_value` Enter adds the typed text when no choice matches it.
 
-import { choicePairs, el, fieldset } from "./common.js";
+import { choicePairs, el, fieldset, infoLine } from "./common.js";
 
 export function multiselect(props, ctx) {
   let pairs = choicePairs(props.choices);
@@ -101,7 +101,7 @@ export function multiselect(props, ctx) {
   input.addEventListener("keyup", (event) => ctx.emit("key_up", { key: event.key, input_value: input.value }));
 
   draw();
-  const element = fieldset(props, box, list);
+  const element = fieldset(props, infoLine(props), box, list);
   return {
     element,
     getValue: () => [...picked],

@@ -1,7 +1,7 @@
 // ColorPicker (a native colour input, value "#rrggbb") and DateTime (text in Gradio's
 // "YYYY-MM-DD HH:MM:SS" format, or "now - 5m", which the server parses).
 
-import { el, labeled } from "./common.js";
+import { el, infoLine, labeled } from "./common.js";
 
 export function colorpicker(props, ctx) {
   const input = el("input", { type: "color", class: "webui-colorpicker" });
@@ -14,7 +14,7 @@ export function colorpicker(props, ctx) {
   });
   input.addEventListener("focus", () => ctx.emit("focus"));
   input.addEventListener("blur", () => ctx.emit("blur"));
-  const element = labeled(props, input);
+  const element = labeled(props, infoLine(props), input);
   return {
     element,
     getValue: () => input.value,
@@ -34,7 +34,7 @@ export function datetime(props, ctx) {
   input.addEventListener("input", () => ctx.emit("input"));
   input.addEventListener("change", () => ctx.emit("change"));
   input.addEventListener("keydown", (event) => event.key === "Enter" && ctx.emit("submit"));
-  const element = labeled(props, input);
+  const element = labeled(props, infoLine(props), input);
   return {
     element,
     getValue: () => (input.value === "" ? null : input.value),

@@ -3,10 +3,10 @@ and the `Blocks(delete_cache=)` sweep of old files.
 
 A page, like gradio_client, holds `GET /gradio_api/heartbeat/{session_hash}` open while it
 lives. When the last such stream of a session closes, the app's unload events run for that
-session at once, as in Gradio. The session's State values are kept `closed_ttl_s` longer (an
-hour, as Gradio keeps them for a page that comes back); then, unless a heartbeat came back,
-each goes to its State's `delete_callback` and the session is forgotten, its per-session
-`gr.cache` entries too. A session the queue drops for age or room (`EventQueue.session_state`)
+session at once and its per-session `gr.cache` entries go, as in Gradio. The session's State
+values are kept `closed_ttl_s` longer (an hour, as Gradio keeps them for a page that comes
+back); then, unless a heartbeat came back, each goes to its State's `delete_callback` and the
+session is forgotten. A session the queue drops for age or room (`EventQueue.session_state`)
 has its values passed to the callbacks the same way (`delete_state_values`).
 
 Everything here runs on the server's event loop: the heartbeat handler calls `opened` and
@@ -76,16 +76,16 @@ class SessionEnds:
         for dependency in self.blocks.dependencies:
             if (self.blocks.id, "unload") in dependency.targets:
                 self.queue.join(dependency, [], session_hash, sink=asyncio.Queue(), trigger=trigger)
+        end_session(session_hash)  # per-session cache entries go at once, as in Gradio
         loop = asyncio.get_running_loop()
         self._forget_timers[session_hash] = loop.call_later(
             self.closed_ttl_s, self.forget, session_hash
         )
 
     def forget(self, session_hash: str) -> None:
-        """Drop the session: its State values to their callbacks, its cache entries."""
+        """Drop the session: its State values go to their callbacks."""
         self._forget_timers.pop(session_hash, None)
         state = self.queue.states.pop(session_hash, None)
-        end_session(session_hash)
         if state is not None and state.values:
             asyncio.get_running_loop().run_in_executor(
                 self.blocks.executor, delete_state_values, self.blocks, state

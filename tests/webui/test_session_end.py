@@ -126,3 +126,21 @@ def test_delete_cache_removes_old_uploads_and_refuses_bad_values(tmp_path: Any) 
         with pytest.raises(ValueError, match="delete_cache"):
             gr.Blocks(delete_cache=bad)  # type: ignore[arg-type]
     demo.close()
+
+
+def test_per_session_cache_entries_go_when_the_heartbeat_closes(
+    serve: Callable[[gr.Blocks], str],
+) -> None:
+    @gr.cache(per_session=True)
+    def double(x: float) -> float:
+        return x * 2
+
+    with gr.Blocks() as demo:
+        number = gr.Number()
+        gr.Button().click(double, number, number, api_name="double")
+    url = serve(demo)
+    assert run_event(url, 0, [2], "s3")["output"]["data"][0] == 4
+    run_event(url, 0, [2], "s4")
+    assert len(double.cache) == 2
+    Heartbeat(url, "s3").close()
+    until(lambda: len(double.cache) == 1)  # s4's entry stays

@@ -41,7 +41,8 @@ class Color:
 
 
 def _hue(name: str, shades: str) -> Color:
-    return Color(*(f"#{s}" for s in shades.split()), name=name)
+    values = (f"#{s}" for s in shades.split())
+    return Color(**{f"c{shade}": v for shade, v in zip(SHADES, values, strict=True)}, name=name)
 
 
 slate = _hue(

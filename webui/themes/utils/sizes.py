@@ -33,7 +33,7 @@ class Size:
 
 
 def _scale(name: str, steps: str) -> Size:
-    return Size(*steps.split(), name=name)
+    return Size(**dict(zip(STEPS, steps.split(), strict=True)), name=name)
 
 
 radius_none = _scale("radius_none", "0px 0px 0px 0px 0px 0px 0px")

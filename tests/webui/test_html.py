@@ -74,8 +74,29 @@ def test_what_webui_cannot_render_is_refused_by_name():
         with pytest.raises(ValueError, match="html_template uses Handlebars"):
             gr.HTML(["a"], html_template="{{#each value}}<b>{{this}}</b>{{/each}}")
         with pytest.raises(ValueError, match="server_functions"):
-            gr.HTML(server_functions=[print])
+            gr.HTML(server_functions=[lambda x: x])  # no usable name
         with pytest.raises(ValueError, match="buttons"):
             gr.HTML(buttons=[gr.Button("x", render=False)])
         with pytest.raises(TypeError, match="css_template"):
             gr.HTML(css_template=None)  # type: ignore[arg-type]
+
+
+def test_server_functions_are_called_with_the_pages_arguments():
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    async def shout(text: str) -> str:
+        return text.upper()
+
+    with gr.Blocks() as demo:
+        calc = gr.HTML(js_on_load=None, server_functions=[add, shout])
+    assert calc.config()["props"]["server_fns"] == ["add", "shout"]
+    with TestClient(demo.app) as http:
+
+        def call(name: str, data: Any) -> Any:
+            body = {"session_hash": "s", "component_id": calc.id, "fn_name": name, "data": data}
+            return http.post("/gradio_api/component_server", json=body)
+
+        assert call("add", [2, 3]).json() == 5
+        assert call("shout", ["hi"]).json() == "HI"
+        assert call("postprocess", ["x"]).status_code == 404  # only the functions named

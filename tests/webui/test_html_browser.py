@@ -20,6 +20,9 @@ def browser() -> Iterator[Driver]:
 def test_templates_children_and_custom_events_work_in_the_page(
     browser: Driver, serve: Callable[[gr.Blocks], str]
 ) -> None:
+    def capitalise(name: str) -> str:
+        return name.capitalize()
+
     with gr.Blocks() as demo:
         with gr.HTML(
             "ada",
@@ -28,11 +31,12 @@ def test_templates_children_and_custom_events_work_in_the_page(
             ),
             css_template="border: 3px solid rgb(255, 0, 0); .title { color: rgb(0, 0, 255); }",
             js_on_load="""
-                element.querySelector('.go').addEventListener('click', () => {
-                    props.value = 'grace';
+                element.querySelector('.go').addEventListener('click', async () => {
+                    props.value = await server.capitalise('grace');
                     trigger('launch', {when: 'now'});
                 });
             """,
+            server_functions=[capitalise],
             title="Name",
             elem_id="card",
         ) as card:
@@ -54,5 +58,5 @@ def test_templates_children_and_custom_events_work_in_the_page(
     assert browser.execute_script(inside)  # the child block sits where @children was
     browser.find_element(By.CSS_SELECTOR, "#card .go").click()
     value = "return document.querySelector('#out textarea, #out input')?.value"
-    until(lambda: browser.execute_script(value) == "grace/inside/now")
-    assert browser.execute_script(title) == "Name: grace"  # props.value re-rendered the template
+    until(lambda: browser.execute_script(value) == "Grace/inside/now")  # server.capitalise ran
+    assert browser.execute_script(title) == "Name: Grace"  # props.value re-rendered the template

@@ -4,7 +4,8 @@ The page fills `html_template` and `css_template` as JavaScript template strings
 `${value}` and the other props (`gr.HTML(html_template="<h2>${title}</h2>", title="Hi")`),
 scopes the CSS to the block (rules outside a block style the block itself), and runs
 `js_on_load` once with `element`, `trigger(event, data)`, `props` (setting `props.value`
-re-renders), `upload(file)` and `watch(props, callback)`. `trigger("name", {...})` fires the
+re-renders), `upload(file)`, `watch(props, callback)` and `server` (each of `server_functions`
+as an async method: `await server.list_files(path)`). `trigger("name", {...})` fires the
 block's `name` event with that event data (a `gr.EventData` reads `evt.key`): every Gradio event
 name is a listener here, and so is any other name that `js_on_load` quotes (`html.keypress`).
 Used as a context manager, the blocks made inside take the place of `@children`.
@@ -15,11 +16,13 @@ templates (see webui/README.md, "Untrusted content").
 
 from __future__ import annotations
 
+import inspect
 import re
 import types
+from collections.abc import Callable
 from typing import Any, ClassVar
 
-from webui.component import Component
+from webui.component import Component, server_function
 from webui.events import Changeable, Clickable, Focusable, Selectable, Submittable, listener_for
 from webui.tree import BlockContext
 
@@ -79,7 +82,7 @@ class HTML(Changeable, Clickable, Submittable, Selectable, Focusable, BlockConte
         max_height: int | str | None = None,
         head: str | None = None,
         buttons: list[Any] | None = None,
-        server_functions: list[Any] | None = None,
+        server_functions: list[Callable[..., Any]] | None = None,
         every: Any = None,
         inputs: Any = None,
         visible: bool = True,
@@ -103,11 +106,6 @@ class HTML(Changeable, Clickable, Submittable, Selectable, Focusable, BlockConte
             raise TypeError(f"HTML js_on_load must be a string or None, got {js_on_load!r}")
         if buttons:
             raise ValueError("HTML(buttons=...) is not supported by webui (no toolbar buttons)")
-        if server_functions:
-            raise ValueError(
-                "HTML(server_functions=...) is not supported by webui: js_on_load cannot call "
-                "Python functions (use trigger() and an event listener instead)"
-            )
         self.html_template = html_template
         self.css_template = css_template
         self.js_on_load = js_on_load
@@ -132,7 +130,23 @@ class HTML(Changeable, Clickable, Submittable, Selectable, Focusable, BlockConte
             min_width=min_width,
             key=key,
         )
+        self.server_fns = self._bind_server_functions(server_functions or [])
         self._bind_custom_events()
+
+    def _bind_server_functions(self, functions: list[Callable[..., Any]]) -> list[str]:
+        """Each function as a server function of this block, by its name: the page's
+        `server.name(*args)` calls it with those arguments (webui.component_server)."""
+        names = []
+        for fn in functions:
+            name = getattr(fn, "__name__", "")
+            if not callable(fn) or not name.isidentifier() or hasattr(self, name):
+                raise ValueError(
+                    "HTML(server_functions=...) takes named functions whose names are not "
+                    f"attributes of the block already; got {fn!r}"
+                )
+            setattr(self, name, server_function(_spread(fn)))
+            names.append(name)
+        return names
 
     def _bind_custom_events(self) -> None:
         """A listener for each name `js_on_load` quotes that is no attribute already, so
@@ -159,11 +173,27 @@ class HTML(Changeable, Clickable, Submittable, Selectable, Focusable, BlockConte
             "max_height": self.max_height,
             "head": self.head,
             "props": self.template_props,
+            "server_fns": self.server_fns,
         }
 
     def layout(self) -> dict[str, Any]:
         """Children only when blocks were made inside: the page then fills `@children`."""
         return super().layout() if self.children else {"id": self.id}
+
+
+def _spread(fn: Callable[..., Any]) -> Callable[[Any], Any]:
+    """`fn` taking the page's list of arguments as its positional arguments."""
+    if inspect.iscoroutinefunction(fn):
+
+        async def call_async(args: Any) -> Any:
+            return await fn(*(args if isinstance(args, list) else [args]))
+
+        return call_async
+
+    def call(args: Any) -> Any:
+        return fn(*(args if isinstance(args, list) else [args]))
+
+    return call
 
 
 for _event in OTHER_EVENTS:

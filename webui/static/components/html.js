@@ -96,6 +96,8 @@ export function html(props, ctx) {
       return { path: data.path, url: ctx.fileUrl(data) };
     },
     watch: (names, callback) => watchers.push([Array.isArray(names) ? names : [names], callback]),
+    // server_functions: `await server.name(...args)` runs the Python function, gives its result.
+    server: Object.fromEntries((props.server_fns ?? []).map((name) => [name, (...args) => ctx.server(name, args)])),
   };
 
   render();

@@ -4,6 +4,7 @@
 import { allowedUrl } from "../sanitize.js";
 import { microphoneStream, webcamStream } from "./capture.js";
 import { el, fieldset } from "./common.js";
+import { addRecorder } from "./microphone.js";
 import { audioExtras } from "./waveform.js";
 
 // `removable`: each file gets a remove button while interactive, which fires `delete` with
@@ -108,8 +109,9 @@ export const image = (props, ctx) =>
     show: (url, file) => el("img", { class: "webui-image", src: url, alt: file.orig_name ?? "image" }),
   });
 
+// Without .stream(), a microphone in sources records a whole clip (microphone.js).
 export const audio = (props, ctx) =>
-  props.streaming && props.interactive ? microphoneStream(props, ctx) : mediaBlock(props, ctx, {
+  props.streaming && props.interactive ? microphoneStream(props, ctx) : addRecorder(mediaBlock(props, ctx, {
     accept: "audio/*",
     show: (url) =>
       audioExtras(
@@ -122,7 +124,7 @@ export const audio = (props, ctx) =>
         props,
         ctx,
       ),
-  });
+  }), props, ctx);
 
 export const video = (props, ctx) =>
   mediaBlock(props, ctx, {

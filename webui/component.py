@@ -80,6 +80,16 @@ def check_look_options(cls: type, given: dict[str, Any]) -> dict[str, Any]:
     return dict(given)
 
 
+def _wire(value: Any) -> Any:
+    """A look option as the page gets it: a block in it (a gr.Button among `buttons=`) as
+    its props and id, which the page's toolbar needs to show it and fire its listeners."""
+    if isinstance(value, Block):
+        return {**value.props(), "id": value.id}
+    if isinstance(value, list | tuple):
+        return [_wire(item) for item in value]
+    return value
+
+
 def _preserved(names: list[str] | str | None) -> list[str]:
     listed = [names] if isinstance(names, str) else list(names or [])
     if not all(isinstance(name, str) for name in listed):
@@ -204,7 +214,7 @@ class Component(Block):
         if self.value is not None:
             props["value"] = self.postprocess(self.value)
         props.update(self.own_props())
-        props.update(self.look)
+        props.update({name: _wire(value) for name, value in self.look.items()})
         for key in ("label", "show_label", "interactive", "scale", "key"):
             if getattr(self, key) is not None:
                 props[key] = getattr(self, key)

@@ -63,7 +63,9 @@ def _page_source(module: Path) -> str:
 
 
 def test_an_unknown_keyword_is_refused_by_name() -> None:
-    with pytest.raises(TypeError, match=r"Textbox\(\) got an unexpected keyword argument 'sparkle'"):
+    with pytest.raises(
+        TypeError, match=r"Textbox\(\) got an unexpected keyword argument 'sparkle'"
+    ):
         gr.Textbox(sparkle=True)
     with pytest.raises(TypeError, match="'sparkle'") as refused:
         gr.Markdown("x", sparkle=1)
@@ -143,8 +145,8 @@ def test_an_update_carries_look_options() -> None:
 
 
 def test_buttons_are_names_the_page_shows(caplog: pytest.LogCaptureFixture) -> None:
-    with pytest.raises(TypeError, match="not custom gr.Button instances"):
-        gr.Textbox(buttons=[gr.Button("Go", render=False)])
+    with pytest.raises(TypeError, match=r"not custom gr\.Button instances"):
+        gr.Dataframe(buttons=[gr.Button("Go", render=False)])
     with pytest.raises(TypeError, match="list of names"):
         gr.Dataframe(buttons="copy")
     with pytest.raises(ValueError, match="no share button"):
@@ -152,6 +154,26 @@ def test_buttons_are_names_the_page_shows(caplog: pytest.LogCaptureFixture) -> N
     with caplog.at_level(logging.WARNING):
         gr.Markdown("x", buttons=["actions"], render=False)
     assert "'actions'" in caplog.text and "not shown" in caplog.text
+
+
+def test_a_gr_button_among_buttons_moves_to_the_toolbar() -> None:
+    with gr.Blocks() as demo:
+        refresh = gr.Button("Refresh", variant="primary")
+        box = gr.Textbox(buttons=["copy", refresh])
+        flag = gr.Checkbox(buttons=[gr.Button("Flag")])
+        refresh.click(lambda: "fresh", None, box)
+    assert refresh.visible is False  # as Gradio takes it out of the layout
+    copy, shown = box.props()["buttons"]
+    assert copy == "copy" and shown["id"] == refresh.id and shown["value"] == "Refresh"
+    assert shown["variant"] == "primary" and flag.props()["buttons"][0]["value"] == "Flag"
+    with TestClient(demo.app) as http:
+        config = http.get("/config").json()
+    props = next(c["props"] for c in config["components"] if c["id"] == box.id)
+    assert props["buttons"][1]["id"] == refresh.id
+    with pytest.raises(ValueError, match="make the Button inside the Blocks"):
+        gr.Textbox(buttons=[gr.Button("Loose", render=False)])
+    with pytest.raises(TypeError, match=r"not custom gr\.Button instances"):
+        gr.Markdown("x", buttons=[refresh], render=False)
 
 
 # -- Dataframe ----------------------------------------------------------------------------------
@@ -222,7 +244,7 @@ def test_video_subtitles_become_webvtt(tmp_path: Path) -> None:
     assert webvtt(cues) == "WEBVTT\n\n01:01:01.250 --> 01:01:02.000\nHi\n"
     with pytest.raises(ValueError, match="'text': str"):
         webvtt([{"text": "no times"}])
-    with pytest.raises(ValueError, match=".srt, .vtt or .json"):
+    with pytest.raises(ValueError, match=r"\.srt, \.vtt or \.json"):
         webvtt(tmp_path / "cues.txt")
     with gr.Blocks():
         video = gr.Video(subtitles=str(srt))
@@ -242,7 +264,7 @@ def test_image_editor_canvas_options() -> None:
     assert props["webcam_options"] == {"mirror": False, "constraints": {"video": True}}
     with pytest.raises(ValueError, match="canvas_size is"):
         gr.ImageEditor(canvas_size=(0, 10))
-    with pytest.raises(TypeError, match="gr.WebcamOptions"):
+    with pytest.raises(TypeError, match=r"gr\.WebcamOptions"):
         gr.ImageEditor(webcam_options={"mirror": True})
 
 
@@ -270,9 +292,7 @@ def test_fixed_canvas_fits_each_image_into_the_canvas(
 def test_preserved_by_key_is_sent_with_a_key() -> None:
     keyed = gr.Radio(["a"], key="choices", preserved_by_key=["value", "label"], render=False)
     assert keyed.props()["preserved_by_key"] == ["value", "label"]
-    assert gr.Textbox(key="k", preserved_by_key="label", render=False).preserved_by_key == [
-        "label"
-    ]
+    assert gr.Textbox(key="k", preserved_by_key="label", render=False).preserved_by_key == ["label"]
     assert gr.Textbox(key="k", render=False).props()["preserved_by_key"] == ["value"]
     with pytest.raises(TypeError, match="prop names"):
         gr.Textbox(preserved_by_key=[1])

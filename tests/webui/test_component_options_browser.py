@@ -39,6 +39,9 @@ def build() -> gr.Blocks:
         words = gr.Textbox("Hello", label="Words", info="Say it", buttons=["copy"], elem_id="words")
         copied = gr.Textbox(label="Copied", elem_id="copied")
         words.copy(copied_value, None, copied)
+        shout = gr.Button("Shout", elem_id="shout")
+        gr.Textbox("quiet", buttons=[shout], elem_id="loud")
+        shout.click(lambda: "SHOUTED", None, copied)
         gr.Markdown("# Title\n\n## Part", header_links=True, height=120, elem_id="md")
         gr.JSON({"items": ["a", "b"]}, show_indices=True, elem_id="json")
         gr.Dataframe(
@@ -90,6 +93,11 @@ def test_look_options_in_the_page(browser: Driver, serve: Callable[[gr.Blocks], 
     browser.find_element(By.CSS_SELECTOR, "#words .webui-copy").click()
     until(lambda: script(browser, "return document.querySelector('#copied input').value"))
     assert script(browser, "return document.querySelector('#copied input').value") == "Hello"
+    assert not browser.find_element(By.ID, "shout").is_displayed()  # moved to the toolbar
+    browser.find_element(By.CSS_SELECTOR, "#loud .webui-toolbar-button").click()
+    until(
+        lambda: script(browser, "return document.querySelector('#copied input').value") == "SHOUTED"
+    )
 
     links = browser.find_elements(By.CSS_SELECTOR, "#md .webui-header-link")
     assert [link.get_attribute("href").split("#")[1] for link in links] == ["title", "part"]
@@ -122,7 +130,9 @@ def test_look_options_in_the_page(browser: Driver, serve: Callable[[gr.Blocks], 
     next(b for b in buttons if b.text == "Webcam").click()
     until(lambda: script(browser, "return document.querySelector('#editor video').videoWidth"))
     next(b for b in buttons if b.text == "Capture").click()
-    until(lambda: script(browser, "return window.webui.views.get(%d).getValue()" % editor_id(browser)))
+    until(
+        lambda: script(browser, f"return window.webui.views.get({editor_id(browser)}).getValue()")
+    )
 
     browser.find_element(By.CSS_SELECTOR, "#rerender button").click()
     until(lambda: browser.find_elements(By.CSS_SELECTOR, "#radio input"))

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from webui.components.base import Component, check_choices
+from webui.components.options import check_buttons
 from webui.errors import Error
 from webui.events import Changeable, Focusable, KeyUppable, Selectable
 
@@ -15,7 +16,7 @@ logger = logging.getLogger(__name__)
 class _Choice(Changeable, Selectable, Component):
     """Shared by Dropdown and Radio: `type="value"` passes the value, `"index"` its position."""
 
-    look_options = frozenset({"info"})
+    look_options = frozenset({"info", "buttons"})
 
     def __init__(
         self,
@@ -29,6 +30,8 @@ class _Choice(Changeable, Selectable, Component):
             raise ValueError(f"{self.block_type} type must be 'value' or 'index', got {type!r}")
         self.choices, self._has_choice = check_choices(choices, self.block_type)
         self.type = type
+        name = self.__class__.__name__  # `type` is the parameter here
+        check_buttons(type_name=name, given=kwargs.get("buttons"), offered=(), custom=True)
         super().__init__(value, **kwargs)
 
     @property

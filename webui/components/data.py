@@ -397,7 +397,7 @@ class CheckboxGroup(Changeable, Selectable, Component):
     """Any number of choices ticked: `fn` sees the list of values (or indices, type="index")."""
 
     block_type = "checkboxgroup"
-    look_options = frozenset({"info"})
+    look_options = frozenset({"info", "buttons"})
 
     def __init__(
         self,
@@ -411,6 +411,9 @@ class CheckboxGroup(Changeable, Selectable, Component):
             raise ValueError(f"CheckboxGroup type must be 'value' or 'index', got {type!r}")
         self.choices, self._has_choice = check_choices(choices, "CheckboxGroup")
         self.type = type
+        check_buttons(
+            type_name="CheckboxGroup", given=kwargs.get("buttons"), offered=(), custom=True
+        )
         super().__init__([] if value is None else value, **kwargs)
 
     @property

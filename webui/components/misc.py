@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from webui.components.base import Component
+from webui.components.options import check_buttons
 from webui.errors import Error
 from webui.events import Changeable, Clickable
 
@@ -60,6 +61,10 @@ class JSON(Changeable, Component):
     example: ClassVar[Any] = {"foo": "bar"}
     # show_indices numbers list items; heights make it scroll; buttons=[] hides its Copy button.
     look_options = frozenset({"show_indices", "height", "min_height", "max_height", "buttons"})
+
+    def __init__(self, value: Any = None, **kwargs: Any):
+        check_buttons(type_name="JSON", given=kwargs.get("buttons"), offered=("copy",), custom=True)
+        super().__init__(value, **kwargs)
 
     def postprocess(self, value: Any) -> Any:
         if isinstance(value, str):

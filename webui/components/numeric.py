@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from webui.components.base import Component
+from webui.components.options import check_buttons
 from webui.errors import Error
 from webui.events import Changeable, Focusable, Releasable, Selectable, Submittable
 
@@ -36,7 +37,7 @@ class Number(Changeable, Submittable, Focusable, Component):
 
     block_type = "number"
     example: ClassVar[Any] = 3
-    look_options = frozenset({"info", "placeholder"})
+    look_options = frozenset({"info", "placeholder", "buttons"})
 
     def __init__(
         self,
@@ -52,6 +53,7 @@ class Number(Changeable, Submittable, Focusable, Component):
         self.minimum = minimum
         self.maximum = maximum
         self.step = step
+        check_buttons(type_name="Number", given=kwargs.get("buttons"), offered=(), custom=True)
         super().__init__(value, **kwargs)
 
     @property
@@ -158,9 +160,10 @@ class Checkbox(Changeable, Selectable, Component):
     block_type = "checkbox"
     python_type = "bool"
     example: ClassVar[Any] = True
-    look_options = frozenset({"info"})
+    look_options = frozenset({"info", "buttons"})
 
     def __init__(self, value: bool = False, **kwargs: Any):
+        check_buttons(type_name="Checkbox", given=kwargs.get("buttons"), offered=(), custom=True)
         super().__init__(value, **kwargs)
 
     def preprocess(self, payload: Any) -> bool | None:

@@ -39,7 +39,9 @@ class Textbox(Changeable, Submittable, Selectable, Focusable, Copyable, Componen
         self.max_lines = max_lines
         self.placeholder = placeholder
         self.type = type
-        check_buttons(type_name="Textbox", given=kwargs.get("buttons"), offered=("copy",))
+        check_buttons(
+            type_name="Textbox", given=kwargs.get("buttons"), offered=("copy",), custom=True
+        )
         super().__init__(value, **kwargs)
 
     def preprocess(self, payload: Any) -> str | None:

@@ -194,6 +194,7 @@ async function boot() {
     fileUrl: (fileData) => session.fileUrl(fileData),
     error: (message) => toast("error", "Error", message),
     server: (fnName, data) => callServer(session, view.id, fnName, data),
+    block: (id) => views.get(id), // another block's view: a toolbar's gr.Button clicks it
   });
   const views = new Map();
   const page = currentPage(config, base); // a multipage app's page at this URL (navbar.js)

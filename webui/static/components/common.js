@@ -56,6 +56,22 @@ export function copyButton(ctx, text, title = "Copy") {
   });
 }
 
+// The gr.Button instances among Gradio's `buttons=`: toolbar buttons that fire the click
+// listeners of the Button they stand for (which the server hid from the layout, as Gradio
+// takes it out of its place).
+export function customButtons(props, ctx) {
+  return (props.buttons ?? [])
+    .filter((button) => typeof button === "object" && button?.id != null)
+    .map((button) =>
+      el("button", {
+        type: "button",
+        class: `webui-button webui-button-${button.variant ?? "secondary"} webui-button-sm webui-toolbar-button`,
+        text: button.value ?? "",
+        onclick: () => ctx.block?.(button.id)?.emit("click"),
+      }),
+    );
+}
+
 // A block with a caption above its control; `frame.setLabel` follows label updates.
 export function labeled(props, ...controls) {
   const caption = el("span", { class: "webui-label", text: props.label ?? "" });

@@ -2,7 +2,7 @@
 // back as is.
 
 import { renderMarkdown } from "../markdown.js";
-import { applyHeights, copyButton, el, fieldset, hasButton } from "./common.js";
+import { applyHeights, copyButton, customButtons, el, fieldset, hasButton } from "./common.js";
 
 // `copyText(value)`, when given, is what the block's Copy button copies (Gradio's buttons).
 function shown(props, render, { frameless = false, ctx = null, copyText = null } = {}) {
@@ -10,7 +10,8 @@ function shown(props, render, { frameless = false, ctx = null, copyText = null }
   let value = props.value ?? null;
   applyHeights(body, props);
   const copy = copyText ? copyButton(ctx, () => copyText(value)) : null;
-  const inner = copy ? el("div", { class: "webui-copyable" }, copy, body) : body;
+  const tools = [copy, ...(ctx ? customButtons(props, ctx) : [])].filter(Boolean);
+  const inner = tools.length ? el("div", { class: "webui-copyable" }, el("div", { class: "webui-toolbar" }, ...tools), body) : body;
   const element = frameless ? inner : fieldset(props, inner);
   render(body, value);
   return {

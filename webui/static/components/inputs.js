@@ -1,7 +1,7 @@
 // Form components: Textbox, Number, Slider, Checkbox, CheckboxGroup, Dropdown, Radio, Button,
 // and the invisible State and Timer. Each `create(props, ctx)` returns a component handle.
 
-import { choicePairs, copyButton, el, fieldset, hasButton, infoLine, labeled } from "./common.js";
+import { choicePairs, copyButton, customButtons, el, fieldset, hasButton, infoLine, labeled } from "./common.js";
 import { multiselect } from "./multiselect.js";
 
 export function textbox(props, ctx) {
@@ -34,7 +34,7 @@ export function textbox(props, ctx) {
     ctx.emit("select", { index: [start, end], value: input.value.slice(start, end), selected: true });
   });
   const copy = hasButton(props, "copy") ? copyButton(ctx, () => input.value) : null;
-  const element = labeled(props, infoLine(props), input, copy);
+  const element = labeled(props, infoLine(props), input, toolbar(copy, ...customButtons(props, ctx)));
   return {
     element,
     getValue: () => input.value,
@@ -50,6 +50,12 @@ export function textbox(props, ctx) {
   };
 }
 
+// A row of toolbar buttons under the control, or nothing when there are none.
+function toolbar(...buttons) {
+  const shown = buttons.filter(Boolean);
+  return shown.length ? el("div", { class: "webui-toolbar" }, ...shown) : null;
+}
+
 export function number(props, ctx) {
   const input = el("input", { type: "number", step: props.step ?? "any", placeholder: props.placeholder });
   if (props.minimum != null) input.min = props.minimum;
@@ -61,7 +67,7 @@ export function number(props, ctx) {
   input.addEventListener("keydown", (event) => event.key === "Enter" && ctx.emit("submit"));
   input.addEventListener("focus", () => ctx.emit("focus"));
   input.addEventListener("blur", () => ctx.emit("blur"));
-  const element = labeled(props, infoLine(props), input);
+  const element = labeled(props, infoLine(props), input, toolbar(...customButtons(props, ctx)));
   return {
     element,
     getValue: () => (input.value === "" ? null : Number(input.value)),
@@ -127,7 +133,7 @@ export function checkbox(props, ctx) {
     ctx.emit("select", { index: null, value: props.label ?? null, selected: input.checked });
   });
   const caption = el("span", { text: props.label ?? "" });
-  const element = el("label", { class: "webui-field webui-checkbox" }, input, caption, infoLine(props));
+  const element = el("label", { class: "webui-field webui-checkbox" }, input, caption, infoLine(props), toolbar(...customButtons(props, ctx)));
   return {
     element,
     getValue: () => input.checked,
@@ -168,7 +174,7 @@ function choiceGroup(props, ctx, kind) {
     return kind === "checkbox" ? values : values[0] ?? null;
   };
   draw(props.choices, props.value);
-  const element = fieldset(props, infoLine(props), list);
+  const element = fieldset(props, infoLine(props), list, toolbar(...customButtons(props, ctx)));
   return {
     element,
     getValue: read,
@@ -228,7 +234,7 @@ export function dropdown(props, ctx) {
     const value = index === null || custom ? read() : pairs[index]?.[1];
     ctx.emit("select", { index, value, selected: true });
   });
-  const element = labeled(props, infoLine(props), control, custom ? datalist : null);
+  const element = labeled(props, infoLine(props), control, custom ? datalist : null, toolbar(...customButtons(props, ctx)));
   return {
     element,
     getValue: read,

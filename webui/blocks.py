@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from webui.auth import AuthSettings
 from webui.i18n import I18n
-from webui.launch_env import LaunchSettings, resolve_launch
+from webui.launch_env import SHARE_REFUSED, LaunchSettings, resolve_launch
 from webui.notebook import (
     DEFAULT_HEIGHT,
     DEFAULT_WIDTH,
@@ -26,7 +26,7 @@ from webui.notebook import (
     show_inline,
     show_text,
 )
-from webui.root import QueueSettings, Root
+from webui.root import FOOTER_LINKS, QueueSettings, Root
 from webui.routes import create_app
 from webui.themes import Base as Theme
 from webui.themes import resolve_theme
@@ -94,6 +94,9 @@ class Blocks(Root):
         ssl_verify: bool = True,
         max_threads: int = 40,
         i18n: I18n | None = None,
+        js: str | None = None,
+        head: str | None = None,
+        footer_links: list[str] | None = None,
         **unsupported: Any,
     ) -> tuple[Starlette, str, None]:
         """Serve on uvicorn in a background thread, and block until Ctrl-C in a script.
@@ -115,9 +118,14 @@ class Blocks(Root):
         Gradio's environment variables count where an argument is not given: GRADIO_SERVER_NAME,
         GRADIO_SERVER_PORT (the first port tried), GRADIO_NUM_PORTS, GRADIO_ROOT_PATH,
         GRADIO_ALLOWED_PATHS/GRADIO_BLOCKED_PATHS, GRADIO_DEBUG and GRADIO_SHARE (see
-        `webui.launch_env`). `share=True` raises ValueError: webui makes no public links.
+        `webui.launch_env`). webui makes no public links: with `share=True` it says so (a
+        warning, and a line on stdout where Gradio prints that it could not make one) and
+        serves on the local URL, as Gradio does offline; the share URL returned is None.
         `max_threads` (40) bounds the threads that run synchronous event functions at once.
         `i18n` (a `gr.I18n`) translates the page's marked text by the browser's language.
+        `js` (a JavaScript function, as source) runs once the page is built, `head` (HTML) is
+        added to the page's <head>, scripts included, and `footer_links` chooses the footer's
+        links among "api", "gradio" and "settings" (all three by default), as in Gradio 6.
         """
         where = resolve_launch(
             server_name=server_name,
@@ -150,6 +158,7 @@ class Blocks(Root):
             self.theme = resolve_theme(theme)
         if css is not None:
             self.css = css
+        self._set_page_extras(js, head, footer_links)
         if i18n is not None:
             if not isinstance(i18n, I18n):
                 raise TypeError(f"launch(i18n=...) must be a gr.I18n, got {i18n!r}")
@@ -165,6 +174,10 @@ class Blocks(Root):
             self.local_url = self._start_server(where, tls)
             if not quiet:  # the line Gradio users look for on stdout, not a log record
                 print(f"* Running on local URL:  {self.local_url}", flush=True)
+        if where.share_refused:
+            logger.warning("share=True: webui makes no public share links; serving locally")
+            if not quiet:
+                print(SHARE_REFUSED, flush=True)
         elif (
             server_port not in (None, self._port)
             or where.server_name != self._host
@@ -180,6 +193,26 @@ class Blocks(Root):
         if where.debug or (not prevent_thread_lock and not interactive()):
             self._block_until_interrupted()
         return cast(tuple["Starlette", str, None], _Launched((self.app, self.local_url, None)))
+
+    def _set_page_extras(
+        self, js: str | None, head: str | None, footer_links: list[str] | None
+    ) -> None:
+        """launch()'s `js`, `head` and `footer_links`, checked; /config carries them."""
+        for name, given in (("js", js), ("head", head)):
+            if given is not None and not isinstance(given, str):
+                raise TypeError(f"launch({name}=...) must be a string, got {given!r}")
+        if js is not None:
+            self.js = js
+        if head is not None:
+            self.head = head
+        if footer_links is not None:
+            unknown = [link for link in footer_links if link not in FOOTER_LINKS]
+            if isinstance(footer_links, str) or unknown:
+                raise ValueError(
+                    f"launch(footer_links=...) takes a list of {list(FOOTER_LINKS)}, "
+                    f"got {footer_links!r}"
+                )
+            self.footer_links = list(footer_links)
 
     def _start_server(self, where: LaunchSettings, tls: TLSFiles | None) -> str:
         """Starts uvicorn on a thread on the first port of `where.ports` it can bind, waits

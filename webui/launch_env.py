@@ -28,6 +28,7 @@ class LaunchSettings:
         allowed_paths: extra paths that may be served, or None to leave the setting as is.
         blocked_paths: paths never served, or None to leave the setting as is.
         debug: block the main thread even with `prevent_thread_lock=True`.
+        share_refused: a share link was asked for; launch() says it makes none.
     """
 
     server_name: str
@@ -36,6 +37,15 @@ class LaunchSettings:
     allowed_paths: list[str] | None = None
     blocked_paths: list[str] | None = None
     debug: bool = False
+    share_refused: bool = False
+
+
+# What launch() prints when asked for a share link, where Gradio prints that it could not make one.
+SHARE_REFUSED = (
+    "* webui makes no public share links (share=True or GRADIO_SHARE): this app is served on "
+    "the local URL only. To reach it from elsewhere, serve on all interfaces "
+    "(server_name='0.0.0.0') behind your own proxy or tunnel."
+)
 
 
 def _int_variable(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -72,18 +82,13 @@ def resolve_launch(
 
     GRADIO_SERVER_PORT is the first port tried, then the next GRADIO_NUM_PORTS - 1 (default
     7860 and 100); an explicit `server_port` is the only one tried. GRADIO_SHARE=true asks for
-    a share link, which webui does not make (it never reaches outside the machine): ValueError,
-    as for `share=True`. GRADIO_DEBUG=1 blocks like `debug=True`.
+    a share link, which webui does not make (it never reaches outside the machine): as Gradio
+    does when it cannot make one, launch() says so and serves locally (`share_refused`).
+    GRADIO_DEBUG=1 blocks like `debug=True`.
     """
     env = os.environ if environ is None else environ
     if share is None:
         share = env.get("GRADIO_SHARE", "").strip().lower() == "true"
-    if share:
-        raise ValueError(
-            "share=True (or GRADIO_SHARE=true) asks for a public *.gradio.live link; webui "
-            "serves on this machine only. Serve on all interfaces with server_name='0.0.0.0' "
-            "and put your own proxy or tunnel in front"
-        )
     name = server_name or env.get("GRADIO_SERVER_NAME", "").strip() or DEFAULT_SERVER_NAME
     if name.startswith("[") and name.endswith("]"):
         name = name[1:-1]  # http://[::1]:port/ is a URL; the address to bind is ::1
@@ -109,4 +114,5 @@ def resolve_launch(
         allowed_paths=allowed_paths or _path_list(env, "GRADIO_ALLOWED_PATHS"),
         blocked_paths=blocked_paths or _path_list(env, "GRADIO_BLOCKED_PATHS"),
         debug=debug or _int_variable(env, "GRADIO_DEBUG", 0) == 1,
+        share_refused=bool(share),
     )

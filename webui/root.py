@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from webui.i18n import I18n
 
 
+# The page footer's links, as Gradio names them: the API info, the library, the settings (theme).
+FOOTER_LINKS = ("api", "gradio", "settings")
+
+
 @dataclass(frozen=True, kw_only=True)
 class QueueSettings:
     """How events are queued; `default_concurrency_limit=None` means unlimited."""
@@ -71,6 +75,9 @@ class Root(BlockContext):
         # webui.session_end, which runs the sweep).
         self.delete_cache = _check_delete_cache(delete_cache)
         self.i18n: I18n | None = None  # launch(i18n=...) sets it; /config carries its table
+        self.js: str | None = None  # launch(js=...): run by the page once it is built
+        self.head: str | None = None  # launch(head=...): HTML added to the page's <head>
+        self.footer_links: list[str] = list(FOOTER_LINKS)  # launch(footer_links=...)
         self.blocks: dict[int, Block] = {}
         self.pages = Pages()  # demo.route() adds pages; blocks and events belong to one
         self.dependencies: list[Dependency] = []

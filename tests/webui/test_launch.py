@@ -173,13 +173,21 @@ def test_gradio_server_name_in_the_environment_is_the_address(monkeypatch) -> No
 
 
 @pytest.mark.parametrize("how", ["argument", "environment"])
-def test_share_is_refused_before_anything_starts(monkeypatch, how: str) -> None:
+def test_share_serves_locally_and_says_no_link_is_made(monkeypatch, capsys, caplog, how) -> None:
+    """As Gradio offline: no share link, a line saying so, the app served on the local URL."""
     demo = reverse_app()
     if how == "environment":
         monkeypatch.setenv("GRADIO_SHARE", "True")
-    with pytest.raises(ValueError, match=r"share=True .*serves on this machine only"):
-        demo.launch(share=True if how == "argument" else None, prevent_thread_lock=True)
-    assert demo.local_url is None and demo._server is None
+    try:
+        _, url, share_url = demo.launch(
+            share=True if how == "argument" else None, prevent_thread_lock=True
+        )
+        assert share_url is None
+        assert reverse(url, "ab") == "ba"
+        assert "webui makes no public share links" in capsys.readouterr().out
+        assert "share=True" in caplog.text
+    finally:
+        demo.close()
 
 
 def test_share_false_overrides_gradio_share(monkeypatch) -> None:

@@ -78,7 +78,6 @@ def test_the_port_range_stops_at_the_last_port() -> None:
         ({"GRADIO_SERVER_PORT": "70000"}, "GRADIO_SERVER_PORT must be a port"),
         ({"GRADIO_NUM_PORTS": "many"}, "GRADIO_NUM_PORTS must be an integer"),
         ({"GRADIO_ROOT_PATH": "https://example.com/app"}, "must be a URL path such as '/demo'"),
-        ({"GRADIO_SHARE": "TRUE"}, "webui serves on this machine only"),
     ],
 )
 def test_bad_variables_name_themselves(environ: dict[str, str], message: str) -> None:
@@ -86,10 +85,11 @@ def test_bad_variables_name_themselves(environ: dict[str, str], message: str) ->
         resolve_launch(environ=environ)
 
 
-def test_share_argument_is_refused_and_false_is_fine() -> None:
-    with pytest.raises(ValueError, match=r"share=True \(or GRADIO_SHARE=true\) asks for a public"):
-        resolve_launch(share=True, environ={})
-    assert resolve_launch(share=False, environ={"GRADIO_SHARE": "false"}).ports[0] == 7860
+def test_a_share_link_is_noted_as_refused_and_false_is_fine() -> None:
+    assert resolve_launch(share=True, environ={}).share_refused
+    assert resolve_launch(environ={"GRADIO_SHARE": "True"}).share_refused
+    settings = resolve_launch(share=False, environ={"GRADIO_SHARE": "true"})
+    assert not settings.share_refused and settings.ports[0] == 7860
 
 
 def test_server_port_must_be_an_int() -> None:

@@ -4,6 +4,7 @@ import { callServer } from "./component_server.js";
 import { builtins } from "./components/index.js";
 import { el, sameValue } from "./components/common.js";
 import { EventRunner } from "./events.js";
+import { addHead, footer, runPageJs } from "./extras.js";
 import { translate, useTranslations } from "./i18n.js";
 import { layouts } from "./layout.js";
 import { currentPage, defaultNavbar } from "./navbar.js";
@@ -180,6 +181,7 @@ async function boot() {
     document.documentElement.classList.add("dark");
   }
   if (config.css) document.head.append(el("style", { id: "webui-custom-css", text: config.css }));
+  await addHead(config.head);
   const modules = JSON.parse(document.getElementById("webui-custom-modules")?.textContent || "{}");
   const factories = { ...builtins, ...(await loadCustom(modules)) };
   const session = new Session(base);
@@ -199,7 +201,7 @@ async function boot() {
   const views = new Map();
   const page = currentPage(config, base); // a multipage app's page at this URL (navbar.js)
   const top = buildView(page.layout, configs, factories, ctxFor, views);
-  root.replaceChildren(...[defaultNavbar(config, page, base), top.frame].filter(Boolean));
+  root.replaceChildren(...[defaultNavbar(config, page, base), top.frame, footer(config.footer_links, base)].filter(Boolean));
   root.classList.toggle("webui-fill-width", Boolean(config.fill_width));
   const runner = new EventRunner({ ...config, dependencies: page.dependencies(config.dependencies) }, views, session);
   // A gr.render event's output: its Column rebuilt from the new blocks, its events wired.
@@ -234,6 +236,7 @@ async function boot() {
   if (config.deep_link_state === "invalid") toast("error", "Error", "This deep link is not valid (it may have expired).");
   root.dataset.ready = "true"; // lets tests and embedders wait for a built page
   window.webui = { config, views, session, runner };
+  await runPageJs(config.js);
 }
 
 boot().catch((error) => {

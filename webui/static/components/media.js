@@ -2,6 +2,7 @@
 // File with file_count="multiple"); uploads go through /gradio_api/upload first.
 
 import { allowedUrl } from "../sanitize.js";
+import { addImageSources } from "./camera.js";
 import { microphoneStream, webcamStream } from "./capture.js";
 import { el, fieldset } from "./common.js";
 import { addRecorder } from "./microphone.js";
@@ -103,11 +104,12 @@ function playable(tag, url, props, attrs) {
 
 // With a .stream() listener (props.streaming), an interactive Image records the webcam and an
 // Audio the microphone, sending chunks (capture.js).
+// Without .stream(), the webcam takes one picture and the clipboard pastes one (camera.js).
 export const image = (props, ctx) =>
-  props.streaming && props.interactive ? webcamStream(props, ctx) : mediaBlock(props, ctx, {
+  props.streaming && props.interactive ? webcamStream(props, ctx) : addImageSources(mediaBlock(props, ctx, {
     accept: "image/*",
     show: (url, file) => el("img", { class: "webui-image", src: url, alt: file.orig_name ?? "image" }),
-  });
+  }), props, ctx);
 
 // Without .stream(), a microphone in sources records a whole clip (microphone.js).
 export const audio = (props, ctx) =>

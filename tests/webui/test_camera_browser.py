@@ -31,6 +31,11 @@ def size(image: np.ndarray) -> str:
 def test_webcam_capture_and_paste(browser: Driver, serve: Callable[[gr.Blocks], str]) -> None:
     with gr.Blocks() as demo:
         camera = gr.Image(sources=["webcam"], elem_id="camera")
+        gr.Image(
+            sources=["webcam"],
+            webcam_options=gr.WebcamOptions(mirror=False, constraints={"video": True}),
+            elem_id="straight",
+        )
         pasted = gr.Image(sources=["clipboard", "upload"], elem_id="pasted")
         camera_size = gr.Textbox(elem_id="camera_size")
         pasted_size = gr.Textbox(elem_id="pasted_size")
@@ -44,6 +49,11 @@ def test_webcam_capture_and_paste(browser: Driver, serve: Callable[[gr.Blocks], 
     opener = until(lambda: browser.find_element(By.CSS_SELECTOR, "#camera .webui-webcam-open"))
     assert not browser.find_element(By.CSS_SELECTOR, "#camera input[type=file]").is_displayed()
     assert browser.find_elements(By.CSS_SELECTOR, "#pasted .webui-webcam-open") == []
+    transforms = browser.execute_script(
+        "return ['#camera', '#straight'].map((id) =>"
+        "  document.querySelector(`${id} video`).style.transform)"
+    )
+    assert transforms == ["scaleX(-1)", ""]  # Gradio's WebcamOptions mirror by default
     opener.click()
     capture = browser.find_element(By.CSS_SELECTOR, "#camera .webui-webcam-capture")
     until(

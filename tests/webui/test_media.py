@@ -245,6 +245,14 @@ def test_audio_component_in_and_out(parts: Parts) -> None:
 # -- File ---------------------------------------------------------------------------------------
 
 
+def test_image_webcam_options_reach_the_page() -> None:
+    image = gr.Image(webcam_options=gr.WebcamOptions(mirror=False), render=False)
+    assert image.own_props()["webcam_options"] == {"mirror": False, "constraints": None}
+    assert gr.Image(render=False).own_props()["webcam_options"]["mirror"] is True
+    with pytest.raises(TypeError, match="webcam_options"):
+        gr.Image(webcam_options={"mirror": False}, render=False)
+
+
 def test_audio_bytes_outputs_keep_their_encoding(parts: Parts) -> None:
     """Gradio saves returned bytes as a file; webui names it by its first bytes."""
     wav = wav_bytes(8000, np.zeros(8, np.int16), 2)

@@ -29,6 +29,7 @@ from webui.components.filedata import (
 )
 from webui.components.image_files import check_image_type, read_image, save_image
 from webui.components.options import check_buttons
+from webui.components.webcam_options import WebcamOptions
 from webui.errors import Error
 from webui.events import Changeable, Selectable, _listener
 
@@ -183,16 +184,6 @@ def _fit_to_canvas(editor: ImageEditor, path: Path) -> Path:
     buffer = io.BytesIO()
     canvas.save(buffer, format="PNG")
     return store_of(editor).cache_bytes(buffer.getvalue(), "canvas.png")
-
-
-@dataclasses.dataclass
-class WebcamOptions:
-    """Gradio's webcam settings (`webcam_options=`): the page mirrors the preview and the
-    capture when `mirror`, and asks the browser for the camera with `constraints`
-    (getUserMedia's; `{"video": true}` when None)."""
-
-    mirror: bool = True
-    constraints: dict[str, Any] | None = None
 
 
 class Sketchpad(ImageEditor):

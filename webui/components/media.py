@@ -8,6 +8,7 @@ numpy and Pillow are imported only when a value needs them.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import mimetypes
 import os
@@ -35,6 +36,7 @@ from webui.components.filedata import (
 from webui.components.watermark import WatermarkOptions, apply_watermark
 from webui.components.wav import audio_suffix, read_wav, write_wav
 from webui.components.waveform import WaveformOptions
+from webui.components.webcam_options import WebcamOptions
 from webui.components.webvtt import webvtt
 from webui.errors import Error
 from webui.events import Changeable, Playable, Selectable, Streamable, _listener
@@ -87,6 +89,7 @@ class Image(Changeable, Selectable, Streamable, Uploadable, Component):
         buttons: list[str] | None = None,
         placeholder: str | None = None,
         watermark: WatermarkOptions | Any = None,
+        webcam_options: WebcamOptions | None = None,
         streaming: bool = False,
         **kwargs: Any,
     ):
@@ -95,6 +98,7 @@ class Image(Changeable, Selectable, Streamable, Uploadable, Component):
         if type not in self._TYPES:
             raise ValueError(f"Image type must be one of {self._TYPES}, got {type!r}")
         self.watermark = WatermarkOptions.of(watermark)
+        self.webcam_options = WebcamOptions.of(webcam_options, "Image")
         if type != "filepath":
             require("PIL.Image", "pillow", f"Image(type={type!r})")
         if type == "numpy":
@@ -196,6 +200,7 @@ class Image(Changeable, Selectable, Streamable, Uploadable, Component):
             "type": self.type,
             "streaming": self.streaming,  # set by .stream(): the page records and sends chunks
             "buttons": self.buttons or ["download", "share", "fullscreen"],
+            "webcam_options": dataclasses.asdict(self.webcam_options),
         }
         for key in ("height", "width", "placeholder"):
             if getattr(self, key) is not None:

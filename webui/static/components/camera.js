@@ -1,13 +1,16 @@
-// An Image's other sources (without .stream()): "webcam" shows the camera and Capture uploads
-// one PNG frame; "clipboard" takes an image pasted into the block (Ctrl+V once it has focus).
+// An Image's other sources (without .stream()): "webcam" shows the camera (webcam_options:
+// mirrored, getUserMedia constraints) and Capture uploads one PNG frame; "clipboard" takes an image pasted into the block (Ctrl+V once it has focus).
 // Either becomes the value and fires change and input, as Gradio's Image does. Without "upload"
 // in sources the file picker hides.
 
 import { el } from "./common.js";
 
-function frameOf(video) {
+// One frame as PNG, mirrored as the preview is when webcam_options.mirror.
+function frameOf(video, mirror) {
   const canvas = el("canvas", { width: video.videoWidth, height: video.videoHeight });
-  canvas.getContext("2d").drawImage(video, 0, 0);
+  const context = canvas.getContext("2d");
+  if (mirror) context.setTransform(-1, 0, 0, 1, canvas.width, 0);
+  context.drawImage(video, 0, 0);
   return new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
 }
 
@@ -22,9 +25,11 @@ async function received(block, ctx, file) {
   }
 }
 
-function webcam(block, ctx, controls) {
+function webcam(block, ctx, controls, options) {
+  const mirror = options.mirror !== false; // Gradio's WebcamOptions mirror by default
   const video = el("video", { class: "webui-webcam", autoplay: true, muted: true, playsinline: true, hidden: true });
   video.style.maxWidth = "100%";
+  if (mirror) video.style.transform = "scaleX(-1)";
   const open = el("button", { type: "button", class: "webui-button webui-button-secondary webui-button-sm webui-webcam-open", text: "Webcam" });
   const capture = el("button", { type: "button", class: "webui-button webui-button-primary webui-button-sm webui-webcam-capture", text: "Capture", hidden: true });
   let media = null;
@@ -38,7 +43,7 @@ function webcam(block, ctx, controls) {
   open.addEventListener("click", async () => {
     if (media) return close();
     try {
-      media = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
+      media = await navigator.mediaDevices.getUserMedia(options.constraints ?? { video: true, audio: false });
     } catch (error) {
       ctx.error(`Cannot open the webcam: ${error.message}`);
       return;
@@ -49,7 +54,7 @@ function webcam(block, ctx, controls) {
   });
   capture.addEventListener("click", async () => {
     if (!video.videoWidth) return; // no frame yet
-    const blob = await frameOf(video);
+    const blob = await frameOf(video, mirror);
     close();
     if (blob) await received(block, ctx, new File([blob], "webcam.png", { type: "image/png" }));
   });
@@ -74,7 +79,7 @@ export function addImageSources(block, props, ctx) {
   const sources = props.sources ?? ["upload", "webcam", "clipboard"];
   const controls = block.element.querySelector(":scope > .webui-media-controls");
   controls.querySelector("input[type=file]").hidden = !sources.includes("upload");
-  if (sources.includes("webcam")) webcam(block, ctx, controls);
+  if (sources.includes("webcam")) webcam(block, ctx, controls, props.webcam_options ?? {});
   if (sources.includes("clipboard")) clipboard(block, ctx);
   return block;
 }

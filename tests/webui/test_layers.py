@@ -76,6 +76,7 @@ LAYERS: dict[str, set[str]] = {
         "chat_history",
         "chat_flagging",
         "chat_examples",
+        "chat_wiring",
         "tabbed",
         "mount",
         "notebook",

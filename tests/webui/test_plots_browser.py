@@ -48,6 +48,9 @@ def build_app() -> gr.Blocks:
         gr.Plot(px.line(x=[0.0, 0.5, 1.0], y=[1.0, 2.0, 0.5], title="Line"), elem_id="plotly")
         gr.Plot(go.Figure(go.Heatmap(z=[[1, 2], [3, 4]])), elem_id="heatmap")
         gr.Plot({"type": "altair", "plot": json.dumps(VEGA_BARS)}, elem_id="vega")
+        layered = {"layer": [VEGA_BARS], "datasets": VEGA_BARS["datasets"]}
+        gr.Plot({"type": "altair", "plot": json.dumps(layered)}, elem_id="layered")
+        gr.Plot({"type": "bokeh", "plot": "{}"}, elem_id="bokeh")
         gr.BarPlot(
             sales,
             x="shop",
@@ -76,6 +79,11 @@ def test_plots_draw_offline(browser: Driver, serve: Callable[[gr.Blocks], str]) 
     assert browser.find_element(By.CSS_SELECTOR, "#plotly .webui-plot-title").text == "Line"
     fallback = browser.find_element(By.CSS_SELECTOR, "#heatmap .webui-plot-fallback").text
     assert "heatmap" in fallback and "plotly.js" in fallback
+
+    layered_note = browser.find_element(By.CSS_SELECTOR, "#layered .webui-plot-fallback").text
+    assert "layered" in layered_note and "vega-embed" in layered_note
+    bokeh_note = browser.find_element(By.CSS_SELECTOR, "#bokeh .webui-plot-fallback").text
+    assert "BokehJS" in bokeh_note
 
     vega_bars = browser.find_elements(By.CSS_SELECTOR, "#vega rect:not(clipPath rect)")
     heights = sorted(float(b.get_attribute("height")) for b in vega_bars)

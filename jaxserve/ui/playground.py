@@ -99,6 +99,10 @@ def model_messages(history: list[dict[str, Any]], system_prompt: str | None) -> 
         messages.append({"role": "system", "content": system_prompt})
     for message in history:
         content = message.get("content")
+        if isinstance(content, list) and all(
+            isinstance(part, dict) and part.get("type") == "text" for part in content
+        ):  # a Chatbot's message as webui hands it over (Gradio 6's list of parts)
+            content = "".join(part["text"] for part in content)
         if not isinstance(content, str):
             raise gr.Error("the conversation holds a message that is not text")
         footer = (message.get("metadata") or {}).get(FOOTER_KEY)

@@ -50,8 +50,8 @@ def test_chat_messages_keep_metadata_and_options_as_gradio_sends_them() -> None:
         "assistant", "- step one\n- step two", {"title": "Thinking", "id": 1, "duration": 2.0}, []
     )
     assert wire[2] == text("assistant", "done", {}, [{"value": "again", "label": "Again"}])
-    nested = {"role": "assistant", "content": "x", "metadata": {"parent_id": 1, "other": 0}}
-    assert gr.Chatbot().postprocess([nested])[0]["metadata"] == {"parent_id": 1}
+    noted = {"role": "assistant", "content": "x", "metadata": {"parent_id": 1, "note": "n"}}
+    assert gr.Chatbot().postprocess([noted])[0]["metadata"] == {"parent_id": 1, "note": "n"}
 
 
 def test_bad_messages_are_clear_errors() -> None:

@@ -32,8 +32,9 @@ def page(browser: Driver, serve: Callable[[gr.Blocks], str]) -> Callable[[gr.Blo
     return open_page
 
 
-def texts(driver: Driver, selector: str) -> list[str]:
-    script = f"return [...document.querySelectorAll({selector!r})].map(e => e.textContent)"
+def texts(driver: Driver, selector: str, attribute: str | None = None) -> list[str]:
+    read = f"e.getAttribute({attribute!r})" if attribute else "e.textContent"
+    script = f"return [...document.querySelectorAll({selector!r})].map(e => {read})"
     return driver.execute_script(script)
 
 
@@ -84,13 +85,15 @@ def test_reactions_edits_and_options_fire_their_events(
     driver = page(demo)
     result = "return document.querySelector('#out textarea, #out input').value"
     pressed = "#chat .webui-like[aria-pressed=true]"
-    until(lambda: texts(driver, pressed) == ["Spam"])
+    until(lambda: texts(driver, pressed, "aria-label") == ["Spam"])
     driver.find_element(By.CSS_SELECTOR, "#chat .webui-like[data-liked=true]").click()
     until(lambda: driver.execute_script(result) == "1:True")
-    assert texts(driver, pressed) == ["👍"]
+    assert texts(driver, pressed, "data-icon") == ["👍"]
+    # The buttons' glyphs are drawn by CSS: a message's text is only its own.
+    assert texts(driver, "#chat .webui-message-assistant")[0].startswith("reply")
     driver.find_element(By.CSS_SELECTOR, "#chat .webui-chat-options button").click()
     until(lambda: driver.execute_script(result) == "option more")
-    edit = "#chat .webui-message-turn[data-index='{}'] .webui-chat-edit"
+    edit = "#chat .webui-message[data-index='{}'] .webui-chat-edit"
     assert not driver.find_elements(By.CSS_SELECTOR, edit.format(1))  # editable="user"
     driver.find_element(By.CSS_SELECTOR, edit.format(0)).click()
     editor = driver.find_element(By.CSS_SELECTOR, "#chat .webui-chat-editor")

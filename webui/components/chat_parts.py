@@ -15,7 +15,7 @@ import mimetypes
 import os
 from typing import TYPE_CHECKING, Any
 
-from webui.components.chat_message import METADATA_KEYS, ChatMessage
+from webui.components.chat_message import ChatMessage
 from webui.components.filedata import input_path, output_file_data
 from webui.errors import Error
 from webui.files import FILE_DATA_TYPE
@@ -40,12 +40,14 @@ def as_message_dict(message: Any) -> Message:
 
 
 def wire_metadata(metadata: Any) -> dict[str, Any] | None:
-    """Metadata as Gradio's MetadataDict keeps it: its keys only, a duration as a float."""
+    """Metadata with Gradio's keys checked (a duration as a float, a known status). Other keys
+    are kept, unlike Gradio's, which drops them: apps keep their own notes there (jaxserve's
+    playground keeps a reply's footer) and no Gradio app depends on the dropping."""
     if metadata is None:
         return None
     if not isinstance(metadata, dict):
         raise Error(f"a chat message's metadata is a dict, got {metadata!r}")
-    kept = {key: metadata[key] for key in METADATA_KEYS if key in metadata}
+    kept = dict(metadata)
     duration = kept.get("duration")
     if isinstance(duration, int) and not isinstance(duration, bool):
         kept["duration"] = float(duration)

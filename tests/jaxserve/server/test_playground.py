@@ -168,3 +168,24 @@ def test_the_pages_use_only_webui_public_api():
                 and node.value.id == "gr"
             ):
                 assert node.attr in public, f"{path}: gr.{node.attr} is not public"
+
+
+def test_model_messages_read_the_chatbots_parts_and_drop_footers():
+    """The Chatbot hands the playground Gradio 6's messages (content as a list of parts)."""
+    from jaxserve.ui.playground import FOOTER_KEY, model_messages
+
+    history = [
+        {"role": "user", "metadata": None, "content": [{"type": "text", "text": "hi"}]},
+        {
+            "role": "assistant",
+            "metadata": {FOOTER_KEY: "8 tokens"},
+            "content": [{"type": "text", "text": "hello\n\n8 tokens"}],
+        },
+    ]
+    assert model_messages(history, "be brief") == [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},
+    ]
+    with pytest.raises(webui.Error, match="not text"):
+        model_messages([{"role": "user", "content": [{"type": "file", "file": {}}]}], None)

@@ -123,15 +123,15 @@ export function chatbot(props, ctx) {
     const data = { index, value: message.content };
     // Retry and undo act on the last exchange, from its last message (as Gradio's buttons).
     if (last && message.role !== "user") {
-      if (props.retryable) bar.append(el("button", { type: "button", class: "webui-chat-retry", title: "Retry", text: "↻", onclick: () => ctx.emit("retry", data) }));
-      if (props.undoable) bar.append(el("button", { type: "button", class: "webui-chat-undo", title: "Undo", text: "↶", onclick: () => ctx.emit("undo", data) }));
+      if (props.retryable) bar.append(el("button", { type: "button", class: "webui-chat-retry", title: "Retry", "aria-label": "Retry", "data-icon": "↻", onclick: () => ctx.emit("retry", data) }));
+      if (props.undoable) bar.append(el("button", { type: "button", class: "webui-chat-undo", title: "Undo", "aria-label": "Undo", "data-icon": "↶", onclick: () => ctx.emit("undo", data) }));
     }
     if (buttons.includes("copy")) {
-      bar.append(el("button", { type: "button", class: "webui-chat-copy", title: "Copy", text: "⧉", onclick: () => copy(plainText(message.content), data) }));
+      bar.append(el("button", { type: "button", class: "webui-chat-copy", title: "Copy", "aria-label": "Copy", "data-icon": "⧉", onclick: () => copy(plainText(message.content), data) }));
     }
     const mayEdit = props.editable === "all" || (props.editable === "user" && message.role === "user");
     if (mayEdit) {
-      bar.append(el("button", { type: "button", class: "webui-chat-edit", title: "Edit", text: "✎", onclick: () => { editing = index; draw(); } }));
+      bar.append(el("button", { type: "button", class: "webui-chat-edit", title: "Edit", "aria-label": "Edit", "data-icon": "✎", onclick: () => { editing = index; draw(); } }));
     }
     const likeable = props.likeable && (message.role !== "user" || props.like_user_message);
     if (likeable) {
@@ -140,7 +140,7 @@ export function chatbot(props, ctx) {
         const text = option === "Like" ? "👍" : option === "Dislike" ? "👎" : option;
         const liked = option === "Like" ? true : option === "Dislike" ? false : option;
         const pressed = chosen === option;
-        bar.append(el("button", { type: "button", class: "webui-like", "data-liked": String(liked), "aria-pressed": String(pressed), text, onclick: () => {
+        bar.append(el("button", { type: "button", class: "webui-like", "data-liked": String(liked), "aria-pressed": String(pressed), "aria-label": option, title: option, "data-icon": text, onclick: () => {
           if (message.role === "assistant") {
             feedback = Array.isArray(feedback) ? [...feedback] : [];
             feedback[assistantIndex] = option;
@@ -174,19 +174,23 @@ export function chatbot(props, ctx) {
     el("div", { class: "webui-chat-options" }, ...message.options.map((option) =>
       el("button", { type: "button", class: "webui-button webui-button-sm", text: option.label ?? option.value, onclick: () => ctx.emit("option_select", { index, value: option.value }) })));
 
-  // A message's bubble holds its content only; its options and buttons sit under it.
+  // A message's bubble: its content, then its suggested replies and buttons. Bubbles are the
+  // conversation's children in order (`.webui-message:last-child` is the last message); the
+  // buttons draw their glyphs from `data-icon` (CSS), so a bubble's text is its message's.
   const renderMessage = (message, index, assistantIndex, children) => {
     const role = message.role === "user" ? "user" : "assistant";
     const body = editing === index ? [editor(message, index)] : renderContent(message.content, view);
     const inner = message.metadata?.title ? [renderThought(message, [...body, ...children], view, index)] : [...body, ...children];
-    const bubble = el("div", { class: `webui-message webui-message-${role}`, "data-role": role, "data-index": String(index), style: "max-width: 100%" }, ...inner);
+    const bubble = el("div", { class: `webui-message webui-message-${role}`, "data-role": role, "data-index": String(index) }, ...inner);
+    if (panel) {
+      bubble.style.maxWidth = "100%";
+      bubble.style.alignSelf = "stretch";
+    }
     if (props._selectable) bubble.addEventListener("click", () => ctx.emit("select", { index, value: message.content, selected: true }));
-    const side = panel ? "stretch" : role === "user" ? "flex-end" : "flex-start";
-    const turn = el("div", { class: "webui-message-turn", "data-index": String(index), style: `display: flex; flex-direction: column; gap: 0.25em; align-self: ${side}; align-items: ${side}; max-width: ${panel ? "100%" : "85%"}` }, bubble);
-    if (message.options?.length) turn.append(optionsBar(message, index));
+    if (message.options?.length) bubble.append(optionsBar(message, index));
     const bar = actionBar(message, index, assistantIndex, index === flatMessages(value).length - 1);
-    if (bar) turn.append(bar);
-    return turn;
+    if (bar) bubble.append(bar);
+    return bubble;
   };
 
   // avatar_images: [user, assistant] FileData (or URLs), shown beside top-level messages.
@@ -245,6 +249,7 @@ export function chatbot(props, ctx) {
   }
   // With a clear listener (ChatInterface has one) a trash button empties the conversation.
   const trash = el("button", { type: "button", class: "webui-chat-clear", title: "Clear", text: "🗑", onclick: () => {
+    if (!props.clearable) return; // hidden then, but a script can still click it
     value = [];
     feedback = null;
     draw();
@@ -266,7 +271,7 @@ export function chatbot(props, ctx) {
     update(changed) {
       if ("label" in changed) element.setLabel(changed.label);
       if ("feedback_value" in changed) feedback = changed.feedback_value;
-      if ("clearable" in changed) trash.hidden = !changed.clearable;
+      if ("clearable" in changed) trash.hidden = !(props.clearable = changed.clearable);
       for (const key of ["feedback_options", "editable", "placeholder", "examples", "likeable", "retryable", "undoable"]) {
         if (key in changed) props[key] = changed[key];
       }

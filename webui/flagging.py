@@ -17,11 +17,13 @@ import logging
 import re
 import shutil
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from webui.components import Button
 from webui.files import FILE_DATA_TYPE, safe_filename
 
 if TYPE_CHECKING:
@@ -180,14 +182,41 @@ def _copy_files(value: Any, save_dir: Path) -> Any:
 
 
 class FlagMethod:
-    """The Flag button's function: saves its raw payloads with `flagging_callback`."""
+    """The Flag button's function: saves its raw payloads with `flagging_callback`.
 
-    def __init__(self, callback: FlaggingCallback, label: str, value: str | None):
+    With `visual_feedback` (a Flag button, not auto flagging) it answers the button's next
+    state, as Gradio's: its label again after a pause the user can see, or "Error!".
+    """
+
+    FEEDBACK_SECONDS = 0.8  # Gradio's: long enough to see the button say "Saving..."
+
+    def __init__(
+        self,
+        callback: FlaggingCallback,
+        label: str,
+        value: str | None,
+        visual_feedback: bool = True,
+    ):
         self.callback, self.label, self.value = callback, label, value
+        self.visual_feedback = visual_feedback
         self.__name__ = "Flag"
 
-    def __call__(self, *flag_data: Any) -> None:
-        self.callback.flag(list(flag_data), flag_option=self.value)
+    def __call__(self, *flag_data: Any) -> Any:
+        try:
+            self.callback.flag(list(flag_data), flag_option=self.value)
+        except Exception:
+            if not self.visual_feedback:
+                raise
+            logger.exception("flagging failed")
+            return "Error!"
+        if not self.visual_feedback:
+            return None
+        time.sleep(self.FEEDBACK_SECONDS)
+        return self.reset()
+
+    def reset(self) -> Any:
+        """The Flag button as it was: its label, clickable."""
+        return Button(value=self.label, interactive=True, render=False)
 
 
 def flagging_options(options: Any) -> list[tuple[str, str | None]]:

@@ -277,7 +277,7 @@ class Interface(Blocks):
         assert clear is not None  # every kind renders one
         self.submit_event = self._attach_submit(submit, stop)
         clear.add(self.input_components + self.output_components)
-        self._attach_flagging(flags)
+        self._attach_flagging(flags, clear)
         if examples:
             self._render_examples(examples, *example_args)
         if self.deep_link:  # enabled by a run or a cached example, as in Gradio
@@ -358,8 +358,11 @@ class Interface(Blocks):
                 concurrency_limit=self.concurrency_limit, **options,
             )  # fmt: skip
 
-        def show_stop() -> tuple[Any, Any]:
-            return Button(visible=False, render=False), Button(visible=True, render=False)
+        # A lambda, as Gradio's, so the later lambdas of the app get Gradio's endpoint names.
+        show_stop = lambda: (  # noqa: E731
+            Button(visible=False, render=False),
+            Button(visible=True, render=False),
+        )
 
         def cleanup() -> tuple[Any, Any]:
             return Button(visible=True, render=False), Button(visible=False, render=False)
@@ -377,7 +380,7 @@ class Interface(Blocks):
         stop.click(cleanup, None, [submit, stop], cancels=[predict], **quiet)
         return final
 
-    def _attach_flagging(self, flags: list[Button]) -> None:
+    def _attach_flagging(self, flags: list[Button], clear: ClearButton) -> None:
         if not flags or self.interface_type == InterfaceType.INPUT_ONLY:
             return
         flagged = self.input_components
@@ -389,11 +392,17 @@ class Interface(Blocks):
             "api_visibility": "undocumented",
         }
         if self.flagging_mode == "auto":
-            method = FlagMethod(self.flagging_callback, "", None)
+            method = FlagMethod(self.flagging_callback, "", None, visual_feedback=False)
             self.submit_event.success(method, flagged, None, **quiet)
             return
+        # As Gradio's three events per button (and so its endpoint names: lambda, Flag, reset):
+        # the button shows "Saving..." while the sample is saved, and Clear restores its label.
         for button, (label, value) in zip(flags, self.flagging_options, strict=False):
-            button.click(FlagMethod(self.flagging_callback, label, value), flagged, None, **quiet)
+            method = FlagMethod(self.flagging_callback, label, value)
+            saving = lambda: Button(value="Saving...", interactive=False, render=False)  # noqa: E731
+            button.click(saving, None, button, queue=False, api_visibility="undocumented")
+            button.click(method, flagged, button, **quiet)
+            clear.click(method.reset, None, button, queue=False, api_visibility="undocumented")
 
     def _render_examples(
         self,

@@ -8,12 +8,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gradio_client import Client, handle_file
 
 import webui as gr
-from webui.flagging import CSVLogger, sanitize_for_csv
+from webui.flagging import CSVLogger, FlagMethod, sanitize_for_csv
 
 
 def _rows(path: Path) -> list[list[str]]:
@@ -109,3 +110,38 @@ def test_simple_csv_logger_writes_rows_without_a_header(tmp_path: Path) -> None:
     flag.fn("a", "A")
     flag.fn("+b", "B")
     assert _rows(tmp_path / "log.csv") == [["a", "A"], ["'+b", "B"]]
+
+
+def test_flag_buttons_show_saving_and_name_endpoints_as_gradio(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Per button: a "Saving..." lambda, Flag (answering the button's label), Clear's reset;
+    so a lambda the app adds afterwards is /lambda_3 with three options, as in Gradio."""
+    monkeypatch.setattr(FlagMethod, "FEEDBACK_SECONDS", 0)
+    with gr.Blocks() as demo:
+        face = gr.Interface(
+            str.upper, "text", "text", flagging_options=["a", "b", "c"], flagging_dir=str(tmp_path)
+        )
+        gr.Button("More").click(lambda: "x", None, face.output_components[0])
+    names = [d.api_name for d in demo.dependencies]
+    assert {"lambda", "Flag", "reset", "lambda_2", "Flag_2", "reset_2"} <= set(names)
+    assert names[-1] == "lambda_3"
+    by_name = {d.api_name: d for d in demo.dependencies}
+    button = by_name["Flag_1"].outputs[0]
+    assert button.value == "Flag as b" and by_name["lambda_1"].outputs == [button]
+    assert by_name["lambda_1"].fn().constructor_args["value"] == "Saving..."
+    assert by_name["Flag_1"].fn("in", "IN").constructor_args["value"] == "Flag as b"
+    assert _rows(tmp_path / "dataset1.csv")[1][:3] == ["in", "IN", "b"]
+    assert by_name["reset_1"].outputs == [button]  # Clear restores the label
+    assert by_name["reset_1"].fn().constructor_args["interactive"] is True
+    assert FlagMethod(_Failing(), "Flag", None)("x") == "Error!"  # shown on the button
+    with pytest.raises(OSError):
+        FlagMethod(_Failing(), "", None, visual_feedback=False)("x")  # auto: the event fails
+
+
+class _Failing(gr.FlaggingCallback):
+    def setup(self, components: Any, flagging_dir: str | Path) -> None:
+        pass
+
+    def flag(self, flag_data: Any, flag_option: str | None = None, username: Any = None) -> int:
+        raise OSError("disk full")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 import pytest
@@ -74,3 +75,15 @@ def test_config_carries_the_multiselect_props() -> None:
         True,
     )
     assert component["api_info"]["type"] == "array"
+
+
+def test_dropdown_starts_on_its_first_choice_unless_value_none_is_explicit():
+    """Gradio 5+: only the default value selects the first choice; None selects nothing."""
+    with gr.Blocks():
+        default = gr.Dropdown(["Paris", "Lima"])
+        empty = gr.Dropdown(["Paris", "Lima"], value=None)
+        several = gr.Dropdown(["Paris", "Lima"], multiselect=True)
+    assert default.value == "Paris"
+    assert empty.value is None and "value" not in empty.props()
+    assert several.value == []
+    assert "first choice" in repr(inspect.signature(gr.Dropdown).parameters["value"].default)

@@ -55,6 +55,16 @@ class _Choice(Changeable, Selectable, Component):
         return {"choices": [list(pair) for pair in self.choices], "type": self.type}
 
 
+class _FirstChoice:
+    """Dropdown's default value: its first choice. An explicit None selects nothing (Gradio 5+)."""
+
+    def __repr__(self) -> str:
+        return "<the first choice>"
+
+
+FIRST_CHOICE = _FirstChoice()
+
+
 class Dropdown(Focusable, KeyUppable, _Choice):
     """One choice; with `multiselect=True` a list of them, shown as chips in the page, which
     lets the user pick at most `max_choices` (the server, as Gradio's, does not count them).
@@ -65,7 +75,7 @@ class Dropdown(Focusable, KeyUppable, _Choice):
     def __init__(
         self,
         choices: list[Any] | None = None,
-        value: Any = None,
+        value: Any = FIRST_CHOICE,
         *,
         multiselect: bool = False,
         max_choices: int | None = None,
@@ -88,10 +98,13 @@ class Dropdown(Focusable, KeyUppable, _Choice):
         self.max_choices = max_choices if self.multiselect else None
         self.allow_custom_value = allow_custom_value
         self.filterable = filterable
+        first = value is FIRST_CHOICE
+        if first:
+            value = None
         if self.multiselect and isinstance(value, str | int | float) and not callable(value):
             value = [value]  # as Gradio: one value selected
         super().__init__(choices, value, **kwargs)
-        if self.value is None and not self.multiselect and self.choices:
+        if first and not self.multiselect and self.choices:
             self.value = self.choices[0][1]  # Gradio's Dropdown starts on its first choice
         if self.value is None and self.multiselect and self.value_fn is None:
             self.value = []

@@ -178,11 +178,7 @@ def blur_and_key_up(tmp: Path) -> tuple[gr.Blocks, Exercise]:
     return demo, exercise
 
 
-@table(
-    "Dropdown(allow_custom_value=True): key_up with KeyUpData's input_value, then blur",
-    known_bug="inputs.js reads `control.selectedOptions` of the custom-value text input "
-    "(undefined) on change: Uncaught TypeError, and no select event",
-)
+@table("Dropdown(allow_custom_value=True): key_up with KeyUpData's input_value, then blur")
 def custom_dropdown_key_up(tmp: Path) -> tuple[gr.Blocks, Exercise]:
     def typed(evt: gr.KeyUpData) -> str:
         return f"{evt.key}: {evt.input_value}"
@@ -202,11 +198,7 @@ def custom_dropdown_key_up(tmp: Path) -> tuple[gr.Blocks, Exercise]:
     return demo, exercise
 
 
-@table(
-    "Dropdown(value=None) starts with nothing selected, then select picks a city",
-    known_bug="an explicit value=None selects the first choice; in Gradio (since 5, #9699) "
-    "only the default value does, None selects nothing",
-)
+@table("Dropdown(value=None) starts with nothing selected, then select picks a city")
 def dropdown_starts_empty(tmp: Path) -> tuple[gr.Blocks, Exercise]:
     with gr.Blocks() as demo:
         city = gr.Dropdown(["Paris", "Lima"], value=None, label="City", elem_id="city")

@@ -224,13 +224,22 @@ export function dropdown(props, ctx) {
   };
   draw(props.choices, props.value);
   control.disabled = !props.interactive;
-  // Dropdown's key_up (KeyUpData): the key and the text typed so far, as Gradio sends them.
-  control.addEventListener("keyup", (event) => ctx.emit("key_up", { key: event.key, input_value: control.value ?? "" }));
+  // The text the box shows: what was typed (custom values), else the chosen option's label
+  // (a <select>'s own value is the option's index, which Gradio's page never shows).
+  const shown = () => (custom ? control.value ?? "" : control.selectedOptions[0]?.text ?? "");
+  // Dropdown's key_up (KeyUpData): the key and the text in the box, as Gradio sends them.
+  control.addEventListener("keyup", (event) => ctx.emit("key_up", { key: event.key, input_value: shown() }));
   control.addEventListener("change", () => {
     ctx.emit("input");
     ctx.emit("change");
-    const option = control.selectedOptions[control.selectedOptions.length - 1];
-    const index = option ? Number(option.value) : null;
+    let index = null;
+    if (custom) {
+      const at = pairs.findIndex(([display]) => display === control.value);
+      index = at < 0 ? null : at; // a typed value that is no choice has no index
+    } else {
+      const option = control.selectedOptions[control.selectedOptions.length - 1];
+      index = option ? Number(option.value) : null;
+    }
     const value = index === null || custom ? read() : pairs[index]?.[1];
     ctx.emit("select", { index, value, selected: true });
   });

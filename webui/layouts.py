@@ -29,16 +29,48 @@ class _Layout(BlockContext):
         return self
 
 
+Size = int | str | None  # pixels for an int, else a CSS length ("50vh")
+
+
 class Row(_Layout):
+    """Blocks side by side; with `height`/`max_height` the row scrolls when taller."""
+
     block_type = "row"
 
-    def __init__(self, *, variant: str = "default", equal_height: bool = False, **kwargs: Any):
+    def __init__(
+        self,
+        *,
+        variant: str = "default",
+        equal_height: bool = False,
+        height: Size = None,
+        max_height: Size = None,
+        min_height: Size = None,
+        **kwargs: Any,
+    ):
+        for name, size in (
+            ("height", height),
+            ("max_height", max_height),
+            ("min_height", min_height),
+        ):
+            if size is not None and (isinstance(size, bool) or not isinstance(size, int | str)):
+                raise TypeError(f"Row({name}=...) must be pixels (int) or a CSS size, got {size!r}")
         self.variant = variant
         self.equal_height = equal_height
+        self.height, self.max_height, self.min_height = height, max_height, min_height
         super().__init__(**kwargs)
 
     def props(self) -> dict[str, Any]:
-        return {"variant": self.variant, "equal_height": self.equal_height, **super().props()}
+        sizes = {
+            "height": self.height,
+            "max_height": self.max_height,
+            "min_height": self.min_height,
+        }
+        return {
+            "variant": self.variant,
+            "equal_height": self.equal_height,
+            **sizes,
+            **super().props(),
+        }
 
 
 class Column(_Layout):
@@ -81,11 +113,17 @@ class Tab(Selectable, _Layout):
         *,
         id: int | str | None = None,  # Gradio's name, though it shadows the builtin
         interactive: bool = True,
+        scale: int | None = None,
         render_children: bool = False,
         **kwargs: Any,
     ):
         """`render_children=True` puts the tab's blocks in the page (hidden) before the tab is
-        first shown, so media in it can preload; by default they enter it when first shown."""
+        first shown, so media in it can preload; by default they enter it when first shown.
+        `scale` is the width of the tab's button relative to the other tabs' (Gradio's);
+        `interactive=False` disables the button."""
+        if scale is not None and (isinstance(scale, bool) or not isinstance(scale, int)):
+            raise TypeError(f"Tab(scale=...) must be an int, got {scale!r}")
+        self.scale = scale
         self.label = label
         self.tab_id = id  # what Tabs(selected=...) names
         self.interactive = interactive
@@ -112,6 +150,7 @@ class Tab(Selectable, _Layout):
     def props(self) -> dict[str, Any]:
         props = super().props()
         props.update(label=self.label, interactive=self.interactive, name="tab", id=self.tab_id)
+        props["scale"] = self.scale
         props["render_children"] = self.render_children
         props["_selectable"] = self.root is not None and self.root.has_listener(self, "select")
         return props

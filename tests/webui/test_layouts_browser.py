@@ -45,3 +45,26 @@ def test_tab_children_enter_the_page_when_shown_or_at_once_with_render_children(
     until(lambda: browser.execute_script(present, "lazy"))
     value = "return document.querySelector('#lazy textarea, #lazy input')?.value"
     until(lambda: browser.execute_script(value) == "filled")
+
+
+def test_a_row_with_a_height_scrolls_and_tab_buttons_follow_scale_and_interactive(
+    browser: Driver, serve: Callable[[gr.Blocks], str]
+) -> None:
+    with gr.Blocks() as demo:
+        with gr.Row(height=80, elem_id="short"):
+            gr.Textbox(lines=12)
+        with gr.Tabs():
+            with gr.Tab("Wide", scale=3):
+                gr.Markdown("wide")
+            with gr.Tab("Narrow", scale=1):
+                gr.Markdown("narrow")
+            with gr.Tab("Locked", interactive=False):
+                gr.Markdown("locked")
+    browser.get(serve(demo))
+    until(lambda: browser.find_elements(By.CSS_SELECTOR, ".webui-tab"))
+    row = browser.find_element(By.ID, "short")
+    assert browser.execute_script("return arguments[0].getBoundingClientRect().height", row) == 80
+    assert browser.execute_script("return arguments[0].scrollHeight > 80", row)
+    wide, narrow, locked = browser.find_elements(By.CSS_SELECTOR, ".webui-tab")
+    assert wide.size["width"] > narrow.size["width"]
+    assert not locked.is_enabled() and wide.is_enabled()

@@ -2,14 +2,15 @@
 // Walkthrough/Step in their own modules). Each returns
 // {element, slot, attach?(children)}: children's elements go into `slot`.
 
-import { el } from "./components/common.js";
+import { applyHeights, el } from "./components/common.js";
 import { draggable } from "./draggable.js";
 import { sidebar } from "./sidebar.js";
 import { walkthrough, walkthroughstep } from "./walkthrough.js";
 
 function row(props) {
   const element = el("div", { class: `webui-row${props.equal_height ? " webui-equal-height" : ""}` });
-  return { element, slot: element };
+  applyHeights(element, props); // height / min_height / max_height: the row scrolls when taller
+  return { element, slot: element, update: (changed) => applyHeights(element, { ...props, ...changed }) };
 }
 
 function column(props) {
@@ -87,6 +88,8 @@ function tabs(props) {
       bar.replaceChildren(
         ...views.map((view, i) => {
           const tab = el("button", { type: "button", role: "tab", class: "webui-tab", text: view.layout.label });
+          tab.disabled = view.props.interactive === false;
+          if (view.props.scale != null) tab.style.flexGrow = String(view.props.scale); // relative width
           tab.addEventListener("click", () => {
             select(i);
             view.emit("select", { index: i, value: view.layout.label, selected: true });

@@ -1,4 +1,5 @@
-"""Layout blocks' own options: Tab(render_children=, scale=), Row(height=, max_height=, min_height=)."""
+"""Layout blocks' own options: Tab(render_children=, scale=), Row(height=, max_height=,
+min_height=)."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ Skipped where Debian's `chromium` and `chromium-driver` are absent (see tests/br
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,6 +31,16 @@ def page(browser: Driver, serve: Callable[[gr.Blocks], str]) -> Callable[[gr.Blo
         return browser
 
     return open_page
+
+
+IDLE = "return [...window.webui.runner.active.values()].every((runs) => runs.size === 0)"
+
+
+def settle(driver: Driver) -> None:
+    """Wait until no event of the page runs (a chain's follow-ups start as each step ends)."""
+    for _ in range(2):
+        until(lambda: driver.execute_script(IDLE))
+        time.sleep(0.1)
 
 
 def texts(driver: Driver, selector: str, attribute: str | None = None) -> list[str]:
@@ -121,17 +132,22 @@ def test_a_chat_example_runs_and_the_conversation_continues(
     example[0].click()
     messages = "return [...document.querySelectorAll('.webui-message')].map(m => m.textContent)"
     until(lambda: driver.execute_script(messages) == ["first", "first after 0"])
+    settle(driver)  # the chat's state is synced after the reply shows
     driver.find_element(By.CSS_SELECTOR, ".webui-chat-retry").click()
     until(lambda: len(calls) == 2)
     until(lambda: driver.execute_script(messages) == ["first", "first after 0"])
+    settle(driver)
     driver.find_element(By.CSS_SELECTOR, ".webui-chat-undo").click()
     until(lambda: driver.execute_script(messages) == [])
     box = ".webui-chat-autofocus :is(textarea, input)"
     until(lambda: driver.execute_script(f"return document.querySelector({box!r}).value") == "first")
+    settle(driver)
     box_element = driver.find_element(By.CSS_SELECTOR, box)
     box_element.send_keys(Keys.ENTER)
     until(lambda: driver.execute_script(messages) == ["first", "first after 0"])
+    settle(driver)
     driver.find_element(By.CSS_SELECTOR, ".webui-chat-clear").click()
     until(lambda: driver.execute_script(messages) == [])
+    settle(driver)
     box_element.send_keys("again", Keys.ENTER)
     until(lambda: driver.execute_script(messages) == ["again", "again after 0"])

@@ -254,13 +254,6 @@ def add_dependency(
             )
     input_list, inputs_as_dict = _as_list(inputs, "inputs")
     output_list = _as_list(outputs, "outputs")[0]
-    generator = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
-    for output in output_list if generator else []:
-        if getattr(output, "streaming", False) and output.block_type == "audio":
-            raise ValueError(
-                "Audio(streaming=True) as a generator's output (Gradio's gapless playback of "
-                "yielded chunks) is not supported by webui; Audio() shows each chunk in turn"
-            )
     dependency = Dependency(
         id=len(root.dependencies),
         root=root,

@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from webui.component import Component
 from webui.components.misc import State
@@ -23,6 +23,9 @@ from webui.events import Dependency
 from webui.files import check_payload_files
 from webui.tree import Block
 from webui.updates import apply_update, skip, update_props
+
+if TYPE_CHECKING:
+    from webui.stream_outputs import MediaStream
 
 _EXHAUSTED = object()
 RENDERED_IDS = 100_000  # first id of a session's rendered events, above any app's own
@@ -43,6 +46,8 @@ class SessionState:
     render_ids: itertools.count = field(default_factory=lambda: itertools.count(RENDERED_IDS))
     # What the page last showed of each block an event read or wrote (webui.deep_links).
     shown: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # Chunks of streamed media outputs, by event and output (webui.stream_outputs).
+    media_streams: dict[str, MediaStream] = field(default_factory=dict)
 
     def component(self, component: C) -> C:
         """This session's version of `component`: its copy with updated props, if any."""

@@ -42,6 +42,7 @@ from webui.processing import (
 from webui.progress import Reporter, current_reporter
 from webui.session_end import delete_state_values
 from webui.stream_inputs import StreamInput, stream_chunks
+from webui.stream_outputs import OutputStreams
 
 if TYPE_CHECKING:
     from webui.events import Dependency
@@ -261,7 +262,11 @@ class EventQueue:
         else:
             outputs = self._outputs(event) if timer is None else self._ticks(event, timer)
         kind = "process_generating" if event.stream is None else "process_streaming"
+        state = self.session_state(event.session_hash)
+        media = OutputStreams(dependency, state, event.session_hash, event.id)
         async for payloads in outputs:
+            if media:
+                payloads = media.chunk(payloads)
             if generating:
                 sent = (
                     payloads
@@ -271,6 +276,8 @@ class EventQueue:
                 event.sink.put_nowait(self._message(kind, event, sent, started, generating=True))
             previous = payloads
         final = previous if previous is not None else [None] * len(dependency.outputs)
+        if media:
+            final = media.final(final)
         self._record(dependency, time.perf_counter() - started)
         self._finish(
             event, self._message("process_completed", event, final, started, generating=False)

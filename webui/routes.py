@@ -26,6 +26,7 @@ from webui.processing import Trigger, error_payload, postprocess, preprocess, re
 from webui.queue import EventQueue, QueueFull
 from webui.session_end import SessionEnds
 from webui.stream_inputs import stream_input_routes
+from webui.stream_outputs import stream_output_routes
 from webui.triggers import trigger_of
 from webui.upload_progress import UploadProgress, upload_progress
 from webui.validation import run_validator
@@ -409,6 +410,7 @@ def create_app(blocks: Root) -> Starlette:
     table += component_server_routes(routes)  # FileExplorer's ls, Dialogue's format
     table += deep_link_routes(routes)  # gr.DeepLinkButton's snapshot of a session
     table += stream_input_routes(routes)  # a .stream() event's chunks and its close
+    table += stream_output_routes(routes)  # a streamed media output's whole file
     table += page_routes(blocks)  # the page at /, its static modules and /theme.css
     sessions = Sessions()
     table += auth_routes(blocks, sessions)  # /login, /logout, /gradio_api/login_check

@@ -63,6 +63,7 @@ LAYERS: dict[str, set[str]] = {
         "tls",
         "session_end",
         "stream_inputs",
+        "stream_outputs",
     },
     # Blocks.launch and the app builders on top of everything.
     "apps": {

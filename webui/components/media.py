@@ -271,8 +271,8 @@ class Audio(Changeable, Playable, Streamable, Uploadable, Component):
         self.sources = [sources] if isinstance(sources, str) else list(sources or default_sources)
         if streaming and "microphone" not in self.sources:
             raise ValueError(f"Audio(streaming=True) needs 'microphone' in sources: {self.sources}")
-        # An input that streams the microphone in a live Interface, as .stream() does. As an
-        # output (Gradio's streamed playback) events refuse it: see webui.dependency.
+        # An input that streams the microphone in a live Interface, as .stream() does. As a
+        # generator's output, the page plays the yielded chunks in turn: webui.stream_outputs.
         self.streaming = bool(streaming)
         self.autoplay = autoplay
         self.loop = loop

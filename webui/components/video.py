@@ -60,10 +60,13 @@ class Video(Changeable, Uploadable, Component):
         watermark: WatermarkOptions | None = None,
         playback_position: float = 0,
         subtitles: str | Path | list[dict[str, Any]] | None = None,
+        streaming: bool = False,
         **kwargs: Any,
     ):
         """`playback_position` is where the page starts playing, in seconds (an update seeks
-        there); `subtitles` (.srt, .vtt, .json or a list of cues) play as WebVTT captions."""
+        there); `subtitles` (.srt, .vtt, .json or a list of cues) play as WebVTT captions.
+        `streaming=True` on a generator's output plays each yielded video file after the one
+        before, and the final value is the whole stream (`webui.stream_outputs`)."""
         if watermark is not None and (
             not isinstance(watermark, WatermarkOptions) or watermark.watermark is not None
         ):
@@ -88,6 +91,7 @@ class Video(Changeable, Uploadable, Component):
             check_initial_files(self, subtitles)
         self.subtitles = subtitles
         self.subtitles_vtt = None if subtitles is None else webvtt(subtitles)
+        self.streaming = bool(streaming)
         check_initial_files(self, value)
         super().__init__(value, **kwargs)
 
@@ -131,7 +135,7 @@ class Video(Changeable, Uploadable, Component):
             "include_audio": self.include_audio,
             "autoplay": self.autoplay,
             "loop": self.loop,
-            "streaming": False,
+            "streaming": self.streaming,
             "buttons": self.buttons or ["download", "share"],
         }
         for key in ("height", "width"):

@@ -6,6 +6,7 @@ import { addImageSources } from "./camera.js";
 import { microphoneStream, webcamStream } from "./capture.js";
 import { el, fieldset } from "./common.js";
 import { addRecorder } from "./microphone.js";
+import { streamedOutput } from "./media_stream.js";
 import { audioExtras } from "./waveform.js";
 
 // `removable`: each file gets a remove button while interactive, which fires `delete` with
@@ -111,9 +112,10 @@ export const image = (props, ctx) =>
     show: (url, file) => el("img", { class: "webui-image", src: url, alt: file.orig_name ?? "image" }),
   }), props, ctx);
 
-// Without .stream(), a microphone in sources records a whole clip (microphone.js).
+// Without .stream(), a microphone in sources records a whole clip (microphone.js). As a
+// generator's output, Audio(streaming=True) plays the chunks in order (media_stream.js).
 export const audio = (props, ctx) =>
-  props.streaming && props.interactive ? microphoneStream(props, ctx) : addRecorder(mediaBlock(props, ctx, {
+  props.streaming && props.interactive ? microphoneStream(props, ctx) : streamedOutput(addRecorder(mediaBlock(props, ctx, {
     accept: "audio/*",
     show: (url) =>
       audioExtras(
@@ -126,10 +128,10 @@ export const audio = (props, ctx) =>
         props,
         ctx,
       ),
-  }), props, ctx);
+  }), props, ctx), props, ctx, "audio");
 
 export const video = (props, ctx) =>
-  mediaBlock(props, ctx, {
+  streamedOutput(mediaBlock(props, ctx, {
     accept: "video/*",
     show: (url) => {
       const video = playable("video", url, props, {});
@@ -137,7 +139,7 @@ export const video = (props, ctx) =>
       if (props.subtitles) video.append(el("track", { kind: "subtitles", default: true, src: ctx.fileUrl(props.subtitles) }));
       return video;
     },
-  });
+  }), props, ctx, "video");
 
 function fileName(file) {
   return file.orig_name ?? String(file.path ?? "file").split(/[\\/]/).pop();

@@ -116,6 +116,11 @@ class ChatInterface(Blocks):
             raise ValueError(
                 f"ChatInterface cache_mode must be 'eager', 'lazy' or None: {cache_mode!r}"
             )
+        # Made inside another app's `with`, a given Chatbot or textbox belongs to that app: take
+        # it out, so it shows in the chat (Gradio unrenders them too).
+        for given in (chatbot, textbox):
+            if isinstance(given, Component):
+                given.unrender()
         blocks_kwargs.setdefault("fill_height", True)
         super().__init__(title=title or "webui", **blocks_kwargs)
         self.fn, self.type, self.multimodal = fn, type, multimodal

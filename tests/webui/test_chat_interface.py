@@ -416,10 +416,14 @@ def test_additional_inputs_may_be_shortcuts(serve: Callable[[gr.Blocks], str]) -
 
 
 def test_a_chat_made_inside_blocks_shows_there(serve: Callable[[gr.Blocks], str]) -> None:
-    with gr.Blocks() as demo, gr.Column():
+    with gr.Blocks() as demo, gr.Column() as column:
         gr.Markdown("above")
-        chat = gr.ChatInterface(echo, api_name="chat")
-    assert chat.chatbot.root is demo
+        chat = gr.ChatInterface(
+            echo, api_name="chat", chatbot=gr.Chatbot(label="Mine"), textbox=gr.Textbox()
+        )
+    assert chat.chatbot.root is demo and chat.chatbot.label == "Mine"
+    # The given Chatbot and Textbox show inside the chat, not where they were made.
+    assert chat.chatbot not in column.children and chat.textbox not in column.children
     assert Client(serve(demo), verbose=False).predict("x", api_name="/chat") == "0:x"
 
 

@@ -7,8 +7,10 @@ HTTP request that started the event; they are inserted at their position among t
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import typing
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -173,9 +175,29 @@ def _special_class(hint: Any) -> type | None:
 
 
 def special_parameters(fn: Callable[..., Any] | None) -> dict[int, type]:
-    """Positions of fn's positional parameters that take EventData or Request, by class."""
+    """Positions of fn's positional parameters that take EventData or Request, by class.
+
+    Read once per function (signature and type hints cost more than the rest of an event's
+    bookkeeping); the returned dict is shared, so callers must not change it."""
     if fn is None:
         return {}
+    try:
+        return _SPECIAL_BY_FN[fn]
+    except (KeyError, TypeError):  # TypeError: fn cannot be weakly referenced or hashed
+        pass
+    found = _special_parameters(fn)
+    with contextlib.suppress(TypeError):
+        _SPECIAL_BY_FN[fn] = found
+    return found
+
+
+# Held weakly, so a gr.render function's per-session fns go with their events.
+_SPECIAL_BY_FN: weakref.WeakKeyDictionary[Callable[..., Any], dict[int, type]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _special_parameters(fn: Callable[..., Any]) -> dict[int, type]:
     try:
         parameters = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
@@ -205,8 +227,11 @@ def insert_special(
     request: Request | None,
 ) -> list[Any]:
     """`args` with the EventData and Request fn asks for inserted at their positions."""
+    special = special_parameters(fn)
     args = list(args)
-    for index, cls in sorted(special_parameters(fn).items()):
+    if not special:
+        return args
+    for index, cls in sorted(special.items()):
         value = request if cls is Request else cls(target, event_data)
         args.insert(min(index, len(args)), value)
     return args

@@ -203,9 +203,9 @@ class EventQueue:
 
     def _cancel_targets(self, event: Event) -> None:
         """`cancels=[...]`: a new event stops its session's running events of those fns."""
-        targets = set(event.dependency.cancels)
-        if not targets:
+        if not event.dependency.cancels:
             return
+        targets = set(event.dependency.cancels)
         for other in list(self.events.values()):
             if other.session_hash == event.session_hash and other.dependency.id in targets:
                 self.cancel(other.id, event.session_hash)

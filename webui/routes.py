@@ -386,13 +386,13 @@ def create_app(blocks: Root) -> Starlette:
     """A Starlette app serving `blocks`; its Routes object is on `app.state.webui`."""
     routes = Routes(blocks)
     p = API_PREFIX
-    table = [
+    table = [  # every call joins and reads its stream: those two are matched first
+        Route(f"{p}/queue/join", routes.queue_join, methods=["POST"]),
+        Route(f"{p}/queue/data", routes.queue_data),
         Route("/config", routes.config),
         Route("/config/", routes.config),
         Route(f"{p}/info", routes.info),
         Route(f"{p}/info/", routes.info),
-        Route(f"{p}/queue/join", routes.queue_join, methods=["POST"]),
-        Route(f"{p}/queue/data", routes.queue_data),
         Route(f"{p}/queue/status", routes.queue_status),
         Route(f"{p}/heartbeat/{{session_hash}}", routes.heartbeat),
         Route(f"{p}/cancel", routes.cancel, methods=["POST"]),

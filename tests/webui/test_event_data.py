@@ -171,3 +171,21 @@ def test_api_info_skips_request_and_event_data_parameters_as_gradio() -> None:
         ("times", True),
     ]
     assert parameters[1]["parameter_default"] == 2
+
+
+def test_special_parameters_are_read_once_per_fn_and_held_weakly() -> None:
+    import gc
+
+    from webui.event_data import _SPECIAL_BY_FN, special_parameters
+
+    def fn(text: str, request: gr.Request) -> str:
+        return text
+
+    first = special_parameters(fn)
+    assert first == {1: gr.Request}
+    assert special_parameters(fn) is first  # cached, not recomputed
+    assert special_parameters(lambda x: x) == {}
+    size = len(_SPECIAL_BY_FN)
+    del fn
+    gc.collect()
+    assert len(_SPECIAL_BY_FN) < size  # a dropped fn (a gr.render event's) leaves the cache

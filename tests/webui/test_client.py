@@ -102,6 +102,18 @@ def test_state_is_per_session(serve: Callable[[gr.Blocks], str]) -> None:
     assert second.predict(api_name="/count") == "1"
 
 
+def test_reset_session_then_predict_runs_in_the_new_session(client: Client) -> None:
+    """The stream closes with the session's last completion, as in Gradio: the client's
+    one reader is gone before a new session's event needs one (no CancelledError)."""
+    first = client.session_hash
+    assert client.predict(api_name="/count").isdigit()
+    for _ in range(3):
+        client.reset_session()
+        assert client.session_hash != first
+        assert client.predict(api_name="/count") == "1"  # a fresh session: State starts over
+        assert client.predict(api_name="/count") == "2"  # and the next call keeps it
+
+
 def test_exception_in_fn_arrives_as_app_error(client: Client) -> None:
     with pytest.raises(AppError):
         client.predict("x", api_name="/fail")

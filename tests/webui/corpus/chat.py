@@ -93,10 +93,7 @@ def chatbot_likes(tmp: Path) -> tuple[gr.Blocks, Exercise]:
     return demo, exercise
 
 
-@table(
-    "Chatbot retry (gr.RetryData): the retry button under the last answer asks again",
-    known_bug="the page draws no retry button, so a Chatbot's .retry listener never fires",
-)
+@table("Chatbot retry (gr.RetryData): the retry button under the last answer asks again")
 def chatbot_retry(tmp: Path) -> tuple[gr.Blocks, Exercise]:
     answers = iter(["Teal", "Amber", "Coral"])
     history = [

@@ -121,10 +121,15 @@ export function chatbot(props, ctx) {
   const actionBar = (message, index, assistantIndex, last) => {
     const bar = el("div", { class: "webui-like-bar" });
     const data = { index, value: message.content };
-    // Retry and undo act on the last exchange, from its last message (as Gradio's buttons).
+    // Retry and undo act on the last exchange, from its last message; as Gradio's buttons, they
+    // name the exchange's user message (its index is where the history is cut).
     if (last && message.role !== "user") {
-      if (props.retryable) bar.append(el("button", { type: "button", class: "webui-chat-retry", title: "Retry", "aria-label": "Retry", "data-icon": "↻", onclick: () => ctx.emit("retry", data) }));
-      if (props.undoable) bar.append(el("button", { type: "button", class: "webui-chat-undo", title: "Undo", "aria-label": "Undo", "data-icon": "↶", onclick: () => ctx.emit("undo", data) }));
+      const all = flatMessages(value);
+      let asked = all.length - 1;
+      while (asked > 0 && all[asked].role !== "user") asked--;
+      const exchange = { index: asked, value: all[asked]?.content };
+      if (props.retryable) bar.append(el("button", { type: "button", class: "webui-chat-retry", title: "Retry", "aria-label": "Retry", "data-icon": "↻", onclick: () => ctx.emit("retry", exchange) }));
+      if (props.undoable) bar.append(el("button", { type: "button", class: "webui-chat-undo", title: "Undo", "aria-label": "Undo", "data-icon": "↶", onclick: () => ctx.emit("undo", exchange) }));
     }
     if (buttons.includes("copy")) {
       bar.append(el("button", { type: "button", class: "webui-chat-copy", title: "Copy", "aria-label": "Copy", "data-icon": "⧉", onclick: () => copy(plainText(message.content), data) }));

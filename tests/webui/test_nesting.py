@@ -75,6 +75,9 @@ def test_clear_button_empties_components_and_resets_state() -> None:
         box = gr.Textbox("x")
         count = gr.State(3)
         clear = gr.ClearButton([box, count])
-    (event,) = demo.dependencies
+    # As Gradio's: one event empties the shown components, a lambda resets the State.
+    event, states = demo.dependencies
     assert event.targets == [(clear.id, "click")] and event.api_visibility == "private"
-    assert event.fn is not None and event.fn() == [None, 3]
+    assert event.fn is not None and event.fn() is None and event.outputs == [box]
+    assert states.api_name == "lambda" and states.api_visibility == "undocumented"
+    assert states.fn is not None and states.fn() == 3 and states.outputs == [count]

@@ -135,20 +135,20 @@ class ClearButton(Button):
     def add(self, components: Component | list[Component]) -> ClearButton:
         """Also clear `components` when clicked."""
         targets = [components] if isinstance(components, Component) else list(components)
+        states = [c for c in targets if isinstance(c, State)]
+        shown = [c for c in targets if not isinstance(c, State)]
 
         def clear() -> Any:
-            empty = [
-                c.initial_value() if isinstance(c, State) else c.postprocess(None) for c in targets
-            ]
-            return empty[0] if len(empty) == 1 else empty
+            return _one_or_all([c.postprocess(None) for c in shown])
 
-        self.click(
-            clear,
-            None,
-            targets,
-            api_visibility="private",
-            postprocess=False,
-            queue=False,
-            show_progress="hidden",
-        )
+        quiet: dict[str, Any] = {"postprocess": False, "queue": False, "show_progress": "hidden"}
+        if shown:
+            self.click(clear, None, shown, api_visibility="private", **quiet)
+        if states:  # a second event, a lambda as Gradio's (so later lambdas get Gradio's names)
+            initial = lambda: _one_or_all([s.initial_value() for s in states])  # noqa: E731
+            self.click(initial, None, states, api_visibility="undocumented", **quiet)
         return self
+
+
+def _one_or_all(values: list[Any]) -> Any:
+    return values[0] if len(values) == 1 else values

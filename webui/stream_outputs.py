@@ -94,8 +94,9 @@ def _join_wav(chunks: list[Path]) -> bytes:
 
 
 def streamed_outputs(dependency: Dependency) -> list[int]:
-    """Indices of the outputs that stream a generator's chunks (none for a plain function)."""
-    if not dependency.is_generator:
+    """Indices of the outputs that stream a generator's chunks (none for a plain function, nor
+    for a Timer's ticks, each of which is a run of its own, as in Gradio)."""
+    if dependency.timer is not None or not dependency.is_generator:
         return []
     return [
         i

@@ -14,7 +14,7 @@ from gradio_client import Client
 
 import webui as gr
 from webui.errors import Error
-from webui.stream_outputs import join_chunks
+from webui.stream_outputs import join_chunks, streamed_outputs
 
 
 def _wav(samples: np.ndarray, rate: int = 8000) -> bytes:
@@ -121,3 +121,16 @@ def test_a_plain_generator_output_is_not_streamed(
     url = serve(demo)
     final = Client(url, verbose=False, download_files=False).predict(api_name="/tones")
     assert not final["is_stream"] and "/gradio_api/file=" in final["url"]
+
+
+def test_only_a_generators_streaming_media_outputs_stream() -> None:
+    def chunks():
+        yield None
+
+    with gr.Blocks():
+        audio, video, plain = gr.Audio(streaming=True), gr.Video(streaming=True), gr.Audio()
+        generator = gr.Button().click(chunks, None, [plain, audio, video])
+        ticks = gr.Timer(1).tick(lambda: None, None, audio)  # each tick is a run of its own
+        returned = gr.Button().click(lambda: None, None, audio)
+    assert streamed_outputs(generator) == [1, 2]
+    assert streamed_outputs(ticks) == [] and streamed_outputs(returned) == []

@@ -11,11 +11,14 @@ import { el } from "./common.js";
 const WHOLE = "/gradio_api/stream/";
 
 export function streamedOutput(block, props, ctx, tag) {
-  const player = tag === "audio" ? audioPlayer(props, ctx) : videoPlayer(props, ctx);
-  const download = el("a", { class: "webui-file-link", hidden: true, text: "Download" });
-  const panel = el("div", { class: "webui-media-stream" }, player.element, download);
-  panel.hidden = true;
-  block.element.append(panel);
+  let player = null; // made, with its panel, when the first stream begins
+  let panel, download;
+  const begin = () => {
+    player = tag === "audio" ? audioPlayer(props, ctx) : videoPlayer(props, ctx);
+    download = el("a", { class: "webui-file-link", hidden: true, text: "Download" });
+    panel = el("div", { class: "webui-media-stream" }, player.element, download);
+    block.element.append(panel);
+  };
   let value = null; // the stream's last value, while a stream is shown
   let ended = true; // the next chunk starts a new stream
   const show = block.setValue;
@@ -24,12 +27,13 @@ export function streamedOutput(block, props, ctx, tag) {
   block.setValue = (next) => {
     value = next ?? null;
     if (!next?.is_stream) {
-      player.reset();
-      panel.hidden = true;
+      player?.reset();
+      if (panel) panel.hidden = true;
       ended = true;
       show(next);
       return;
     }
+    if (!player) begin();
     const url = ctx.fileUrl(next);
     if (url.includes(WHOLE)) {
       ended = true;

@@ -35,10 +35,10 @@ if TYPE_CHECKING:
     from webui.root import Root
 
 HEARTBEAT_S = 15.0  # gradio_client's heartbeat reader gives up after 20 s of silence
-# close_stream goes out in the same write as the last pending event's process_completed, as
-# Gradio closes at once: gradio_client keeps one reader for all its sessions and gives a join
-# made while it thinks a stream is open to that reader, so a stream kept open after the
-# session went idle would take a new session's event (after reset_session()) down with it.
+# close_stream waits this long after a session goes idle. gradio_client keeps one reader per
+# session and fails events it registered just before reading close_stream; a join arriving
+# within the grace reuses the open stream instead, so busy clients never hit that window.
+CLOSE_GRACE_S = 1.0
 STOP = {"msg": "close_stream", "event_id": None}  # put in channels when the server stops
 MAX_BODY_BYTES = 16 * 1024 * 1024
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -224,15 +224,21 @@ class Routes:
                 }
             )
             return
+        idle = False  # the last event completed and nothing else is pending
         messages = channel.messages
         try:
             while not self.stopping.is_set():
                 if messages.empty():
                     try:
-                        async with asyncio.timeout(HEARTBEAT_S):
+                        async with asyncio.timeout(CLOSE_GRACE_S if idle else HEARTBEAT_S):
                             message = await messages.get()
                     except TimeoutError:
-                        yield _sse({"msg": "heartbeat", "event_id": None})
+                        if idle and self.queue.close_channel_if_idle(session_hash, channel):
+                            yield _sse({"msg": "close_stream", "event_id": None})
+                            return
+                        if not idle:
+                            yield _sse({"msg": "heartbeat", "event_id": None})
+                        idle = False
                         continue
                 else:
                     message = messages.get_nowait()
@@ -241,15 +247,10 @@ class Routes:
                 while message is not STOP and not messages.empty():
                     message = messages.get_nowait()
                     batch.append(_sse(message))
-                closing = message is STOP or (
-                    message["msg"] == "process_completed"
-                    and self.queue.close_channel_if_idle(session_hash, channel)
-                )
-                if closing and message is not STOP:
-                    batch.append(_sse({"msg": "close_stream", "event_id": None}))
                 yield "".join(batch)
-                if closing:
+                if message is STOP:
                     return
+                idle = message["msg"] == "process_completed" and not channel.pending
         finally:
             # A reader that went away leaves nothing behind unless work is still pending.
             self.queue.close_channel_if_idle(session_hash, channel)

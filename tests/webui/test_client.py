@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 import webui as gr
+from webui.routes import CLOSE_GRACE_S
 
 
 def build_app() -> gr.Blocks:
@@ -102,12 +105,28 @@ def test_state_is_per_session(serve: Callable[[gr.Blocks], str]) -> None:
     assert second.predict(api_name="/count") == "1"
 
 
+def test_one_client_calling_from_16_threads_gets_every_reply(client: Client) -> None:
+    """gradio_client hands each call to its one open reader: the stream must not close
+    between one call's reply and the next call's join (what CLOSE_GRACE_S is for)."""
+    names = [f"n{i}" for i in range(64)]
+
+    def greet(name: str) -> str:
+        return client.predict(name, 1, False, "a", api_name="/greet")
+
+    with ThreadPoolExecutor(16) as pool:
+        replies = list(pool.map(greet, names))
+    assert replies == [f"hi {name} a" for name in names]
+
+
 def test_reset_session_then_predict_runs_in_the_new_session(client: Client) -> None:
-    """The stream closes with the session's last completion, as in Gradio: the client's
-    one reader is gone before a new session's event needs one (no CancelledError)."""
+    """A new session once the old one's stream has closed (CLOSE_GRACE_S after its last
+    reply). The stream stays open that long so that concurrent calls of one client, which
+    gradio_client hands to its one open reader, are never cancelled by a close between
+    them; a call made after reset_session() within that second goes to the old reader."""
     first = client.session_hash
     assert client.predict(api_name="/count").isdigit()
-    for _ in range(3):
+    for _ in range(2):
+        time.sleep(CLOSE_GRACE_S + 0.5)
         client.reset_session()
         assert client.session_hash != first
         assert client.predict(api_name="/count") == "1"  # a fresh session: State starts over

@@ -27,7 +27,7 @@ from webui.components import Button
 from webui.files import FILE_DATA_TYPE, safe_filename
 
 if TYPE_CHECKING:
-    from webui.components.base import Component
+    from webui.component import Component
 
 logger = logging.getLogger(__name__)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

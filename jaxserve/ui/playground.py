@@ -92,6 +92,12 @@ def sampling_fields(
     return {k: v for k, v in fields.items() if v is not None}
 
 
+def verbatim(text: str) -> list[dict[str, str]]:
+    """Message content the Chatbot shows as it is: a text part, which (unlike a bare string,
+    dedented as Gradio's Chatbot does) keeps the model's indentation, in code above all."""
+    return [{"type": "text", "text": text}]
+
+
 def model_messages(history: list[dict[str, Any]], system_prompt: str | None) -> list[dict]:
     """The conversation for the chat template: footers removed, the system prompt first."""
     messages: list[dict[str, str]] = []
@@ -167,16 +173,15 @@ class Playground:
 
         stats = ReplyStats(time.monotonic())
         stream = await self._open(start)
-        conversation = [*history, {"role": "user", "content": message}]
+        conversation = [*history, {"role": "user", "content": verbatim(message)}]
         yield "", conversation
-        reply: dict[str, Any] = {"role": "assistant", "content": ""}
         async for text, finished in self._replies(stream, stats):
-            reply = {"role": "assistant", "content": text}
+            reply: dict[str, Any] = {"role": "assistant", "content": verbatim(text)}
             if finished:
                 footer = f"*{stats.footer(time.monotonic())}*"
                 reply = {
                     **reply,
-                    "content": f"{text}\n\n{footer}",
+                    "content": verbatim(f"{text}\n\n{footer}"),
                     "metadata": {FOOTER_KEY: footer},
                 }
             yield "", [*conversation, reply]

@@ -27,7 +27,10 @@ VENDORED = {
     ),
 }
 # Modules that may hand a string to the HTML parser, and why.
-RAW_HTML = {"components/html.js": "gr.HTML shows the app's own markup, as Gradio's does"}
+RAW_HTML = {
+    "components/html.js": "gr.HTML shows the app's own markup, as Gradio's does",
+    "extras.js": "launch(head=...) is the app's own <head> markup, as Gradio's is",
+}
 HTML_SINKS = re.compile(r"\.innerHTML\s*=|\.outerHTML\s*=|insertAdjacentHTML|document\.write")
 
 

@@ -189,3 +189,21 @@ def test_model_messages_read_the_chatbots_parts_and_drop_footers():
     ]
     with pytest.raises(webui.Error, match="not text"):
         model_messages([{"role": "user", "content": [{"type": "file", "file": {}}]}], None)
+
+
+def test_a_reply_keeps_its_indentation_in_the_chatbot():
+    """The playground sends replies as text parts: a bare string would be dedented (Gradio's
+    Chatbot cleans a string's indentation), mangling code a model writes."""
+    from jaxserve.ui.playground import verbatim
+
+    code = "def f():\n    return 1\n"
+    with webui.Blocks():
+        chat = webui.Chatbot()
+    [kept, cleaned] = chat.postprocess(
+        [
+            {"role": "assistant", "content": verbatim(code)},
+            {"role": "assistant", "content": "    indented\n    text"},
+        ]
+    )
+    assert kept["content"] == [{"type": "text", "text": code}]
+    assert cleaned["content"][0]["text"] == "indented\ntext"

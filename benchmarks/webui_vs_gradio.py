@@ -192,10 +192,16 @@ def main() -> int:
         w, g = webui["sse 32"], gradio["sse 32"]
         speed = float(w["calls_s"]) / float(g["calls_s"])
         p99 = float(w["p99_ms"]) / float(g["p99_ms"])
+        cpu = float(w["server_cpu_ms"]) / float(g["server_cpu_ms"])
         met = speed >= 3 and p99 <= 1 / 3
         print(
             f"\nat 32 concurrent: webui {speed:.2f}x Gradio's calls/s (bar 3x), p99 {p99:.2f} of "
             f"Gradio's (bar 0.33): {'met' if met else 'NOT met'}"
+        )
+        lean = cpu <= 1 / 8 and speed >= 2
+        print(
+            f"at 32 concurrent: server CPU a call {cpu:.3f} of Gradio's (bar 1/8 = 0.125) and "
+            f"{speed:.2f}x its calls/s (bar 2x): {'met' if lean else 'NOT met'}"
         )
     print(f"wrong or failed replies: {bad}")
     return 1 if bad else 0

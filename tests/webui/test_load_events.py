@@ -80,3 +80,23 @@ def test_load_endpoint_api_info_matches_gradios() -> None:
         "api_visibility": "public",
         "description": "",
     }
+
+
+def test_state_with_a_callable_value_is_set_by_a_load_event_per_session(
+    serve: Callable[[gr.Blocks], str],
+) -> None:
+    """As Gradio: the factory runs on each page load through an endpoint of its own."""
+    made = iter(range(100))
+    with gr.Blocks() as demo:
+        state = gr.State(lambda: f"session {next(made)}")
+        shown = gr.Textbox()
+        gr.Button().click(lambda value: value, state, shown, api_name="show")
+    dependencies = [d.config() for d in demo.dependencies]
+    assert [(d["api_name"], d["targets"], d["outputs"]) for d in dependencies] == [
+        ("show", dependencies[0]["targets"], [shown.id]),
+        ("lambda", [[demo.id, "load"]], [state.id]),
+    ]
+    url = serve(demo)
+    first, second = Client(url, verbose=False), Client(url, verbose=False)
+    assert first.predict(api_name="/show") != second.predict(api_name="/show")  # one a session
+    assert first.predict(api_name="/show") == first.predict(api_name="/show")  # kept in it

@@ -101,6 +101,8 @@ class State(Changeable, Component):
         super().__init__(render=render)
         self.value = value  # kept as given: a callable is not called, and never postprocessed
         self.delete_callback = delete_callback
+        if callable(value):  # as Gradio: a page load sets it, through an event of its own
+            self.load_event_to_attach = (value, None, None)
 
     def initial_value(self) -> Any:
         """A callable value is a factory, called once per session."""

@@ -123,8 +123,9 @@ def test_video_chunks_play_one_after_another(
     until(lambda: browser.execute_script("return window.webui !== undefined"))
     browser.find_element(By.CSS_SELECTOR, "#go").click()
     video = "document.querySelector('#film video.webui-stream-video')"
-    until(lambda: browser.execute_script(f"return {video}.dataset.chunks") == "2", timeout=20)
+    # The player appears with the first chunk: until then there is none to read.
+    until(lambda: browser.execute_script(f"return {video}?.dataset.chunks") == "2", timeout=20)
     assert "a.mp4" in browser.execute_script(f"return {video}.src")  # the first chunk first
     # When it ends the next one plays.
-    until(lambda: browser.execute_script(f"return {video}.dataset.playing") == "1", timeout=20)
+    until(lambda: browser.execute_script(f"return {video}?.dataset.playing") == "1", timeout=20)
     assert "b.mp4" in browser.execute_script(f"return {video}.src")

@@ -158,7 +158,9 @@ def test_chat_stop_sampling_and_dashboard(
     # The Dashboard's token counters move with generation.
     driver.find_element(By.XPATH, "//button[@role='tab' and normalize-space()='Dashboard']").click()
     driver.find_element(By.XPATH, "//summary[normalize-space()='Counters']").click()
-    until(lambda: driver.find_element(By.CSS_SELECTOR, "pre.webui-json").is_displayed())
+    # Each tick replaces the element: ask the page, never hold one (it would go stale).
+    shown = "return document.querySelector('pre.webui-json')?.offsetParent != null"
+    until(lambda: driver.execute_script(shown))
 
     def generated() -> float | None:
         # Each tick replaces the element, so it is looked up afresh.

@@ -9,12 +9,13 @@ from webui.components.chat_message import ChatMessage, MessageDict
 from webui.components.choices import Dropdown, Radio
 from webui.components.code import Code
 from webui.components.color_picker import ColorPicker
-from webui.components.data import CheckboxGroup, DataFrame, Dataframe, Label
+from webui.components.data import CheckboxGroup, DataFrame, Dataframe
 from webui.components.dataset import Dataset
 from webui.components.date_time import DateTime
 from webui.components.deep_link_button import DeepLinkButton
 from webui.components.dialogue import Dialogue
 from webui.components.duplicate_button import DuplicateButton
+from webui.components.file import File
 from webui.components.file_explorer import FileExplorer
 from webui.components.gallery import Gallery
 from webui.components.highlighted_text import HighlightedText
@@ -27,7 +28,8 @@ from webui.components.image_editor import (
     WebcamOptions,
 )
 from webui.components.image_slider import ImageSlider
-from webui.components.media import Audio, File, Image
+from webui.components.label import Label
+from webui.components.media import Audio, Image
 from webui.components.misc import JSON, Button, ClearButton, State
 from webui.components.model3d import Model3D
 from webui.components.multimodal import MultimodalTextbox

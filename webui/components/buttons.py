@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from webui.components.base import Component
+from webui.components.file import File
 from webui.components.filedata import (
     FILE_DATA_SCHEMA,
     check_initial_files,
@@ -14,7 +15,6 @@ from webui.components.filedata import (
     input_path,
     output_file_data,
 )
-from webui.components.media import File
 from webui.events import Changeable, Clickable
 
 SAMPLE_PDF = "https://github.com/gradio-app/gradio/raw/main/test/test_files/sample_file.pdf"

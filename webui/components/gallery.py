@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 from webui.components.base import Component
+from webui.components.file import File
 from webui.components.filedata import (
     EXAMPLES_URL,
     FILE_DATA_META_SCHEMA,
@@ -24,7 +25,6 @@ from webui.components.filedata import (
     input_path,
 )
 from webui.components.image_files import check_image_type, read_image, save_image
-from webui.components.media import File
 from webui.errors import Error
 from webui.events import Changeable, Selectable, _listener
 from webui.files import FILE_DATA_TYPE

@@ -11,6 +11,7 @@ import os
 from typing import Any, ClassVar
 
 from webui.components.base import Component
+from webui.components.file import File
 from webui.components.filedata import (
     EXAMPLES_URL,
     FILE_DATA_META_SCHEMA,
@@ -19,7 +20,6 @@ from webui.components.filedata import (
     input_path,
     output_file_data,
 )
-from webui.components.media import File
 from webui.errors import Error
 from webui.events import Changeable, Focusable, Selectable, Submittable, _listener
 

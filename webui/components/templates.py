@@ -11,7 +11,8 @@ from typing import Any
 
 from webui.components.base import Component
 from webui.components.data import Dataframe
-from webui.components.media import Audio, File
+from webui.components.file import File
+from webui.components.media import Audio
 from webui.components.text import Textbox
 
 

@@ -36,15 +36,14 @@ def build() -> gr.Blocks:
 
 
 def links(browser: Driver) -> list[tuple[str, str]]:
-    return [
-        (a.text, a.get_attribute("href")) for a in browser.find_elements(By.CSS_SELECTOR, "nav a")
-    ]
+    """The navbar's (text, href): read in one script, as an event redraws the links."""
+    script = "return [...document.querySelectorAll('nav a')].map((a) => [a.innerText, a.href])"
+    return [tuple(pair) for pair in browser.execute_script(script)]
 
 
 def value(browser: Driver, elem_id: str) -> str:
-    return browser.find_element(
-        By.CSS_SELECTOR, f"#{elem_id} textarea, #{elem_id} input"
-    ).get_attribute("value")
+    script = "return document.querySelector(arguments[0])?.value ?? null"
+    return browser.execute_script(script, f"#{elem_id} textarea, #{elem_id} input")
 
 
 def test_pages_and_navbar(browser: Driver, serve: object) -> None:

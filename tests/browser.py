@@ -18,6 +18,7 @@ import pytest
 pytest.importorskip("selenium", reason="selenium is not installed")
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.webdriver import WebDriver as Driver
 
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -73,12 +74,21 @@ def headless_chromium(
 
 
 def until(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll `condition` until it returns something truthy; fail with its last value."""
+    """Poll `condition` until it returns something truthy; fail with its last value.
+
+    A condition that finds elements and reads them can meet one the page redrew between the
+    find and the read (a StaleElementReferenceException). That counts as "not yet": the next
+    poll finds the new element.
+    """
     deadline = time.monotonic() + timeout
-    result = None
+    result: Any = None
     while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
+        try:
+            result = condition()
+        except StaleElementReferenceException as stale:
+            result = stale
+        else:
+            if result:
+                return result
         time.sleep(0.02)
     raise AssertionError(f"condition not met in {timeout} s (last value {result!r})")

@@ -17,6 +17,10 @@
 #include <string>
 #include <vector>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 #include "xla_ffi_cpu.h"
 
 namespace {
@@ -116,6 +120,48 @@ inline void Store8(float* x, V8 v) { std::memcpy(x, &v, sizeof v); }
 
 inline float Sum8(V8 v) {
   return (v[0] + v[4]) + (v[1] + v[5]) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
+// 8 bfloat16 values widened to float32 (exact): zero-extend, shift into the high half.
+inline V8 Load8(const uint16_t* x) {
+#if defined(__AVX2__)  // one vpmovzxwd and one shift; GCC splits the generic form in halves
+  const __m256i w = _mm256_slli_epi32(
+      _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x))), 16);
+  return reinterpret_cast<V8>(_mm256_castsi256_ps(w));
+#else
+  typedef uint16_t U16x8 __attribute__((vector_size(16)));
+  typedef uint32_t U32x8 __attribute__((vector_size(32)));
+  U16x8 h;
+  std::memcpy(&h, x, sizeof h);
+  const U32x8 w = __builtin_convertvector(h, U32x8) << 16;
+  V8 v;
+  std::memcpy(&v, &w, sizeof v);
+  return v;
+#endif
+}
+
+typedef float V4 __attribute__((vector_size(16)));
+typedef int32_t I4 __attribute__((vector_size(16)));
+
+#if defined(__clang__)
+#define JAXSERVE_SHUFFLE(a, b, i0, i1, i2, i3) __builtin_shufflevector(a, b, i0, i1, i2, i3)
+#else
+#define JAXSERVE_SHUFFLE(a, b, i0, i1, i2, i3) __builtin_shuffle(a, b, I4{i0, i1, i2, i3})
+#endif
+
+inline V4 Fold(V8 a) {  // lanes i and i + 4 added
+  V4 lo, hi;
+  std::memcpy(&lo, &a, sizeof lo);
+  std::memcpy(&hi, reinterpret_cast<const char*>(&a) + sizeof lo, sizeof hi);
+  return lo + hi;
+}
+
+// The lane sums of four vectors, as one vector: a transpose-and-add, not four reductions.
+inline V4 Sum4x8(V8 a0, V8 a1, V8 a2, V8 a3) {
+  const V4 b0 = Fold(a0), b1 = Fold(a1), b2 = Fold(a2), b3 = Fold(a3);
+  const V4 s01 = JAXSERVE_SHUFFLE(b0, b1, 0, 4, 1, 5) + JAXSERVE_SHUFFLE(b0, b1, 2, 6, 3, 7);
+  const V4 s23 = JAXSERVE_SHUFFLE(b2, b3, 0, 4, 1, 5) + JAXSERVE_SHUFFLE(b2, b3, 2, 6, 3, 7);
+  return JAXSERVE_SHUFFLE(s01, s23, 0, 1, 4, 5) + JAXSERVE_SHUFFLE(s01, s23, 2, 3, 6, 7);
 }
 
 // e^x for 8 lanes: 2^n * p(r) with x = n ln2 + r, |r| <= ln2 / 2, p of degree 6 (relative
@@ -225,6 +271,67 @@ inline void Accumulate<float>(const float* p, const float* v, int64_t stride, in
   }
 }
 
+// Head-dim-specialized versions (D a multiple of 8 known at compile time): the query row and
+// the accumulator stay in registers, K/V rows (float32 or bfloat16) are widened as loaded,
+// and four positions' dot products are reduced together.
+template <int D, typename KT>
+inline void ScoresD(const float* q, const KT* k, int64_t stride, int64_t n, float* out) {
+  V8 qv[D / 8];
+  for (int i = 0; i < D / 8; ++i) qv[i] = Load8(q + 8 * i);
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const KT* k0 = k + j * stride;
+    V8 a0 = {}, a1 = {}, a2 = {}, a3 = {};
+    for (int i = 0; i < D / 8; ++i) {
+      a0 += qv[i] * Load8(k0 + 8 * i);
+      a1 += qv[i] * Load8(k0 + stride + 8 * i);
+      a2 += qv[i] * Load8(k0 + 2 * stride + 8 * i);
+      a3 += qv[i] * Load8(k0 + 3 * stride + 8 * i);
+    }
+    const V4 sums = Sum4x8(a0, a1, a2, a3);
+    std::memcpy(out + j, &sums, sizeof sums);
+  }
+  for (; j < n; ++j) {
+    V8 a = {};
+    for (int i = 0; i < D / 8; ++i) a += qv[i] * Load8(k + j * stride + 8 * i);
+    out[j] = Sum8(a);
+  }
+}
+
+template <int D, typename KT>
+inline void AccumulateD(const float* p, const KT* v, int64_t stride, int64_t n, float alpha,
+                        float* acc) {
+  V8 a[D / 8];
+  for (int i = 0; i < D / 8; ++i) a[i] = Load8(acc + 8 * i) * alpha;
+  for (int64_t j = 0; j < n; ++j) {
+    const V8 pj = V8{} + p[j];
+    const KT* vj = v + j * stride;
+    for (int i = 0; i < D / 8; ++i) a[i] += pj * Load8(vj + 8 * i);
+  }
+  for (int i = 0; i < D / 8; ++i) Store8(acc + 8 * i, a[i]);
+}
+
+// D > 0: the specialized loops for that head dim; D == 0: the generic ones (any head dim).
+template <int D, typename KT>
+inline void RowScores(const float* q, const KT* k, int64_t stride, int64_t n, int64_t d,
+                      float* out) {
+  if constexpr (D > 0) {
+    ScoresD<D, KT>(q, k, stride, n, out);
+  } else {
+    Scores<KT>(q, k, stride, n, d, out);
+  }
+}
+
+template <int D, typename KT>
+inline void RowAccumulate(const float* p, const KT* v, int64_t stride, int64_t n, int64_t d,
+                          float alpha, float* acc) {
+  if constexpr (D > 0) {
+    AccumulateD<D, KT>(p, v, stride, n, alpha, acc);
+  } else {
+    Accumulate<KT>(p, v, stride, n, d, alpha, acc);
+  }
+}
+
 struct Problem {
   const void* q;
   const void* k_pages;
@@ -247,7 +354,7 @@ struct Unit {
 // One unit: `count` consecutive query tokens of one sequence and the query heads of KV heads
 // [kv_begin, kv_end), against that sequence's pages. A unit holding every KV head reads each
 // page's rows whole and in order.
-template <typename QT, typename KT>
+template <typename QT, typename KT, int DC>
 void RunUnit(const Problem& p, const Unit& u, std::vector<float>& scratch) {
   const int64_t D = p.head_dim, K = p.num_kv_heads, H = p.num_heads, G = H / K;
   const int64_t nh = (u.kv_end - u.kv_begin) * G;  // query heads in this unit
@@ -314,12 +421,12 @@ void RunUnit(const Problem& p, const Unit& u, std::vector<float>& scratch) {
         const int64_t n = row_hi - row_lo;
         for (int64_t g = 0; g < G; ++g) {
           const int64_t r = t * nh + (kh - u.kv_begin) * G + g;
-          Scores<KT>(q + r * D, kp + row_lo * stride, stride, n, D, s);
+          RowScores<DC, KT>(q + r * D, kp + row_lo * stride, stride, n, D, s);
           float mx = m[r];
           for (int64_t j = 0; j < n; ++j) mx = std::max(mx, s[j]);
           const float alpha = std::exp(m[r] - mx);  // exp(-inf) = 0 on the first page
           const float sum = ExpShiftSum(s, n, mx);
-          Accumulate<KT>(s, vp + row_lo * stride, stride, n, D, alpha, acc + r * D);
+          RowAccumulate<DC, KT>(s, vp + row_lo * stride, stride, n, D, alpha, acc + r * D);
           l[r] = l[r] * alpha + sum;
           m[r] = mx;
         }
@@ -339,13 +446,25 @@ void RunUnit(const Problem& p, const Unit& u, std::vector<float>& scratch) {
 }
 
 // Runs every unit, spread over XLA's intra-op thread pool.
-template <typename QT, typename KT>
-void RunAll(const Problem& p, const std::vector<Unit>& units, jaxserve_ffi::Pool& pool) {
+template <typename QT, typename KT, int DC>
+void RunAllD(const Problem& p, const std::vector<Unit>& units, jaxserve_ffi::Pool& pool) {
   jaxserve_ffi::ParallelFor(static_cast<int64_t>(units.size()), pool, [&p, &units]() {
     return [&p, &units, scratch = std::vector<float>()](int64_t i) mutable {
-      RunUnit<QT, KT>(p, units[i], scratch);
+      RunUnit<QT, KT, DC>(p, units[i], scratch);
     };
   });
+}
+
+template <typename QT, typename KT>
+void RunAll(const Problem& p, const std::vector<Unit>& units, jaxserve_ffi::Pool& pool) {
+  switch (p.head_dim) {  // the common head dims get loops unrolled for them
+    case 64:
+      return RunAllD<QT, KT, 64>(p, units, pool);
+    case 128:
+      return RunAllD<QT, KT, 128>(p, units, pool);
+    default:
+      return RunAllD<QT, KT, 0>(p, units, pool);
+  }
 }
 
 template <typename QT, typename KT>

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from jaxserve.model.sampler import SamplingBatch, sample
+from jaxserve.model.sampler import SamplingBatch, argmax, sample
 from jaxserve.model.sampling_mode import SamplingMode
 
 V = 8
@@ -195,3 +195,17 @@ def test_draws_do_not_depend_on_the_candidate_cap():
             top4 = np.argsort(-logits, axis=-1)[:, :4]
             inside = (top4 == plain[:, None]).any(-1)
             np.testing.assert_array_equal(np.asarray(capped)[inside], plain[inside])
+
+
+@pytest.mark.parametrize("vocab", [64, 100, 1000, 1537, 32000, 49152, 151936])
+def test_blocked_argmax_is_the_first_index_of_the_max(vocab):
+    rng = np.random.default_rng(vocab)
+    x = rng.standard_normal((6, vocab)).astype(np.float32)
+    x[1] = np.round(x[1])  # ties between blocks and within one
+    x[2] = -np.inf
+    x[2, -1] = 3.0  # the max in the last position
+    x[3, [7, vocab - 1]] = np.inf  # two infinite maxima: the first wins
+    x[4] = 0.0  # all tied: index 0
+    x[5, vocab // 2 :] = x[5].max() + 1  # the second half ties above the first
+    got = np.asarray(jax.jit(argmax)(x))
+    np.testing.assert_array_equal(got, np.argmax(x, axis=-1))

@@ -14,16 +14,17 @@ def _doctor(args: argparse.Namespace) -> int:
     import jax
 
     import platforms
-    from pallas_kernels.matmul import matmul_reference
     from platforms import matmul, selfcheck
 
     platform = platforms.detect()
     print(f"jax {jax.__version__}, backend {jax.default_backend()}")
     print(platform.describe())
     print(f"devices:       {', '.join(str(d) for d in platform.devices)}")
-    passed, detail = matmul.selfcheck(platform)
-    impl = "xla" if platforms.matmul_fn(platform) is matmul_reference else platform.matmul
-    print(f"matmul check:  {impl} {'pass' if passed else 'FAIL'} ({detail})")
+    passed = True
+    for dtype in ("float32", "bfloat16"):  # the kernels each compute dtype multiplies with
+        ok, detail = matmul.selfcheck(platform, jax.numpy.dtype(dtype))
+        print(f"matmul check:  {dtype} {'pass' if ok else 'FAIL'} ({detail})")
+        passed &= ok
     print()
     print("attention kernels (self-check: a tiny ragged batch against float64 dense attention)")
     print(selfcheck.HEADER, flush=True)

@@ -26,12 +26,13 @@ from jaxserve.engine.scheduler import Policy
 from jaxserve.errors import EngineBusyError, ModelConfigError
 from jaxserve.loader import load_params, open_checkpoint
 from jaxserve.model.kv_cache import kv_cache_bytes_per_page
-from jaxserve.model.llama import MATRICES
+from jaxserve.model.llama import MATRICES, fuse_matrices
 from jaxserve.outputs import CompletionOutput, RequestOutput
 from jaxserve.progress import progress_bar
 from jaxserve.sampling_params import SamplingParams
 from jaxserve.sharding import make_mesh, validate_tensor_parallel
 from jaxserve.tokenizer import load_tokenizer
+from pallas_kernels.matmul import MatmulKernel
 
 logger = logging.getLogger(__name__)
 
@@ -53,12 +54,25 @@ MATRIX_PARAMS = tuple(f"layers/{name}" for name in MATRICES)
 KV_MEMORY_FRACTION = 0.5
 
 
-def resolve_dtype(dtype: str, platform: platforms.Platform) -> jnp.dtype:
+def resolve_dtype(dtype: str, platform: platforms.Platform, stored: jnp.dtype) -> jnp.dtype:
+    """The compute dtype `dtype` names; "auto" is the platform's choice for weights `stored`."""
     if dtype == "auto":
-        return jnp.dtype(platform.compute_dtype)
+        return platforms.preferred_compute_dtype(platform, stored)
     if dtype not in DTYPES:
         raise ModelConfigError(f"dtype must be 'auto' or one of {sorted(DTYPES)}, got {dtype!r}")
     return jnp.dtype(DTYPES[dtype])
+
+
+def weight_conversions(
+    kernel: MatmulKernel, activation_dtype: jnp.dtype, tied: bool
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(params kept bfloat16 where stored so, params made bfloat16) for `kernel`'s matmuls."""
+    want = platforms.weight_dtype(kernel, activation_dtype)
+    if want is None:
+        return MATRIX_PARAMS, ()
+    if want == jnp.bfloat16 and want != activation_dtype:
+        return (), (*MATRIX_PARAMS, "embed" if tied else "lm_head")
+    return (), ()
 
 
 class LLM:
@@ -68,7 +82,10 @@ class LLM:
         model: a local Hugging Face model directory.
         tokenizer: a directory holding the tokenizer, if not `model`.
         skip_tokenizer_init: load no tokenizer; prompts must then be token ids.
-        dtype: "auto" (the platform's compute dtype), "float32", "bfloat16" or "float16".
+        dtype: the compute dtype: "float32", "bfloat16", "float16" or "auto": the
+            platform's, except that a bfloat16 checkpoint computes in bfloat16 on a CPU with
+            AVX512_BF16 (bfloat16 products summed in float32; "float32" keeps exact float32
+            products there).
         tensor_parallel_size: devices to split the model over (1, 2, 4 or 8).
         max_model_len: longest prompt + output, default the model's context length.
         seed: seed of random sampling.
@@ -123,11 +140,20 @@ class LLM:
         ckpt = open_checkpoint(model)
         cfg = ckpt.config
         validate_tensor_parallel(cfg, tensor_parallel_size, platform.device_count)
-        compute_dtype = resolve_dtype(dtype, platform)
-        matmul_fn = platforms.matmul_fn(
+        stored = ckpt.tensor("model.embed_tokens.weight").dtype  # memory-mapped: reads nothing
+        compute_dtype = resolve_dtype(dtype, platform, stored)
+        kernel = platforms.matmul_kernel(
             platform, num_devices=tensor_parallel_size, compute_dtype=compute_dtype
         )
-        kv_dtype = jnp.dtype(platform.kv_dtype if dtype == "auto" else compute_dtype)
+        logger.info(
+            "compute dtype %s; matmul %s; checkpoint weights %s",
+            compute_dtype.name,
+            kernel.name,
+            jnp.dtype(stored).name,
+        )
+        activation_dtype = jnp.dtype(kernel.activation_dtype or compute_dtype)
+        same = dtype == "auto" and compute_dtype == platform.compute_dtype
+        kv_dtype = jnp.dtype(platform.kv_dtype if same else compute_dtype)
         page_size = page_size or platform.page_size
         if page_size < 1 or page_size & (page_size - 1):
             raise ModelConfigError(f"page_size must be a power of two, got {page_size}")
@@ -141,8 +167,10 @@ class LLM:
         self.platform = platform
         self.tokenizer = None if skip_tokenizer_init else load_tokenizer(tokenizer or model)
         mesh = make_mesh(tensor_parallel_size, platform.devices)
-        keep = MATRIX_PARAMS if platforms.keeps_bfloat16_weights(matmul_fn, compute_dtype) else ()
-        params = load_params(ckpt, compute_dtype, mesh, keep_bfloat16=keep)
+        keep, cast = weight_conversions(kernel, activation_dtype, cfg.tie_word_embeddings)
+        params = load_params(ckpt, activation_dtype, mesh, keep_bfloat16=keep, as_bfloat16=cast)
+        if kernel.reads_stacked:  # one product for q, k, v and one for gate, up
+            params = fuse_matrices(params)
         num_pages = num_pages or self._plan_pages(
             params, page_size, kv_dtype, kv_cache_memory, max_model_len, max_num_seqs
         )
@@ -151,7 +179,7 @@ class LLM:
             params,
             mesh,
             attention_fn=attention_fn,
-            matmul_fn=matmul_fn,
+            matmul=kernel,
             num_pages=num_pages,
             page_size=page_size,
             pages_per_seq=-(-max_model_len // page_size),

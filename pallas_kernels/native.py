@@ -67,6 +67,18 @@ def _cpu_fingerprint() -> str:
         return platform.processor() or platform.machine()
 
 
+def cpu_flags() -> frozenset[str]:
+    """The feature flags /proc/cpuinfo lists for this machine's CPU (empty where there is none)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return frozenset()
+    for line in info.splitlines():
+        if line.startswith("flags"):
+            return frozenset(line.partition(":")[2].split())
+    return frozenset()
+
+
 def library_path(source: Path, cxx: str) -> Path:
     key = hashlib.sha256()
     for part in (source.read_bytes(), *(h.read_bytes() for h in HEADERS)):
@@ -81,6 +93,7 @@ def library_path(source: Path, cxx: str) -> Path:
 SOURCES = (
     INCLUDE_DIR / "ragged_paged_attention" / "cpu_kernel.cc",
     INCLUDE_DIR / "matmul" / "cpu_kernel.cc",
+    INCLUDE_DIR / "matmul" / "cpu_bf16_kernel.cc",
 )
 
 # Compiles started in this process and not yet waited for: library path -> (process, temp file).

@@ -22,7 +22,7 @@ from platforms.attention import (
     with_available_attention,
 )
 from platforms.base import AttentionImpl, MatmulImpl, Platform, PlatformKind
-from platforms.matmul import keeps_bfloat16_weights, matmul_fn
+from platforms.matmul import matmul_kernel, preferred_compute_dtype, weight_dtype
 
 __all__ = [
     "ATTENTION_BACKENDS",
@@ -33,10 +33,11 @@ __all__ = [
     "PlatformKind",
     "attention_fn",
     "detect",
-    "keeps_bfloat16_weights",
-    "matmul_fn",
+    "matmul_kernel",
     "platform_kind",
+    "preferred_compute_dtype",
     "resolve_attention",
+    "weight_dtype",
     "with_available_attention",
 ]
 

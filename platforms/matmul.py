@@ -1,90 +1,126 @@
-"""What multiplies by the layers' weight matrices, and in which dtype those weights are kept.
+"""What multiplies by the layers' weight matrices, and in which dtypes weights and products are.
 
-`Platform.matmul` names the implementation: "xla" (`jnp.dot`, weights in the compute dtype)
-or "cpu_native" (`pallas_kernels.matmul.cpu`, compiled on first use). The native kernel reads
-bfloat16 weights and widens them exactly as it goes, so a bfloat16 checkpoint served in
-float32 keeps its weights in bfloat16: the same products, half the bytes to stream. Where the
-kernel cannot be built, the model is split over several devices (the kernel has no
-sharding rule) or computes in another dtype than float32, the platform uses XLA, saying why.
+`Platform.matmul` names the family: "xla" (`jnp.dot`, weights in the compute dtype) or
+"cpu_native" (native kernels behind XLA's FFI, compiled on first use). On CPU the compute
+dtype picks the kernel:
+- float32: `pallas_kernels.matmul.cpu`. It reads bfloat16 weights and widens them exactly as
+  it goes, so a bfloat16 checkpoint keeps its weights in bfloat16: the products of float32
+  weights, at half the bytes to stream. Exact parity with a float32 reference.
+- bfloat16: `pallas_kernels.matmul.cpu_bf16` where the CPU has AVX512_BF16: activations
+  rounded to bfloat16, pairs of bfloat16 products summed in float32 (`vdpbf16ps`), twice the
+  multiply-adds per instruction. The rest of the model (norms, residual, attention) stays in
+  float32; the KV cache is bfloat16.
+Each kernel declares what it takes (`pallas_kernels.matmul.MatmulKernel`). Where a kernel
+cannot be built, the model is split over several devices (the kernels have no sharding
+rule) or the CPU lacks the instructions, the platform uses XLA, saying why.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pallas_kernels.matmul import matmul_reference
+from pallas_kernels.matmul import XLA_MATMUL, MatmulKernel
 from platforms.attention import import_kernel
-from platforms.base import MatmulImpl, Platform
+from platforms.base import Platform
 
 logger = logging.getLogger(__name__)
 
-MatmulFn = Callable[..., jax.Array]
-KERNEL_MODULES: dict[MatmulImpl, str] = {"cpu_native": "pallas_kernels.matmul.cpu"}
-SELFCHECK_TOLERANCE = 1e-5  # float32 sums of 96 products
+KERNEL_MODULES = {
+    ("cpu_native", jnp.dtype(jnp.float32)): "pallas_kernels.matmul.cpu",
+    ("cpu_native", jnp.dtype(jnp.bfloat16)): "pallas_kernels.matmul.cpu_bf16",
+}
+SELFCHECK_TOLERANCE = {"float32": 1e-5}  # float32 sums of 96 products; other outputs 1e-2
 
 
-def matmul_fn(
+def matmul_kernel(
     platform: Platform, *, num_devices: int = 1, compute_dtype: jnp.dtype | None = None
-) -> MatmulFn:
+) -> MatmulKernel:
     """The matmul the model calls on `platform` for a model over `num_devices` devices."""
     if platform.matmul == "xla":
-        return matmul_reference
+        return XLA_MATMUL
     compute_dtype = jnp.dtype(compute_dtype or platform.compute_dtype)
-    if compute_dtype != jnp.float32:  # the kernel computes in float32 only
+    name = KERNEL_MODULES.get((platform.matmul, compute_dtype))
+    if name is None:
         logger.info("matmul: XLA, for %s compute", compute_dtype.name)
-        return matmul_reference
+        return XLA_MATMUL
     if num_devices > 1:
         logger.info("matmul: XLA, as the model is split over %d devices", num_devices)
-        return matmul_reference
-    module, reason, _ = import_kernel(KERNEL_MODULES[platform.matmul])
+        return XLA_MATMUL
+    module, reason, _ = import_kernel(name)
     if module is None:
-        logger.warning(
-            "matmul: the %s kernel is unavailable (%s); using XLA", platform.matmul, reason
-        )
-        return matmul_reference
-    return module.matmul_cpu
+        logger.warning("matmul: %s is unavailable (%s); using XLA", name, reason)
+        return XLA_MATMUL
+    return module.KERNEL
 
 
-def keeps_bfloat16_weights(fn: MatmulFn, compute_dtype: jnp.dtype) -> bool:
-    """Whether a bfloat16 checkpoint's weight matrices stay bfloat16 under `fn`.
+def preferred_compute_dtype(platform: Platform, stored: jnp.dtype) -> jnp.dtype:
+    """What `dtype="auto"` computes a checkpoint stored in `stored` in.
 
-    Only under the native kernel with float32 compute: widening bfloat16 is exact, so the
-    products are those of float32 weights, at half the bytes. XLA would widen a copy per call.
+    The platform's compute dtype, except on a CPU that multiplies bfloat16 natively, where a
+    bfloat16 checkpoint computes in bfloat16 (as it would under vLLM): twice the throughput
+    of float32 there. `dtype="float32"` keeps exact float32 products.
     """
-    return fn is not matmul_reference and jnp.dtype(compute_dtype) == jnp.float32
+    preferred = jnp.dtype(platform.compute_dtype)
+    bf16 = jnp.dtype(jnp.bfloat16)
+    if jnp.dtype(stored) != bf16 or preferred == bf16:
+        return preferred
+    name = KERNEL_MODULES.get((platform.matmul, bf16))
+    if name is None or import_kernel(name)[0] is None:
+        return preferred
+    return bf16
 
 
-def selfcheck(platform: Platform) -> tuple[bool, str]:
+def weight_dtype(kernel: MatmulKernel, activation_dtype: jnp.dtype) -> jnp.dtype | None:
+    """The dtype `kernel` needs weight matrices converted to; None: keep bfloat16 as stored."""
+    if not kernel.weight_dtypes:
+        return jnp.dtype(activation_dtype)
+    if jnp.dtype(activation_dtype) in kernel.weight_dtypes:
+        return None  # float32 converts to float32, bfloat16 stays
+    return kernel.weight_dtypes[0]
+
+
+def selfcheck(platform: Platform, compute_dtype: jnp.dtype | None = None) -> tuple[bool, str]:
     """(passed, detail): the platform's matmul against float64 numpy on a few small shapes.
 
-    Decode-sized and prefill-sized row counts, float32 and bfloat16 stacked weights read at a
-    layer index, and a transposed (tied LM head) product.
+    Decode-sized and prefill-sized row counts, bfloat16 (and, where the kernel takes them,
+    float32) stacked weights read at a layer index, and a transposed (tied LM head) product.
+    The reference multiplies the same inputs the kernel sees: x rounded to bfloat16 where the
+    kernel forms bfloat16 products.
     """
-    fn = matmul_fn(platform)
+    kernel = matmul_kernel(platform, compute_dtype=compute_dtype)
+    x_dtype = kernel.activation_dtype or jnp.dtype(compute_dtype or platform.compute_dtype)
+    weights = kernel.weight_dtypes or (x_dtype,)
     rng = np.random.default_rng(0)
     worst = 0.0
     start = time.perf_counter()
     try:
-        for rows, dtype in ((3, jnp.float32), (37, jnp.bfloat16), (5, jnp.bfloat16)):
-            x = rng.standard_normal((rows, 96)).astype(np.float32)
+        for rows, dtype in ((3, weights[0]), (37, weights[-1]), (5, weights[-1])):
+            x = jnp.asarray(rng.standard_normal((rows, 96)), x_dtype)
             w = jnp.asarray(rng.standard_normal((2, 96, 80)), dtype)
+            xs = np.asarray(_as_multiplied(x, kernel), np.float64)
             wide = np.asarray(w.astype(jnp.float32), np.float64)
-            got = np.asarray(fn(jnp.asarray(x), w, jnp.int32(1)), np.float64)
-            worst = max(worst, _rel_err(got, x @ wide[1]))
-            got = np.asarray(fn(jnp.asarray(x), jnp.swapaxes(w[0], 0, 1), transposed=True))
-            worst = max(worst, _rel_err(np.asarray(got, np.float64), x @ wide[0]))
+            got = np.asarray(kernel(x, w, jnp.int32(1)).astype(jnp.float32), np.float64)
+            worst = max(worst, _rel_err(got, xs @ wide[1]))
+            got = kernel(x, jnp.swapaxes(w[0], 0, 1), transposed=True).astype(jnp.float32)
+            worst = max(worst, _rel_err(np.asarray(got, np.float64), xs @ wide[0]))
     except Exception as e:  # the doctor reports a broken kernel, it does not crash on it
         message = str(e).strip().splitlines()[0] if str(e).strip() else ""
         return False, f"{type(e).__name__}: {message}"[:100]
     seconds = time.perf_counter() - start
-    passed = worst <= SELFCHECK_TOLERANCE
-    return passed, f"rel err {worst:.1e} (tol {SELFCHECK_TOLERANCE:.0e}), {seconds:.1f} s"
+    tolerance = SELFCHECK_TOLERANCE.get(jnp.dtype(x_dtype).name, 1e-2)  # the output's dtype
+    passed = worst <= tolerance
+    return passed, f"{kernel.name}: rel err {worst:.1e} (tol {tolerance:.0e}), {seconds:.1f} s"
+
+
+def _as_multiplied(x, kernel: MatmulKernel):
+    """x as the kernel multiplies it: rounded to its product dtype, if it has one."""
+    if kernel.product_dtype is not None:
+        x = x.astype(kernel.product_dtype)
+    return x.astype(jnp.float32)
 
 
 def _rel_err(got: np.ndarray, want: np.ndarray) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jaxserve.cli import main
+from pallas_kernels.matmul import MatmulKernel
 from tests.tiny_models import TinySpec
 
 
@@ -15,7 +16,8 @@ def test_doctor_reports_the_platform_and_checks_the_kernels(capsys):
     out = capsys.readouterr().out
     assert "platform:      cpu" in out and "attention:     cpu_native" in out
     assert "pallas kernel: pallas_tpu (interpret mode)" in out
-    assert "matmul check:  cpu_native pass (rel err" in out
+    assert "matmul check:  float32 pass (cpu_native: rel err" in out
+    assert "matmul check:  bfloat16 pass (" in out  # cpu_native_bf16, or XLA without AVX512_BF16
     rows = {tuple(line.split()[:2]): line.split()[2:4] for line in out.splitlines()[-8:]}
     assert rows == {
         ("reference", "xla"): ["yes", "pass"],
@@ -45,9 +47,11 @@ def test_doctor_fails_when_the_matmul_does(monkeypatch, capsys):
     from platforms import matmul, selfcheck
 
     monkeypatch.setattr(selfcheck, "CHECKS", ())
-    monkeypatch.setattr(matmul, "matmul_fn", lambda platform: lambda x, w, *a, **k: x[:, :1])
+    broken = MatmulKernel("broken", lambda x, w, *a, **k: x[:, :1], reads_stacked=True)
+    monkeypatch.setattr(matmul, "matmul_kernel", lambda platform, **kwargs: broken)
     assert main(["doctor"]) == 1
-    assert "matmul check:  cpu_native FAIL" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "matmul check:  float32 FAIL" in out and "matmul check:  bfloat16 FAIL" in out
 
 
 @pytest.mark.cpu

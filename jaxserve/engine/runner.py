@@ -31,7 +31,7 @@ from jaxserve.model.llama import compute_logits, forward
 from jaxserve.model.sampler import SamplingBatch, prompt_logprobs, sample
 from jaxserve.model.sampling_mode import SamplingMode
 from jaxserve.sharding import kv_cache_sharding, replicated
-from pallas_kernels.matmul import matmul_reference
+from pallas_kernels.matmul import XLA_MATMUL, MatmulKernel
 from pallas_kernels.ragged_paged_attention import ragged_paged_attention_reference
 
 # Queries per attention block in steps that hold a multi-token chunk (see the reference).
@@ -81,7 +81,7 @@ class ModelRunner:
         mesh: Mesh,
         *,
         attention_fn: Callable[..., jax.Array],
-        matmul_fn: Callable[..., jax.Array] = matmul_reference,
+        matmul: MatmulKernel = XLA_MATMUL,
         num_pages: int,
         page_size: int,
         pages_per_seq: int,
@@ -108,16 +108,14 @@ class ModelRunner:
         kv_out = jax.tree.map(lambda _: kv_sharding, self.kv_cache)
         self._sample_step = jax.jit(
             functools.partial(
-                _sampling_step, cfg=cfg, make_attention=make_attention, matmul=matmul_fn
+                _sampling_step, cfg=cfg, make_attention=make_attention, matmul=matmul
             ),
             static_argnames=("mode", "block_q"),
             donate_argnums=1,
             out_shardings=(replicated(mesh), kv_out),
         )
         self._logits_step = jax.jit(
-            functools.partial(
-                _logits_step, cfg=cfg, make_attention=make_attention, matmul=matmul_fn
-            ),
+            functools.partial(_logits_step, cfg=cfg, make_attention=make_attention, matmul=matmul),
             static_argnames="block_q",
             donate_argnums=1,
             out_shardings=(replicated(mesh), kv_out),
@@ -128,7 +126,7 @@ class ModelRunner:
                 repr(mesh.devices.shape),
                 ",".join(f"{d.platform}:{d.device_kind}" for d in mesh.devices.flat),
                 callable_fingerprint(attention_fn),
-                callable_fingerprint(matmul_fn),
+                repr(matmul),
                 layout_fingerprint(params, self.kv_cache),
             ]
         )

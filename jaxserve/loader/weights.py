@@ -96,11 +96,14 @@ def load_params(
     mesh: Mesh,
     *,
     keep_bfloat16: Collection[str] = (),
+    as_bfloat16: Collection[str] = (),
 ) -> dict:
     """Reads, converts to `dtype`, lays out and shards every parameter of the checkpoint.
 
     Params whose path is in `keep_bfloat16` (e.g. "layers/wq") stay bfloat16 where the
-    checkpoint stores them so, for a matmul that widens them exactly as it reads them.
+    checkpoint stores them so, for a matmul that widens them exactly as it reads them. Those
+    in `as_bfloat16` become bfloat16 however they are stored, for a matmul that multiplies
+    bfloat16 weights.
     """
     cfg = ckpt.config
     rules = tensor_rules(cfg)
@@ -122,7 +125,8 @@ def load_params(
         names = [rule.hf_name.format(i=i) for i in range(cfg.num_layers)]
         names = names if rule.per_layer else [rule.hf_name]
         stored = {ckpt.tensor(name).dtype for name in names}  # memory-mapped: reads nothing
-        want = bf16 if path in keep_bfloat16 and stored == {bf16} else np_dtype
+        keep = path in keep_bfloat16 and stored == {bf16}
+        want = bf16 if keep or path in as_bfloat16 else np_dtype
         tensors = [_read(ckpt, name, rule, want) for name in names]
         value = np.stack(tensors) if rule.per_layer else tensors[0]
         flat[path] = jax.device_put(value, shardings[path])

@@ -20,8 +20,6 @@ heads, D head dim, F MLP hidden, V vocab, L layers, P pages.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import jax
 import jax.numpy as jnp
 
@@ -30,10 +28,9 @@ from jaxserve.model.batch import StepBatch
 from jaxserve.model.config import ModelConfig
 from jaxserve.model.kv_cache import KVCache
 from jaxserve.model.rope import apply_rope, rope_tables
-from pallas_kernels.matmul import matmul_reference
+from pallas_kernels.matmul import XLA_MATMUL, MatmulKernel
 
 Params = dict
-MatmulOp = Callable[..., jax.Array]
 
 
 def rms_norm(x: jax.Array, weight: jax.Array, eps: float) -> jax.Array:
@@ -45,6 +42,22 @@ def rms_norm(x: jax.Array, weight: jax.Array, eps: float) -> jax.Array:
 
 # Per-layer weight matrices, each multiplied as [L, in, out] (heads folded into in or out).
 MATRICES = ("wq", "wk", "wv", "wo", "w_gate", "w_up", "w_down")
+# Matrices that multiply the same input, side by side in one [L, E, sum of outs] matrix.
+FUSED = {"w_qkv": ("wq", "wk", "wv"), "w_gate_up": ("w_gate", "w_up")}
+
+
+def fuse_matrices(params: Params) -> Params:
+    """`params` with each group of `FUSED` concatenated along its output axis.
+
+    One multiplication instead of three (or two) per layer: for a kernel that reads the
+    stacked weights in place, fewer calls and wider products. XLA fuses the separate dots
+    itself (and tensor parallelism shards them by heads), so only kernels get this layout.
+    """
+    layers = dict(params["layers"])
+    for fused, names in FUSED.items():
+        parts = [layers.pop(name) for name in names]
+        layers[fused] = jnp.concatenate([w.reshape(*w.shape[:2], -1) for w in parts], axis=-1)
+    return {**params, "layers": layers}
 
 
 def forward(
@@ -54,20 +67,22 @@ def forward(
     *,
     cfg: ModelConfig,
     attention: AttentionOp,
-    matmul: MatmulOp = matmul_reference,
+    matmul: MatmulKernel = XLA_MATMUL,
 ) -> tuple[jax.Array, KVCache]:
     """Runs the decoder over one step's tokens.
 
-    `matmul` multiplies by one layer's weights: `matmul_reference(x[T, in], w[in, out])` with
-    the slice the layer loop takes, any other (a native kernel) `matmul(x, w[L, in, out],
-    layer)` with all layers' stacked weights and the index, to read them in place.
+    `matmul` multiplies by one layer's weights: `matmul(x[T, in], w[in, out])` with the slice
+    the layer loop takes or, for a kernel that `reads_stacked`, `matmul(x, w[L, in, out],
+    layer)` with all layers' stacked weights and the index, to read them in place. The
+    activations are in the kernel's `activation_dtype`, else the norms' (the compute dtype).
 
     Returns:
         The final hidden states [T, E] and the cache with this step's K/V written.
     """
     num_layers, num_pages, page_size = cfg.num_layers, kv_cache.num_pages, kv_cache.page_size
     num_tokens = batch.token_ids.shape[0]
-    x = params["embed"][batch.token_ids]  # [T, E]
+    act_dtype = matmul.activation_dtype or params["final_norm"].dtype
+    x = params["embed"][batch.token_ids].astype(act_dtype)  # [T, E]
     cos, sin = rope_tables(cfg.rope, batch.positions)  # [T, D/2] each
     layers = params["layers"]
     mats = {
@@ -75,12 +90,12 @@ def forward(
         if name == "wo"
         else w.reshape(*w.shape[:2], -1)
         for name, w in layers.items()
-        if name in MATRICES
+        if name in MATRICES or name in FUSED
     }  # [L, in, out]; folding the trailing (or, for wo, leading) head axes is free
     # A kernel reads the stacked weights in place at the layer index; XLA's own dot gets
     # each layer's slice from the scan, which it fuses best.
-    in_place = matmul is not matmul_reference
-    scanned = {name: w for name, w in layers.items() if name not in MATRICES}
+    in_place = matmul.reads_stacked
+    scanned = {name: w for name, w in layers.items() if name not in mats}
     if not in_place:
         scanned.update(mats)
 
@@ -92,9 +107,14 @@ def forward(
             return matmul(h, mats[name], i) if in_place else matmul(h, lp[name])
 
         h = rms_norm(x, lp["attn_norm"], cfg.rms_norm_eps)
-        q = dense(h, "wq").reshape(num_tokens, cfg.num_heads, cfg.head_dim)  # [T, H, D]
-        k = dense(h, "wk").reshape(num_tokens, cfg.num_kv_heads, cfg.head_dim)  # [T, K, D]
-        v = dense(h, "wv").reshape(num_tokens, cfg.num_kv_heads, cfg.head_dim)  # [T, K, D]
+        if "w_qkv" in mats:
+            q_size, kv_size = cfg.num_heads * cfg.head_dim, cfg.num_kv_heads * cfg.head_dim
+            q, k, v = jnp.split(dense(h, "w_qkv"), [q_size, q_size + kv_size], axis=-1)
+        else:
+            q, k, v = dense(h, "wq"), dense(h, "wk"), dense(h, "wv")
+        q = q.reshape(num_tokens, cfg.num_heads, cfg.head_dim)  # [T, H, D]
+        k = k.reshape(num_tokens, cfg.num_kv_heads, cfg.head_dim)  # [T, K, D]
+        v = v.reshape(num_tokens, cfg.num_kv_heads, cfg.head_dim)  # [T, K, D]
         if cfg.qkv_bias:
             q, k, v = q + lp["bq"], k + lp["bk"], v + lp["bv"]
         if cfg.qk_norm:
@@ -119,8 +139,10 @@ def forward(
         x = x + dense(out.reshape(num_tokens, -1), "wo")
 
         h = rms_norm(x, lp["mlp_norm"], cfg.rms_norm_eps)
-        gate = dense(h, "w_gate")  # [T, F]
-        up = dense(h, "w_up")  # [T, F]
+        if "w_gate_up" in mats:
+            gate, up = jnp.split(dense(h, "w_gate_up"), 2, axis=-1)  # [T, F] each
+        else:
+            gate, up = dense(h, "w_gate"), dense(h, "w_up")  # [T, F] each
         x = x + dense(jax.nn.silu(gate) * up, "w_down")
         return (x, k_flat.reshape(k_all.shape), v_flat.reshape(v_all.shape)), None
 
@@ -136,7 +158,7 @@ def compute_logits(
     indices: jax.Array,
     *,
     cfg: ModelConfig,
-    matmul: MatmulOp = matmul_reference,
+    matmul: MatmulKernel = XLA_MATMUL,
 ) -> jax.Array:
     """f32[R, V] logits of the hidden rows `indices` (i32[R]) of `hidden` [T, E]."""
     h = hidden[indices]  # [R, E]

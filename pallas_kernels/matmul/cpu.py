@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from pallas_kernels import native
+from pallas_kernels.matmul.kernel import MatmulKernel
 
 SOURCE = Path(__file__).with_name("cpu_kernel.cc")
 TARGET = "jaxserve_matmul_cpu"
@@ -71,3 +72,12 @@ def matmul_cpu(
     call = jax.ffi.ffi_call(TARGET, jax.ShapeDtypeStruct((rows.shape[0], w.shape[2]), x.dtype))
     out = call(rows, w, jnp.asarray(layer, jnp.int32).reshape(()))
     return out.reshape(*x.shape[:-1], w.shape[2])
+
+
+KERNEL = MatmulKernel(
+    name="cpu_native",
+    fn=matmul_cpu,
+    reads_stacked=True,
+    weight_dtypes=WEIGHT_DTYPES,
+    activation_dtype=jnp.dtype(jnp.float32),
+)

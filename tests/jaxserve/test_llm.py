@@ -14,7 +14,7 @@ from jaxserve import LLM, RequestOutput, SamplingParams, progress
 from jaxserve.engine.packing import warmup_buckets
 from jaxserve.errors import EngineBusyError, ModelConfigError
 from jaxserve.model.llama import compute_logits
-from pallas_kernels.matmul import matmul_reference
+from pallas_kernels.matmul import XLA_MATMUL
 from platforms.attention import import_kernel
 from tests.tiny_models import TinySpec
 
@@ -113,7 +113,8 @@ def test_chunked_prefill_and_batch_limits_do_not_change_tokens(model_path, llm):
 
 def test_bfloat16_compute(model_path):
     llm = LLM(model_path, dtype="bfloat16", max_model_len=64, skip_tokenizer_init=True)
-    assert llm.runner.params["layers"]["wq"].dtype == jnp.bfloat16
+    layers = llm.runner.params["layers"]
+    assert (layers["w_qkv"] if "w_qkv" in layers else layers["wq"]).dtype == jnp.bfloat16
     assert llm.runner.kv_cache.k.dtype == jnp.bfloat16
     (output,) = llm.generate({"prompt_token_ids": [1, 2, 3]}, GREEDY, use_tqdm=False)
     assert len(output.outputs[0].token_ids) == 12
@@ -189,14 +190,15 @@ def test_bfloat16_checkpoint_keeps_bfloat16_matrices_with_the_same_tokens(
     path = tiny_checkpoints(SPEC.with_dtype("bfloat16"))
     prompts = [{"prompt_token_ids": [1, 2, 3, 4, 5]}, {"prompt_token_ids": [7] * 20}]
     options = dict(max_model_len=64, max_num_seqs=4, skip_tokenizer_init=True, warmup=False)
-    native = LLM(path, **options)
-    if native.runner.params["layers"]["wq"].dtype != jnp.bfloat16:
+    native = LLM(path, dtype="float32", **options)
+    if "w_qkv" not in native.runner.params["layers"]:  # fused for the native kernel only
         pytest.skip("the native matmul kernel is unavailable here")
+    assert native.runner.params["layers"]["w_qkv"].dtype == jnp.bfloat16
     assert native.runner.params["embed"].dtype == jnp.float32
     assert native.runner.params["layers"]["attn_norm"].dtype == jnp.float32
     want = [o.outputs[0].token_ids for o in native.generate(prompts, GREEDY, use_tqdm=False)]
-    monkeypatch.setattr(platforms, "matmul_fn", lambda *args, **kwargs: matmul_reference)
-    xla = LLM(path, **options)
+    monkeypatch.setattr(platforms, "matmul_kernel", lambda *args, **kwargs: XLA_MATMUL)
+    xla = LLM(path, dtype="float32", **options)
     assert xla.runner.params["layers"]["wq"].dtype == jnp.float32
     got = [o.outputs[0].token_ids for o in xla.generate(prompts, GREEDY, use_tqdm=False)]
     assert got == want
@@ -213,7 +215,7 @@ def test_tied_lm_head_gives_a_row_the_same_logits_alone_and_in_a_batch(tiny_chec
     llm = LLM(path, max_model_len=64, skip_tokenizer_init=True, warmup=False)
     cfg, params = llm.runner.cfg, llm.runner.params
     assert cfg.tie_word_embeddings and "lm_head" not in params
-    logits_of = jax.jit(functools.partial(compute_logits, cfg=cfg, matmul=module.matmul_cpu))
+    logits_of = jax.jit(functools.partial(compute_logits, cfg=cfg, matmul=module.KERNEL))
     hidden = jnp.asarray(np.random.default_rng(0).standard_normal((40, cfg.hidden_size)))  # [T, E]
     hidden = hidden.astype(jnp.float32)
     for row in (0, 5, 12):

@@ -37,7 +37,7 @@ def test_tensor_parallel_matches_single_device(spec, tiny_checkpoints):
     for tp in (1, 2, 4):
         llm = LLM(path, tensor_parallel_size=tp, max_model_len=128, skip_tokenizer_init=True)
         assert llm.runner.kv_cache.k.sharding.spec == P(None, None, None, "model", None)
-        assert llm.runner.params["layers"]["wq"].sharding.mesh.shape["model"] == tp
+        assert llm.runner.params["layers"]["w_down"].sharding.mesh.shape["model"] == tp
         logits = [prompt_logits(llm, p) for p in PROMPTS]
         outs = llm.generate([{"prompt_token_ids": p} for p in PROMPTS], params, use_tqdm=False)
         results[tp] = logits, [o.outputs[0].token_ids for o in outs]

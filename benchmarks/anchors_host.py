@@ -69,8 +69,8 @@ KNOWN = (
 LIKELY_CAUSES = {
     "vllm": "no avx512_bf16 (vLLM's oneDNN bf16 matmul needs it, else a path 10-15x slower); "
     "thread binding (VLLM_CPU_OMP_THREADS_BIND, cores shared); another process on the machine",
-    "llamacpp": "llama.cpp built without the host's AVX-512 (see the log's system_info line); "
-    "--threads not the core count; another process on the machine",
+    "llamacpp": "llama.cpp built without the host's AVX-512 (see the line 'llama.cpp "
+    "system_info'); --threads not the core count; another process on the machine",
 }
 
 
@@ -103,6 +103,16 @@ def host_lines(host: Host) -> list[str]:
         f"HOST flags: {marks}, amx: {amx}",
         f"HOST load_average={' '.join(f'{x:.2f}' for x in os.getloadavg())}",
     ]
+
+
+def llamacpp_system_info(python: str) -> str:
+    """The CPU features llama.cpp was built with (AVX512, AVX512_BF16 ...), as it reports them."""
+    code = "import llama_cpp; print(llama_cpp.llama_print_system_info().decode())"
+    try:
+        out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"unknown ({error})"
+    return out.stdout.strip() or f"unknown ({out.stderr.strip()[-300:]})"
 
 
 def _cpu_ticks() -> dict[int, tuple[str, int]]:

@@ -2,11 +2,16 @@
 """jaxserve against its anchors, vLLM-CPU and llama.cpp, on one checkpoint in one run.
 
 usage: vs_anchors.py MODEL_DIR [--engines vllm,llamacpp,jaxserve] [--skip-offline] [--skip-server]
-                     [--num-prompts 64] [--input-len 128] [--output-len 128] [--dtype auto]
+                     [--num-prompts 64] [--input-len 128] [--output-len 128] [--max-num-seqs 64]
+                     [--dtype auto|bfloat16|float32] [--single-repeats 3]
                      [--server-requests 64] [--server-concurrency 16] [--n-single 16]
                      [--vllm-python /work/vllm-venv/bin/python]
-                     [--llamacpp-python /work/llama-venv/bin/python]
+                     [--llamacpp-python /work/llama-venv/bin/python] [--threads NPROC]
                      [--convert-python PYTHON] [--work-dir ~/.cache/jaxserve/anchors]
+                     [--port 8011]
+  e.g. the full run (about an hour on 2 cores): vs_anchors.py /work/benchmodel
+       a smoke run: vs_anchors.py /work/benchmodel --engines jaxserve,llamacpp --skip-server
+                    --num-prompts 4 --input-len 16 --output-len 16 --max-num-seqs 4
 
 Prints the date, the CPU model and the flags the engines' speed hinges on first, and warns
 when other processes are busy. Then each engine runs alone, in its own process group, one
@@ -17,7 +22,8 @@ ignore_eos:
            an f16 GGUF that hf_to_gguf_llama.py writes once into --work-dir;
            jaxserve: `jaxserve bench throughput` and `jaxserve bench single-stream`.
   server   vLLM's OpenAI server and `jaxserve run`, each through shared/bench/serve_bench.py
-           at 16 concurrent and then 1 concurrent, with the start-to-healthy time.
+           at 16 concurrent and then 1 concurrent, with the start-to-healthy time (llama.cpp
+           takes no part: llama-cpp-python's server is Python-bound, not llama.cpp at its best).
 Last, a table of every figure with how many times better jaxserve is than the best anchor,
 and WARNING lines for an anchor far off what it gave before on this kind of CPU
 (anchors_host.KNOWN). Every run's log is kept under --work-dir/logs/<time>/.
@@ -35,7 +41,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from anchors_host import Host, busy_warnings, detect_host, host_lines, sanity_warnings
+from anchors_host import (
+    Host,
+    busy_warnings,
+    detect_host,
+    host_lines,
+    llamacpp_system_info,
+    sanity_warnings,
+)
 from anchors_procs import (
     RunFailed,
     log_tail,
@@ -140,6 +153,7 @@ class Run:
         self.results: Results = {}
         self.warnings: list[str] = []
         self.failed: dict[tuple[str, str], str] = {}  # (phase, engine) -> the error
+        self.flagged: set[tuple[str, str]] = set()  # (workload, anchor) far off its known figure
         self.log_dir = Path(args.work_dir) / "logs" / time.strftime("%Y%m%d-%H%M%S")
         self.env = dict(os.environ)
         self.env.setdefault("VLLM_CPU_KVCACHE_SPACE", "4")
@@ -161,6 +175,8 @@ def record(run: Run, workload: str, engine: str, line: str) -> None:
     if engine in ANCHORS and at_reference_sizes(run.args, workload):
         for warning in sanity_warnings(run.host, workload, engine, fields):
             run.warnings.append(warning)
+            if warning.startswith("WARNING"):
+                run.flagged.add((workload, engine))
             print(warning, flush=True)
 
 
@@ -208,6 +224,8 @@ def offline_jobs(run: Run, engine: str) -> list[tuple[str, list[str]]]:
 
 
 def run_offline(run: Run, engine: str) -> None:
+    if engine == "llamacpp":
+        print(f"llama.cpp system_info: {llamacpp_system_info(run.args.llamacpp_python)}")
     run.check_idle(f"{ENGINES[engine]} offline")
     try:
         for name, cmd in offline_jobs(run, engine):
@@ -296,8 +314,9 @@ def cell(run: Run, workload: str, engine: str, metric: str) -> str:
     return "failed" if (phase(workload), engine) in run.failed else "-"
 
 
-def jaxserve_vs_best(results: Results, workload: str, metric: str, better_high, anchors) -> str:
+def jaxserve_vs_best(run: Run, workload: str, metric: str, better_high, anchors) -> str:
     """How many times better jaxserve is than the best anchor that ran (>1: jaxserve wins)."""
+    results = run.results
     ours = results.get((workload, "jaxserve"), {}).get(metric)
     theirs = {
         e: v
@@ -308,16 +327,20 @@ def jaxserve_vs_best(results: Results, workload: str, metric: str, better_high, 
         return "-"
     best = (max if better_high else min)(theirs, key=theirs.get)
     ratio = ours / theirs[best] if better_high else theirs[best] / ours
-    return f"{ratio:.2f}x vs {ENGINES[best]}"
+    flag = " (anchor flagged)" if (workload, best) in run.flagged else ""
+    return f"{ratio:.2f}x vs {ENGINES[best]}{flag}"
 
 
 def print_summary(run: Run) -> None:
     a = run.args
     print(f"\nSUMMARY {run.host.model_name} ({run.host.kind}, {run.host.cpus} CPUs)")
-    print(
-        f"offline {a.num_prompts} x {a.input_len}/{a.output_len}; server {a.server_requests} "
-        f"requests at {a.server_concurrency} conc and {a.n_single} at 1; jaxserve dtype {a.dtype}"
-    )
+    parts = [] if a.skip_offline else [f"offline {a.num_prompts} x {a.input_len}/{a.output_len}"]
+    if not a.skip_server:
+        parts.append(
+            f"server {a.server_requests} requests at {a.server_concurrency} conc and "
+            f"{a.n_single} at 1, {a.input_len}/{a.output_len}"
+        )
+    print("; ".join([*parts, f"{a.max_num_seqs} sequences a step, jaxserve dtype {a.dtype}"]))
     print("ratio: how many times better jaxserve is than the best anchor (more tok/s, less time)")
     header = ["workload", *(ENGINES[e] for e in ENGINES), "jaxserve vs best anchor"]
     rows = [header]
@@ -325,7 +348,7 @@ def print_summary(run: Run) -> None:
         figures = [cell(run, workload, e, metric) for e in ENGINES]
         if all(f in ("-", "failed") for f in figures):
             continue
-        ratio = jaxserve_vs_best(run.results, workload, metric, better_high, anchors)
+        ratio = jaxserve_vs_best(run, workload, metric, better_high, anchors)
         rows.append([label.format(c=a.server_concurrency), *figures, ratio])
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for label, *figures in rows:

@@ -37,7 +37,7 @@ namespace {
 
 constexpr int kMR = 12;                // rows of a register tile: 24 accumulators of 32
 constexpr int64_t kPanel = 32;         // columns of a panel (two 16-lane accumulators per row)
-constexpr int64_t kStrip = 128;        // widest column strip a unit packs
+constexpr int64_t kStripPanels = 4;    // most panels (of 32 columns) a unit packs
 constexpr int64_t kRowsPerUnit = 240;  // rows of one unit (a multiple of kMR)
 constexpr int64_t kXAlign = 32;        // x's bfloat16 rows are padded to a multiple of this
 
@@ -75,20 +75,24 @@ struct Problem {
 
 // ---- out = xb . w[K, N] ----
 
-// Columns n0..n0+nc (at most kPanel) of w as [K/2][32][2]: row pairs side by side, zero-padded.
-void PackPanel(const Problem& p, int64_t n0, int64_t nc, uint16_t* panel) {
+// Columns n0..n1 of w as panels [K/2][32][2], one per 32 columns: row pairs side by side,
+// zero-padded. One pass down k for the whole strip, so each row is read as one run.
+void PackStrip(const Problem& p, int64_t n0, int64_t n1, int64_t panel_size, uint16_t* panels) {
   const __m512i lo = _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9, 40,
                                       8, 39, 7, 38, 6, 37, 5, 36, 4, 35, 3, 34, 2, 33, 1, 32, 0);
   const __m512i hi = _mm512_add_epi16(lo, _mm512_set1_epi16(16));
-  const __mmask32 cols = Mask32(nc);
   for (int64_t k = 0; k < p.K; k += 2) {
-    const uint16_t* row = p.w + k * p.N + n0;
-    _mm_prefetch(reinterpret_cast<const char*>(row + 8 * p.N), _MM_HINT_T0);
-    const __m512i a = _mm512_maskz_loadu_epi16(cols, row);
-    const __m512i b = k + 1 < p.K ? _mm512_maskz_loadu_epi16(cols, row + p.N) : _mm512_setzero_si512();
-    uint16_t* dst = panel + k * kPanel;
-    _mm512_storeu_si512(dst, _mm512_permutex2var_epi16(a, lo, b));
-    _mm512_storeu_si512(dst + 32, _mm512_permutex2var_epi16(a, hi, b));
+    const uint16_t* row = p.w + k * p.N;
+    _mm_prefetch(reinterpret_cast<const char*>(row + 8 * p.N + n0), _MM_HINT_T0);
+    for (int64_t n = n0, i = 0; n < n1; n += kPanel, ++i) {
+      const __mmask32 cols = Mask32(n1 - n);
+      const __m512i a = _mm512_maskz_loadu_epi16(cols, row + n);
+      const __m512i b =
+          k + 1 < p.K ? _mm512_maskz_loadu_epi16(cols, row + p.N + n) : _mm512_setzero_si512();
+      uint16_t* dst = panels + i * panel_size + k * kPanel;
+      _mm512_storeu_si512(dst, _mm512_permutex2var_epi16(a, lo, b));
+      _mm512_storeu_si512(dst + 32, _mm512_permutex2var_epi16(a, hi, b));
+    }
   }
 }
 
@@ -174,13 +178,13 @@ void Unit(const Problem& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
           std::vector<uint16_t>& scratch) {
   const int64_t panels = (n1 - n0 + kPanel - 1) / kPanel, panel_size = RoundUp(p.K, 2) * kPanel;
   scratch.resize(panels * panel_size + 32);
-  for (int64_t i = 0; i < panels; ++i) {
-    const int64_t n = n0 + i * kPanel, nc = std::min(kPanel, n1 - n);
-    if constexpr (Transposed) {
+  if constexpr (Transposed) {
+    for (int64_t i = 0; i < panels; ++i) {
+      const int64_t n = n0 + i * kPanel, nc = std::min(kPanel, n1 - n);
       PackPanelTransposed(p, n, nc, scratch.data() + i * panel_size);
-    } else {
-      PackPanel(p, n, nc, scratch.data() + i * panel_size);
     }
+  } else {
+    PackStrip(p, n0, n1, panel_size, scratch.data());
   }
   for (int64_t m = m0; m < m1; m += kMR) {
     for (int64_t i = 0; i < panels; ++i) {
@@ -207,10 +211,11 @@ void Unit(const Problem& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
 template <bool Transposed>
 void Dispatch(const Problem& p, jaxserve_ffi::Pool& pool) {
   const int64_t threads = std::max<int64_t>(1, pool.NumThreads());
-  // Strips down to one panel wide until every thread has about 8 units: the last units then
-  // leave little imbalance.
-  int64_t strip = kStrip;
-  while (strip > kPanel && (p.N + strip - 1) / strip < 8 * threads) strip /= 2;
+  // Column strips of at most kStripPanels panels, as many as a multiple of the threads, so
+  // that the threads finish together; wide strips read w's rows in longer runs.
+  const int64_t panels = (p.N + kPanel - 1) / kPanel;
+  const int64_t want = threads * ((panels + threads * kStripPanels - 1) / (threads * kStripPanels));
+  const int64_t strip = (panels + want - 1) / want * kPanel;
   const int64_t strips = (p.N + strip - 1) / strip;
   const int64_t row_units = (p.M + kRowsPerUnit - 1) / kRowsPerUnit;
   jaxserve_ffi::ParallelFor(strips * row_units, pool, [&p, strip, strips]() {

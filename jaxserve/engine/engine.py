@@ -22,7 +22,7 @@ import numpy as np
 
 from jaxserve.engine.block_manager import BlockManager
 from jaxserve.engine.detokenizer import IncrementalDetokenizer, Tokenizer
-from jaxserve.engine.packing import MIN_SEQS, SequenceChunk, bucket, step_bucket
+from jaxserve.engine.packing import SequenceChunk
 from jaxserve.engine.request import Request, RequestStatus
 from jaxserve.engine.sampling_rows import SampledTokens, pack_sampling
 from jaxserve.engine.scheduler import Policy, ScheduledChunk, Scheduler
@@ -40,7 +40,9 @@ class StepRunner(Protocol):
         chunks: Sequence[SequenceChunk],
         sampling: dict[str, np.ndarray],
         mode: SamplingMode,
-    ) -> SampledTokens: ...
+    ) -> SampledTokens:
+        """Runs one step; `sampling` holds one row per chunk (the runner pads the step)."""
+        ...
 
     def usable(self) -> bool:
         """Whether the runner can run another step (its KV cache survived the last one)."""
@@ -172,20 +174,14 @@ class Engine:
     def has_unfinished(self) -> bool:
         return self.scheduler.has_unfinished()
 
-    def _prompt_targets(self, chunks: Sequence[ScheduledChunk]) -> np.ndarray:
-        """i32[T]: for each token row, the prompt token that follows it (V: none wanted)."""
-        total = sum(c.num_tokens for c in chunks)
-        decode_only = all(c.num_tokens == 1 for c in chunks)
-        num_rows, _ = step_bucket(total, len(chunks), decode_only)  # the runner's T
-        targets = np.full(num_rows, self.vocab_size, np.int32)
-        row = 0
-        for c in chunks:
-            request = c.request
-            if request.params.prompt_logprobs is not None:
-                following = request.prompt_token_ids[c.start + 1 : c.end + 1]
-                targets[row : row + len(following)] = following
-            row += c.num_tokens
-        return targets
+    @staticmethod
+    def _chunk(chunk: ScheduledChunk, page_table: Sequence[int]) -> SequenceChunk:
+        request = chunk.request
+        targets: Sequence[int] = ()
+        if request.params.prompt_logprobs is not None:  # the prompt token each row predicts
+            targets = request.prompt_token_ids[chunk.start + 1 : chunk.end + 1]
+        tokens = request.all_token_ids[chunk.start : chunk.end]
+        return SequenceChunk(tokens, chunk.start, page_table, targets)
 
     def _detokenize(self, request: Request, token: int) -> str | None:
         """Extends the request's text; returns the stop string it completed, if any."""
@@ -230,20 +226,13 @@ class Engine:
             raise StepFailed(failed, e) from e
 
     def _run(self, scheduled: Sequence[ScheduledChunk]) -> list[Request]:
-        chunks = [
-            SequenceChunk(
-                c.request.all_token_ids[c.start : c.end], c.start, self.blocks.page_table(c.request)
-            )
-            for c in scheduled
-        ]
+        chunks = [self._chunk(c, self.blocks.page_table(c.request)) for c in scheduled]
         requests = [c.request for c in scheduled]
         if self.step_hook is not None:
             self.step_hook(requests)
         sampling, mode = pack_sampling(
-            requests, bucket(len(requests), MIN_SEQS), self.vocab_size, [r.seed for r in requests]
+            requests, len(requests), self.vocab_size, [r.seed for r in requests]
         )
-        if mode.prompt_logprobs is not None:
-            sampling["prompt_targets"] = self._prompt_targets(scheduled)
         sampled = self.runner.execute(chunks, sampling, mode)
         finished = []
         token_row = 0

@@ -32,6 +32,9 @@ class SequenceChunk:
     token_ids: Sequence[int]  # the new tokens, at positions start .. start + len - 1
     start: int  # tokens already in the cache
     page_table: Sequence[int]  # pages covering at least start + len tokens
+    # For prompt logprobs: the prompt token that follows each new token, as far as the prompt
+    # goes (so possibly fewer than the tokens); empty when the sequence wants none.
+    prompt_targets: Sequence[int] = ()
 
     @property
     def end(self) -> int:
@@ -129,6 +132,29 @@ def pack_step(
         np.array([len(chunks)], np.int32),
         logits_indices,
     )
+
+
+def pad_rows(rows: dict[str, np.ndarray], num_slots: int) -> dict[str, np.ndarray]:
+    """Per-sequence arrays (one row per chunk) padded to the step's `num_slots` sequence slots.
+
+    Padding rows repeat the first row (a valid row of every field); their draws are discarded.
+    """
+    out = {}
+    for name, values in rows.items():
+        index = np.zeros(num_slots, np.intp)
+        index[: len(values)] = np.arange(len(values))
+        out[name] = values[index]
+    return out
+
+
+def pack_prompt_targets(chunks: Sequence[SequenceChunk], num_tokens: int, vocab: int) -> np.ndarray:
+    """i32[T]: each token row's `prompt_targets` entry, `vocab` where it has none."""
+    targets = np.full(num_tokens, vocab, np.int32)
+    row = 0
+    for chunk in chunks:
+        targets[row : row + len(chunk.prompt_targets)] = chunk.prompt_targets
+        row += len(chunk.token_ids)
+    return targets
 
 
 def pack_padding(num_tokens: int, num_slots: int, pages_per_seq: int, page_size: int) -> PackedStep:

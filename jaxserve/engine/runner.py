@@ -21,10 +21,17 @@ from jaxserve.engine.executables import (
     callable_fingerprint,
     layout_fingerprint,
 )
-from jaxserve.engine.packing import SequenceChunk, is_decode_only, pack_padding, pack_step
+from jaxserve.engine.packing import (
+    SequenceChunk,
+    is_decode_only,
+    pack_padding,
+    pack_prompt_targets,
+    pack_step,
+    pad_rows,
+)
 from jaxserve.engine.sampling_rows import SampledTokens, pack_sampling
 from jaxserve.model.attention import make_attention_op
-from jaxserve.model.batch import StepBatch
+from jaxserve.model.batch import StepBatch, StepInput
 from jaxserve.model.config import ModelConfig
 from jaxserve.model.kv_cache import allocate_kv_cache
 from jaxserve.model.llama import compute_logits, forward
@@ -45,28 +52,19 @@ def _logits_step(params, kv_cache, batch, *, cfg, make_attention, matmul, block_
 
 
 def _sampling_step(
-    params,
-    kv_cache,
-    batch,
-    sampling,
-    prompt_targets,
-    *,
-    cfg,
-    make_attention,
-    matmul,
-    mode,
-    block_q,
+    params, kv_cache, step: StepInput, *, cfg, make_attention, matmul, mode, block_q
 ):
     attention = make_attention(block_q=block_q)
+    batch = step.batch
     hidden, kv_cache = forward(params, kv_cache, batch, cfg=cfg, attention=attention, matmul=matmul)
     logits = compute_logits(params, hidden, batch.logits_indices, cfg=cfg, matmul=matmul)
-    out = sample(logits, sampling, mode)
+    out = sample(logits, step.sampling, mode)
     prompt = None
     if mode.prompt_logprobs is not None:  # every token row: rare, and costs a [T, V] matmul
         rows = jnp.arange(hidden.shape[0])
         k = cfg.vocab_size if mode.prompt_logprobs == -1 else mode.prompt_logprobs
         prompt = prompt_logprobs(
-            compute_logits(params, hidden, rows, cfg=cfg, matmul=matmul), prompt_targets, k
+            compute_logits(params, hidden, rows, cfg=cfg, matmul=matmul), step.prompt_targets, k
         )
     return (out, prompt), kv_cache
 
@@ -154,10 +152,10 @@ class ModelRunner:
         sampling: dict[str, np.ndarray],
         mode: SamplingMode,
     ) -> SampledTokens:
-        """Runs one step and draws a token after each chunk (rows of `sampling`).
+        """Runs one step and draws a token after each chunk (one row of `sampling` each).
 
-        `sampling["prompt_targets"]` (i32[T], when `mode.prompt_logprobs` is set) names the
-        token whose logprob each token row should report.
+        The runner alone pads the step: chunks, sampling rows and (when `mode.prompt_logprobs`
+        is set) each chunk's `prompt_targets` go into one `StepInput` of the step's bucket.
 
         Under the jnp reference attention, a step that mixes decode tokens with prompt
         chunks runs as two programs over the same cache: the decode rows with per-token
@@ -166,12 +164,10 @@ class ModelRunner:
         as the longest decode context. Kernels that size their work per sequence (the native
         CPU kernel, the Pallas kernels) take the mixed step whole, reading the weights once.
         """
-        sampling = dict(sampling)
-        targets = sampling.pop("prompt_targets", None)
         decode = [i for i, c in enumerate(chunks) if len(c.token_ids) == 1]
         split = self.split_mixed_steps and 0 < len(decode) < len(chunks)
-        if targets is not None or not split:
-            return self._execute(chunks, sampling, mode, targets)
+        if mode.prompt_logprobs is not None or not split:
+            return self._execute(chunks, sampling, mode)
         chunked = [i for i, c in enumerate(chunks) if len(c.token_ids) > 1]
         parts = []
         for rows in (decode, chunked):
@@ -186,19 +182,26 @@ class ModelRunner:
             fields.append(merged)
         return SampledTokens(*fields)
 
-    def _execute(self, chunks, sampling, mode, targets=None) -> SampledTokens:
+    def _step_input(self, chunks, sampling, mode):
+        """The step's `StepInput` on the mesh (one transfer) and its packed batch."""
         packed = pack_step(chunks, self.page_size, self.pages_per_seq)
+        rows = None
+        if mode.uses_sampling_rows:
+            rows = SamplingBatch(**pad_rows(sampling, len(packed.kv_lens)))
+        targets = None
+        if mode.prompt_logprobs is not None:
+            targets = pack_prompt_targets(chunks, len(packed.token_ids), self.cfg.vocab_size)
+        step = StepInput(StepBatch(**packed.arrays()), rows, targets)
+        return self._put(step), packed
+
+    def _execute(self, chunks, sampling, mode) -> SampledTokens:
+        step, packed = self._step_input(chunks, sampling, mode)
         n = len(chunks)
-        sampling = _take_rows(sampling, n, len(packed.kv_lens))
-        if targets is None:
-            targets = np.zeros(1, np.int32)
         (out, prompt), self.kv_cache = self._run(
             self._sample_step,
             self.params,
             self.kv_cache,
-            StepBatch(**self._put(packed.arrays())),
-            SamplingBatch(**self._put(sampling)),
-            self._put(targets),
+            step,
             mode=mode,
             block_q=_block_q(chunks),
         )
@@ -224,14 +227,13 @@ class ModelRunner:
         ):
             packed = pack_padding(num_tokens, num_slots, self.pages_per_seq, self.page_size)
             sampling, mode = pack_sampling([], num_slots, vocab, [])
-            batch = StepBatch(**self._put(packed.arrays()))
+            rows = SamplingBatch(**sampling) if mode.uses_sampling_rows else None
+            step = self._put(StepInput(StepBatch(**packed.arrays()), rows, None))
             self._executable(  # compiled or loaded, not run: the cache stays as it is
                 self._sample_step,
                 self.params,
                 self.kv_cache,
-                batch,
-                SamplingBatch(**self._put(sampling)),
-                self._put(np.zeros(1, np.int32)),
+                step,
                 mode=mode,
                 block_q=1 if decode else PREFILL_BLOCK_Q,
             )
@@ -245,16 +247,6 @@ class ModelRunner:
             self._logits_step, self.params, self.kv_cache, batch, block_q=_block_q(chunks)
         )
         return np.asarray(logits)[:rows]
-
-
-def _take_rows(sampling: dict[str, np.ndarray], num: int, num_rows: int) -> dict[str, np.ndarray]:
-    """The first `num` rows of the sampling arrays, padded to `num_rows` (the step's slots).
-
-    Padding rows repeat the first row; their draws are discarded.
-    """
-    index = np.zeros(num_rows, np.intp)
-    index[:num] = np.arange(num)
-    return {name: values[index] for name, values in sampling.items()}
 
 
 def _block_q(chunks: Sequence[SequenceChunk]) -> int:

@@ -1,9 +1,11 @@
-"""`StepBatch`: the fixed-shape arrays that describe one model step (the host/device seam)."""
+"""`StepBatch` and `StepInput`: the fixed-shape arrays of one model step (the host/device seam)."""
 
 from __future__ import annotations
 
 import jax
 from flax import struct
+
+from jaxserve.model.sampler import SamplingBatch
 
 
 @struct.dataclass
@@ -22,3 +24,16 @@ class StepBatch:
     page_indices: jax.Array  # i32[S, pages_per_seq]
     num_seqs: jax.Array  # i32[1]
     logits_indices: jax.Array  # i32[R]: the token rows whose logits the step needs
+
+
+@struct.dataclass
+class StepInput:
+    """Everything a sampling step reads, padded to one bucket and sent in one transfer.
+
+    The parts a step's `SamplingMode` does not use are None (the common greedy step sends
+    no sampling rows), so each mode compiles without them.
+    """
+
+    batch: StepBatch
+    sampling: SamplingBatch | None  # R = S rows, one per sequence slot
+    prompt_targets: jax.Array | None  # i32[T]: the prompt token after each token row (V: none)

@@ -99,8 +99,11 @@ def filter_candidates(scaled: jax.Array, sb: SamplingBatch, num: int):
     return jnp.where(keep, values, -jnp.inf), ids
 
 
-def sample(logits: jax.Array, sb: SamplingBatch, mode: SamplingMode) -> SamplerOutput:
-    """Draws one token per row of `logits` f32[R, V]."""
+def sample(logits: jax.Array, sb: SamplingBatch | None, mode: SamplingMode) -> SamplerOutput:
+    """Draws one token per row of `logits` f32[R, V].
+
+    `sb` may be None where `mode.uses_sampling_rows` is False (a plain greedy step).
+    """
     rows, vocab = logits.shape
     raw_logits = logits
     if mode.penalties:

@@ -18,3 +18,8 @@ class SamplingMode:
     logprobs: bool = False  # some row wants its sampled token's logprob and rank
     num_logprobs: int = 0  # top logprobs returned per row (0: only the sampled token's)
     prompt_logprobs: int | None = None  # top logprobs per prompt token; None: not computed
+
+    @property
+    def uses_sampling_rows(self) -> bool:
+        """Whether the draw reads the per-row sampling arrays (a plain greedy step does not)."""
+        return not self.greedy_only or self.penalties or self.logit_bias

@@ -16,13 +16,24 @@ class ScriptedRunner:
     def __init__(self, num_pages=32, page_size=4):
         self.num_pages, self.page_size = num_pages, page_size
         self.steps = []
+        self.sampling = []
 
     def execute(self, chunks, sampling, mode):
         self.steps.append(list(chunks))
+        self.sampling.append(sampling)
         n = len(chunks)
         tokens = np.array([(c.token_ids[-1] + 1) % 50 for c in chunks], np.int32)
         zeros = np.zeros((n, 0))
-        return SampledTokens(tokens, np.zeros(n), np.ones(n, np.int32), zeros, zeros)
+        prompt = ()
+        if mode.prompt_logprobs is not None:  # zero logprobs for every token row
+            t = sum(len(c.token_ids) for c in chunks)
+            prompt = (
+                np.zeros(t),
+                np.ones(t, np.int32),
+                np.zeros((t, 1), np.int32),
+                np.zeros((t, 1)),
+            )
+        return SampledTokens(tokens, np.zeros(n), np.ones(n, np.int32), zeros, zeros, *prompt)
 
     def usable(self):
         return True
@@ -152,3 +163,26 @@ def test_max_tokens_is_capped_by_max_model_len():
     request = engine.add_request([5] * 8, SamplingParams(temperature=0, max_tokens=None))
     run(engine)
     assert len(request.output_token_ids) == 4 and request.finish_reason == "length"
+
+
+def test_the_runner_gets_one_sampling_row_per_chunk_and_pads_the_step_itself():
+    runner = ScriptedRunner()
+    engine = make_engine(runner)
+    for prompt in ([10, 11], [20, 21, 22]):
+        engine.add_request(prompt, GREEDY)
+    engine.step()
+    assert len(runner.steps[0]) == 2
+    assert all(len(values) == 2 for values in runner.sampling[0].values())
+
+
+def test_chunks_carry_the_prompt_tokens_they_predict_for_prompt_logprobs():
+    runner = ScriptedRunner()
+    engine = make_engine(runner, max_num_batched_tokens=4)
+    engine.add_request([10, 11, 12, 13, 14, 15], SamplingParams(max_tokens=1, prompt_logprobs=1))
+    engine.add_request([20, 21], GREEDY)
+    run(engine)
+    first, last, other = runner.steps[0][0], runner.steps[1][0], runner.steps[1][1]
+    assert list(first.token_ids) == [10, 11, 12, 13]
+    assert list(first.prompt_targets) == [11, 12, 13, 14]
+    assert list(last.token_ids) == [14, 15] and list(last.prompt_targets) == [15]
+    assert list(other.token_ids) == [20, 21] and list(other.prompt_targets) == []

@@ -10,7 +10,9 @@ from jaxserve.engine.packing import (
     SequenceChunk,
     bucket,
     pack_padding,
+    pack_prompt_targets,
     pack_step,
+    pad_rows,
     step_bucket,
     warmup_buckets,
 )
@@ -89,3 +91,21 @@ def test_warmup_buckets_cover_every_step_the_limits_allow():
     decode = {(t, s) for t, s, is_decode in shapes if is_decode}
     assert decode == {(4, 4), (8, 8), (16, 16), (32, 32), (64, 64)}
     assert all(s in (4, 16, 64) for _, s, is_decode in shapes if not is_decode)
+
+
+def test_sampling_rows_are_padded_to_the_step_slots_by_repeating_the_first():
+    rows = {"temperature": np.array([0.5, 0.0], np.float32), "ids": np.array([[1, 2], [3, 4]])}
+    padded = pad_rows(rows, 4)
+    np.testing.assert_array_equal(padded["temperature"], [0.5, 0.0, 0.5, 0.5])
+    np.testing.assert_array_equal(padded["ids"], [[1, 2], [3, 4], [1, 2], [1, 2]])
+
+
+def test_prompt_targets_fill_each_chunk_rows_and_the_rest_is_none():
+    vocab = 99
+    chunks = [
+        SequenceChunk([11, 12, 13], 0, [1], prompt_targets=[12, 13, 14]),  # mid-prompt chunk
+        SequenceChunk([21], 5, [2]),  # a decode row that wants none
+        SequenceChunk([31, 32], 0, [3], prompt_targets=[32]),  # the prompt's last token: none
+    ]
+    targets = pack_prompt_targets(chunks, 8, vocab)
+    np.testing.assert_array_equal(targets, [12, 13, 14, vocab, 32, vocab, vocab, vocab])

@@ -209,3 +209,13 @@ def test_blocked_argmax_is_the_first_index_of_the_max(vocab):
     x[5, vocab // 2 :] = x[5].max() + 1  # the second half ties above the first
     got = np.asarray(jax.jit(argmax)(x))
     np.testing.assert_array_equal(got, np.argmax(x, axis=-1))
+
+
+def test_a_plain_greedy_step_needs_no_sampling_rows():
+    mode = SamplingMode()
+    assert not mode.uses_sampling_rows
+    assert SamplingMode(penalties=True).uses_sampling_rows
+    assert SamplingMode(greedy_only=False).uses_sampling_rows
+    logits = np.tile(LOGITS[::-1], (3, 1))
+    out = sample_jit(logits, None, mode=mode)
+    np.testing.assert_array_equal(out.tokens, [V - 1] * 3)

@@ -16,7 +16,8 @@ from jaxserve.sharding import MODEL_AXIS
 from pallas_kernels.ragged_paged_attention import write_kv_pages
 
 # (q, k, v, k_pages, v_pages, slot_mapping, kv_lens, page_indices, cu_q_lens, num_seqs)
-#   -> (out, k_pages, v_pages)
+#   -> (out, k_pages, v_pages); the pools are [L, P, page_size, K, D] (all layers': slots and
+#   page indices count pages over L * P), written in place when the cache is donated.
 AttentionOp = Callable[..., tuple[jax.Array, jax.Array, jax.Array]]
 
 
@@ -31,12 +32,15 @@ def make_attention_op(
     """Builds the per-layer op around a ragged paged attention implementation."""
 
     def op(q, k, v, k_pages, v_pages, slot_mapping, kv_lens, page_indices, cu_q_lens, num_seqs):
-        # q: [T, H, D]  k, v: [T, K, D]  k_pages, v_pages: [P, page_size, K, D]
+        # q: [T, H, D]  k, v: [T, K, D]  k_pages, v_pages: [L, P, page_size, K, D]
+        # The pools go to the write as they are: a reshape between the layer loop's carry and
+        # an in-place kernel would make XLA copy the whole pool around it.
         k_pages, v_pages = write_kv_pages(k_pages, v_pages, k, v, slot_mapping)
+        flat = (-1, *k_pages.shape[-3:])  # [L * P, page_size, K, D]: a free reshape to read
         out = attention_fn(
             q,
-            k_pages,
-            v_pages,
+            k_pages.reshape(flat),
+            v_pages.reshape(flat),
             kv_lens,
             page_indices,
             cu_q_lens,
@@ -50,7 +54,7 @@ def make_attention_op(
     if mesh is None or mesh.shape[MODEL_AXIS] == 1:
         return op
     heads = P(None, MODEL_AXIS, None)  # [T, H|K, D] split over heads
-    pages = P(None, None, MODEL_AXIS, None)  # [P, page_size, K, D] split over KV heads
+    pages = P(None, None, None, MODEL_AXIS, None)  # [L, P, page_size, K, D] split over KV heads
     meta = P()
     return jax.shard_map(
         op,

@@ -123,13 +123,12 @@ def forward(
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
 
         # Layer i's pages are pages [i*P, (i+1)*P) of the flattened pool: no per-layer copy.
-        flat = (num_layers * num_pages, page_size, *k_all.shape[3:])
-        out, k_flat, v_flat = attention(
+        out, k_all, v_all = attention(
             q,
             k,
             v,
-            k_all.reshape(flat),
-            v_all.reshape(flat),
+            k_all,
+            v_all,
             batch.slot_mapping + i * num_pages * page_size,
             batch.kv_lens,
             batch.page_indices + i * num_pages,
@@ -144,7 +143,7 @@ def forward(
         else:
             gate, up = dense(h, "w_gate"), dense(h, "w_up")  # [T, F] each
         x = x + dense(jax.nn.silu(gate) * up, "w_down")
-        return (x, k_flat.reshape(k_all.shape), v_flat.reshape(v_all.shape)), None
+        return (x, k_all, v_all), None
 
     layer_ids = jnp.arange(num_layers, dtype=jnp.int32)
     (x, k_all, v_all), _ = jax.lax.scan(layer, (x, kv_cache.k, kv_cache.v), (scanned, layer_ids))

@@ -1,25 +1,58 @@
-"""Writing a step's new K/V into the page pool (an XLA scatter; in place when donated)."""
+"""Writing a step's new K/V into the page pool (an XLA scatter, or a native kernel for
+bfloat16 on CPU; in place when donated)."""
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
+
 import jax
+import jax.numpy as jnp
+
+logger = logging.getLogger(__name__)
 
 
 def write_kv_pages(
-    k_pages: jax.Array,  # [P, page_size, K, D]
-    v_pages: jax.Array,  # [P, page_size, K, D]
+    k_pages: jax.Array,  # [..., P, page_size, K, D]
+    v_pages: jax.Array,  # [..., P, page_size, K, D]
     k: jax.Array,  # [T, K, D]
     v: jax.Array,  # [T, K, D]
     slot_mapping: jax.Array,  # i32[T]: page * page_size + offset of each token
 ) -> tuple[jax.Array, jax.Array]:
     """Stores token `t`'s K/V at flat slot `slot_mapping[t]`; returns the updated pools.
 
+    Slots count over all leading axes (a pool of several layers' pages is one pool).
     Padding tokens should point at a slot of a reserved page that no sequence reads.
     """
-    num_pages, page_size, num_kv_heads, head_dim = k_pages.shape
-    flat = (num_pages * page_size, num_kv_heads, head_dim)
-    k_pages = k_pages.reshape(flat).at[slot_mapping].set(k.astype(k_pages.dtype))
-    v_pages = v_pages.reshape(flat).at[slot_mapping].set(v.astype(v_pages.dtype))
-    return k_pages.reshape(num_pages, page_size, num_kv_heads, head_dim), v_pages.reshape(
-        num_pages, page_size, num_kv_heads, head_dim
-    )
+    return _scatter(k_pages, k, slot_mapping), _scatter(v_pages, v, slot_mapping)
+
+
+def _scatter(pages: jax.Array, new: jax.Array, slot_mapping: jax.Array) -> jax.Array:
+    """pages [..., page_size, K, D] with rows `slot_mapping` of the flat pool set to `new`.
+
+    A bfloat16 pool on CPU goes through a native kernel (`kv_write_cpu`): XLA's CPU backend
+    scatters into bfloat16 by widening the whole pool to float32 and back, over a second per
+    layer for a few GiB. Other platforms and dtypes scatter with XLA, in place when donated.
+    """
+    native = _native_cpu_write() if pages.dtype == jnp.bfloat16 and _on_cpu() else None
+    if native is not None:
+        return native(pages, new, slot_mapping)
+    flat = pages.reshape(-1, *pages.shape[-2:])  # [slots, K, D]
+    return flat.at[slot_mapping].set(new.astype(flat.dtype)).reshape(pages.shape)
+
+
+def _on_cpu() -> bool:
+    """Whether this trace lowers for the CPU (JAX's default backend: where jit places it)."""
+    return jax.default_backend() == "cpu"
+
+
+@functools.cache
+def _native_cpu_write() -> Callable[..., jax.Array] | None:
+    """The native CPU row writer, or None (said once) where it cannot be built."""
+    try:
+        from pallas_kernels.ragged_paged_attention.kv_write_cpu import write_rows_cpu
+    except Exception as e:  # no compiler: XLA's scatter, slow for bfloat16 but correct
+        logger.warning("KV write: the native CPU kernel is unavailable (%s); using XLA", e)
+        return None
+    return write_rows_cpu

@@ -40,6 +40,7 @@ constexpr int64_t kPanel = 32;         // columns of a panel (two 16-lane accumu
 constexpr int64_t kStripPanels = 4;    // most panels (of 32 columns) a unit packs
 constexpr int64_t kRowsPerUnit = 240;  // rows of one unit (a multiple of kMR)
 constexpr int64_t kXAlign = 32;        // x's bfloat16 rows are padded to a multiple of this
+constexpr int64_t kAhead = 16;         // rows of w prefetched ahead of the packing
 
 inline int64_t RoundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
@@ -83,7 +84,14 @@ void PackStrip(const Problem& p, int64_t n0, int64_t n1, int64_t panel_size, uin
   const __m512i hi = _mm512_add_epi16(lo, _mm512_set1_epi16(16));
   for (int64_t k = 0; k < p.K; k += 2) {
     const uint16_t* row = p.w + k * p.N;
-    _mm_prefetch(reinterpret_cast<const char*>(row + 8 * p.N + n0), _MM_HINT_T0);
+    // Rows lie N * 2 bytes apart, often past a 4 KiB page: the hardware prefetcher does not
+    // follow, so the rows kAhead further on are requested now, every line of their runs.
+    if (k + kAhead + 1 < p.K) {
+      for (int64_t n = n0; n < n1; n += 32) {
+        _mm_prefetch(reinterpret_cast<const char*>(row + kAhead * p.N + n), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(row + (kAhead + 1) * p.N + n), _MM_HINT_T0);
+      }
+    }
     for (int64_t n = n0, i = 0; n < n1; n += kPanel, ++i) {
       const __mmask32 cols = Mask32(n1 - n);
       const __m512i a = _mm512_maskz_loadu_epi16(cols, row + n);
@@ -174,10 +182,14 @@ inline void Tile(const Problem& p, const uint16_t* panel, int64_t m, int64_t n, 
 
 // Rows m0..m1, columns n0..n1 of out, one packed panel at a time.
 template <bool Transposed>
-void Unit(const Problem& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
-          std::vector<uint16_t>& scratch) {
+void Unit(const Problem& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   const int64_t panels = (n1 - n0 + kPanel - 1) / kPanel, panel_size = RoundUp(p.K, 2) * kPanel;
-  scratch.resize(panels * panel_size + 32);
+  // Panels go to a buffer the thread keeps between calls: a fresh one of this size would be
+  // mapped, faulted in page by page and unmapped on every call.
+  thread_local std::vector<uint16_t> scratch;
+  if (scratch.size() < static_cast<size_t>(panels * panel_size + 32)) {
+    scratch.resize(panels * panel_size + 32);
+  }
   if constexpr (Transposed) {
     for (int64_t i = 0; i < panels; ++i) {
       const int64_t n = n0 + i * kPanel, nc = std::min(kPanel, n1 - n);
@@ -219,10 +231,10 @@ void Dispatch(const Problem& p, jaxserve_ffi::Pool& pool) {
   const int64_t strips = (p.N + strip - 1) / strip;
   const int64_t row_units = (p.M + kRowsPerUnit - 1) / kRowsPerUnit;
   jaxserve_ffi::ParallelFor(strips * row_units, pool, [&p, strip, strips]() {
-    return [&p, strip, strips, scratch = std::vector<uint16_t>()](int64_t unit) mutable {
+    return [&p, strip, strips](int64_t unit) {
       const int64_t n0 = (unit % strips) * strip, n1 = std::min(p.N, n0 + strip);
       const int64_t m0 = (unit / strips) * kRowsPerUnit, m1 = std::min(p.M, m0 + kRowsPerUnit);
-      Unit<Transposed>(p, m0, m1, n0, n1, scratch);
+      Unit<Transposed>(p, m0, m1, n0, n1);
     };
   });
 }

@@ -76,12 +76,17 @@ struct Problem {
 
 // ---- out = xb . w[K, N] ----
 
+// vpermt2w indices interleaving rows a, b of 32 columns: [a0 b0 a1 b1 .. a15 b15] (kLo) and
+// the same for columns 16..31 (kHi): the pairs (k, k+1) of each column, side by side.
+inline __m512i InterleaveLo() {
+  return _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9, 40, 8, 39, 7,
+                          38, 6, 37, 5, 36, 4, 35, 3, 34, 2, 33, 1, 32, 0);
+}
+
 // Columns n0..n1 of w as panels [K/2][32][2], one per 32 columns: row pairs side by side,
 // zero-padded. One pass down k for the whole strip, so each row is read as one run.
 void PackStrip(const Problem& p, int64_t n0, int64_t n1, int64_t panel_size, uint16_t* panels) {
-  const __m512i lo = _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9, 40,
-                                      8, 39, 7, 38, 6, 37, 5, 36, 4, 35, 3, 34, 2, 33, 1, 32, 0);
-  const __m512i hi = _mm512_add_epi16(lo, _mm512_set1_epi16(16));
+  const __m512i lo = InterleaveLo(), hi = _mm512_add_epi16(lo, _mm512_set1_epi16(16));
   for (int64_t k = 0; k < p.K; k += 2) {
     const uint16_t* row = p.w + k * p.N;
     // Rows lie N * 2 bytes apart, often past a 4 KiB page: the hardware prefetcher does not
@@ -180,6 +185,59 @@ inline void Tile(const Problem& p, const uint16_t* panel, int64_t m, int64_t n, 
   }
 }
 
+// out rows m..m+MR, columns n..n+32*P (the last clipped at n1) = xb rows . w, interleaving
+// w's row pairs in registers as they are read: for a lone row tile, a packed panel would be
+// stored and read back once, extra traffic that halved the rate at which w streams. The
+// products and their order are those of Tile: the same bits.
+template <int MR, int P>
+inline void TileDirect(const Problem& p, int64_t m, int64_t n, int64_t n1) {
+  const __m512i lo = InterleaveLo(), hi = _mm512_add_epi16(lo, _mm512_set1_epi16(16));
+  __m512 c[MR][2 * P];
+  for (int r = 0; r < MR; ++r)
+    for (int j = 0; j < 2 * P; ++j) c[r][j] = _mm512_setzero_ps();
+  __mmask32 cols[P];
+  for (int i = 0; i < P; ++i) cols[i] = Mask32(n1 - n - i * kPanel);
+  const uint16_t* a = p.xb + m * p.ldx;
+  for (int64_t k = 0; k < p.K; k += 2) {
+    const uint16_t* row = p.w + k * p.N + n;
+    if (k + kAhead + 1 < p.K) {
+      for (int i = 0; i < P; ++i) {
+        _mm_prefetch(reinterpret_cast<const char*>(row + kAhead * p.N + i * kPanel), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(row + (kAhead + 1) * p.N + i * kPanel),
+                     _MM_HINT_T0);
+      }
+    }
+    __m512bh b[2 * P];
+    for (int i = 0; i < P; ++i) {
+      const __m512i r0 = _mm512_maskz_loadu_epi16(cols[i], row + i * kPanel);
+      const __m512i r1 = k + 1 < p.K ? _mm512_maskz_loadu_epi16(cols[i], row + p.N + i * kPanel)
+                                     : _mm512_setzero_si512();
+      b[2 * i] = (__m512bh)_mm512_permutex2var_epi16(r0, lo, r1);
+      b[2 * i + 1] = (__m512bh)_mm512_permutex2var_epi16(r0, hi, r1);
+    }
+    for (int r = 0; r < MR; ++r) {
+      int32_t pair;
+      std::memcpy(&pair, a + r * p.ldx + k, sizeof pair);
+      const __m512bh x = (__m512bh)_mm512_set1_epi32(pair);
+      for (int j = 0; j < 2 * P; ++j) c[r][j] = _mm512_dpbf16_ps(c[r][j], x, b[j]);
+    }
+  }
+  for (int r = 0; r < MR; ++r) {
+    float* dst = p.out + (m + r) * p.N + n;
+    for (int j = 0; j < 2 * P; ++j) {
+      const int64_t left = n1 - n - j * 16;
+      if (left > 0) _mm512_mask_storeu_ps(dst + j * 16, Mask16(left), c[r][j]);
+    }
+  }
+}
+
+// Rows m..m+mr (at most kMR) of out, columns n0..n1, straight from w.
+template <int MR>
+void DirectRows(const Problem& p, int64_t m, int64_t n0, int64_t n1) {
+  constexpr int P = MR <= 3 ? 4 : MR <= 6 ? 2 : 1;  // panels at once: <= 24 accumulators
+  for (int64_t n = n0; n < n1; n += P * kPanel) TileDirect<MR, P>(p, m, n, n1);
+}
+
 // Rows m0..m1, columns n0..n1 of out, one packed panel at a time.
 template <bool Transposed>
 void Unit(const Problem& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
@@ -189,6 +247,24 @@ void Unit(const Problem& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   thread_local std::vector<uint16_t> scratch;
   if (scratch.size() < static_cast<size_t>(panels * panel_size + 32)) {
     scratch.resize(panels * panel_size + 32);
+  }
+  if constexpr (!Transposed) {
+    if (m1 - m0 <= kMR) {
+      switch (m1 - m0) {
+        case 12: return DirectRows<12>(p, m0, n0, n1);
+        case 11: return DirectRows<11>(p, m0, n0, n1);
+        case 10: return DirectRows<10>(p, m0, n0, n1);
+        case 9: return DirectRows<9>(p, m0, n0, n1);
+        case 8: return DirectRows<8>(p, m0, n0, n1);
+        case 7: return DirectRows<7>(p, m0, n0, n1);
+        case 6: return DirectRows<6>(p, m0, n0, n1);
+        case 5: return DirectRows<5>(p, m0, n0, n1);
+        case 4: return DirectRows<4>(p, m0, n0, n1);
+        case 3: return DirectRows<3>(p, m0, n0, n1);
+        case 2: return DirectRows<2>(p, m0, n0, n1);
+        default: return DirectRows<1>(p, m0, n0, n1);
+      }
+    }
   }
   if constexpr (Transposed) {
     for (int64_t i = 0; i < panels; ++i) {

@@ -131,7 +131,12 @@ def test_chat_stop_sampling_and_dashboard(
             if text:
                 lengths.append(len(text))
         time.sleep(0.01)
-    driver.find_element(By.CSS_SELECTOR, "#chat-stop button").click()
+    # Clicked as a script: the reply keeps growing and reflowing the page while Stop is
+    # pressed, and a native click at the button's last position can land on a line of it.
+    stop = driver.find_element(By.CSS_SELECTOR, "#chat-stop button")
+    driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center'}); arguments[0].click()", stop
+    )
     until(lambda: aborted(default_server) == before + 1)
     until(lambda: not driver.find_elements(By.CSS_SELECTOR, "#chatbot .webui-status"))
     stopped = driver.execute_script(LAST_REPLY)

@@ -144,16 +144,29 @@ def busy_processes(seconds: float = 1.0, threshold: float = 0.2) -> list[tuple[i
     return sorted(busy, key=lambda item: -item[2])
 
 
-def busy_warnings(host: Host, when: str) -> list[str]:
-    """WARNING lines if the machine is not idle; the engines must run alone on it."""
+def _cpu_times() -> tuple[int, int]:
+    """(busy, total) clock ticks of all CPUs since boot, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_warnings(host: Host, when: str, seconds: float = 2.0) -> list[str]:
+    """WARNING lines if the machine is not idle now; the engines must run alone on it.
+
+    Measured over `seconds` (all CPUs, then per process), not from the load average: that
+    trails by a minute and would blame the previous engine of this very run.
+    """
     lines = []
-    load = os.getloadavg()[0]
-    if load > 0.5 * host.cpus:
+    busy0, total0 = _cpu_times()
+    busy = busy_processes(seconds)
+    busy1, total1 = _cpu_times()
+    share = (busy1 - busy0) / max(1, total1 - total0)
+    if share > 0.25:
         lines.append(
-            f"WARNING load average {load:.2f} on {host.cpus} CPUs {when}: other work is "
-            "running, figures will be low and noisy"
+            f"WARNING the CPUs were {share:.0%} busy {when}: other work is running, figures "
+            "will be low and noisy"
         )
-    busy = busy_processes()
     if busy:
         top = ", ".join(f"pid {pid} {name} {share:.0%} of a core" for pid, name, share in busy[:4])
         lines.append(f"WARNING busy processes {when}: {top}")

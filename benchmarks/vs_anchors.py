@@ -5,6 +5,7 @@ usage: vs_anchors.py MODEL_DIR [--engines vllm,llamacpp,jaxserve] [--skip-offlin
                      [--num-prompts 64] [--input-len 128] [--output-len 128] [--max-num-seqs 64]
                      [--dtype auto|bfloat16|float32] [--single-repeats 3]
                      [--server-requests 64] [--server-concurrency 16] [--n-single 16]
+                     [--max-num-batched-tokens 512]
                      [--vllm-python /work/vllm-venv/bin/python]
                      [--llamacpp-python /work/llama-venv/bin/python] [--threads NPROC]
                      [--convert-python PYTHON] [--work-dir ~/.cache/jaxserve/anchors]
@@ -85,6 +86,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="jaxserve's dtype (auto: the platform's)")  # fmt: skip
     ap.add_argument("--max-num-seqs", type=int, default=REFERENCE["max_num_seqs"],
                     help="most sequences in one step, for vLLM and jaxserve")  # fmt: skip
+    ap.add_argument(
+        "--max-num-batched-tokens", type=int, default=512,
+        help="jaxserve server's tokens a step (vLLM's CPU server defaults to 2048)",
+    )  # fmt: skip
     ap.add_argument("--server-requests", type=int, default=REFERENCE["server_requests"])
     ap.add_argument("--server-concurrency", type=int, default=REFERENCE["conc"])
     ap.add_argument("--n-single", type=int, default=16, help="requests at 1 concurrent")
@@ -250,7 +255,7 @@ def server_command(run: Run, engine: str, config_dir: Path) -> list[str]:
     config.write_text(
         f"model: {Path(a.model).resolve()}\nserved_model_name: bench\nport: {a.port}\n"
         f"dtype: {a.dtype}\nmax_model_len: 2048\nmax_num_seqs: {a.max_num_seqs}\n"
-        "max_num_batched_tokens: 512\n"
+        f"max_num_batched_tokens: {a.max_num_batched_tokens}\n"
         "kv_cache_memory: 4GiB\nwebui: false\nlog_level: warning\n"
     )
     return [sys.executable, "-m", "jaxserve.cli", "run", str(config)]

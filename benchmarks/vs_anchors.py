@@ -5,7 +5,7 @@ usage: vs_anchors.py MODEL_DIR [--engines vllm,llamacpp,jaxserve] [--skip-offlin
                      [--num-prompts 64] [--input-len 128] [--output-len 128] [--max-num-seqs 64]
                      [--dtype auto|bfloat16|float32] [--single-repeats 3]
                      [--server-requests 64] [--server-concurrency 16] [--n-single 16]
-                     [--max-num-batched-tokens 512]
+                     [--max-num-batched-tokens 2048]
                      [--vllm-python /work/vllm-venv/bin/python]
                      [--llamacpp-python /work/llama-venv/bin/python] [--threads NPROC]
                      [--convert-python PYTHON] [--work-dir ~/.cache/jaxserve/anchors]
@@ -87,8 +87,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--max-num-seqs", type=int, default=REFERENCE["max_num_seqs"],
                     help="most sequences in one step, for vLLM and jaxserve")  # fmt: skip
     ap.add_argument(
-        "--max-num-batched-tokens", type=int, default=512,
-        help="jaxserve server's tokens a step (vLLM's CPU server defaults to 2048)",
+        "--max-num-batched-tokens", type=int, default=2048,
+        help="jaxserve server's tokens a step (default: what vLLM's CPU server schedules)",
     )  # fmt: skip
     ap.add_argument("--server-requests", type=int, default=REFERENCE["server_requests"])
     ap.add_argument("--server-concurrency", type=int, default=REFERENCE["conc"])

@@ -15,13 +15,13 @@ Importing this module on a CPU without `avx512_bf16` and `avx512bw` raises
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 
 from pallas_kernels import native
+from pallas_kernels.matmul.ffi import call_native_matmul
 from pallas_kernels.matmul.kernel import MatmulKernel
 
 SOURCE = Path(__file__).with_name("cpu_bf16_kernel.cc")
@@ -61,25 +61,7 @@ def matmul_bf16_cpu(
         raise ValueError(f"x must be float32, got {x.dtype}")
     if w.dtype != jnp.bfloat16:
         raise ValueError(f"w must be bfloat16, got {w.dtype}")
-    stacked = layer is not None
-    if transposed and stacked:
-        raise ValueError("transposed weights cannot be stacked")
-    k_axis = -1 if transposed else -2
-    if w.ndim != (3 if stacked else 2) or x.ndim < 1 or x.shape[-1] != w.shape[k_axis]:
-        want = "w[N, K]" if transposed else "w[L, K, N] with a layer" if stacked else "w[K, N]"
-        raise ValueError(f"expected x[..., K] and {want}, got {x.shape} and {w.shape}")
-    rows = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])
-    if transposed:
-        n = w.shape[0]
-        call = jax.ffi.ffi_call(
-            TRANSPOSED_TARGET, jax.ShapeDtypeStruct((rows.shape[0], n), x.dtype)
-        )
-        return call(rows, w).reshape(*x.shape[:-1], n)
-    if not stacked:
-        w, layer = w[None], 0
-    call = jax.ffi.ffi_call(TARGET, jax.ShapeDtypeStruct((rows.shape[0], w.shape[2]), x.dtype))
-    out = call(rows, w, jnp.asarray(layer, jnp.int32).reshape(()))
-    return out.reshape(*x.shape[:-1], w.shape[2])
+    return call_native_matmul(TARGET, TRANSPOSED_TARGET, x, w, layer, transposed=transposed)
 
 
 KERNEL = MatmulKernel(

@@ -26,7 +26,7 @@ from jaxserve.engine.scheduler import Policy
 from jaxserve.errors import EngineBusyError, ModelConfigError
 from jaxserve.loader import load_params, open_checkpoint
 from jaxserve.model.kv_cache import kv_cache_bytes_per_page
-from jaxserve.model.llama import MATRICES, fuse_matrices
+from jaxserve.model.llama import MATRICES, prepare_params
 from jaxserve.outputs import CompletionOutput, RequestOutput
 from jaxserve.progress import progress_bar
 from jaxserve.sampling_params import SamplingParams
@@ -169,8 +169,7 @@ class LLM:
         mesh = make_mesh(tensor_parallel_size, platform.devices)
         keep, cast = weight_conversions(kernel, activation_dtype, cfg.tie_word_embeddings)
         params = load_params(ckpt, activation_dtype, mesh, keep_bfloat16=keep, as_bfloat16=cast)
-        if kernel.reads_stacked:  # one product for q, k, v and one for gate, up
-            params = fuse_matrices(params)
+        params = prepare_params(params, kernel)  # as the kernel reads them
         num_pages = num_pages or self._plan_pages(
             params, page_size, kv_dtype, kv_cache_memory, max_model_len, max_num_seqs
         )

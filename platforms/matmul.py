@@ -8,7 +8,8 @@ dtype picks the kernel:
   weights, at half the bytes to stream. Exact parity with a float32 reference.
 - bfloat16: `pallas_kernels.matmul.cpu_bf16` where the CPU has AVX512_BF16: activations
   rounded to bfloat16, pairs of bfloat16 products summed in float32 (`vdpbf16ps`), twice the
-  multiply-adds per instruction. The rest of the model (norms, residual, attention) stays in
+  multiply-adds per instruction, on weights packed at load into the panels it streams
+  (`MatmulKernel.layout`). The rest of the model (norms, residual, attention) stays in
   float32; the KV cache is bfloat16.
 Each kernel declares what it takes (`pallas_kernels.matmul.MatmulKernel`). Where a kernel
 cannot be built, the model is split over several devices (the kernels have no sharding
@@ -87,7 +88,8 @@ def selfcheck(platform: Platform, compute_dtype: jnp.dtype | None = None) -> tup
     """(passed, detail): the platform's matmul against float64 numpy on a few small shapes.
 
     Decode-sized and prefill-sized row counts, bfloat16 (and, where the kernel takes them,
-    float32) stacked weights read at a layer index, and a transposed (tied LM head) product.
+    float32) stacked weights in the kernel's layout read at a layer index, and a transposed
+    (tied LM head) product.
     The reference multiplies the same inputs the kernel sees: x rounded to bfloat16 where the
     kernel forms bfloat16 products.
     """
@@ -103,9 +105,14 @@ def selfcheck(platform: Platform, compute_dtype: jnp.dtype | None = None) -> tup
             w = jnp.asarray(rng.standard_normal((2, 96, 80)), dtype)
             xs = np.asarray(_as_multiplied(x, kernel), np.float64)
             wide = np.asarray(w.astype(jnp.float32), np.float64)
-            got = np.asarray(kernel(x, w, jnp.int32(1)).astype(jnp.float32), np.float64)
-            worst = max(worst, _rel_err(got, xs @ wide[1]))
-            got = kernel(x, jnp.swapaxes(w[0], 0, 1), transposed=True).astype(jnp.float32)
+            got = kernel(x, kernel.pack(w), jnp.int32(1)).astype(jnp.float32)
+            worst = max(worst, _rel_err(np.asarray(got, np.float64), xs @ wide[1]))
+            head = jnp.swapaxes(w[0], 0, 1)  # [N, K], as a tied LM head's embeddings
+            if kernel.layout is None:
+                got = kernel(x, head, transposed=True)
+            else:
+                got = kernel(x, kernel.pack(head, transposed=True))
+            got = got.astype(jnp.float32)
             worst = max(worst, _rel_err(np.asarray(got, np.float64), xs @ wide[0]))
     except Exception as e:  # the doctor reports a broken kernel, it does not crash on it
         message = str(e).strip().splitlines()[0] if str(e).strip() else ""

@@ -16,9 +16,13 @@ heads, D head dim, F MLP hidden, V vocab, L layers, P pages.
         "final_norm": [E],
         "lm_head": [E, V],                                             # untied only
     }
+
+A kernel that reads stacked weights gets them as `prepare_params` lays them out at load.
 """
 
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -46,18 +50,60 @@ MATRICES = ("wq", "wk", "wv", "wo", "w_gate", "w_up", "w_down")
 FUSED = {"w_qkv": ("wq", "wk", "wv"), "w_gate_up": ("w_gate", "w_up")}
 
 
-def fuse_matrices(params: Params) -> Params:
-    """`params` with each group of `FUSED` concatenated along its output axis.
+def prepare_params(params: Params, matmul: MatmulKernel) -> Params:
+    """`params` as `matmul` reads them, done once at load.
 
-    One multiplication instead of three (or two) per layer: for a kernel that reads the
-    stacked weights in place, fewer calls and wider products. XLA fuses the separate dots
-    itself (and tensor parallelism shards them by heads), so only kernels get this layout.
+    A kernel that `reads_stacked` gets each group of `FUSED` concatenated along its output
+    axis (one product for q, k, v and one for gate, up: fewer calls, wider products), every
+    matrix as `[L, in, out]` and then in its layout (`MatmulKernel.pack`); a tied model's LM
+    head is packed from the embeddings into "lm_head", and "embed" goes: its rows are read
+    back from the head (`MatmulKernel.columns`), so the embeddings are stored once. XLA's dot
+    fuses separate products itself (and tensor parallelism shards them by heads), so it gets
+    `params` unchanged. Each source array is freed as soon as its replacement exists.
     """
+    if not matmul.reads_stacked:
+        return params
     layers = dict(params["layers"])
     for fused, names in FUSED.items():
         parts = [layers.pop(name) for name in names]
         layers[fused] = jnp.concatenate([w.reshape(*w.shape[:2], -1) for w in parts], axis=-1)
-    return {**params, "layers": layers}
+        _free(parts)
+    for name in [n for n in layers if n in MATRICES or n in FUSED]:
+        w = layers[name]
+        flat = (
+            w.reshape(w.shape[0], -1, w.shape[-1]) if name == "wo" else w.reshape(*w.shape[:2], -1)
+        )
+        layers[name] = _pack(matmul, flat)
+        _free([w, flat], keep=layers[name])
+    params = {**params, "layers": layers}
+    if "lm_head" in params:
+        head = params["lm_head"]
+        params["lm_head"] = _pack(matmul, head)
+        _free([head], keep=params["lm_head"])
+    elif matmul.layout is not None:  # tied: the embeddings are the head's columns
+        embed = params.pop("embed")
+        params["lm_head"] = _pack(matmul, embed, transposed=True)
+        _free([embed], keep=params["lm_head"])
+    return params
+
+
+def _pack(matmul: MatmulKernel, w: jax.Array, *, transposed: bool = False):
+    return jax.jit(functools.partial(matmul.pack, transposed=transposed))(w)
+
+
+def _free(arrays, keep=None) -> None:
+    """Deletes `arrays` now rather than when collected, except any that `keep` holds."""
+    kept = {id(leaf) for leaf in jax.tree.leaves(keep)}
+    for a in arrays:
+        if isinstance(a, jax.Array) and id(a) not in kept and not a.is_deleted():
+            a.delete()
+
+
+def embed_tokens(params: Params, token_ids: jax.Array, matmul: MatmulKernel) -> jax.Array:
+    """The embeddings of `token_ids`, [T, E]: from "embed", or read back from a tied head."""
+    if "embed" in params:
+        return params["embed"][token_ids]
+    return matmul.columns(params["lm_head"], token_ids)
 
 
 def forward(
@@ -82,19 +128,21 @@ def forward(
     num_layers, num_pages, page_size = cfg.num_layers, kv_cache.num_pages, kv_cache.page_size
     num_tokens = batch.token_ids.shape[0]
     act_dtype = matmul.activation_dtype or params["final_norm"].dtype
-    x = params["embed"][batch.token_ids].astype(act_dtype)  # [T, E]
+    x = embed_tokens(params, batch.token_ids, matmul).astype(act_dtype)  # [T, E]
     cos, sin = rope_tables(cfg.rope, batch.positions)  # [T, D/2] each
     layers = params["layers"]
+    # A kernel reads the stacked weights in place at the layer index, as `prepare_params`
+    # laid them out; XLA's own dot gets each layer's slice from the scan, which it fuses best.
+    in_place = matmul.reads_stacked
     mats = {
-        name: w.reshape(num_layers, -1, w.shape[-1])
+        name: w
+        if in_place
+        else w.reshape(num_layers, -1, w.shape[-1])
         if name == "wo"
         else w.reshape(*w.shape[:2], -1)
         for name, w in layers.items()
         if name in MATRICES or name in FUSED
     }  # [L, in, out]; folding the trailing (or, for wo, leading) head axes is free
-    # A kernel reads the stacked weights in place at the layer index; XLA's own dot gets
-    # each layer's slice from the scan, which it fuses best.
-    in_place = matmul.reads_stacked
     scanned = {name: w for name, w in layers.items() if name not in mats}
     if not in_place:
         scanned.update(mats)
@@ -161,8 +209,8 @@ def compute_logits(
 ) -> jax.Array:
     """f32[R, V] logits of the hidden rows `indices` (i32[R]) of `hidden` [T, E]."""
     h = hidden[indices]  # [R, E]
-    if cfg.tie_word_embeddings:
-        logits = matmul(h, params["embed"], transposed=True)
-    else:
+    if "lm_head" in params:  # untied, or tied and packed from the embeddings at load
         logits = matmul(h, params["lm_head"])
+    else:
+        logits = matmul(h, params["embed"], transposed=True)
     return logits.astype(jnp.float32)

@@ -14,13 +14,13 @@ fails the platform multiplies with XLA and keeps float32 weights (`platforms.mat
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 
 from pallas_kernels import native
-from pallas_kernels.matmul.ffi import call_native_matmul
 from pallas_kernels.matmul.kernel import MatmulKernel
 
 SOURCE = Path(__file__).with_name("cpu_kernel.cc")
@@ -53,7 +53,38 @@ def matmul_cpu(
         raise ValueError(f"x must be float32, got {x.dtype}")
     if w.dtype not in WEIGHT_DTYPES:
         raise ValueError(f"w must be float32 or bfloat16, got {w.dtype}")
-    return call_native_matmul(TARGET, TRANSPOSED_TARGET, x, w, layer, transposed=transposed)
+    return _call(x, w, layer, transposed=transposed)
+
+
+def _call(
+    x: jax.Array,
+    w: jax.Array,
+    layer: jax.Array | int | None,
+    *,
+    transposed: bool,
+) -> jax.Array:
+    """The FFI call: TARGET takes (x f32[M, K], w[L, K, N], layer s32[]) and TRANSPOSED_TARGET
+    (x f32[M, K], w[N, K]), both returning f32[M, N]. Raises ValueError for other shapes."""
+    stacked = layer is not None
+    if transposed and stacked:
+        raise ValueError("transposed weights cannot be stacked")
+    k_axis = -1 if transposed else -2
+    if w.ndim != (3 if stacked else 2) or x.ndim < 1 or x.shape[-1] != w.shape[k_axis]:
+        want = "w[N, K]" if transposed else "w[L, K, N] with a layer" if stacked else "w[K, N]"
+        raise ValueError(f"expected x[..., K] and {want}, got {x.shape} and {w.shape}")
+    rows = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # [M, K]
+    if transposed:
+        n = w.shape[0]
+        call = jax.ffi.ffi_call(
+            TRANSPOSED_TARGET, jax.ShapeDtypeStruct((rows.shape[0], n), jnp.float32)
+        )
+        return call(rows, w).reshape(*x.shape[:-1], n)
+    if not stacked:
+        w, layer = w[None], 0
+    n = w.shape[2]
+    call = jax.ffi.ffi_call(TARGET, jax.ShapeDtypeStruct((rows.shape[0], n), jnp.float32))
+    out = call(rows, w, jnp.asarray(layer, jnp.int32).reshape(()))
+    return out.reshape(*x.shape[:-1], n)
 
 
 KERNEL = MatmulKernel(

@@ -3,12 +3,59 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 
 from pallas_kernels.matmul.reference import matmul_reference
+
+
+@functools.partial(jax.tree_util.register_dataclass, data_fields=["data"], meta_fields=["k", "n"])
+@dataclasses.dataclass(frozen=True)
+class PackedMatrix:
+    """A weight matrix `w[..., K, N]` in the layout its kernel reads (`WeightLayout.pack`).
+
+    A pytree: `data` (the packed array, leading axes such as layers kept) is its leaf, and the
+    logical K and N (which padding may hide in `data.shape`) ride along as static metadata.
+    """
+
+    data: jax.Array
+    k: int
+    n: int
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The logical shape, `[..., K, N]`."""
+        return (*self.data.shape[: self.data.ndim - WeightLayout.PACKED_RANK], self.k, self.n)
+
+    @property
+    def dtype(self) -> jnp.dtype:
+        return self.data.dtype
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes stored, padding included."""
+        return self.data.nbytes
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class WeightLayout:
+    """How a kernel wants its weight matrices laid out in memory, done once at load.
+
+    Attributes:
+        name: a short name for logs.
+        pack: `w[..., K, N]` -> the packed array (its last `PACKED_RANK` axes the matrix's).
+        columns: `(packed[..., *matrix axes], ids i32[R])` -> `w[..., :, ids]` transposed, as
+            `[..., R, K]`: reading a tied embedding's rows back from its packed LM head.
+    """
+
+    PACKED_RANK = 4  # [N/32, K/2, 32, 2] and the like: every packing has four matrix axes
+
+    name: str
+    pack: Callable[[jax.Array], jax.Array]
+    columns: Callable[[jax.Array, jax.Array], jax.Array]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -25,6 +72,9 @@ class MatmulKernel:
         activation_dtype: the dtype of x it takes; None: any (the model's compute dtype).
         product_dtype: the dtype its products are formed in (bfloat16: x is rounded to
             bfloat16 and pairs of bfloat16 products summed in float32); None: x's dtype.
+        layout: the layout it reads weight matrices in, made at load by `pack`; None: as
+            loaded (`w[..., K, N]`, or `w[N, K]` with `transposed`). A kernel with a layout
+            takes `PackedMatrix` weights only, whose orientation was fixed when packed.
     """
 
     name: str
@@ -33,6 +83,23 @@ class MatmulKernel:
     weight_dtypes: tuple[jnp.dtype, ...] = ()
     activation_dtype: jnp.dtype | None = None
     product_dtype: jnp.dtype | None = None
+    layout: WeightLayout | None = None
+
+    def pack(self, w: jax.Array, *, transposed: bool = False) -> jax.Array | PackedMatrix:
+        """`w[..., K, N]` (`w[..., N, K]` if `transposed`) as this kernel reads it."""
+        if transposed:
+            w = jnp.swapaxes(w, -1, -2)
+        if self.layout is None:
+            return w
+        if w.ndim < 2:
+            raise ValueError(f"a weight matrix needs at least 2 axes, got shape {w.shape}")
+        return PackedMatrix(self.layout.pack(w), k=w.shape[-2], n=w.shape[-1])
+
+    def columns(self, w: jax.Array | PackedMatrix, ids: jax.Array) -> jax.Array:
+        """`w[:, ids]` transposed, `[R, K]`, of an unstacked `w[K, N]` as `pack` left it."""
+        if isinstance(w, PackedMatrix):
+            return self.layout.columns(w.data, ids)[..., : w.k]
+        return jnp.swapaxes(w, -1, -2)[ids]
 
     def __call__(
         self,

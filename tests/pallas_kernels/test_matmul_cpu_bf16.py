@@ -1,6 +1,6 @@
 """The bfloat16 CPU matmul against float64 numpy on the same rounded inputs: shapes, stacked
-layers, the transposed LM head form, batch invariance and errors. Skipped, saying why, on a
-CPU without AVX512_BF16."""
+layers, a tied LM head packed from the embeddings, reading columns back from the packing,
+batch invariance and errors. Skipped, saying why, on a CPU without AVX512_BF16."""
 
 from __future__ import annotations
 
@@ -18,7 +18,12 @@ pytestmark = pytest.mark.cpu  # an XLA FFI target for the CPU only
 module, reason, _ = import_kernel("pallas_kernels.matmul.cpu_bf16")
 if module is None:
     pytest.skip(f"the bfloat16 matmul kernel is unavailable: {reason}", allow_module_level=True)
-matmul_bf16_cpu = module.matmul_bf16_cpu
+KERNEL = module.KERNEL
+
+
+def matmul_bf16_cpu(x, w, layer=None, *, transposed=False):
+    """The kernel on weights as loaded: packs them (in the trace, when jitted) first."""
+    return KERNEL(x, KERNEL.pack(w, transposed=transposed), layer)
 
 
 def _inputs(m: int, k: int, n: int, layers: int = 1, seed: int = 0):
@@ -105,16 +110,32 @@ def test_empty_shapes():
     assert leading.shape == (2, 3, 5)
 
 
+@pytest.mark.parametrize(("k", "n"), [(576, 1000), (33, 17), (1, 64), (64, 1)])
+def test_columns_read_back_from_the_packing(k, n):
+    """A tied model keeps only the packed head: its embedding rows come back exactly."""
+    _, w = _inputs(1, k, n)
+    packed = KERNEL.pack(w[0])
+    assert packed.shape == (k, n)
+    ids = jnp.asarray([0, n - 1, n // 2, 0], jnp.int32)
+    got = jax.jit(KERNEL.columns)(packed, ids)
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(jnp.swapaxes(w[0], 0, 1)[ids]))
+
+
 def test_refuses_what_it_does_not_compute():
     x = jnp.ones((2, 8))
+    packed = KERNEL.pack(jnp.ones((8, 4), jnp.bfloat16))
     with pytest.raises(ValueError, match="x must be float32"):
-        matmul_bf16_cpu(x.astype(jnp.bfloat16), jnp.ones((8, 4), jnp.bfloat16))
-    with pytest.raises(ValueError, match="w must be bfloat16"):
-        matmul_bf16_cpu(x, jnp.ones((8, 4)))
-    with pytest.raises(ValueError, match="expected x"):
-        matmul_bf16_cpu(x, jnp.ones((7, 4), jnp.bfloat16))
-    with pytest.raises(ValueError, match="cannot be stacked"):
-        matmul_bf16_cpu(x, jnp.ones((1, 4, 8), jnp.bfloat16), 0, transposed=True)
+        KERNEL(x.astype(jnp.bfloat16), packed)
+    with pytest.raises(ValueError, match="w must be a PackedMatrix"):
+        KERNEL(x, jnp.ones((8, 4), jnp.bfloat16))
+    with pytest.raises(ValueError, match=r"expected x\[..., 7\]"):
+        KERNEL(x, KERNEL.pack(jnp.ones((7, 4), jnp.bfloat16)))
+    with pytest.raises(ValueError, match="orientation is fixed"):
+        KERNEL(x, packed, transposed=True)
+    with pytest.raises(ValueError, match="stacked w with a layer"):
+        KERNEL(x, packed, 0)
+    with pytest.raises(ValueError, match="unstacked w without one"):
+        KERNEL(x, KERNEL.pack(jnp.ones((3, 8, 4), jnp.bfloat16)))
     with pytest.raises(Exception, match="layer is out of range"):
-        stacked = jnp.ones((3, 8, 4), jnp.bfloat16)
-        jax.block_until_ready(jax.jit(matmul_bf16_cpu)(x, stacked, jnp.int32(3)))
+        stacked = KERNEL.pack(jnp.ones((3, 8, 4), jnp.bfloat16))
+        jax.block_until_ready(jax.jit(KERNEL.__call__)(x, stacked, jnp.int32(3)))

@@ -243,7 +243,9 @@ def _pallas_mosaic_gpu(
     block_q: int = 1,
     interpret: bool = False,
 ) -> jax.Array:  # [T, H, D]
-    """The Mosaic GPU kernel (its queries per block are fixed, so `block_q` is unused).
+    """The Mosaic GPU kernel, block sizes and KV splits from its picker.
+
+    Its queries per block are fixed, so `block_q` only says whether the step decodes.
 
     It takes only bf16/f16 and head dims that fill its swizzle; for anything else (a
     `dtype="float32"` model on a Hopper GPU) the step falls back to the Triton kernel, or to
@@ -252,8 +254,19 @@ def _pallas_mosaic_gpu(
     args = (q, k_pages, v_pages, kv_lens, page_indices, cu_q_lens, num_seqs)
     options = dict(sm_scale=sm_scale, sliding_window=sliding_window, mask_value=mask_value)
     mosaic = _module("pallas_mosaic_gpu")
+    num_slots, pages_per_seq = page_indices.shape
+    picked = mosaic.pick_block_sizes(
+        head_dim=q.shape[2],
+        page_size=k_pages.shape[1],
+        pages_per_seq=pages_per_seq,
+        num_kv_heads=k_pages.shape[2],
+        num_tokens=_decode_hint(q.shape[0], num_slots, block_q),
+        num_slots=num_slots,
+    )
     try:
-        return mosaic.ragged_paged_attention_mosaic_gpu(*args, **options, interpret=interpret)
+        return mosaic.ragged_paged_attention_mosaic_gpu(
+            *args, **options, **picked._asdict(), interpret=interpret
+        )
     except NotImplementedError as e:  # raised while tracing, before anything runs
         fallback: AttentionImpl = (
             "pallas_triton" if kernel_status("pallas_triton").available else "reference"

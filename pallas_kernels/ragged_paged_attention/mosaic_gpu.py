@@ -10,8 +10,13 @@ index read from the page table), each slot's K and V tracked by their own barrie
 softmax and the causal / sliding-window mask run in registers. Tiles wholly before the window
 or past the causal limit are never loaded.
 
-Kept deliberately simple (no warp specialization, no split-KV); validated on CPU only by
-tracing and lowering for CUDA, so run `benchmarks/gpu_kernels.py` on a Hopper GPU before use.
+With `num_kv_splits > 1` (flash-decoding) the grid gains a `split` axis: each program walks
+its share of the block's tiles and writes its normalized partial output (in `q`'s dtype,
+through the same SMEM tile) and each row's log-sum-exp (float32, broadcast over a 32-column
+tile: a row vector has no TMA path of its own); `combine_kv_splits` merges them.
+
+Kept deliberately simple (no warp specialization); validated on CPU only by the interpreter
+and by lowering for CUDA, so run `benchmarks/gpu_kernels.py` on a Hopper GPU before use.
 """
 
 from __future__ import annotations
@@ -30,12 +35,16 @@ from pallas_kernels.ragged_paged_attention.reference import (
 )
 from pallas_kernels.ragged_paged_attention.schedule import (
     block_schedule,
+    combine_kv_splits,
     gather_query_blocks,
+    pick_num_kv_splits,
     scatter_query_blocks,
+    split_tile_range,
 )
 
 ROWS = 64  # query rows per program: the M of one warpgroup's wgmma
 _SWIZZLE_BYTES = 128
+_LSE_COLS = _SWIZZLE_BYTES // 4  # float32 columns of the log-sum-exp tile
 
 
 class BlockSizes(NamedTuple):
@@ -43,19 +52,44 @@ class BlockSizes(NamedTuple):
 
     num_kv_pages_per_block: int  # pages per KV tile; tile tokens must be a multiple of 64
     num_stages: int  # KV tiles in flight (shared-memory slots)
+    num_kv_splits: int = 1  # programs sharing each block's KV range (flash-decoding)
 
 
-# head_dim -> (KV tokens per tile, stages). Sized for Hopper's 227 KiB of shared memory, NOT
-# yet measured: `benchmarks/gpu_kernels.py` sweeps a few and prints the best.
-TUNED_BLOCK_SIZES: dict[int, tuple[int, int]] = {64: (128, 3), 128: (64, 3), 256: (64, 2)}
-_FALLBACK = (64, 2)
+# head_dim -> (KV tokens per tile, stages, split target). Sized for Hopper's 227 KiB of
+# shared memory, NOT yet measured: `benchmarks/gpu_kernels.py` sweeps them and prints the best
+# as lines for this table. The split target is the grid programs a decode step aims for by
+# splitting each sequence's KV range (`pick_num_kv_splits`; 0: never split).
+TUNED_BLOCK_SIZES: dict[int, tuple[int, int, int]] = {
+    64: (128, 3, 1024),
+    128: (64, 3, 1024),
+    256: (64, 2, 1024),
+}
+_FALLBACK = (64, 2, 0)
+MIN_SPLIT_TOKENS = 256  # fewer keys per split than this cost more to combine than they save
 
 
-def pick_block_sizes(*, head_dim: int, page_size: int, pages_per_seq: int) -> BlockSizes:
-    """Block sizes for a call's static shapes, from `TUNED_BLOCK_SIZES`."""
-    kv_tokens, stages = TUNED_BLOCK_SIZES.get(head_dim, _FALLBACK)
+def pick_block_sizes(
+    *,
+    head_dim: int,
+    page_size: int,
+    pages_per_seq: int,
+    num_kv_heads: int = 1,
+    num_tokens: int = 0,
+    num_slots: int = 0,
+) -> BlockSizes:
+    """Block sizes for a call's static shapes, from `TUNED_BLOCK_SIZES`.
+
+    KV splits only for a decode step (`num_tokens <= num_slots`, both given).
+    """
+    kv_tokens, stages, target = TUNED_BLOCK_SIZES.get(head_dim, _FALLBACK)
     kv_tokens = max(kv_tokens, page_size)
-    return BlockSizes(max(1, kv_tokens // page_size), stages)
+    splits = pick_num_kv_splits(
+        num_programs=num_slots * num_kv_heads,
+        target_programs=target if 0 < num_tokens <= num_slots else 0,
+        max_kv_len=pages_per_seq * page_size,
+        min_split_tokens=max(MIN_SPLIT_TOKENS, kv_tokens),
+    )
+    return BlockSizes(max(1, kv_tokens // page_size), stages, splits)
 
 
 def _kernel(
@@ -67,23 +101,26 @@ def _kernel(
     q_ref,  # [N, K, 64, D] query blocks; row r = token r // G, head r % G
     k_ref,  # [P, page_size, K, D] the page pool
     v_ref,  # [P, page_size, K, D]
-    o_ref,  # [N, K, 64, D]
-    q_smem,  # [64, D] (SMEM) the query tile, then the output tile
-    k_smem,  # [stages, C, D] (SMEM) C = pages_per_tile * page_size keys per slot
-    v_smem,  # [stages, C, D]
-    q_barrier,  # Barrier[1]
-    k_barriers,  # Barrier[stages], one arrival per page copy
-    v_barriers,  # Barrier[stages]
-    *,
+    o_ref,  # [N, K, 64, D]; split: [N, K, X, 64, D] each split's normalized output
+    *refs,  # split: lse_ref f32[N, K, X, 64, 32]; then the scratch below
     group: int,
     page_size: int,
     pages_per_tile: int,
     stages: int,
+    num_kv_splits: int,
     sm_scale: float,
     sliding_window: int | None,
     mask_value: float,
     on_gpu: bool,
 ):
+    if num_kv_splits > 1:
+        lse_ref, *scratch, lse_smem = refs
+    else:
+        lse_ref, lse_smem, scratch = None, None, refs
+    q_smem, k_smem, v_smem, q_barrier, k_barriers, v_barriers = scratch
+    # q_smem [64, D] (SMEM): the query tile, then the output tile; k_smem, v_smem
+    # [stages, C, D] with C = pages_per_tile * page_size keys a slot; q_barrier Barrier[1];
+    # k_barriers, v_barriers Barrier[stages], one arrival per page copy; lse_smem f32[64, 32].
     # The CPU interpreter knows no register layouts (on the GPU they are wgmma's).
     wgmma_layout = plgpu.Layout.WGMMA if on_gpu else None
     row_layout = plgpu.Layout.WGMMA.reduce(1) if on_gpu else None
@@ -96,6 +133,8 @@ def _kernel(
     kv_tile = pages_per_tile * page_size
     first = lax.div(kv_lo_ref[n], kv_tile)
     last = lax.div(kv_hi + (kv_tile - 1), kv_tile)
+    if num_kv_splits > 1:
+        first, last = split_tile_range(first, last, lax.axis_index("split"), num_kv_splits)
     last_page = jnp.maximum(lax.div(kv_hi + (page_size - 1), page_size) - 1, 0)
     plgpu.copy_gmem_to_smem(q_ref.at[n, head], q_smem, q_barrier.at[0])
 
@@ -146,12 +185,20 @@ def _kernel(
         laid_out(jnp.full((ROWS,), -jnp.inf, jnp.float32), row_layout),
         laid_out(jnp.zeros((ROWS,), jnp.float32), row_layout),
     )
-    acc, _, denom = lax.fori_loop(first, last, tile, init)
+    acc, m, denom = lax.fori_loop(first, last, tile, init)
     # An empty block (or an unused row) saw no key: write zeros, not 0 / 0.
-    denom = jnp.where(denom == 0.0, 1.0, denom)
-    q_smem[...] = (acc / lax.broadcast_in_dim(denom, acc.shape, [0])).astype(q_smem.dtype)
-    plgpu.commit_smem()
-    plgpu.copy_smem_to_gmem(q_smem, o_ref.at[n, head])
+    safe = jnp.where(denom == 0.0, 1.0, denom)
+    q_smem[...] = (acc / lax.broadcast_in_dim(safe, acc.shape, [0])).astype(q_smem.dtype)
+    if lse_ref is None:
+        plgpu.commit_smem()
+        plgpu.copy_smem_to_gmem(q_smem, o_ref.at[n, head])
+    else:  # a split that saw no key gets -inf: no weight in the combine
+        lse = jnp.where(denom == 0.0, -jnp.inf, m + jnp.log(safe))  # [64]
+        lse_smem[...] = lax.broadcast_in_dim(lse, lse_smem.shape, [0])
+        plgpu.commit_smem()
+        split = lax.axis_index("split")
+        plgpu.copy_smem_to_gmem(q_smem, o_ref.at[n, head, split])
+        plgpu.copy_smem_to_gmem(lse_smem, lse_ref.at[n, head, split])
     plgpu.wait_smem_to_gmem(0)
 
 
@@ -214,6 +261,7 @@ def _check_shapes(q, k_pages, v_pages, page_indices, cu_q_lens, kv_tile):
         "mask_value",
         "num_kv_pages_per_block",
         "num_stages",
+        "num_kv_splits",
         "interpret",
     ),
 )
@@ -231,6 +279,7 @@ def ragged_paged_attention_mosaic_gpu(
     mask_value: float = DEFAULT_MASK_VALUE,
     num_kv_pages_per_block: int | None = None,
     num_stages: int | None = None,
+    num_kv_splits: int | None = None,
     interpret: bool = False,
 ) -> jax.Array:  # [T, H, D]
     """Causal attention of each query token over its own sequence's paged K/V, on Hopper.
@@ -249,18 +298,29 @@ def ragged_paged_attention_mosaic_gpu(
         sliding_window: if set, a query sees only the last `sliding_window` positions.
         mask_value: score given to masked positions.
         num_kv_pages_per_block: pages per KV tile (tile tokens a multiple of 64).
-        num_stages: KV tiles in flight, at least 2. Either left None comes from
-            `pick_block_sizes`.
+        num_stages: KV tiles in flight, at least 2.
+        num_kv_splits: programs sharing each query block's KV tiles (flash-decoding; 1 is
+            one program per block). Any of these left None comes from `pick_block_sizes`.
 
     Returns:
         `[T, H, D]` in `q`'s dtype; rows of padding tokens are zero.
     """
     num_tokens, num_heads, head_dim = q.shape
     _, page_size, num_kv_heads, _ = k_pages.shape
-    pages_per_seq = page_indices.shape[1]
-    picked = pick_block_sizes(head_dim=head_dim, page_size=page_size, pages_per_seq=pages_per_seq)
+    num_slots, pages_per_seq = page_indices.shape
+    picked = pick_block_sizes(
+        head_dim=head_dim,
+        page_size=page_size,
+        pages_per_seq=pages_per_seq,
+        num_kv_heads=num_kv_heads,
+        num_tokens=num_tokens,
+        num_slots=num_slots,
+    )
     pages_per_tile = num_kv_pages_per_block or picked.num_kv_pages_per_block
     stages = max(2, num_stages or picked.num_stages)
+    splits = num_kv_splits or picked.num_kv_splits
+    if splits < 1:
+        raise ValueError(f"num_kv_splits must be at least 1, got {num_kv_splits}")
     kv_tile = pages_per_tile * page_size
     _check_shapes(q, k_pages, v_pages, page_indices, cu_q_lens, kv_tile)
     group = num_heads // num_kv_heads
@@ -286,27 +346,44 @@ def ragged_paged_attention_mosaic_gpu(
         page_size=page_size,
         pages_per_tile=pages_per_tile,
         stages=stages,
+        num_kv_splits=splits,
         sm_scale=sm_scale,
         sliding_window=sliding_window,
         mask_value=mask_value,
         on_gpu=not interpret,
     )
+    scratch = [
+        plgpu.SMEM((ROWS, head_dim), q.dtype, transforms=transforms),
+        plgpu.SMEM((stages, kv_tile, head_dim), k_pages.dtype, transforms=transforms),
+        plgpu.SMEM((stages, kv_tile, head_dim), v_pages.dtype, transforms=transforms),
+        plgpu.Barrier(num_barriers=1),
+        plgpu.Barrier(num_arrivals=pages_per_tile, num_barriers=stages),
+        plgpu.Barrier(num_arrivals=pages_per_tile, num_barriers=stages),
+    ]
+    out_type = jax.ShapeDtypeStruct(qb.shape, q.dtype)
+    grid, grid_names = (num_blocks, num_kv_heads), ("block", "kv_head")
+    if splits > 1:
+        lse_transforms = (plgpu.TilingTransform((8, _LSE_COLS)), plgpu.SwizzleTransform(128))
+        scratch.append(plgpu.SMEM((ROWS, _LSE_COLS), jnp.float32, transforms=lse_transforms))
+        partial = (num_blocks, num_kv_heads, splits, ROWS)
+        out_type = (
+            jax.ShapeDtypeStruct((*partial, head_dim), q.dtype),
+            jax.ShapeDtypeStruct((*partial, _LSE_COLS), jnp.float32),
+        )
+        grid, grid_names = (*grid, splits), (*grid_names, "split")
     out = plgpu.kernel(
         kernel,
-        out_type=jax.ShapeDtypeStruct(qb.shape, q.dtype),
-        scratch_types=[
-            plgpu.SMEM((ROWS, head_dim), q.dtype, transforms=transforms),
-            plgpu.SMEM((stages, kv_tile, head_dim), k_pages.dtype, transforms=transforms),
-            plgpu.SMEM((stages, kv_tile, head_dim), v_pages.dtype, transforms=transforms),
-            plgpu.Barrier(num_barriers=1),
-            plgpu.Barrier(num_arrivals=pages_per_tile, num_barriers=stages),
-            plgpu.Barrier(num_arrivals=pages_per_tile, num_barriers=stages),
-        ],
-        grid=(num_blocks, num_kv_heads),
-        grid_names=("block", "kv_head"),
+        out_type=out_type,
+        scratch_types=scratch,
+        grid=grid,
+        grid_names=grid_names,
         # Pinned: JAX 0.11 switched the default to Warpgroup; Lane is what this was built on.
         compiler_params=plgpu.CompilerParams(lowering_semantics=plgpu.LoweringSemantics.Lane),
         interpret=_interpret_params() if interpret else None,
     )(seq, q_start, kv_lo, kv_hi, page_indices.astype(jnp.int32), qb, k_pages, v_pages)
+    if splits > 1:  # normalized partials: weight each by exp(lse), i.e. sum 1 where it saw keys
+        partial_out, lse = out[0].astype(jnp.float32), out[1][..., 0]
+        out = combine_kv_splits(partial_out, lse, jnp.where(lse == -jnp.inf, 0.0, 1.0))
+        out = out.astype(q.dtype)
     out = out[:, :, : block_q * group].reshape(num_blocks, num_kv_heads, block_q, group, head_dim)
     return scatter_query_blocks(out, cu_q_lens, num_seqs, block_start, num_tokens=num_tokens)

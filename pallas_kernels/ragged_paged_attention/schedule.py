@@ -3,9 +3,16 @@
 Every sequence's queries are cut into blocks of `block_q` tokens, one sequence per block,
 with a static block count `N = T // block_q + S`; the kernels run a grid over blocks and the
 wrappers gather queries into blocks and scatter the outputs back to tokens.
+
+Split-KV (flash-decoding): a decode step has one query block per sequence, too few programs
+to keep a GPU's memory system busy when contexts are long. With `num_kv_splits > 1` each
+block's KV tiles are dealt out over that many programs (`split_tile_range`), each leaving an
+unnormalized partial (output, running max, running sum), and `combine_kv_splits` merges them.
 """
 
 from __future__ import annotations
+
+import math
 
 import jax.numpy as jnp
 
@@ -63,3 +70,40 @@ def scatter_query_blocks(out, cu_q_lens, num_seqs, block_start, *, num_tokens):
     real = tok < cu_q_lens[num_seqs[0]]
     row = jnp.where(real, row, num_blocks * block_q)
     return jnp.take(out, row, axis=0, mode="fill", fill_value=0)
+
+
+def pick_num_kv_splits(
+    *, num_programs: int, target_programs: int, max_kv_len: int, min_split_tokens: int
+) -> int:
+    """KV splits so a grid of `num_programs` unsplit programs reaches `target_programs`.
+
+    A power of two, the smallest that reaches the target, but no larger than leaves each
+    split `min_split_tokens` of the longest possible context (`max_kv_len`, from the page
+    table's width); 1 when `target_programs` is 0 (never split).
+    """
+    if target_programs <= 0 or num_programs <= 0:
+        return 1
+    wanted = 1 << max(0, math.ceil(math.log2(target_programs / num_programs)))
+    most = 1 << max(0, (max_kv_len // max(1, min_split_tokens)).bit_length() - 1)
+    return max(1, min(wanted, most))
+
+
+def split_tile_range(first, last, split, num_kv_splits):
+    """Tiles `[first, last)` dealt out in contiguous runs: split `split`'s run (maybe empty)."""
+    per_split = (last - first + num_kv_splits - 1) // num_kv_splits
+    lo = first + split * per_split
+    return lo, jnp.maximum(lo, jnp.minimum(last, lo + per_split))
+
+
+def combine_kv_splits(acc, m, denom):
+    """Merges split partials: acc f32[..., X, R, D], m and denom f32[..., X, R] -> [..., R, D].
+
+    `acc` is unnormalized (Σ exp(s - m) v), `m` the running max (-inf for a split that saw no
+    tile), `denom` the running sum. Rows that saw no key at all come out zero, not 0 / 0.
+    """
+    top = jnp.max(m, axis=-2, keepdims=True)  # [..., 1, R]
+    top = jnp.where(top == -jnp.inf, 0.0, top)
+    weight = jnp.exp(m - top)  # [..., X, R]; 0 for empty splits
+    total = jnp.sum(weight * denom, axis=-2)  # [..., R]
+    out = jnp.sum(weight[..., None] * acc, axis=-3)  # [..., R, D]
+    return out / jnp.where(total == 0.0, 1.0, total)[..., None]

@@ -10,6 +10,10 @@ power of two of at least 16 for `tl.dot`, extra rows are zero). A `(N, K)` grid 
 block's keys `[kv_lo, kv_hi)` in tiles of `num_kv_pages_per_block` pages: token slots come from
 the page table, K/V rows are gathered with masked pointer loads, and an online softmax runs in
 float32. Tiles wholly before the sliding window or past the causal limit are never visited.
+
+With `num_kv_splits > 1` (flash-decoding, for decode steps with long contexts) the grid is
+`(N, K, splits)`: each program walks its share of the block's tiles and leaves float32
+partials (unnormalized output, running max, running sum) that `combine_kv_splits` merges.
 """
 
 from __future__ import annotations
@@ -29,8 +33,11 @@ from pallas_kernels.ragged_paged_attention.reference import (
 )
 from pallas_kernels.ragged_paged_attention.schedule import (
     block_schedule,
+    combine_kv_splits,
     gather_query_blocks,
+    pick_num_kv_splits,
     scatter_query_blocks,
+    split_tile_range,
 )
 
 _MIN_DOT_ROWS = 16  # tl.dot needs M, N, K >= 16
@@ -43,21 +50,26 @@ class BlockSizes(NamedTuple):
     num_kv_pages_per_block: int  # pages per KV tile
     num_warps: int
     num_stages: int
+    num_kv_splits: int = 1  # programs sharing each block's KV range (flash-decoding)
 
 
-# (workload, head_dim) -> (query rows per block R, KV tokens per tile, warps, stages). Starting
-# points sized from Hopper's shared memory (two or three K/V tiles in flight), NOT yet measured:
-# `benchmarks/gpu_kernels.py` sweeps a few and prints the best. "decode": at most one query
-# token per sequence slot on average; "prefill": anything longer.
-TUNED_BLOCK_SIZES: dict[tuple[str, int], tuple[int, int, int, int]] = {
-    ("decode", 64): (16, 128, 4, 3),
-    ("decode", 128): (16, 64, 4, 3),
-    ("decode", 256): (16, 32, 4, 3),
-    ("prefill", 64): (64, 64, 4, 2),
-    ("prefill", 128): (64, 64, 4, 2),
-    ("prefill", 256): (32, 32, 8, 2),
+# (workload, head_dim) -> (query rows per block R, KV tokens per tile, warps, stages, split
+# target). Starting points sized from Hopper's shared memory (two or three K/V tiles in
+# flight), NOT yet measured: `benchmarks/gpu_kernels.py` sweeps them and prints the best as
+# lines for this table. "decode": at most one query token per sequence slot on average;
+# "prefill": anything longer. The split target is the grid programs a step aims for by
+# splitting each sequence's KV range (`pick_num_kv_splits`; 0: never split), so the split
+# count follows the batch: fewer splits for more sequences or KV heads.
+TUNED_BLOCK_SIZES: dict[tuple[str, int], tuple[int, int, int, int, int]] = {
+    ("decode", 64): (16, 128, 4, 3, 1024),
+    ("decode", 128): (16, 64, 4, 3, 1024),
+    ("decode", 256): (16, 32, 4, 3, 1024),
+    ("prefill", 64): (64, 64, 4, 2, 0),
+    ("prefill", 128): (64, 64, 4, 2, 0),
+    ("prefill", 256): (32, 32, 8, 2, 0),
 }
-_FALLBACK = (16, 32, 4, 2)
+_FALLBACK = (16, 32, 4, 2, 0)
+MIN_SPLIT_TOKENS = 256  # fewer keys per split than this cost more to combine than they save
 
 
 def pick_block_sizes(
@@ -72,11 +84,18 @@ def pick_block_sizes(
 ) -> BlockSizes:
     """Block sizes for a call's static shapes, from `TUNED_BLOCK_SIZES`."""
     workload = "decode" if num_tokens <= num_slots else "prefill"
-    rows, kv_tokens, warps, stages = TUNED_BLOCK_SIZES.get((workload, head_dim), _FALLBACK)
+    rows, kv_tokens, warps, stages, target = TUNED_BLOCK_SIZES.get((workload, head_dim), _FALLBACK)
     group = num_heads // num_kv_heads
     num_queries = max(1, min(rows // group, num_tokens))
     num_pages = max(1, min(kv_tokens // page_size, pages_per_seq))
-    return BlockSizes(num_queries, num_pages, warps, stages)
+    num_pages = 1 << (num_pages.bit_length() - 1)  # a tile is a power of two of tokens
+    splits = pick_num_kv_splits(
+        num_programs=num_slots * num_kv_heads,  # a decode step: at most one block per slot
+        target_programs=target,
+        max_kv_len=pages_per_seq * page_size,
+        min_split_tokens=max(MIN_SPLIT_TOKENS, num_pages * page_size),
+    )
+    return BlockSizes(num_queries, num_pages, warps, stages, splits)
 
 
 def _kernel(
@@ -88,11 +107,11 @@ def _kernel(
     q_ref,  # [R, D] this block's queries for one KV head; row r = token r // G, head r % G
     k_ref,  # [P * page_size, K, D] the page pool, one row per token slot
     v_ref,  # [P * page_size, K, D]
-    o_ref,  # [R, D]
-    *,
+    *out_refs,  # o [R, D]; split: acc f32[R, D], m f32[R], denom f32[R]
     group: int,
     page_size: int,
     kv_tile: int,
+    num_kv_splits: int,
     sm_scale: float,
     sliding_window: int | None,
     mask_value: float,
@@ -142,8 +161,15 @@ def _kernel(
         jnp.zeros((rows, head_dim), jnp.float32),
     )
     first, last = kv_lo_ref[n] // kv_tile, (kv_hi + kv_tile - 1) // kv_tile
+    if num_kv_splits > 1:
+        first, last = split_tile_range(first, last, pl.program_id(2), num_kv_splits)
+        m, denom, acc = lax.fori_loop(first, last, tile, init)
+        acc_ref, m_ref, denom_ref = out_refs
+        acc_ref[...], m_ref[...], denom_ref[...] = acc, m, denom
+        return
     _, denom, acc = lax.fori_loop(first, last, tile, init)
     # An empty block (or an unused row) saw no key: write zeros, not 0 / 0.
+    (o_ref,) = out_refs
     o_ref[...] = (acc / jnp.where(denom == 0.0, 1.0, denom)[:, None]).astype(o_ref.dtype)
 
 
@@ -172,6 +198,7 @@ def _check_shapes(q, k_pages, v_pages, page_indices, cu_q_lens):
         "num_kv_pages_per_block",
         "num_warps",
         "num_stages",
+        "num_kv_splits",
         "interpret",
     ),
 )
@@ -191,6 +218,7 @@ def ragged_paged_attention_triton(
     num_kv_pages_per_block: int | None = None,
     num_warps: int | None = None,
     num_stages: int | None = None,
+    num_kv_splits: int | None = None,
     interpret: bool = False,
 ) -> jax.Array:  # [T, H, D]
     """Causal attention of each query token over its own sequence's paged K/V, on GPU.
@@ -209,8 +237,9 @@ def ragged_paged_attention_triton(
         mask_value: score given to masked positions.
         num_queries_per_block: query tokens per block (one sequence per block).
         num_kv_pages_per_block: pages per KV tile; times page_size must be a power of two.
-        num_warps, num_stages: Triton launch parameters. Any block size left None is taken
-            from `pick_block_sizes`.
+        num_warps, num_stages: Triton launch parameters.
+        num_kv_splits: programs sharing each query block's KV tiles (flash-decoding; 1 is
+            one program per block). Any block size left None is taken from `pick_block_sizes`.
         interpret: run the kernel in Pallas interpret mode (on any backend, e.g. CPU).
 
     Returns:
@@ -235,6 +264,9 @@ def ragged_paged_attention_triton(
     if kv_tile & (kv_tile - 1) or kv_tile < _MIN_DOT_ROWS:
         raise ValueError(f"KV tile of {kv_tile} tokens must be a power of two >= {_MIN_DOT_ROWS}")
     rows = max(_MIN_DOT_ROWS, 1 << math.ceil(math.log2(block_q * group)))
+    splits = num_kv_splits or picked.num_kv_splits
+    if splits < 1:
+        raise ValueError(f"num_kv_splits must be at least 1, got {num_kv_splits}")
 
     seq, first_tok, q_count, q_start, kv_lo, kv_hi, block_start = block_schedule(
         cu_q_lens,
@@ -253,33 +285,55 @@ def ragged_paged_attention_triton(
         group=group,
         page_size=page_size,
         kv_tile=kv_tile,
+        num_kv_splits=splits,
         sm_scale=sm_scale,
         sliding_window=sliding_window,
         mask_value=mask_value,
     )
-    whole = pl.no_block_spec
-    block = pl.BlockSpec((None, None, rows, head_dim), lambda n, h: (n, h, 0, 0))
-    slots_shape = (num_pages * page_size, num_kv_heads, head_dim)
-    out = pl.pallas_call(
-        kernel,
-        grid=(num_blocks, num_kv_heads),
-        in_specs=[whole] * 5 + [block, whole, whole],
-        out_specs=block,
-        out_shape=jax.ShapeDtypeStruct(qb.shape, q.dtype),
-        compiler_params=pltriton.CompilerParams(
-            num_warps=num_warps or picked.num_warps, num_stages=num_stages or picked.num_stages
-        ),
-        interpret=interpret,
-        name="ragged_paged_attention_triton",
-    )(
-        seq,
-        q_start,
-        kv_lo,
-        kv_hi,
-        page_indices.astype(jnp.int32),
-        qb,
-        k_pages.reshape(slots_shape),
-        v_pages.reshape(slots_shape),
+    params = pltriton.CompilerParams(
+        num_warps=num_warps or picked.num_warps, num_stages=num_stages or picked.num_stages
     )
+    slots_shape = (num_pages * page_size, num_kv_heads, head_dim)
+    schedule = (seq, q_start, kv_lo, kv_hi, page_indices.astype(jnp.int32))
+    pools = (k_pages.reshape(slots_shape), v_pages.reshape(slots_shape))
+    out = _launch(kernel, schedule, qb, pools, splits, params, interpret)  # [N, K, R, D]
     out = out[:, :, : block_q * group].reshape(num_blocks, num_kv_heads, block_q, group, head_dim)
     return scatter_query_blocks(out, cu_q_lens, num_seqs, block_start, num_tokens=num_tokens)
+
+
+def _launch(kernel, schedule, qb, pools, num_kv_splits, params, interpret):
+    """Runs the kernel over `(N, K)` (or `(N, K, splits)`, then combined): [N, K, R, D]."""
+    num_blocks, num_kv_heads, rows, head_dim = qb.shape
+    whole = pl.no_block_spec
+    call = functools.partial(
+        pl.pallas_call,
+        kernel,
+        compiler_params=params,
+        interpret=interpret,
+        name="ragged_paged_attention_triton",
+    )
+    if num_kv_splits == 1:
+        block = pl.BlockSpec((None, None, rows, head_dim), lambda n, h: (n, h, 0, 0))
+        return call(
+            grid=(num_blocks, num_kv_heads),
+            in_specs=[whole] * 5 + [block, whole, whole],
+            out_specs=block,
+            out_shape=jax.ShapeDtypeStruct(qb.shape, qb.dtype),
+        )(*schedule, qb, *pools)
+    partial = (num_blocks, num_kv_heads, num_kv_splits, rows)
+    acc, m, denom = call(
+        grid=(num_blocks, num_kv_heads, num_kv_splits),
+        in_specs=[whole] * 5
+        + [pl.BlockSpec((None, None, rows, head_dim), lambda n, h, x: (n, h, 0, 0)), whole, whole],
+        out_specs=[
+            pl.BlockSpec((None, None, None, rows, head_dim), lambda n, h, x: (n, h, x, 0, 0)),
+            pl.BlockSpec((None, None, None, rows), lambda n, h, x: (n, h, x, 0)),
+            pl.BlockSpec((None, None, None, rows), lambda n, h, x: (n, h, x, 0)),
+        ],
+        out_shape=[
+            jax.ShapeDtypeStruct((*partial, head_dim), jnp.float32),
+            jax.ShapeDtypeStruct(partial, jnp.float32),
+            jax.ShapeDtypeStruct(partial, jnp.float32),
+        ],
+    )(*schedule, qb, *pools)
+    return combine_kv_splits(acc, m, denom).astype(qb.dtype)

@@ -19,8 +19,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from pallas_kernels.ragged_paged_attention import mosaic_gpu
 from pallas_kernels.ragged_paged_attention.mosaic_gpu import ragged_paged_attention_mosaic_gpu
-from pallas_kernels.ragged_paged_attention.triton import ragged_paged_attention_triton
+from pallas_kernels.ragged_paged_attention.schedule import pick_num_kv_splits
+from pallas_kernels.ragged_paged_attention.triton import (
+    pick_block_sizes,
+    ragged_paged_attention_triton,
+)
 from tests.pallas_kernels.rpa_cases import make_ragged_batch
 
 # JAX 0.11 warns whenever it lowers a Pallas Triton kernel for a GPU.
@@ -139,6 +144,75 @@ def test_triton_interpret_prefill_blocks_and_window_of_one():
         check(out, batch, jnp.float32, 0.125, window)
 
 
+SPLIT_CASES = [
+    # One-page tiles: up to 7 tiles a sequence, so 16 splits leave most splits empty.
+    dict(page_size=16, group=2, head_dim=64, workload="decode", dtype=jnp.float32, window=None),
+    # Several query blocks per sequence, a window, rows whose share of a split is all masked.
+    dict(page_size=16, group=4, head_dim=64, workload="mixed", dtype=jnp.bfloat16, window=9),
+]
+
+
+@pytest.mark.cpu
+@pytest.mark.parametrize("splits", [1, 2, 4, 16])
+@pytest.mark.parametrize("case", SPLIT_CASES, ids=case_id)
+def test_triton_interpret_kv_splits(case, splits):
+    """Split-KV partials, combined, match the oracle: 1, 2, 4 and more splits than tiles."""
+    batch = build(case, seed=7 + splits)
+    sm_scale = case["head_dim"] ** -0.5
+    out = ragged_paged_attention_triton(
+        **batch.inputs, sm_scale=sm_scale, sliding_window=case["window"],
+        num_queries_per_block=4, num_kv_pages_per_block=1, num_kv_splits=splits, interpret=True,
+    )  # fmt: skip
+    check(out, batch, case["dtype"], sm_scale, case["window"])
+
+
+@pytest.mark.cpu
+def test_triton_interpret_kv_splits_with_infinite_mask_and_empty_slots():
+    """A -inf mask value and splits with no tile give zeros or the oracle, never NaN."""
+    batch = make_ragged_batch(
+        np.random.default_rng(3), [(40, 1), (16, 0), (3, 1)], page_size=16, num_heads=4,
+        num_kv_heads=2, head_dim=64, pad_tokens=2, pad_seqs=2,
+    )  # fmt: skip
+    out = ragged_paged_attention_triton(
+        **batch.inputs, sm_scale=0.125, mask_value=-np.inf, num_kv_pages_per_block=1,
+        num_kv_splits=8, interpret=True,
+    )  # fmt: skip
+    check(out, batch, jnp.float32, 0.125)
+
+
+@pytest.mark.parametrize(
+    ("num_programs", "target", "max_kv_len", "expected"),
+    [
+        (256, 1024, 4096, 4),  # a decode batch: split to reach the target
+        (272, 1024, 4096, 4),  # not a power of two of programs: round the splits up
+        (256, 1024, 512, 2),  # short contexts: at least 256 keys a split
+        (256, 1024, 100, 1),
+        (2048, 1024, 4096, 1),  # enough programs already
+        (256, 0, 4096, 1),  # a table entry that never splits
+    ],
+)
+def test_pick_num_kv_splits(num_programs, target, max_kv_len, expected):
+    splits = pick_num_kv_splits(
+        num_programs=num_programs, target_programs=target, max_kv_len=max_kv_len,
+        min_split_tokens=256,
+    )  # fmt: skip
+    assert splits == expected
+
+
+def test_decode_picks_split_kv_and_prefill_does_not():
+    """So `test_lowers_for_cuda`'s decode-like shape lowers the split path of both kernels."""
+    shape = dict(num_kv_heads=8, head_dim=128, page_size=16, pages_per_seq=64)
+    assert pick_block_sizes(**shape, num_heads=32, num_tokens=64, num_slots=64).num_kv_splits == 2
+    assert pick_block_sizes(**shape, num_heads=32, num_tokens=256, num_slots=4).num_kv_splits == 1
+    assert mosaic_gpu.pick_block_sizes(**shape, num_tokens=64, num_slots=64).num_kv_splits == 2
+    assert mosaic_gpu.pick_block_sizes(**shape, num_tokens=256, num_slots=4).num_kv_splits == 1
+
+
+def test_triton_tile_stays_a_power_of_two_when_the_table_is_cut_to_the_page_table():
+    shape = dict(num_heads=8, num_kv_heads=2, head_dim=64, page_size=16, pages_per_seq=6)
+    assert pick_block_sizes(**shape, num_tokens=6, num_slots=10).num_kv_pages_per_block == 4
+
+
 MOSAIC_CASES = [
     dict(page_size=16, group=8, head_dim=64, workload="mixed", dtype=jnp.bfloat16, window=None),
     dict(page_size=32, group=4, head_dim=128, workload="decode", dtype=jnp.bfloat16, window=9),
@@ -156,6 +230,18 @@ def test_mosaic_gpu_interpret(case):
         **batch.inputs, sm_scale=sm_scale, sliding_window=case["window"], interpret=True
     )
     check(out, batch, case["dtype"], sm_scale, case["window"])
+
+
+@pytest.mark.cpu
+@pytest.mark.parametrize("splits", [2, 4])
+def test_mosaic_gpu_interpret_kv_splits(splits):
+    """Normalized partials and their log-sum-exp, combined; 4 splits exceed the 2 tiles."""
+    case = dict(page_size=16, group=4, head_dim=64, workload="mixed", dtype=jnp.bfloat16, window=9)
+    batch = build(case, seed=13 + splits)
+    out = ragged_paged_attention_mosaic_gpu(
+        **batch.inputs, sm_scale=0.125, sliding_window=9, num_kv_splits=splits, interpret=True
+    )
+    check(out, batch, jnp.bfloat16, 0.125, 9)
 
 
 @pytest.mark.cpu

@@ -313,3 +313,20 @@ def test_mosaic_gpu_compiled(case):
         **batch.inputs, sm_scale=sm_scale, sliding_window=case["window"]
     )
     check(out, batch, case["dtype"], sm_scale, case["window"])
+
+
+@pytest.mark.cuda
+@on_gpu
+@pytest.mark.parametrize("case", GPU_CASES[:2], ids=case_id)
+def test_kv_splits_compiled(case):
+    """Split-KV compiled: Triton on any GPU, Mosaic GPU on Hopper or newer."""
+    batch = build(case, seed=23)
+    sm_scale = case["head_dim"] ** -0.5
+    kernels = [ragged_paged_attention_triton]
+    if float(jax.devices()[0].compute_capability) >= 9.0:
+        kernels.append(ragged_paged_attention_mosaic_gpu)
+    for kernel in kernels:
+        out = kernel(
+            **batch.inputs, sm_scale=sm_scale, sliding_window=case["window"], num_kv_splits=4
+        )
+        check(out, batch, case["dtype"], sm_scale, case["window"])

@@ -101,7 +101,10 @@ def _one(emit, impl, case: Case, copy_bw, tunables: dict) -> float | None:
 
 
 def time_kv_write(emit, copy_bw, *, smoke: bool) -> None:
-    """A 1B-shaped decode step's KV write (64 tokens into 16 layers' pools), as the model does."""
+    """One layer's KV write of a 1B-shaped decode step (64 tokens into the 16 layers' pools).
+
+    As the model does it: slots count over all layers' pages; a step writes once a layer.
+    """
     layers, pages, page_size, kv_heads, head_dim = (
         (2, 64, 16, 2, 16) if smoke else (16, 8321, 16, 8, 64)
     )
@@ -127,4 +130,5 @@ def time_kv_write(emit, copy_bw, *, smoke: bool) -> None:
     note = f"{written / 1e3:.0f} kB written into {pool_bytes / 1e9:.3g} GB of pools"
     if copy_bw:  # a scatter that is not in place copies both pools: read + write
         note += f"; copying them would take {2 * pool_bytes / (copy_bw * 1e9) * 1e3:.3g} ms"
-    emit.row(section="kv_write", case=f"scatter {tokens} tokens", status="ok", ms=ms, note=note)
+    case = f"scatter {tokens} tokens, 1 of {layers} layers"
+    emit.row(section="kv_write", case=case, status="ok", ms=ms, note=note)

@@ -52,6 +52,7 @@ def instrument(llm: LLM) -> None:
     engine_mod.pack_sampling = timed("sampling_rows", engine_mod.pack_sampling)
     runner_mod.pack_step = timed("pack_step", runner_mod.pack_step)
     runner_mod.pad_rows = timed("pad_rows", runner_mod.pad_rows)
+    runner_mod.pack_tree = timed("pack_tree", runner_mod.pack_tree)
     runner._put = timed("device_put", runner._put)
 
     def run(step, *args, **static):
@@ -99,7 +100,8 @@ def host_breakdown(llm: LLM, steps: int) -> None:
     med = {k: statistics.median(v) * 1e3 for k, v in PHASES.items()}
     wall = statistics.median(walls) * 1e3
     inside = med["execute"] - sum(
-        med.get(k, 0) for k in ("pack_step", "pad_rows", "device_put", "dispatch", "device_wait")
+        med.get(k, 0)
+        for k in ("pack_step", "pad_rows", "pack_tree", "device_put", "dispatch", "device_wait")
     )
     outside = wall - med["execute"] - med["schedule"] - med.get("sampling_rows", 0)
     rows = [
@@ -109,6 +111,7 @@ def host_breakdown(llm: LLM, steps: int) -> None:
             "sampling_rows",
             "pack_step",
             "pad_rows",
+            "pack_tree",
             "device_put",
             "dispatch",
             "device_wait",

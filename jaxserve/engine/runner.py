@@ -30,6 +30,7 @@ from jaxserve.engine.packing import (
     pad_rows,
 )
 from jaxserve.engine.sampling_rows import SampledTokens, pack_sampling
+from jaxserve.engine.transfer import TreeLayout, pack_tree, unpack_tree
 from jaxserve.model.attention import make_attention_op
 from jaxserve.model.batch import StepBatch, StepInput
 from jaxserve.model.config import ModelConfig
@@ -52,8 +53,9 @@ def _logits_step(params, kv_cache, batch, *, cfg, make_attention, matmul, block_
 
 
 def _sampling_step(
-    params, kv_cache, step: StepInput, *, cfg, make_attention, matmul, mode, block_q
+    params, kv_cache, buffers, *, layout: TreeLayout, cfg, make_attention, matmul, mode, block_q
 ):
+    step: StepInput = unpack_tree(buffers, layout)
     attention = make_attention(block_q=block_q)
     batch = step.batch
     hidden, kv_cache = forward(params, kv_cache, batch, cfg=cfg, attention=attention, matmul=matmul)
@@ -108,7 +110,7 @@ class ModelRunner:
             functools.partial(
                 _sampling_step, cfg=cfg, make_attention=make_attention, matmul=matmul
             ),
-            static_argnames=("mode", "block_q"),
+            static_argnames=("layout", "mode", "block_q"),
             donate_argnums=1,
             out_shardings=(replicated(mesh), kv_out),
         )
@@ -183,7 +185,8 @@ class ModelRunner:
         return SampledTokens(*fields)
 
     def _step_input(self, chunks, sampling, mode):
-        """The step's `StepInput` on the mesh (one transfer) and its packed batch."""
+        """The step's `StepInput` on the mesh (one buffer per dtype), its layout, and its
+        packed batch."""
         packed = pack_step(chunks, self.page_size, self.pages_per_seq)
         rows = None
         if mode.uses_sampling_rows:
@@ -191,17 +194,18 @@ class ModelRunner:
         targets = None
         if mode.prompt_logprobs is not None:
             targets = pack_prompt_targets(chunks, len(packed.token_ids), self.cfg.vocab_size)
-        step = StepInput(StepBatch(**packed.arrays()), rows, targets)
-        return self._put(step), packed
+        buffers, layout = pack_tree(StepInput(StepBatch(**packed.arrays()), rows, targets))
+        return self._put(buffers), layout, packed
 
     def _execute(self, chunks, sampling, mode) -> SampledTokens:
-        step, packed = self._step_input(chunks, sampling, mode)
+        buffers, layout, packed = self._step_input(chunks, sampling, mode)
         n = len(chunks)
         (out, prompt), self.kv_cache = self._run(
             self._sample_step,
             self.params,
             self.kv_cache,
-            step,
+            buffers,
+            layout=layout,
             mode=mode,
             block_q=_block_q(chunks),
         )
@@ -228,12 +232,13 @@ class ModelRunner:
             packed = pack_padding(num_tokens, num_slots, self.pages_per_seq, self.page_size)
             sampling, mode = pack_sampling([], num_slots, vocab, [])
             rows = SamplingBatch(**sampling) if mode.uses_sampling_rows else None
-            step = self._put(StepInput(StepBatch(**packed.arrays()), rows, None))
+            buffers, layout = pack_tree(StepInput(StepBatch(**packed.arrays()), rows, None))
             self._executable(  # compiled or loaded, not run: the cache stays as it is
                 self._sample_step,
                 self.params,
                 self.kv_cache,
-                step,
+                self._put(buffers),
+                layout=layout,
                 mode=mode,
                 block_q=1 if decode else PREFILL_BLOCK_Q,
             )

@@ -239,8 +239,9 @@ def test_mosaic_gpu_interpret_kv_splits(splits):
     case = dict(page_size=16, group=4, head_dim=64, workload="mixed", dtype=jnp.bfloat16, window=9)
     batch = build(case, seed=13 + splits)
     out = ragged_paged_attention_mosaic_gpu(
-        **batch.inputs, sm_scale=0.125, sliding_window=9, num_kv_splits=splits, interpret=True
-    )
+        **batch.inputs, sm_scale=0.125, sliding_window=9, num_kv_pages_per_block=4,
+        num_kv_splits=splits, interpret=True,
+    )  # fmt: skip
     check(out, batch, jnp.bfloat16, 0.125, 9)
 
 

@@ -22,6 +22,7 @@ from platforms.attention import (
     with_available_attention,
 )
 from platforms.base import AttentionImpl, MatmulImpl, Platform, PlatformKind
+from platforms.huge_pages import back_with_huge_pages
 from platforms.matmul import matmul_kernel, preferred_compute_dtype, weight_dtype
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "Platform",
     "PlatformKind",
     "attention_fn",
+    "back_with_huge_pages",
     "detect",
     "matmul_kernel",
     "platform_kind",

@@ -78,8 +78,18 @@ def test_sampling_controls_change_the_reply(pages):
     server.wait_idle()
 
 
-def test_cancel_aborts_the_engine_request(pages):
+def test_cancel_aborts_the_engine_request(pages, monkeypatch):
     server, client = pages
+    # Steps of 20 ms: the 50 tokens take a second, so the cancel lands mid-generation however
+    # fast the tiny model runs on this machine.
+    engine = server.llm.engine
+    step = engine.step
+
+    def slow_step():
+        time.sleep(0.02)
+        return step()
+
+    monkeypatch.setattr(engine, "step", slow_step)
     before = aborted(server)
     job = client.submit("the", 1.0, 1.0, 0, 50, 3, "", True, api_name="/complete")
     deadline = time.monotonic() + 30

@@ -17,8 +17,8 @@ import pytest
 
 pytest.importorskip("selenium", reason="selenium is not installed")
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver as Driver
 
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

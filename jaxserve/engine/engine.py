@@ -120,6 +120,11 @@ class Engine:
     ) -> Request:
         """Validates and queues one request; raises `ValueError` naming what is wrong."""
         _check_supported(params)
+        if priority and self.scheduler.policy != "priority":
+            raise ValueError(
+                f"priority {priority} needs the 'priority' scheduling policy; this engine "
+                "serves first come, first served"
+            )
         if params.stop and self.tokenizer is None:
             raise ValueError("stop strings need a tokenizer; this engine has none")
         ids = [int(t) for t in prompt_token_ids]

@@ -39,6 +39,8 @@ class SequenceSpec:
     prompt_token_ids: list[int]
     params: SamplingParams
     prompt: str | None = None
+    priority: int = 0
+    cache_salt: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +56,8 @@ class SequenceUpdate:
     num_prompt_tokens: int
     num_cached_tokens: int
     num_output_tokens: int  # so far
+    # Of the prompt's tokens (None for the first), on a sequence's first update, if asked for.
+    prompt_logprobs: list[dict[int, Logprob] | None] | None = None
 
 
 class RequestRejected(ValueError):
@@ -257,6 +261,8 @@ class AsyncEngine:
                         spec.params,
                         prompt=spec.prompt,
                         request_id=group.request_id(index),
+                        priority=spec.priority,
+                        cache_salt=spec.cache_salt,
                     )
                     added.append(_Tracked(group, index, request))
             except ValueError as e:
@@ -337,6 +343,7 @@ class AsyncEngine:
         if stops and not request.finished:  # a stop string may still cut the tail
             visible = max(visible - max(len(s) for s in stops) + 1, tracked.sent_text)
         wants_logprobs = request.params.logprobs is not None
+        first = tracked.sent_tokens == 0 and request.params.prompt_logprobs is not None
         update = SequenceUpdate(
             index=tracked.index,
             text=text[tracked.sent_text : visible],
@@ -347,6 +354,7 @@ class AsyncEngine:
             num_prompt_tokens=request.num_prompt_tokens,
             num_cached_tokens=request.num_cached_tokens,
             num_output_tokens=len(request.output_token_ids),
+            prompt_logprobs=list(request.prompt_logprobs) if first else None,
         )
         tracked.sent_tokens += len(new_tokens)
         tracked.sent_text = visible

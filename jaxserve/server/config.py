@@ -25,6 +25,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "attention_backend": ATTENTION_BACKENDS,
     "dtype": DTYPES,
     "log_level": LOG_LEVELS,
+    "scheduling_policy": ("fcfs", "priority"),
 }
 MEMORY_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
 MEMORY_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
@@ -50,6 +51,7 @@ class ServerConfig:
     page_size: int | None = None
     kv_cache_memory: int | str | None = None
     enable_prefix_caching: bool = True
+    scheduling_policy: str = "fcfs"
     tensor_parallel_size: int = 1
     attention_backend: str = "auto"
     seed: int = 0
@@ -101,6 +103,7 @@ class ServerConfig:
                 None if self.kv_cache_memory is None else parse_memory(self.kv_cache_memory)
             ),
             "enable_prefix_caching": self.enable_prefix_caching,
+            "scheduling_policy": self.scheduling_policy,
             "tensor_parallel_size": self.tensor_parallel_size,
             "attention_backend": self.attention_backend,
             "seed": self.seed,

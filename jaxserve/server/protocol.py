@@ -29,6 +29,7 @@ SERVER_BOUNDS = {
     "n": dataclasses.replace(BOUNDS["n"], le=MAX_N),
     "logprobs": Bound(ge=0, le=MAX_LOGPROBS),
     "top_logprobs": Bound(ge=0, le=MAX_LOGPROBS),
+    "prompt_logprobs": Bound(ge=0, le=MAX_LOGPROBS),
     "logit_bias": Bound(ge=-100, le=100),
     "best_of": Bound(ge=1, le=1, note="n gives several samples"),
 }
@@ -67,6 +68,9 @@ RepetitionPenalty = Annotated[float, _within("repetition_penalty")]
 Logprobs = Annotated[int, _within("logprobs"), WHOLE]
 BestOf = Annotated[int, _within("best_of"), WHOLE]
 TopLogprobs = Annotated[int, _within("top_logprobs"), WHOLE]
+PromptLogprobs = Annotated[int, _within("prompt_logprobs"), WHOLE]
+Priority = Annotated[int, Field(ge=-(2**31), le=2**31 - 1), WHOLE]
+TruncatePromptTokens = Annotated[int, Field(ge=-1), WHOLE]
 ModelName = Annotated[str, Served("model_name")]
 MinTokens = Annotated[int, _within("min_tokens"), WHOLE, Served("max_tokens")]
 
@@ -74,12 +78,6 @@ MinTokens = Annotated[int, _within("min_tokens"), WHOLE, Served("max_tokens")]
 STREAM_OPTIONS_NEED_STREAM: dict[str, Any] = {
     "if": {"properties": {"stream_options": {"type": "object"}}, "required": ["stream_options"]},
     "then": {"properties": {"stream": {"const": True}}, "required": ["stream"]},
-}
-NO_ECHO_WITH_LOGPROBS: dict[str, Any] = {
-    "not": {
-        "properties": {"echo": {"const": True}, "logprobs": {"type": "integer"}},
-        "required": ["echo", "logprobs"],
-    }
 }
 TOP_LOGPROBS_NEED_LOGPROBS: dict[str, Any] = {
     "if": {"properties": {"top_logprobs": {"type": "integer"}}, "required": ["top_logprobs"]},
@@ -132,6 +130,21 @@ class SamplingBody(RequestBody):
     stop_token_ids: list[TokenId] | None = None
     skip_special_tokens: bool | None = None
     include_stop_str_in_output: bool | None = None
+    # The log-probability of every prompt token after the first, and its `prompt_logprobs`
+    # most likely alternatives (vLLM's `prompt_logprobs` in the response).
+    prompt_logprobs: PromptLogprobs | None = None
+    priority: Priority | None = None
+    cache_salt: NonEmpty | None = None
+    # Keep only the prompt's last this many tokens (-1: as many as max_model_len allows).
+    truncate_prompt_tokens: TruncatePromptTokens | None = None
+
+    def prompt_budget(self) -> int | None:
+        if self.truncate_prompt_tokens == 0:
+            raise BadRequest(
+                "truncate_prompt_tokens must be -1 or at least 1, got 0",
+                param="truncate_prompt_tokens",
+            )
+        return self.truncate_prompt_tokens
 
     def output_limit(self) -> int | None:
         raise NotImplementedError
@@ -175,7 +188,7 @@ class CompletionRequest(SamplingBody):
     """`POST /v1/completions`."""
 
     model_config = ConfigDict(
-        json_schema_extra={"allOf": [STREAM_OPTIONS_NEED_STREAM, NO_ECHO_WITH_LOGPROBS]}
+        json_schema_extra={"allOf": [STREAM_OPTIONS_NEED_STREAM]}
     )
 
     prompt: (
@@ -195,6 +208,15 @@ class CompletionRequest(SamplingBody):
 
     def num_logprobs(self) -> int | None:
         return self.logprobs
+
+    def to_sampling_params(self) -> SamplingParams:
+        """With `echo` and `logprobs`, the prompt's tokens get logprobs too (as the legacy
+        completions API scores a text: lm-evaluation-harness's log-likelihood requests)."""
+        params = super().to_sampling_params()
+        if self.echo and self.logprobs is not None:
+            wanted = max(self.logprobs, self.prompt_logprobs or 0)
+            params = dataclasses.replace(params, prompt_logprobs=wanted)
+        return params
 
 
 class TextPart(Strict):
@@ -313,6 +335,10 @@ class GenerationRequest:
     include_usage: bool
     continuous_usage: bool = False
     echo: bool = False
+    prompt_logprobs: int | None = None  # as asked: the response carries `prompt_logprobs`
+    priority: int = 0
+    cache_salt: str | None = None
+    truncate_prompt_tokens: int | None = None  # -1: to max_model_len
     messages: list[dict[str, str]] | None = None
     add_generation_prompt: bool = True
 
@@ -320,8 +346,6 @@ class GenerationRequest:
 def parse_completion(body: Any, *, limits: ServedLimits) -> GenerationRequest:
     """`POST /v1/completions`."""
     request: CompletionRequest = parse(CompletionRequest, body, limits)
-    if request.echo and request.logprobs is not None:
-        raise BadRequest("echo together with logprobs is not supported", param="echo")
     prompt = request.prompt
     single = isinstance(prompt, str) or isinstance(prompt[0], int)
     prompts: list[Any] = [prompt] if single else list(prompt)
@@ -333,6 +357,10 @@ def parse_completion(body: Any, *, limits: ServedLimits) -> GenerationRequest:
         include_usage=request.include_usage(),
         continuous_usage=request.continuous_usage(),
         echo=bool(request.echo),
+        prompt_logprobs=request.prompt_logprobs,
+        priority=request.priority or 0,
+        cache_salt=request.cache_salt,
+        truncate_prompt_tokens=request.prompt_budget(),
     )
 
 
@@ -346,6 +374,10 @@ def parse_chat(body: Any, *, limits: ServedLimits) -> GenerationRequest:
         stream=bool(request.stream),
         include_usage=request.include_usage(),
         continuous_usage=request.continuous_usage(),
+        prompt_logprobs=request.prompt_logprobs,
+        priority=request.priority or 0,
+        cache_salt=request.cache_salt,
+        truncate_prompt_tokens=request.prompt_budget(),
         messages=[m.for_template() for m in request.messages],
         add_generation_prompt=request.add_generation_prompt is not False,
     )

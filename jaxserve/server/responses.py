@@ -31,8 +31,11 @@ class Choice:
     finish_reason: str | None = None
     stop_reason: int | str | None = None
     num_cached_tokens: int = 0
+    prompt_logprobs: list[dict[int, Logprob] | None] | None = None
 
     def add(self, update: SequenceUpdate) -> None:
+        if update.prompt_logprobs is not None:
+            self.prompt_logprobs = update.prompt_logprobs
         self.text += update.text
         self.token_ids += update.token_ids
         self.logprobs += update.logprobs or []
@@ -102,23 +105,77 @@ def chat_logprobs(
 
 
 def completion_logprobs(
-    token_ids: list[int], entries: list[dict[int, Logprob]], decode: TokenDecoder, offset: int
+    token_ids: list[int],
+    entries: list[dict[int, Logprob] | None],
+    decode: TokenDecoder,
+    offset: int,
+    top: int | None = None,
 ) -> JSON:
-    """`choices[i].logprobs` of a text completion (the legacy parallel-lists shape)."""
+    """`choices[i].logprobs` of a text completion (the legacy parallel-lists shape).
+
+    An entry of None (a prompt's first token, which nothing predicts) gives null logprobs.
+    `top`: the most alternatives an entry lists besides its own token (None: all it holds).
+    """
     tokens = [decode(t) for t in token_ids]
     offsets = []
     for text in tokens:
         offsets.append(offset)
         offset += len(text)
+
+    def alternatives(token: int, entry: dict[int, Logprob]) -> JSON:
+        ranked = _ranked(entry, len(entry) if top is None else top)
+        if all(t != token for t, _ in ranked):
+            ranked.append((token, entry[token]))
+        return {decode(t): lp.logprob for t, lp in ranked}
+
+    pairs = list(zip(token_ids, entries, strict=True))
     return {
         "tokens": tokens,
-        "token_logprobs": [e[t].logprob for t, e in zip(token_ids, entries, strict=True)],
-        "top_logprobs": [
-            {decode(t): lp.logprob for t, lp in sorted(e.items(), key=lambda i: i[1].rank)}
-            for e in entries
-        ],
+        "token_logprobs": [None if e is None else e[t].logprob for t, e in pairs],
+        "top_logprobs": [None if e is None else alternatives(t, e) for t, e in pairs],
         "text_offset": offsets,
     }
+
+
+def echo_logprobs(
+    prompt_ids: list[int],
+    prompt_entries: list[dict[int, Logprob] | None],
+    token_ids: list[int],
+    entries: list[dict[int, Logprob]],
+    top: int,
+    decode: TokenDecoder,
+    prefix: str,
+) -> JSON:
+    """The legacy `logprobs` of an echoed completion: the prompt's tokens, then the output's.
+
+    The prompt's offsets run from 0; the output's from the end of the echoed text `prefix`.
+    """
+    prompt = completion_logprobs(prompt_ids, prompt_entries, decode, 0, top)
+    output = completion_logprobs(token_ids, entries, decode, len(prefix), top)
+    return {key: prompt[key] + output[key] for key in prompt}
+
+
+def padded(entries: list | None, length: int) -> list:
+    """`entries` cut or padded with None to `length` (a sequence aborted mid-prompt has fewer)."""
+    entries = list(entries or [])[:length]
+    return entries + [None] * (length - len(entries))
+
+
+def prompt_logprobs_field(
+    entries: list[dict[int, Logprob] | None] | None, decode: TokenDecoder
+) -> list[JSON | None] | None:
+    """vLLM's `prompt_logprobs`: per prompt token, {token id: {logprob, rank, decoded_token}}."""
+    if entries is None:
+        return None
+    return [
+        None
+        if entry is None
+        else {
+            str(token): {"logprob": lp.logprob, "rank": lp.rank, "decoded_token": decode(token)}
+            for token, lp in sorted(entry.items(), key=lambda item: item[1].rank)
+        }
+        for entry in entries
+    ]
 
 
 def chat_choice(choice: Choice, top: int | None, decode: TokenDecoder) -> JSON:
@@ -134,19 +191,36 @@ def chat_choice(choice: Choice, top: int | None, decode: TokenDecoder) -> JSON:
 
 
 def completion_choice(
-    choice: Choice, logprobs: int | None, decode: TokenDecoder, prefix: str = ""
+    choice: Choice,
+    logprobs: int | None,
+    decode: TokenDecoder,
+    prefix: str = "",
+    *,
+    prompt_ids: list[int] | None = None,
+    prompt_logprobs: int | None = None,
 ) -> JSON:
-    return {
+    """One choice of a completion. `prefix`: the echoed prompt text; with `prompt_ids` too
+    (echo with logprobs), `logprobs` covers the prompt's tokens before the output's.
+    `prompt_logprobs`: as the request asked, adding vLLM's `prompt_logprobs` list."""
+    out = {
         "index": choice.index,
         "text": prefix + choice.text,
-        "logprobs": (
-            None
-            if logprobs is None
-            else completion_logprobs(choice.token_ids, choice.logprobs, decode, len(prefix))
-        ),
+        "logprobs": None,
         "finish_reason": choice.finish_reason,
         "stop_reason": choice.stop_reason,
     }
+    if logprobs is not None and prompt_ids is not None:
+        entries = padded(choice.prompt_logprobs, len(prompt_ids))
+        out["logprobs"] = echo_logprobs(
+            prompt_ids, entries, choice.token_ids, choice.logprobs, logprobs, decode, prefix
+        )
+    elif logprobs is not None:
+        out["logprobs"] = completion_logprobs(
+            choice.token_ids, choice.logprobs, decode, len(prefix)
+        )
+    if prompt_logprobs is not None:
+        out["prompt_logprobs"] = prompt_logprobs_field(choice.prompt_logprobs, decode)
+    return out
 
 
 def chat_delta(update: SequenceUpdate, top: int | None, decode: TokenDecoder) -> JSON:

@@ -17,7 +17,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from jaxserve.sampling_params import SamplingParams
 from jaxserve.server import responses
 from jaxserve.server.async_engine import (
     AsyncEngine,
@@ -80,7 +79,7 @@ class OpenAIServing:
         envelope = responses.Envelope(
             f"cmpl-{uuid.uuid4().hex}", "text_completion", self.model_name
         )
-        stream = await self.submit(prompts, parsed.params)
+        stream = await self.submit(prompts, parsed)
         n = parsed.params.n
         echoes = [
             (text if text is not None else self.tokenizer.decode(ids)) if parsed.echo else ""
@@ -89,15 +88,24 @@ class OpenAIServing:
         ]
         num_prompt_tokens = sum(len(ids) for _, ids in prompts)
         if parsed.stream:
+            prompt_ids = [ids for _, ids in prompts for _ in range(n)]
             return self._streaming(
-                stream, self._completion_chunks(stream, envelope, parsed, echoes)
+                stream, self._completion_chunks(stream, envelope, parsed, echoes, prompt_ids)
             )
         choices = await _gather(stream, len(echoes), request)
+        scored = _echo_scored(parsed)
         return JSONResponse(
             envelope.body(
                 [
-                    responses.completion_choice(c, parsed.params.logprobs, self.decode, echo)
-                    for c, echo in zip(choices, echoes, strict=True)
+                    responses.completion_choice(
+                        c,
+                        parsed.params.logprobs,
+                        self.decode,
+                        echoes[c.index],
+                        prompt_ids=prompts[c.index // n][1] if scored else None,
+                        prompt_logprobs=parsed.prompt_logprobs,
+                    )
+                    for c in choices
                 ],
                 usage=_usage(choices, num_prompt_tokens, n),
             )
@@ -110,7 +118,7 @@ class OpenAIServing:
         envelope = responses.Envelope(
             f"chatcmpl-{uuid.uuid4().hex}", "chat.completion", self.model_name
         )
-        stream = await self.submit([prompt], parsed.params)
+        stream = await self.submit([prompt], parsed)
         n = parsed.params.n
         top = parsed.params.logprobs
         if parsed.stream:
@@ -119,19 +127,38 @@ class OpenAIServing:
                 stream, self._chat_chunks(stream, chunk_envelope, parsed, n, len(prompt[1]))
             )
         choices = await _gather(stream, n, request)
+        extra = {}
+        if parsed.prompt_logprobs is not None:  # vLLM's: one list for the call's one prompt
+            extra["prompt_logprobs"] = responses.prompt_logprobs_field(
+                choices[0].prompt_logprobs, self.decode
+            )
         return JSONResponse(
             envelope.body(
                 [responses.chat_choice(c, top, self.decode) for c in choices],
                 usage=_usage(choices, len(prompt[1]), n),
+                **extra,
             )
         )
 
     def completion_prompts(self, parsed: GenerationRequest) -> list[Prompt]:
         """The prompts of a parsed completion request, each as (text, token ids)."""
         return [
-            (p, self.tokenizer.encode(p)) if isinstance(p, str) else (None, p)
+            self._truncated(
+                (p, self.tokenizer.encode(p)) if isinstance(p, str) else (None, p), parsed
+            )
             for p in parsed.prompts
         ]
+
+    def _truncated(self, prompt: Prompt, parsed: GenerationRequest) -> Prompt:
+        """`prompt` cut to its last `truncate_prompt_tokens` tokens (its text then goes: an
+        echo decodes the tokens kept)."""
+        budget = parsed.truncate_prompt_tokens
+        if budget == -1:
+            budget = self.limits.max_model_len - 1
+        ids = prompt[1]
+        if budget is None or len(ids) <= budget:
+            return prompt
+        return None, ids[len(ids) - budget :]
 
     def render_chat(self, parsed: GenerationRequest) -> Prompt:
         """The prompt of a parsed chat request: its messages through the chat template."""
@@ -146,12 +173,17 @@ class OpenAIServing:
                 f"the chat template rejected the messages: {e}", param="messages"
             ) from None
         # The template already holds any BOS token; encoding must not add another.
-        return text, self.tokenizer.encode(text, add_special_tokens=False)
+        ids = self.tokenizer.encode(text, add_special_tokens=False)
+        return self._truncated((text, ids), parsed)
 
-    async def submit(self, prompts: list[Prompt], params: SamplingParams) -> OutputStream:
+    async def submit(self, prompts: list[Prompt], parsed: GenerationRequest) -> OutputStream:
         """Hands the prompts to the engine; returns once it took them, or raises the APIError
         that says why not (prompt too long, bad parameters, overloaded, engine gone)."""
-        specs = [SequenceSpec(ids, p, text) for text, ids in prompts for p in expand(params)]
+        specs = [
+            SequenceSpec(ids, p, text, priority=parsed.priority, cache_salt=parsed.cache_salt)
+            for text, ids in prompts
+            for p in expand(parsed.params)
+        ]
         try:
             stream = self.engine.submit(specs)
         except OverflowError as e:
@@ -188,21 +220,36 @@ class OpenAIServing:
         envelope: responses.Envelope,
         parsed: GenerationRequest,
         echoes: list[str],
+        prompt_ids: list[list[int]],
     ) -> AsyncIterator[bytes]:
         extra: dict[str, Any] = {"usage": None} if parsed.include_usage else {}
         offsets = [len(e) for e in echoes]
         started = [False] * len(echoes)
         tracker = _UsageTracker(len(echoes), parsed.params.n)
+        top = parsed.params.logprobs
         async for update in stream:
             tracker.add(update)
             if _silent(update, parsed):
                 continue
-            choice = responses.completion_delta(
-                update, parsed.params.logprobs, self.decode, offsets[update.index]
-            )
-            if not started[update.index]:
-                choice["text"] = echoes[update.index] + choice["text"]
-                started[update.index] = True
+            i = update.index
+            choice = responses.completion_delta(update, top, self.decode, offsets[i])
+            if not started[i]:  # the echo, and what is known of the prompt, go first
+                choice["text"] = echoes[i] + choice["text"]
+                started[i] = True
+                if _echo_scored(parsed):
+                    choice["logprobs"] = responses.echo_logprobs(
+                        prompt_ids[i],
+                        responses.padded(update.prompt_logprobs, len(prompt_ids[i])),
+                        update.token_ids,
+                        update.logprobs or [],
+                        top,
+                        self.decode,
+                        echoes[i],
+                    )
+                if parsed.prompt_logprobs is not None:
+                    choice["prompt_logprobs"] = responses.prompt_logprobs_field(
+                        update.prompt_logprobs, self.decode
+                    )
             offsets[update.index] += len(update.text)
             yield responses.sse(envelope.body([choice], **_usage_field(parsed, tracker, extra)))
         if parsed.include_usage:
@@ -222,12 +269,22 @@ class OpenAIServing:
             first = {"index": index, "delta": role, "logprobs": None, "finish_reason": None}
             yield responses.sse(envelope.body([first], **extra))
         tracker = _UsageTracker(n, n)
+        prompt_sent = parsed.prompt_logprobs is None
         async for update in stream:
             tracker.add(update)
             if _silent(update, parsed):
                 continue
             choice = responses.chat_delta(update, parsed.params.logprobs, self.decode)
-            yield responses.sse(envelope.body([choice], **_usage_field(parsed, tracker, extra)))
+            fields = _usage_field(parsed, tracker, extra)
+            if not prompt_sent and update.prompt_logprobs is not None:  # once, on the first
+                fields = {
+                    **fields,
+                    "prompt_logprobs": responses.prompt_logprobs_field(
+                        update.prompt_logprobs, self.decode
+                    ),
+                }
+                prompt_sent = True
+            yield responses.sse(envelope.body([choice], **fields))
         if parsed.include_usage:
             yield responses.sse(envelope.body([], usage=tracker.usage()))
 
@@ -241,7 +298,17 @@ def _usage_field(
 
 def _silent(update: SequenceUpdate, parsed: GenerationRequest) -> bool:
     """An update with nothing to show yet (its text is held back) sends no chunk."""
-    return not update.text and update.finish_reason is None and parsed.params.logprobs is None
+    return (
+        not update.text
+        and update.finish_reason is None
+        and parsed.params.logprobs is None
+        and update.prompt_logprobs is None
+    )
+
+
+def _echo_scored(parsed: GenerationRequest) -> bool:
+    """Echo with logprobs: the completion's `logprobs` covers the prompt's tokens too."""
+    return parsed.echo and parsed.params.logprobs is not None
 
 
 class _UsageTracker:

@@ -169,7 +169,7 @@ class Playground:
 
         async def start() -> OutputStream:
             parsed = parse_chat(body, limits=self.serving.limits)
-            return await self.serving.submit([self.serving.render_chat(parsed)], parsed.params)
+            return await self.serving.submit([self.serving.render_chat(parsed)], parsed)
 
         stats = ReplyStats(time.monotonic())
         stream = await self._open(start)
@@ -194,7 +194,7 @@ class Playground:
 
         async def start() -> OutputStream:
             parsed = parse_completion(body, limits=self.serving.limits)
-            return await self.serving.submit(self.serving.completion_prompts(parsed), parsed.params)
+            return await self.serving.submit(self.serving.completion_prompts(parsed), parsed)
 
         stats = ReplyStats(time.monotonic())
         stream = await self._open(start)

@@ -39,6 +39,9 @@ def test_defaults_and_engine_arguments(tmp_path):
     kwargs = config.llm_kwargs()
     assert kwargs["kv_cache_memory"] == 512 * 2**20 and kwargs["attention_backend"] == "auto"
     assert kwargs["max_num_seqs"] == 64 and kwargs["enable_prefix_caching"] is True
+    assert kwargs["scheduling_policy"] == "fcfs"
+    by_priority = load_config(write(tmp_path, "model: m\nscheduling_policy: priority\n"))
+    assert by_priority.llm_kwargs()["scheduling_policy"] == "priority"
 
 
 @pytest.mark.parametrize(
@@ -52,6 +55,7 @@ def test_defaults_and_engine_arguments(tmp_path):
         ("model: m\ndtype: float8\n", r"dtype must be one of \['auto'"),
         ("model: m\nattention_backend: fast\n", "attention_backend must be one of"),
         ("model: m\nlog_level: loud\n", "log_level must be one of"),
+        ("model: m\nscheduling_policy: lifo\n", "scheduling_policy must be one of"),
         ("model: m\nmax_num_seqs: 0\n", "max_num_seqs must be at least 1"),
         ("model: m\nport: 70000\n", "port must be in"),
         ("model: m\nkv_cache_memory: lots\n", "kv_cache_memory must be bytes or a size"),

@@ -41,7 +41,7 @@ def test_the_schema_holds_the_served_bounds():
         {"prompt": "hi", "logit_bias": {"320": 1}},
         {"prompt": "hi", "stop_token_ids": [320]},
         {"prompt": [1] * 64},
-        {"prompt": "hi", "echo": True, "logprobs": 1},
+        {"prompt": "hi", "prompt_logprobs": 21},
         {"prompt": "hi", "stream_options": {"include_usage": True}},
         {"prompt": "hi", "model": "other"},
         {"prompt": "hi", "max_token": 3},

@@ -103,7 +103,11 @@ def test_chat_fields():
         ({"prompt": "x", "stop": ""}, "stop: must not be empty", "stop"),
         ({"prompt": "x", "stream_options": {}}, "stream_options needs stream=true", None),
         ({"prompt": "x", "suffix": "y"}, "suffix is not supported", "suffix"),
-        ({"prompt": "x", "echo": True, "logprobs": 1}, "echo together with logprobs", "echo"),
+        (
+            {"prompt": "x", "prompt_logprobs": -1},
+            r"prompt_logprobs: must be in \[0, 20\], got -1",
+            "prompt_logprobs",
+        ),
         ({"prompt": "x", "best_of": 3}, r"best_of: must be 1 \(n gives several samples\)", None),
         ({"prompt": "x", "top_p": 0}, r"top_p: must be in \(0, 1\], got 0", "top_p"),
         ({"prompt": "x", "bogus": 1}, r"unknown field\(s\) \['bogus'\]", "bogus"),
@@ -170,6 +174,16 @@ def test_ignored_openai_fields_are_accepted():
     assert set(CompletionRequest.model_fields) & set(ChatRequest.model_fields) >= IGNORED
 
 
+def test_echo_with_logprobs_asks_for_the_prompts_logprobs():
+    """The legacy API's way to score a text (lm-evaluation-harness's log-likelihood)."""
+    scored = parse_completion({"prompt": "x", "echo": True, "logprobs": 2}, limits=LIMITS)
+    assert scored.echo and scored.params.prompt_logprobs == 2 and scored.prompt_logprobs is None
+    both = {"prompt": "x", "echo": True, "logprobs": 1, "prompt_logprobs": 5}
+    assert parse_completion(both, limits=LIMITS).params.prompt_logprobs == 5
+    plain = parse_completion({"prompt": "x", "logprobs": 2}, limits=LIMITS)
+    assert plain.params.prompt_logprobs is None
+
+
 def test_seeds_of_n_samples_stay_uint32():
     params = parse_completion({"prompt": "x", "n": 2, "seed": 2**32 - 1}, limits=LIMITS).params
     assert [p.seed for p in expand(params)] == [2**32 - 1, 0]
@@ -180,9 +194,7 @@ def test_schema_ranges_are_the_sampling_params_ranges():
     properties = CompletionRequest.model_json_schema()["properties"]
     keys = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
     for name, bound in BOUNDS.items():
-        if name not in properties:
-            assert name == "prompt_logprobs", name  # not a field of OpenAI's requests
-            continue
+        assert name in properties, name
         expected = dict(SERVER_BOUNDS[name].__dict__)
         [declared] = [s for s in properties[name]["anyOf"] if s.get("type") != "null"]
         found = {end: declared.get(word) for end, word in keys.items()}

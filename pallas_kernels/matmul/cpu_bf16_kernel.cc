@@ -132,13 +132,19 @@ void Dispatch(const Problem& p, jaxserve_ffi::Pool& pool) {
   const int64_t strip = (panels + want - 1) / want * kPanel;
   const int64_t strips = (p.N + strip - 1) / strip;
   const int64_t row_units = (p.M + kRowsPerUnit - 1) / kRowsPerUnit;
-  jaxserve_ffi::ParallelFor(strips * row_units, pool, [&p, strip, strips]() {
-    return [&p, strip, strips](int64_t unit) {
-      const int64_t n0 = (unit % strips) * strip, n1 = std::min(p.N, n0 + strip);
-      const int64_t m0 = (unit / strips) * kRowsPerUnit, m1 = std::min(p.M, m0 + kRowsPerUnit);
-      Unit(p, m0, m1, n0, n1);
-    };
-  });
+  // A few rows (a decode step of a few sequences) stream the weights in tens of microseconds:
+  // latency-bound, so the team's awake threads share them (see jaxserve_ffi::ParallelFor).
+  const bool latency_bound = p.M <= kMR;
+  jaxserve_ffi::ParallelFor(
+      strips * row_units, pool,
+      [&p, strip, strips]() {
+        return [&p, strip, strips](int64_t unit) {
+          const int64_t n0 = (unit % strips) * strip, n1 = std::min(p.N, n0 + strip);
+          const int64_t m0 = (unit / strips) * kRowsPerUnit, m1 = std::min(p.M, m0 + kRowsPerUnit);
+          Unit(p, m0, m1, n0, n1);
+        };
+      },
+      latency_bound);
 }
 
 // x rounded to bfloat16 in a buffer the calling thread keeps between calls (a fresh one would

@@ -26,6 +26,7 @@
 namespace {
 
 constexpr int64_t kBlockQ = 8;  // query tokens of one sequence sharing a pass over its pages
+constexpr int64_t kLatencyBoundKv = 4096;  // KV rows (positions x KV heads) of a short call
 
 inline float Bf16ToF32(uint16_t x) {
   uint32_t bits = static_cast<uint32_t>(x) << 16;
@@ -447,23 +448,28 @@ void RunUnit(const Problem& p, const Unit& u, std::vector<float>& scratch) {
 
 // Runs every unit, spread over XLA's intra-op thread pool.
 template <typename QT, typename KT, int DC>
-void RunAllD(const Problem& p, const std::vector<Unit>& units, jaxserve_ffi::Pool& pool) {
-  jaxserve_ffi::ParallelFor(static_cast<int64_t>(units.size()), pool, [&p, &units]() {
-    return [&p, &units, scratch = std::vector<float>()](int64_t i) mutable {
-      RunUnit<QT, KT, DC>(p, units[i], scratch);
-    };
-  });
+void RunAllD(const Problem& p, const std::vector<Unit>& units, jaxserve_ffi::Pool& pool,
+             bool latency_bound) {
+  jaxserve_ffi::ParallelFor(
+      static_cast<int64_t>(units.size()), pool,
+      [&p, &units]() {
+        return [&p, &units, scratch = std::vector<float>()](int64_t i) mutable {
+          RunUnit<QT, KT, DC>(p, units[i], scratch);
+        };
+      },
+      latency_bound);
 }
 
 template <typename QT, typename KT>
-void RunAll(const Problem& p, const std::vector<Unit>& units, jaxserve_ffi::Pool& pool) {
+void RunAll(const Problem& p, const std::vector<Unit>& units, jaxserve_ffi::Pool& pool,
+            bool latency_bound) {
   switch (p.head_dim) {  // the common head dims get loops unrolled for them
     case 64:
-      return RunAllD<QT, KT, 64>(p, units, pool);
+      return RunAllD<QT, KT, 64>(p, units, pool, latency_bound);
     case 128:
-      return RunAllD<QT, KT, 128>(p, units, pool);
+      return RunAllD<QT, KT, 128>(p, units, pool, latency_bound);
     default:
-      return RunAllD<QT, KT, 0>(p, units, pool);
+      return RunAllD<QT, KT, 0>(p, units, pool, latency_bound);
   }
 }
 
@@ -497,7 +503,11 @@ std::string Dispatch(const Problem& p, int64_t num_tokens, int32_t num_seqs,
     }
     units.swap(split);
   }
-  RunAll<QT, KT>(p, units, pool);
+  // A step of a few sequences reads little KV: tens of microseconds, latency-bound (see
+  // jaxserve_ffi::ParallelFor), so it goes to the team's awake threads.
+  int64_t kv_tokens = 0;
+  for (int32_t s = 0; s < num_seqs; ++s) kv_tokens += p.kv_lens[s];
+  RunAll<QT, KT>(p, units, pool, kv_tokens * p.num_kv_heads <= kLatencyBoundKv);
   return "";
 }
 

@@ -94,6 +94,9 @@ class SamplingParams:
     include_stop_str_in_output: bool = False
     skip_special_tokens: bool = True
     logit_bias: dict[int, float] | None = None
+    # Words the output may not contain: the token that would complete one is barred (each
+    # word as tokenized alone and after a space).
+    bad_words: list[str] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.stop, str):
@@ -110,6 +113,9 @@ class SamplingParams:
             )
         if not all(s for s in self.stop):
             raise ValueError("stop strings must not be empty")
+        self.bad_words = list(self.bad_words or [])
+        if not all(isinstance(w, str) and w.strip() for w in self.bad_words):
+            raise ValueError("bad_words must be non-blank strings")
 
     def samples(self) -> list[SamplingParams]:
         """`n` samples as `n` one-sample params, each a sequence of its own; seeded ones get

@@ -127,6 +127,8 @@ class Engine:
             )
         if params.stop and self.tokenizer is None:
             raise ValueError("stop strings need a tokenizer; this engine has none")
+        if params.bad_words and self.tokenizer is None:
+            raise ValueError("bad_words need a tokenizer; this engine has none")
         ids = [int(t) for t in prompt_token_ids]
         if not ids:
             raise ValueError("the prompt is empty: give at least one token")
@@ -168,6 +170,7 @@ class Engine:
             priority=priority,
             seed=int(self._seeds.integers(2**32)) if params.seed is None else params.seed,
             detokenizer=detokenizer,
+            bad_word_ids=_tokenize_bad_words(self.tokenizer, params.bad_words),
         )
         self.scheduler.add(request)
         return request
@@ -322,6 +325,18 @@ def _record_prompt_logprobs(
         token = request.prompt_token_ids[position]
         entry[token] = Logprob(float(logprobs[row]), int(ranks[row]))
         request.prompt_logprobs.append(entry)
+
+
+def _tokenize_bad_words(tokenizer, words: list[str]) -> list[list[int]]:
+    """Each bad word's token sequences: as written and after a space (as it follows another
+    word), without special tokens; duplicates once."""
+    sequences: list[list[int]] = []
+    for word in words:
+        for text in (word, " " + word.lstrip()):
+            ids = list(tokenizer.encode(text, add_special_tokens=False))
+            if ids and ids not in sequences:
+                sequences.append(ids)
+    return sequences
 
 
 def _check_supported(params: SamplingParams) -> None:

@@ -75,6 +75,7 @@ class Request:
     logprobs: list[dict[int, Logprob]] = dataclasses.field(default_factory=list)
     prompt_logprobs: list[dict[int, Logprob] | None] = dataclasses.field(default_factory=list)
     detokenizer: IncrementalDetokenizer | None = None
+    bad_word_ids: list[list[int]] = dataclasses.field(default_factory=list)  # tokenized
     cumulative_logprob: float = 0.0
     stop_reason: int | str | None = None
 

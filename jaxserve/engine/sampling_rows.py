@@ -23,12 +23,18 @@ MAX_TOP_K_CANDIDATES = 1024
 
 
 def banned_tokens(request: Request) -> list[int]:
-    """EOS and stop tokens may not end a request before `min_tokens` are generated."""
-    if len(request.output_token_ids) >= request.params.min_tokens:
-        return []
-    banned = set(request.params.stop_ids)
-    if not request.params.ignore_eos:
-        banned |= request.eos_token_ids
+    """Tokens barred from the next draw: EOS and stop tokens before `min_tokens` are
+    generated, and the last token of each bad word whose other tokens end the output so far."""
+    banned: set[int] = set()
+    if len(request.output_token_ids) < request.params.min_tokens:
+        banned |= set(request.params.stop_ids)
+        if not request.params.ignore_eos:
+            banned |= request.eos_token_ids
+    output = request.output_token_ids
+    for ids in request.bad_word_ids:
+        head = ids[:-1]
+        if not head or (len(output) >= len(head) and output[len(output) - len(head) :] == head):
+            banned.add(ids[-1])
     return sorted(banned)
 
 

@@ -80,6 +80,7 @@ def create_app(llm: LLM, config: ServerConfig) -> Starlette:
         model_name=config.model_name,
         vocab_size=llm.config.vocab_size,
         max_model_len=llm.engine.max_model_len,
+        priority_scheduling=llm.engine.scheduler.policy == "priority",
     )
     routes = Routes(
         serving,

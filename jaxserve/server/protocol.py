@@ -69,8 +69,9 @@ Logprobs = Annotated[int, _within("logprobs"), WHOLE]
 BestOf = Annotated[int, _within("best_of"), WHOLE]
 TopLogprobs = Annotated[int, _within("top_logprobs"), WHOLE]
 PromptLogprobs = Annotated[int, _within("prompt_logprobs"), WHOLE]
-Priority = Annotated[int, Field(ge=-(2**31), le=2**31 - 1), WHOLE]
-TruncatePromptTokens = Annotated[int, Field(ge=-1), WHOLE]
+Priority = Annotated[int, Field(ge=-(2**31), le=2**31 - 1), WHOLE, Served("priority")]
+TruncatePromptTokens = Annotated[int, Field(ge=1), WHOLE] | Literal[-1]
+NonBlank = Annotated[str, StringConstraints(pattern=r"\S")]
 ModelName = Annotated[str, Served("model_name")]
 MinTokens = Annotated[int, _within("min_tokens"), WHOLE, Served("max_tokens")]
 
@@ -135,16 +136,9 @@ class SamplingBody(RequestBody):
     prompt_logprobs: PromptLogprobs | None = None
     priority: Priority | None = None
     cache_salt: NonEmpty | None = None
+    bad_words: list[NonBlank] | None = None
     # Keep only the prompt's last this many tokens (-1: as many as max_model_len allows).
     truncate_prompt_tokens: TruncatePromptTokens | None = None
-
-    def prompt_budget(self) -> int | None:
-        if self.truncate_prompt_tokens == 0:
-            raise BadRequest(
-                "truncate_prompt_tokens must be -1 or at least 1, got 0",
-                param="truncate_prompt_tokens",
-            )
-        return self.truncate_prompt_tokens
 
     def output_limit(self) -> int | None:
         raise NotImplementedError
@@ -187,9 +181,7 @@ class SamplingBody(RequestBody):
 class CompletionRequest(SamplingBody):
     """`POST /v1/completions`."""
 
-    model_config = ConfigDict(
-        json_schema_extra={"allOf": [STREAM_OPTIONS_NEED_STREAM]}
-    )
+    model_config = ConfigDict(json_schema_extra={"allOf": [STREAM_OPTIONS_NEED_STREAM]})
 
     prompt: (
         NonEmpty
@@ -303,6 +295,7 @@ UNIONS = {
     "content": "a string or a list of text parts",
     "stop": "a string or a list of strings",
     "tool_choice": "a string or an object",
+    "truncate_prompt_tokens": "-1 or a whole number of at least 1",
 }
 
 
@@ -360,7 +353,7 @@ def parse_completion(body: Any, *, limits: ServedLimits) -> GenerationRequest:
         prompt_logprobs=request.prompt_logprobs,
         priority=request.priority or 0,
         cache_salt=request.cache_salt,
-        truncate_prompt_tokens=request.prompt_budget(),
+        truncate_prompt_tokens=request.truncate_prompt_tokens,
     )
 
 
@@ -377,7 +370,7 @@ def parse_chat(body: Any, *, limits: ServedLimits) -> GenerationRequest:
         prompt_logprobs=request.prompt_logprobs,
         priority=request.priority or 0,
         cache_salt=request.cache_salt,
-        truncate_prompt_tokens=request.prompt_budget(),
+        truncate_prompt_tokens=request.truncate_prompt_tokens,
         messages=[m.for_template() for m in request.messages],
         add_generation_prompt=request.add_generation_prompt is not False,
     )

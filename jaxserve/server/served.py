@@ -16,7 +16,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 MARK = "x-served-limit"
-Kind = Literal["token_id", "token_key", "max_tokens", "prompt_ids", "model_name"]
+Kind = Literal["token_id", "token_key", "max_tokens", "prompt_ids", "model_name", "priority"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +26,7 @@ class ServedLimits:
     model_name: str
     vocab_size: int
     max_model_len: int
+    priority_scheduling: bool = False  # the engine orders requests by `priority`
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +58,11 @@ class Served:
             raise _error(f"keys must be token ids in [0, {vocab}), got {value!r}")
         if self.kind == "max_tokens" and value > length:
             raise _error(f"must be <= max_model_len ({length}), got {value}")
+        if self.kind == "priority" and value != 0 and not limits.priority_scheduling:
+            raise _error(
+                f"must be 0 on this server, got {value}: requests are served first come, first "
+                "served (scheduling_policy: priority orders them)"
+            )
         if self.kind == "prompt_ids" and len(value) >= length:
             raise _error(
                 f"the prompt has {len(value)} tokens, but max_model_len is {length} and at "
@@ -110,4 +116,6 @@ def resolve_schema(node: Any, limits: ServedLimits) -> Any:
         out["maxItems"] = limits.max_model_len - 1
     elif kind == "model_name":
         out["enum"] = [limits.model_name]
+    elif kind == "priority" and not limits.priority_scheduling:
+        out["minimum"] = out["maximum"] = 0
     return out

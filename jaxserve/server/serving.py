@@ -53,13 +53,16 @@ class OpenAIServing:
         model_name: str,
         vocab_size: int,
         max_model_len: int | None = None,
+        priority_scheduling: bool = False,
     ):
         """`max_model_len` None: requests get no bound of their own (the engine's still holds)."""
         self.engine = engine
         self.tokenizer = tokenizer
         self.model_name = model_name
         self.vocab_size = vocab_size
-        self.limits = ServedLimits(model_name, vocab_size, max_model_len or 2**31 - 1)
+        self.limits = ServedLimits(
+            model_name, vocab_size, max_model_len or 2**31 - 1, priority_scheduling
+        )
         self.decode: Callable[[int], str] = functools.lru_cache(maxsize=1 << 16)(
             lambda token: tokenizer.decode([token], skip_special_tokens=False)
         )

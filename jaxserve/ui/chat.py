@@ -68,6 +68,7 @@ class ChatApp(gr.Blocks):
             model_name=name,
             vocab_size=llm.config.vocab_size,
             max_model_len=llm.engine.max_model_len,
+            priority_scheduling=llm.engine.scheduler.policy == "priority",
         )
         board = Dashboard(metrics, system_markdown(llm)) if dashboard else None
         super().__init__(title=f"jaxserve · {name}")

@@ -168,3 +168,29 @@ def test_prompt_logprobs_match_the_model(tiny_checkpoints):
         ].prompt_logprobs
         is None
     )
+
+
+def test_bad_words_never_appear(llm):
+    """The greedy continuation's words, barred one at a time, are then never generated."""
+    params = SamplingParams(temperature=0, max_tokens=12, ignore_eos=True)
+    free = tokens(llm, PROMPT, params)[0]
+    tok = llm.tokenizer
+    words = {tok.decode([t]).strip() for t in free} - {""}
+    checked = 0
+    for word in sorted(words):
+        sequences = [tok.encode(w, add_special_tokens=False) for w in (word, " " + word)]
+        if not any(len(ids) == 1 and ids[0] in free for ids in sequences) or checked == 3:
+            continue  # a word the greedy output holds as one token: barring it must change it
+        barred = SamplingParams(temperature=0, max_tokens=12, ignore_eos=True, bad_words=[word])
+        out = tokens(llm, PROMPT, barred)[0]
+        assert out != free
+        for ids in sequences:  # no window of the output spells the word's tokens
+            windows = [out[i : i + len(ids)] for i in range(len(out) - len(ids) + 1)]
+            assert ids not in windows, (word, ids, out)
+        checked += 1
+    assert checked >= 1
+
+
+def test_bad_words_refused_when_blank():
+    with pytest.raises(ValueError, match="bad_words must be non-blank"):
+        SamplingParams(bad_words=["  "])

@@ -58,5 +58,8 @@ def test_the_background_job_finishes_and_reports():
     array = jnp.ones((4 * HUGE_PAGE // 4,), jnp.float32) * 2
     job = back_with_huge_pages([array])
     assert job is not None and job.wait(timeout=60)
-    assert job.error is not None or job.done == job.total > 0
+    # All of it, or less where the kernel had no free huge page for a chunk (ENOMEM/EAGAIN
+    # are skipped, not errors), or an error saying the kernel cannot collapse at all.
+    assert job.total >= HUGE_PAGE and 0 <= job.done <= job.total
+    assert job.error is None or job.done == 0
     assert float(array.sum()) == 2 * array.size

@@ -71,6 +71,20 @@ def test_min_tokens_bans_eos_and_stop_tokens_until_reached():
     assert np.all(np.isneginf(arrays["bias_values"][0, :2]))
 
 
+def test_bad_words_bar_the_token_that_would_complete_them():
+    def barred(output):
+        r = request(output=output)
+        r.bad_word_ids = [[5, 6, 7], [9]]  # a three-token word and a one-token word
+        return banned_tokens(r)
+
+    assert barred([]) == [9]
+    assert barred([1, 5]) == [9]
+    assert barred([1, 5, 6]) == [7, 9]  # one more token would complete [5, 6, 7]
+    assert barred([5, 6, 1]) == [9]
+    _, mode = pack_sampling([request(output=[5, 6])], 4, V, [0])
+    assert not mode.logit_bias  # no bad words on this request: nothing barred
+
+
 def test_logit_bias_rows():
     arrays, mode = pack_sampling([request(logit_bias={7: 1.5, 8: -2.0})], 4, V, [0])
     assert mode.logit_bias

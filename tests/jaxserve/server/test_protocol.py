@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from jaxserve.sampling_params import BOUNDS, SamplingParams
@@ -182,6 +184,20 @@ def test_echo_with_logprobs_asks_for_the_prompts_logprobs():
     assert parse_completion(both, limits=LIMITS).params.prompt_logprobs == 5
     plain = parse_completion({"prompt": "x", "logprobs": 2}, limits=LIMITS)
     assert plain.params.prompt_logprobs is None
+
+
+def test_priority_is_bounded_by_the_servers_policy():
+    with pytest.raises(BadRequest, match="priority: must be 0 on this server"):
+        parse_completion({"prompt": "x", "priority": 2}, limits=LIMITS)
+    by_priority = dataclasses.replace(LIMITS, priority_scheduling=True)
+    assert parse_completion({"prompt": "x", "priority": -5}, limits=by_priority).priority == -5
+
+
+def test_bad_words_must_hold_a_word():
+    with pytest.raises(BadRequest, match="bad_words"):
+        parse_completion({"prompt": "x", "bad_words": [" "]}, limits=LIMITS)
+    parsed = parse_completion({"prompt": "x", "bad_words": ["no"]}, limits=LIMITS)
+    assert parsed.params.bad_words == ["no"]
 
 
 def test_seeds_of_n_samples_stay_uint32():

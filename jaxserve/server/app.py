@@ -81,6 +81,7 @@ def create_app(llm: LLM, config: ServerConfig) -> Starlette:
         vocab_size=llm.config.vocab_size,
         max_model_len=llm.engine.max_model_len,
         priority_scheduling=llm.engine.scheduler.policy == "priority",
+        chat_template=config.chat_template,
     )
     routes = Routes(
         serving,

@@ -52,6 +52,7 @@ class ServerConfig:
     kv_cache_memory: int | str | None = None
     enable_prefix_caching: bool = True
     scheduling_policy: str = "fcfs"
+    chat_template: str | None = None  # a Jinja template file, or the template itself
     tensor_parallel_size: int = 1
     attention_backend: str = "auto"
     seed: int = 0
@@ -175,7 +176,20 @@ def config_from_dict(data: Any, *, base_dir: Path | None = None) -> ServerConfig
     model = data["model"]
     if isinstance(model, str) and base_dir is not None:
         model = str((base_dir / os.path.expanduser(model)).resolve())
-    return ServerConfig(**{**data, "model": model})
+    template = data.get("chat_template")
+    if isinstance(template, str) and not _is_template_text(template):
+        file = Path(os.path.expanduser(template))
+        file = base_dir / file if base_dir is not None and not file.is_absolute() else file
+        try:
+            template = file.read_text()
+        except OSError as e:
+            raise ConfigError(f"chat_template: cannot read {file}: {e.strerror}") from None
+    return ServerConfig(**{**data, "model": model, "chat_template": template})
+
+
+def _is_template_text(value: str) -> bool:
+    """A chat template written in the config rather than the name of its file."""
+    return "{{" in value or "{%" in value
 
 
 def load_config(path: str | os.PathLike[str], **overrides: Any) -> ServerConfig:

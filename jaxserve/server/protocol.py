@@ -237,12 +237,60 @@ class Message(Strict):
         return {**{k: v for k, v in fields.items() if v is not None}, "content": content or ""}
 
 
+RESERVED_TEMPLATE_ARGS = frozenset(
+    {"messages", "conversation", "tokenize", "add_generation_prompt", "continue_final_message",
+     "chat_template", "tools", "documents"}
+)  # fmt: skip
+
+
+class ChatOptions(Strict):
+    """How messages become a prompt: the chat template's options (vLLM's extras)."""
+
+    add_generation_prompt: bool | None = None
+    # Render the last (assistant) message open, so the reply continues it.
+    continue_final_message: bool | None = None
+    chat_template: NonEmpty | None = None  # a Jinja template instead of the model's
+    chat_template_kwargs: dict[str, Any] | None = None  # extra template variables
+
+    def template_options(self) -> TemplateOptions:
+        """The options, checked: a 400 naming the field for a combination that cannot work."""
+        if self.continue_final_message and self.add_generation_prompt:
+            raise BadRequest(
+                "continue_final_message and add_generation_prompt cannot both be true",
+                param="continue_final_message",
+            )
+        kwargs = dict(self.chat_template_kwargs or {})
+        clash = sorted(set(kwargs) & RESERVED_TEMPLATE_ARGS)
+        if clash:
+            raise BadRequest(
+                f"chat_template_kwargs may not set {clash}: they are request fields",
+                param="chat_template_kwargs",
+            )
+        final = bool(self.continue_final_message)
+        return TemplateOptions(
+            add_generation_prompt=not final and self.add_generation_prompt is not False,
+            continue_final_message=final,
+            chat_template=self.chat_template,
+            kwargs=kwargs,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class TemplateOptions:
+    """What `apply_chat_template` gets besides the messages."""
+
+    add_generation_prompt: bool = True
+    continue_final_message: bool = False
+    chat_template: str | None = None
+    kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
 class ResponseFormat(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
     type: Literal["text"]
 
 
-class ChatRequest(SamplingBody):
+class ChatRequest(ChatOptions, SamplingBody):
     """`POST /v1/chat/completions`."""
 
     model_config = ConfigDict(
@@ -257,7 +305,6 @@ class ChatRequest(SamplingBody):
     response_format: ResponseFormat | None = None
     tools: Annotated[list[dict[str, Any]], Field(max_length=0)] | None = None
     tool_choice: str | dict[str, Any] | None = None
-    add_generation_prompt: bool | None = None
 
     def output_limit(self) -> int | None:
         return self.max_completion_tokens if self.max_completion_tokens else self.max_tokens
@@ -275,11 +322,10 @@ class TokenizeCompletion(RequestBody):
     add_special_tokens: bool | None = None
 
 
-class TokenizeChat(RequestBody):
+class TokenizeChat(ChatOptions, RequestBody):
     """`POST /tokenize` of messages through the chat template."""
 
     messages: Annotated[list[Message], Field(min_length=1)]
-    add_generation_prompt: bool | None = None
     add_special_tokens: bool | None = None
 
 
@@ -333,7 +379,7 @@ class GenerationRequest:
     cache_salt: str | None = None
     truncate_prompt_tokens: int | None = None  # -1: to max_model_len
     messages: list[dict[str, str]] | None = None
-    add_generation_prompt: bool = True
+    template: TemplateOptions = dataclasses.field(default_factory=TemplateOptions)
 
 
 def parse_completion(body: Any, *, limits: ServedLimits) -> GenerationRequest:
@@ -372,7 +418,7 @@ def parse_chat(body: Any, *, limits: ServedLimits) -> GenerationRequest:
         cache_salt=request.cache_salt,
         truncate_prompt_tokens=request.truncate_prompt_tokens,
         messages=[m.for_template() for m in request.messages],
-        add_generation_prompt=request.add_generation_prompt is not False,
+        template=request.template_options(),
     )
 
 

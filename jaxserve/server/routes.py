@@ -100,14 +100,7 @@ class Routes:
             chat: TokenizeChat = parse(TokenizeChat, body, limits)
             self.serving.check_model(chat.model)
             messages = [m.for_template() for m in chat.messages]
-            try:
-                text = tokenizer.apply_chat_template(
-                    messages,
-                    tokenize=False,
-                    add_generation_prompt=chat.add_generation_prompt is not False,
-                )
-            except Exception as e:  # jinja2 raises many types
-                raise BadRequest(f"the chat template failed: {e}", param="messages") from None
+            text = self.serving.apply_template(messages, chat.template_options())
             tokens = tokenizer.encode(text, add_special_tokens=bool(chat.add_special_tokens))
         else:
             text_request: TokenizeCompletion = parse(TokenizeCompletion, body, limits)

@@ -35,7 +35,13 @@ from jaxserve.server.errors import (
     Overloaded,
     Unavailable,
 )
-from jaxserve.server.protocol import GenerationRequest, expand, parse_chat, parse_completion
+from jaxserve.server.protocol import (
+    GenerationRequest,
+    TemplateOptions,
+    expand,
+    parse_chat,
+    parse_completion,
+)
 from jaxserve.server.served import ServedLimits
 
 Prompt = tuple[str | None, list[int]]  # (text, token ids)
@@ -54,10 +60,12 @@ class OpenAIServing:
         vocab_size: int,
         max_model_len: int | None = None,
         priority_scheduling: bool = False,
+        chat_template: str | None = None,
     ):
         """`max_model_len` None: requests get no bound of their own (the engine's still holds)."""
         self.engine = engine
         self.tokenizer = tokenizer
+        self.chat_template = chat_template  # the server's, over the model's
         self.model_name = model_name
         self.vocab_size = vocab_size
         self.limits = ServedLimits(
@@ -165,19 +173,30 @@ class OpenAIServing:
 
     def render_chat(self, parsed: GenerationRequest) -> Prompt:
         """The prompt of a parsed chat request: its messages through the chat template."""
-        if getattr(self.tokenizer, "chat_template", None) is None:
+        assert parsed.messages is not None
+        text = self.apply_template(parsed.messages, parsed.template)
+        # The template already holds any BOS token; encoding must not add another.
+        ids = self.tokenizer.encode(text, add_special_tokens=False)
+        return self._truncated((text, ids), parsed)
+
+    def apply_template(self, messages: list[dict[str, str]], options: TemplateOptions) -> str:
+        """`messages` through the request's template, else the server's, else the model's."""
+        template = options.chat_template or self.chat_template
+        if template is None and getattr(self.tokenizer, "chat_template", None) is None:
             raise BadRequest("the model's tokenizer has no chat template; use /v1/completions")
         try:
-            text = self.tokenizer.apply_chat_template(
-                parsed.messages, tokenize=False, add_generation_prompt=parsed.add_generation_prompt
+            return self.tokenizer.apply_chat_template(
+                messages,
+                tokenize=False,
+                add_generation_prompt=options.add_generation_prompt,
+                continue_final_message=options.continue_final_message,
+                chat_template=template,
+                **options.kwargs,
             )
         except Exception as e:  # jinja2 raises many types; the template may `raise_exception`
             raise BadRequest(
                 f"the chat template rejected the messages: {e}", param="messages"
             ) from None
-        # The template already holds any BOS token; encoding must not add another.
-        ids = self.tokenizer.encode(text, add_special_tokens=False)
-        return self._truncated((text, ids), parsed)
 
     async def submit(self, prompts: list[Prompt], parsed: GenerationRequest) -> OutputStream:
         """Hands the prompts to the engine; returns once it took them, or raises the APIError

@@ -69,6 +69,16 @@ def test_bad_configs_name_the_key(tmp_path, text, message):
         load_config(write(tmp_path, text))
 
 
+def test_chat_template_from_a_file_or_inline(tmp_path):
+    (tmp_path / "chat.jinja").write_text("{% for m in messages %}{{ m.content }}{% endfor %}")
+    from_file = load_config(write(tmp_path, "model: m\nchat_template: chat.jinja\n"))
+    assert from_file.chat_template == "{% for m in messages %}{{ m.content }}{% endfor %}"
+    inline = load_config(write(tmp_path, "model: m\nchat_template: '{{ messages[0].content }}'\n"))
+    assert inline.chat_template == "{{ messages[0].content }}"
+    with pytest.raises(ConfigError, match="chat_template: cannot read"):
+        load_config(write(tmp_path, "model: m\nchat_template: missing.jinja\n"))
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="cannot read the config file"):
         load_config(tmp_path / "absent.yaml")

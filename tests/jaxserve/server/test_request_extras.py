@@ -67,3 +67,60 @@ def test_truncate_prompt_tokens_keeps_the_prompts_end(live):
             model=MODEL_NAME, prompt="x", extra_body={"truncate_prompt_tokens": 0}
         )
     live.wait_idle()
+
+
+# A template that shows what it was given: each message, the thinking switch, the open end.
+PROBE = (
+    "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}"
+    "{% if enable_thinking is defined and not enable_thinking %}<no-think>{% endif %}"
+    "{% if add_generation_prompt %}<assistant>{% endif %}"
+)
+
+
+def _rendered(http, **options) -> str:
+    body = {"model": MODEL_NAME, "messages": [{"role": "user", "content": "hi"}], **options}
+    response = http.post("/tokenize", json=body)
+    assert response.status_code == 200, response.text
+    return http.post("/detokenize", json={"tokens": response.json()["tokens"]}).json()["prompt"]
+
+
+def test_chat_template_options(live):
+    with live.http() as http:
+        assert _rendered(http, chat_template=PROBE) == "<user>hi<assistant>"
+        off = {"enable_thinking": False}
+        assert _rendered(http, chat_template=PROBE, chat_template_kwargs=off) == (
+            "<user>hi<no-think><assistant>"
+        )
+        assert _rendered(http, chat_template=PROBE, add_generation_prompt=False) == "<user>hi"
+        body = {
+            "model": MODEL_NAME,
+            "messages": [{"role": "user", "content": "x"}],
+            "continue_final_message": True,
+            "add_generation_prompt": True,
+        }
+        refused = http.post("/tokenize", json=body)
+        assert refused.status_code == 400 and "continue_final_message" in refused.text
+        clash = {**body, "continue_final_message": False, "chat_template_kwargs": {"tokenize": 1}}
+        refused = http.post("/tokenize", json=clash)
+        assert refused.status_code == 400 and "chat_template_kwargs" in refused.text
+    client = live.client()
+    out = client.chat.completions.create(
+        model=MODEL_NAME,
+        messages=[{"role": "user", "content": "hi"}],
+        max_tokens=2,
+        extra_body={"chat_template": PROBE, "chat_template_kwargs": off},
+    )
+    probe_ids = live.llm.tokenizer.encode("<user>hi<no-think><assistant>", add_special_tokens=False)
+    assert out.usage.prompt_tokens == len(probe_ids)
+    live.wait_idle()
+
+
+def test_continue_final_message_leaves_the_reply_open(live):
+    messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hel"}]
+    body = {"model": MODEL_NAME, "messages": messages}
+    with live.http() as http:
+        closed = http.post("/tokenize", json={**body, "add_generation_prompt": False}).json()
+        open_ = http.post("/tokenize", json={**body, "continue_final_message": True}).json()
+        text = http.post("/detokenize", json={"tokens": open_["tokens"]}).json()["prompt"]
+    assert text.rstrip().endswith("Hel")  # no end-of-turn after the partial reply
+    assert open_["count"] < closed["count"]

@@ -82,6 +82,7 @@ def create_app(llm: LLM, config: ServerConfig) -> Starlette:
         max_model_len=llm.engine.max_model_len,
         priority_scheduling=llm.engine.scheduler.policy == "priority",
         chat_template=config.chat_template,
+        reasoning_parser=config.reasoning_parser,
     )
     routes = Routes(
         serving,

@@ -14,6 +14,7 @@ from typing import Any
 
 from jaxserve.outputs import Logprob
 from jaxserve.server.async_engine import SequenceUpdate
+from jaxserve.server.reasoning import ReasoningFormat, split_reasoning
 
 TokenDecoder = Callable[[int], str]
 JSON = dict[str, Any]
@@ -178,10 +179,16 @@ def prompt_logprobs_field(
     ]
 
 
-def chat_choice(choice: Choice, top: int | None, decode: TokenDecoder) -> JSON:
+def chat_choice(
+    choice: Choice, top: int | None, decode: TokenDecoder, reasoning: ReasoningFormat | None = None
+) -> JSON:
+    """One choice of a chat completion; with a `reasoning` format, its thinking apart."""
+    message: JSON = {"role": "assistant", "content": choice.text}
+    if reasoning is not None:
+        message["reasoning_content"], message["content"] = split_reasoning(reasoning, choice.text)
     return {
         "index": choice.index,
-        "message": {"role": "assistant", "content": choice.text},
+        "message": message,
         "logprobs": (
             None if top is None else chat_logprobs(choice.token_ids, choice.logprobs, top, decode)
         ),
@@ -223,9 +230,22 @@ def completion_choice(
     return out
 
 
-def chat_delta(update: SequenceUpdate, top: int | None, decode: TokenDecoder) -> JSON:
-    """One streamed chat choice: the new text, and the finish reason on the last one."""
-    delta = {"content": update.text} if update.text or update.finish_reason is None else {}
+def chat_delta(
+    update: SequenceUpdate,
+    top: int | None,
+    decode: TokenDecoder,
+    split: tuple[str, str] | None = None,
+) -> JSON:
+    """One streamed chat choice: the new text, and the finish reason on the last one.
+
+    `split`: the new text as (reasoning, content), where a reasoning parser is on."""
+    if split is None:
+        delta = {"content": update.text} if update.text or update.finish_reason is None else {}
+    else:
+        reasoning, content = split
+        delta = {"reasoning_content": reasoning} if reasoning else {}
+        if content or (not reasoning and update.finish_reason is None):
+            delta["content"] = content
     return {
         "index": update.index,
         "delta": delta,

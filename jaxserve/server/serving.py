@@ -42,6 +42,7 @@ from jaxserve.server.protocol import (
     parse_chat,
     parse_completion,
 )
+from jaxserve.server.reasoning import PARSERS, ReasoningSplitter
 from jaxserve.server.served import ServedLimits
 
 Prompt = tuple[str | None, list[int]]  # (text, token ids)
@@ -61,11 +62,13 @@ class OpenAIServing:
         max_model_len: int | None = None,
         priority_scheduling: bool = False,
         chat_template: str | None = None,
+        reasoning_parser: str | None = None,
     ):
         """`max_model_len` None: requests get no bound of their own (the engine's still holds)."""
         self.engine = engine
         self.tokenizer = tokenizer
         self.chat_template = chat_template  # the server's, over the model's
+        self.reasoning = None if reasoning_parser is None else PARSERS[reasoning_parser]
         self.model_name = model_name
         self.vocab_size = vocab_size
         self.limits = ServedLimits(
@@ -145,7 +148,7 @@ class OpenAIServing:
             )
         return JSONResponse(
             envelope.body(
-                [responses.chat_choice(c, top, self.decode) for c in choices],
+                [responses.chat_choice(c, top, self.decode, self.reasoning) for c in choices],
                 usage=_usage(choices, len(prompt[1]), n),
                 **extra,
             )
@@ -292,11 +295,20 @@ class OpenAIServing:
             yield responses.sse(envelope.body([first], **extra))
         tracker = _UsageTracker(n, n)
         prompt_sent = parsed.prompt_logprobs is None
+        splitters = [ReasoningSplitter(self.reasoning) for _ in range(n)] if self.reasoning else []
         async for update in stream:
             tracker.add(update)
             if _silent(update, parsed):
                 continue
-            choice = responses.chat_delta(update, parsed.params.logprobs, self.decode)
+            split = None
+            if splitters:
+                splitter = splitters[update.index]
+                reasoning, content = splitter.feed(update.text)
+                if update.finish_reason is not None:
+                    held = splitter.finish()
+                    reasoning, content = reasoning + held[0], content + held[1]
+                split = (reasoning, content)
+            choice = responses.chat_delta(update, parsed.params.logprobs, self.decode, split)
             fields = _usage_field(parsed, tracker, extra)
             if not prompt_sent and update.prompt_logprobs is not None:  # once, on the first
                 fields = {

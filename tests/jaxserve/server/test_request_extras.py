@@ -6,7 +6,8 @@ from __future__ import annotations
 import openai
 import pytest
 
-from tests.jaxserve.server.conftest import MODEL_NAME
+from jaxserve.server.reasoning import PARSERS, ReasoningSplitter, split_reasoning
+from tests.jaxserve.server.conftest import MODEL_NAME, start_server
 
 pytestmark = pytest.mark.cpu
 
@@ -124,3 +125,53 @@ def test_continue_final_message_leaves_the_reply_open(live):
         text = http.post("/detokenize", json={"tokens": open_["tokens"]}).json()["prompt"]
     assert text.rstrip().endswith("Hel")  # no end-of-turn after the partial reply
     assert open_["count"] < closed["count"]
+
+
+def test_reasoning_splitter_streams_without_tag_fragments():
+    fmt = PARSERS["qwen3"]
+    reply = "<think>\nweigh it</think>\n\nFour."
+    assert split_reasoning(fmt, reply) == ("weigh it", "Four.")
+    assert split_reasoning(fmt, "<think>\n\n</think>\n\nFour.") == (None, "Four.")  # thinking off
+    assert split_reasoning(fmt, "Four.") == (None, "Four.")
+    r1 = PARSERS["deepseek_r1"]  # the prompt opened <think>: the reply starts inside it
+    assert split_reasoning(r1, "weigh it</think>Four.") == ("weigh it", "Four.")
+    assert split_reasoning(r1, "cut off while thinking") == ("cut off while thinking", "")
+    for size in range(1, len(reply) + 1):  # every way of cutting the reply into deltas
+        splitter = ReasoningSplitter(fmt)
+        parts = [splitter.feed(reply[i : i + size]) for i in range(0, len(reply), size)]
+        parts.append(splitter.finish())
+        reasoning = "".join(r for r, _ in parts)
+        content = "".join(c for _, c in parts)
+        assert (reasoning.rstrip(), content) == ("weigh it", "Four."), size
+        assert all("<" not in r + c for r, c in parts), size
+
+
+def test_reasoning_content_over_http(server_llm):
+    """A served model whose replies are forced to think: greedy with a template that opens
+    <think>, and the r1 parser; the reply's text comes apart, streamed and whole."""
+    live = start_server(server_llm, reasoning_parser="deepseek_r1")
+    try:
+        client = live.client()
+        messages = [{"role": "user", "content": "hi"}]
+        whole = client.chat.completions.create(
+            model=MODEL_NAME, messages=messages, max_tokens=8, temperature=0,
+            extra_body={"ignore_eos": True},
+        )  # fmt: skip
+        message = whole.choices[0].message
+        text = message.model_extra["reasoning_content"]
+        assert text and message.content == ""  # no </think> in 8 random tokens: all thinking
+        chunks = list(
+            client.chat.completions.create(
+                model=MODEL_NAME, messages=messages, max_tokens=8, temperature=0, stream=True,
+                extra_body={"ignore_eos": True},
+            )
+        )  # fmt: skip
+        streamed = "".join(
+            (c.choices[0].delta.model_extra or {}).get("reasoning_content") or ""
+            for c in chunks
+            if c.choices
+        )
+        assert streamed.rstrip() == text
+        assert not any(c.choices and c.choices[0].delta.content for c in chunks)
+    finally:
+        live.stop()

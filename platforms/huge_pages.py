@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 HUGE_PAGE = 2 * 2**20
 MADV_COLLAPSE = 25  # linux/mman.h, since Linux 6.1
-CHUNK = 64 * 2**20  # bytes per madvise call: the thread can stop between calls
+CHUNK = HUGE_PAGE  # per madvise call: one refused huge page costs only itself
 
 
 def _ranges(arrays: Iterable[jax.Array]) -> list[tuple[int, int]]:
@@ -60,12 +60,14 @@ def _madvise():
 def collapse(ranges: list[tuple[int, int]], stop: threading.Event | None = None) -> int:
     """Collapses `ranges` into huge pages, chunk by chunk; returns the bytes collapsed.
 
-    Raises OSError with the first error that says the system cannot do it at all (EINVAL:
-    no MADV_COLLAPSE or huge pages disabled); a chunk that fails for want of memory (ENOMEM,
-    EAGAIN) is skipped.
+    A chunk that fails is skipped: for want of a free huge page (ENOMEM, EAGAIN), or because
+    the kernel refused that range (EINVAL; seen on some ranges of a mapping whose others
+    collapse). Raises OSError with the first error when no chunk collapsed and some chunk
+    failed for a reason other than memory (no MADV_COLLAPSE, huge pages disabled).
     """
     madvise = _madvise()
     done = 0
+    refused = None
     for start, length in ranges:
         for offset in range(0, length, CHUNK):
             if stop is not None and stop.is_set():
@@ -75,8 +77,10 @@ def collapse(ranges: list[tuple[int, int]], stop: threading.Event | None = None)
                 done += size
                 continue
             err = ctypes.get_errno()
-            if err not in (errno.ENOMEM, errno.EAGAIN, errno.EBUSY):
-                raise OSError(err, os.strerror(err))
+            if err not in (errno.ENOMEM, errno.EAGAIN, errno.EBUSY) and refused is None:
+                refused = err
+    if done == 0 and refused is not None:
+        raise OSError(refused, os.strerror(refused))
     return done
 
 

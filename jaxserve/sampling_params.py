@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json as json_module
+from typing import Any
 
 UINT32_MAX = 2**32 - 1  # seeds become one uint32 key per row
 INT32_MAX = 2**31 - 1  # top_k travels as int32
@@ -68,6 +70,59 @@ BOUNDS: dict[str, Bound] = {
 }
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StructuredOutputsParams:
+    """A grammar the output must follow (vLLM's `structured_outputs`): exactly one of
+    `json` (a JSON schema, as a dict or its JSON text), `json_object` (any JSON object),
+    `regex`, `choice` (one of these strings) or `grammar` (Lark or GBNF).
+
+    The token mask is computed on the host as each token is drawn and applied inside the
+    jitted sampler, so constrained and unconstrained requests share a batch.
+    """
+
+    json: dict[str, Any] | str | None = None
+    json_object: bool = False
+    regex: str | None = None
+    choice: list[str] | None = None
+    grammar: str | None = None
+
+    def __post_init__(self) -> None:
+        given = [name for name in GRAMMAR_KINDS if getattr(self, name) not in (None, False)]
+        if len(given) != 1:
+            raise ValueError(
+                "structured_outputs takes exactly one of json, json_object, regex, choice or "
+                f"grammar; got {given or 'none'}"
+            )
+        if isinstance(self.json, str):
+            try:
+                schema = json_module.loads(self.json)
+            except ValueError as e:
+                raise ValueError(f"structured_outputs.json is not valid JSON: {e}") from None
+            object.__setattr__(self, "json", schema)
+        if self.json is not None and not isinstance(self.json, dict | bool):
+            raise ValueError("structured_outputs.json must be a JSON schema (an object)")
+        if self.choice is not None and (
+            not self.choice or not all(isinstance(c, str) and c for c in self.choice)
+        ):
+            raise ValueError("structured_outputs.choice must be a non-empty list of strings")
+        for name in ("regex", "grammar"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, str) and value.strip()):
+                raise ValueError(f"structured_outputs.{name} must be a non-empty string")
+
+    @property
+    def kind(self) -> str:
+        return next(name for name in GRAMMAR_KINDS if getattr(self, name) not in (None, False))
+
+    def key(self) -> str:
+        """One string per distinct grammar (the compiled-grammar cache's key)."""
+        value = getattr(self, self.kind)
+        return self.kind + ":" + json_module.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+GRAMMAR_KINDS = ("json", "json_object", "regex", "choice", "grammar")
+
+
 @dataclasses.dataclass(kw_only=True)
 class SamplingParams:
     """Decoding options of one request.
@@ -97,6 +152,9 @@ class SamplingParams:
     # Words the output may not contain: the token that would complete one is barred (each
     # word as tokenized alone and after a space).
     bad_words: list[str] | None = None
+    # Only these tokens may be drawn (applied as a token mask, like a grammar's).
+    allowed_token_ids: list[int] | None = None
+    structured_outputs: StructuredOutputsParams | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.stop, str):
@@ -116,6 +174,12 @@ class SamplingParams:
         self.bad_words = list(self.bad_words or [])
         if not all(isinstance(w, str) and w.strip() for w in self.bad_words):
             raise ValueError("bad_words must be non-blank strings")
+        if self.allowed_token_ids is not None:
+            self.allowed_token_ids = [int(t) for t in self.allowed_token_ids]
+            if not self.allowed_token_ids or min(self.allowed_token_ids) < 0:
+                raise ValueError("allowed_token_ids must be a non-empty list of token ids >= 0")
+        if isinstance(self.structured_outputs, dict):
+            self.structured_outputs = StructuredOutputsParams(**self.structured_outputs)
 
     def samples(self) -> list[SamplingParams]:
         """`n` samples as `n` one-sample params, each a sequence of its own; seeded ones get

@@ -15,6 +15,7 @@ raises `EngineUnusable`.
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -26,9 +27,18 @@ from jaxserve.engine.packing import SequenceChunk
 from jaxserve.engine.request import Request, RequestStatus
 from jaxserve.engine.sampling_rows import SampledTokens, pack_sampling
 from jaxserve.engine.scheduler import Policy, ScheduledChunk, Scheduler
+from jaxserve.engine.structured import (
+    GrammarCompiler,
+    GrammarError,
+    TokenMasks,
+    allowed_mask,
+    consume,
+)
 from jaxserve.model.sampling_mode import SamplingMode
 from jaxserve.outputs import Logprob
 from jaxserve.sampling_params import SamplingParams
+
+logger = logging.getLogger(__name__)
 
 
 class StepRunner(Protocol):
@@ -104,6 +114,10 @@ class Engine:
         )
         self._ids = itertools.count()
         self._seeds = np.random.default_rng(seed)  # for requests that bring no seed
+        self.grammars = (
+            None if tokenizer is None else GrammarCompiler(tokenizer, vocab_size, eos_token_ids)
+        )
+        self._masks: TokenMasks | None = None  # made on the first constrained step
         # A test hook: called with a step's requests before the model runs. Whatever it
         # raises fails the step as a fault in the runner would (benchmarks/soak.py, tests).
         self.step_hook: StepHook | None = None
@@ -129,6 +143,16 @@ class Engine:
             raise ValueError("stop strings need a tokenizer; this engine has none")
         if params.bad_words and self.tokenizer is None:
             raise ValueError("bad_words need a tokenizer; this engine has none")
+        allowed = params.allowed_token_ids
+        if allowed is not None and max(allowed) >= self.vocab_size:
+            raise ValueError(
+                f"allowed_token_ids hold ids outside the vocabulary [0, {self.vocab_size})"
+            )
+        grammar = None
+        if params.structured_outputs is not None:
+            if self.grammars is None:
+                raise ValueError("structured outputs need a tokenizer; this engine has none")
+            grammar = self.grammars.compile(params.structured_outputs).matcher()  # cached
         ids = [int(t) for t in prompt_token_ids]
         if not ids:
             raise ValueError("the prompt is empty: give at least one token")
@@ -171,6 +195,8 @@ class Engine:
             seed=int(self._seeds.integers(2**32)) if params.seed is None else params.seed,
             detokenizer=detokenizer,
             bad_word_ids=_tokenize_bad_words(self.tokenizer, params.bad_words),
+            grammar=grammar,
+            allowed_mask=None if allowed is None else allowed_mask(allowed, self.vocab_size),
         )
         self.scheduler.add(request)
         return request
@@ -210,6 +236,7 @@ class Engine:
         params = request.params
         return (
             len(request.output_token_ids) >= request.max_tokens
+            or request.grammar_done
             or token in params.stop_ids
             or (not params.ignore_eos and token in request.eos_token_ids)
         )
@@ -239,7 +266,11 @@ class Engine:
         if self.step_hook is not None:
             self.step_hook(requests)
         sampling, mode = pack_sampling(
-            requests, len(requests), self.vocab_size, [r.seed for r in requests]
+            requests,
+            len(requests),
+            self.vocab_size,
+            [r.seed for r in requests],
+            self._token_masks(scheduled),
         )
         sampled = self.runner.execute(chunks, sampling, mode)
         finished = []
@@ -256,11 +287,44 @@ class Engine:
             if request.params.logprobs is not None:
                 _record_logprobs(request, sampled, row)
             request.append_token(token)
+            if request.grammar is not None and not self._advance_grammar(request, token):
+                finished.append(request)
+                continue
             request.check_stop(self._detokenize(request, token))
             if request.finished:
                 self.scheduler.finish(request, request.status)
                 finished.append(request)
         return finished
+
+    def _token_masks(self, scheduled: Sequence[ScheduledChunk]) -> np.ndarray | None:
+        """i32[rows, ceil(V / 32)]: the step's token masks; None where no row draws under one."""
+        matchers, fixed = [], []
+        for row, chunk in enumerate(scheduled):
+            request = chunk.request
+            if chunk.end < request.num_tokens:
+                continue  # a prompt chunk: its draw is discarded
+            if request.grammar is not None:
+                matchers.append((request.grammar, row))
+            if request.allowed_mask is not None:
+                fixed.append((request.allowed_mask, row))
+        if not matchers and not fixed:
+            return None
+        if self._masks is None:
+            self._masks = TokenMasks(self.vocab_size)
+        return self._masks.fill(len(scheduled), matchers, fixed)
+
+    def _advance_grammar(self, request: Request, token: int) -> bool:
+        """Feeds the drawn token to the request's grammar; False if that ended the request in
+        an error (the grammar refused a token its own mask allowed)."""
+        assert request.grammar is not None
+        try:
+            consume(request.grammar, token)
+        except GrammarError:
+            logger.exception("request %s: its grammar refused a token", request.request_id)
+            self.scheduler.finish(request, RequestStatus.FINISHED_ERROR)
+            return False
+        request.grammar_done = request.grammar.is_stopped()
+        return True
 
     def _fail(self, scheduled: Sequence[ScheduledChunk]) -> list[Request]:
         """Ends the unfinished requests of a failed step with an error; returns them."""

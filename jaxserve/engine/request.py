@@ -12,10 +12,16 @@ from __future__ import annotations
 import dataclasses
 import enum
 import time
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from jaxserve.engine.detokenizer import IncrementalDetokenizer
 from jaxserve.outputs import FinishReason, Logprob
 from jaxserve.sampling_params import SamplingParams
+
+if TYPE_CHECKING:
+    from llguidance import LLMatcher
 
 
 class RequestStatus(enum.Enum):
@@ -76,6 +82,9 @@ class Request:
     prompt_logprobs: list[dict[int, Logprob] | None] = dataclasses.field(default_factory=list)
     detokenizer: IncrementalDetokenizer | None = None
     bad_word_ids: list[list[int]] = dataclasses.field(default_factory=list)  # tokenized
+    grammar: LLMatcher | None = None  # its structured output's matcher, past the output so far
+    grammar_done: bool = False  # the grammar admits no further token: the output is complete
+    allowed_mask: np.ndarray | None = None  # i32[ceil(V / 32)] of params.allowed_token_ids
     cumulative_logprob: float = 0.0
     stop_reason: int | str | None = None
 
@@ -133,5 +142,8 @@ class Request:
             if not self.params.ignore_eos and token in self.eos_token_ids:
                 self.move_to(RequestStatus.FINISHED_STOPPED)
                 return
+        if self.grammar_done:  # nothing could follow, whatever min_tokens asks
+            self.move_to(RequestStatus.FINISHED_STOPPED)
+            return
         if produced >= self.max_tokens:
             self.move_to(RequestStatus.FINISHED_LENGTH)

@@ -56,9 +56,16 @@ def _padded(rows: Sequence[Sequence[int]], num_rows: int, pad: int, floor: int) 
 
 
 def pack_sampling(
-    requests: Sequence[Request], num_rows: int, vocab: int, seeds: Sequence[int]
+    requests: Sequence[Request],
+    num_rows: int,
+    vocab: int,
+    seeds: Sequence[int],
+    token_mask: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], SamplingMode]:
-    """Arrays with the fields of `SamplingBatch`, and the step's static mode."""
+    """Arrays with the fields of `SamplingBatch`, and the step's static mode.
+
+    `token_mask` i32[num_rows, ceil(V / 32)]: the rows' token masks, where some row has one.
+    """
     n = len(requests)
     params = [r.params for r in requests]
 
@@ -81,6 +88,7 @@ def pack_sampling(
         greedy_only=all(p.greedy for p in params),
         penalties=penalties,
         logit_bias=any(bias_rows),
+        token_mask=token_mask is not None,
         candidates=_candidates(requests, vocab),
         logprobs=bool(logprobs),
         num_logprobs=vocab if -1 in logprobs else max(logprobs, default=0),
@@ -111,6 +119,9 @@ def pack_sampling(
     else:
         arrays["bias_ids"] = np.full((num_rows, 1), vocab, np.int32)
         arrays["bias_values"] = np.zeros((num_rows, 1), np.float32)
+    if token_mask is None:
+        token_mask = np.full((num_rows, 1), -1, np.int32)
+    arrays["token_mask"] = token_mask
     return arrays, mode
 
 

@@ -1,6 +1,7 @@
 """Sampling on device, per request within one batch (R rows of logits, V vocabulary).
 
-Order of operations, per row: penalties and logit bias on the raw logits; then temperature;
+Order of operations, per row: penalties, logit bias and the token mask (a grammar's, or
+`allowed_token_ids`) on the raw logits; then temperature;
 then min-p (relative to the most likely token), top-k and top-p over what is left; then one
 draw with the row's own key, `fold_in(key(seed), step)`, so a seeded request draws the same
 tokens whatever else is in the batch. Temperature 0 rows take the argmax of the penalized
@@ -33,6 +34,7 @@ class SamplingBatch:
     prompt_ids: jax.Array  # i32[R, Hp]: prompt tokens, padded with V
     bias_ids: jax.Array  # i32[R, B]: padded with V
     bias_values: jax.Array  # f32[R, B]
+    token_mask: jax.Array  # i32[R, ceil(V / 32)]: bit t % 32 of word t // 32 allows token t
 
 
 @struct.dataclass
@@ -69,6 +71,13 @@ def _scatter(rows: int, vocab: int, ids: jax.Array, values: jax.Array) -> jax.Ar
     """f32[R, V] with `values` added at `ids` (ids == V are padding and dropped)."""
     row_ids = jnp.arange(rows)[:, None]
     return jnp.zeros((rows, vocab), jnp.float32).at[row_ids, ids].add(values, mode="drop")
+
+
+def allowed(token_mask: jax.Array, vocab: int) -> jax.Array:
+    """bool[R, V]: the bits of the packed mask i32[R, W], token t at bit t % 32 of word t // 32."""
+    rows, words = token_mask.shape
+    bits = (token_mask[:, :, None] >> jnp.arange(32, dtype=jnp.int32)) & 1  # [R, W, 32]
+    return bits.reshape(rows, words * 32)[:, :vocab] != 0
 
 
 def apply_penalties(logits: jax.Array, sb: SamplingBatch) -> jax.Array:
@@ -110,6 +119,8 @@ def sample(logits: jax.Array, sb: SamplingBatch | None, mode: SamplingMode) -> S
         logits = apply_penalties(logits, sb)
     if mode.logit_bias:
         logits += _scatter(rows, vocab, sb.bias_ids, sb.bias_values)
+    if mode.token_mask:  # grammars and allowed_token_ids: barred tokens cannot be drawn
+        logits = jnp.where(allowed(sb.token_mask, vocab), logits, -jnp.inf)
     tokens = argmax(logits)
     if not mode.greedy_only:
         temperature = jnp.where(sb.temperature > 0, sb.temperature, 1.0)

@@ -14,6 +14,7 @@ class SamplingMode:
     greedy_only: bool = True
     penalties: bool = False
     logit_bias: bool = False
+    token_mask: bool = False  # some row may draw only the tokens its mask allows
     candidates: int = 0  # 0: draw from the whole vocabulary unfiltered; else top candidates kept
     logprobs: bool = False  # some row wants its sampled token's logprob and rank
     num_logprobs: int = 0  # top logprobs returned per row (0: only the sampled token's)
@@ -22,4 +23,4 @@ class SamplingMode:
     @property
     def uses_sampling_rows(self) -> bool:
         """Whether the draw reads the per-row sampling arrays (a plain greedy step does not)."""
-        return not self.greedy_only or self.penalties or self.logit_bias
+        return not self.greedy_only or self.penalties or self.logit_bias or self.token_mask

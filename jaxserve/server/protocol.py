@@ -12,14 +12,26 @@ except a few that OpenAI clients send and that change nothing here.
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints
 
 from jaxserve.sampling_params import BOUNDS, Bound, SamplingParams
 from jaxserve.server.errors import BadRequest
+from jaxserve.server.formats import (
+    ONE_GRAMMAR,
+    TOOL_CHOICE_NEEDS_TOOLS,
+    ResponseFormat,
+    StructuredOutputsBody,
+    Tool,
+    ToolChoice,
+    ToolUse,
+    structured_outputs,
+    tool_use,
+)
 from jaxserve.server.served import Served, ServedLimits
-from jaxserve.server.validation import Override, validate
+from jaxserve.server.validation import Override, Strict, validate
 
 MAX_LOGPROBS = 20
 MAX_N = 128  # OpenAI's own limit; every sample is a sequence in the engine's queue
@@ -80,16 +92,11 @@ STREAM_OPTIONS_NEED_STREAM: dict[str, Any] = {
     "if": {"properties": {"stream_options": {"type": "object"}}, "required": ["stream_options"]},
     "then": {"properties": {"stream": {"const": True}}, "required": ["stream"]},
 }
+SAMPLING_RULES = [STREAM_OPTIONS_NEED_STREAM, ONE_GRAMMAR]
 TOP_LOGPROBS_NEED_LOGPROBS: dict[str, Any] = {
     "if": {"properties": {"top_logprobs": {"type": "integer"}}, "required": ["top_logprobs"]},
     "then": {"properties": {"logprobs": {"const": True}}, "required": ["logprobs"]},
 }
-
-
-class Strict(BaseModel):
-    """No unknown fields, no coercion (no `true` for 1, no `"2"` for 2), no NaN."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class RequestBody(Strict):
@@ -110,7 +117,7 @@ class StreamOptions(Strict):
 class SamplingBody(RequestBody):
     """The fields every generation route shares; most map one to one onto `SamplingParams`."""
 
-    model_config = ConfigDict(json_schema_extra={"allOf": [STREAM_OPTIONS_NEED_STREAM]})
+    model_config = ConfigDict(json_schema_extra={"allOf": SAMPLING_RULES})
 
     n: N | None = None
     temperature: Temperature | None = None
@@ -139,6 +146,12 @@ class SamplingBody(RequestBody):
     bad_words: list[NonBlank] | None = None
     # Keep only the prompt's last this many tokens (-1: as many as max_model_len allows).
     truncate_prompt_tokens: TruncatePromptTokens | None = None
+    response_format: ResponseFormat | None = None
+    structured_outputs: StructuredOutputsBody | None = None
+    allowed_token_ids: Annotated[list[TokenId], Field(min_length=1)] | None = None
+
+    def grammar_field(self) -> str:
+        return "response_format" if self.structured_outputs is None else "structured_outputs"
 
     def output_limit(self) -> int | None:
         raise NotImplementedError
@@ -159,6 +172,9 @@ class SamplingBody(RequestBody):
         values["logprobs"] = self.num_logprobs()
         if self.logit_bias is not None:
             values["logit_bias"] = {int(k): float(v) for k, v in self.logit_bias.items()}
+        values["structured_outputs"] = structured_outputs(
+            self.response_format, self.structured_outputs
+        )
         if values["max_tokens"] is not None and self.min_tokens is not None:
             values["min_tokens"] = min(self.min_tokens, values["max_tokens"])
         try:
@@ -181,7 +197,7 @@ class SamplingBody(RequestBody):
 class CompletionRequest(SamplingBody):
     """`POST /v1/completions`."""
 
-    model_config = ConfigDict(json_schema_extra={"allOf": [STREAM_OPTIONS_NEED_STREAM]})
+    model_config = ConfigDict(json_schema_extra={"allOf": SAMPLING_RULES})
 
     prompt: (
         NonEmpty
@@ -228,13 +244,30 @@ class Message(Strict):
     audio: dict[str, Any] | None = None
     annotations: list[dict[str, Any]] | None = None
 
-    def for_template(self) -> dict[str, str]:
-        """The message as the chat template reads it: its text fields, content joined."""
+    def for_template(self) -> dict[str, Any]:
+        """The message as the chat template reads it: its text fields, content joined, and
+        the tool calls of an assistant reply with their arguments as objects (templates
+        write them with `tojson`)."""
         content = self.content
         if isinstance(content, list):
             content = "".join(part.text for part in content)
         fields = {"role": self.role, "name": self.name, "tool_call_id": self.tool_call_id}
-        return {**{k: v for k, v in fields.items() if v is not None}, "content": content or ""}
+        message: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
+        message["content"] = content or ""
+        if self.tool_calls:
+            message["tool_calls"] = [_template_call(call) for call in self.tool_calls]
+        return message
+
+
+def _template_call(call: dict[str, Any]) -> dict[str, Any]:
+    function = call.get("function")
+    if not isinstance(function, dict) or not isinstance(function.get("arguments"), str):
+        return call
+    try:
+        arguments = json.loads(function["arguments"])
+    except ValueError:
+        return call
+    return {**call, "function": {**function, "arguments": arguments}}
 
 
 RESERVED_TEMPLATE_ARGS = frozenset(
@@ -285,16 +318,18 @@ class TemplateOptions:
     kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-class ResponseFormat(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True)
-    type: Literal["text"]
-
-
 class ChatRequest(ChatOptions, SamplingBody):
     """`POST /v1/chat/completions`."""
 
     model_config = ConfigDict(
-        json_schema_extra={"allOf": [STREAM_OPTIONS_NEED_STREAM, TOP_LOGPROBS_NEED_LOGPROBS]}
+        json_schema_extra={
+            "allOf": [
+                STREAM_OPTIONS_NEED_STREAM,
+                TOP_LOGPROBS_NEED_LOGPROBS,
+                ONE_GRAMMAR,
+                TOOL_CHOICE_NEEDS_TOOLS,
+            ]
+        }
     )
 
     messages: Annotated[list[Message], Field(min_length=1)]
@@ -302,9 +337,8 @@ class ChatRequest(ChatOptions, SamplingBody):
     max_completion_tokens: MaxTokens | None = None
     logprobs: bool | None = None
     top_logprobs: TopLogprobs | None = None
-    response_format: ResponseFormat | None = None
-    tools: Annotated[list[dict[str, Any]], Field(max_length=0)] | None = None
-    tool_choice: str | dict[str, Any] | None = None
+    tools: list[Tool] | None = None
+    tool_choice: ToolChoice | None = None
 
     def output_limit(self) -> int | None:
         return self.max_completion_tokens if self.max_completion_tokens else self.max_tokens
@@ -346,14 +380,16 @@ UNIONS = {
 
 
 def _response_format(error: Any) -> str | None:
-    if error["type"] != "literal_error":
+    if error["type"] != "literal_error" or error["loc"][1:] != ("type",):
         return None
-    return f"response_format {error['input']!r} is not supported; only 'text'"
+    return (
+        f"response_format type {error['input']!r} is not supported; use text, json_object or "
+        "json_schema"
+    )
 
 
 OVERRIDES: dict[str, Override] = {
     "suffix": lambda _: "suffix is not supported",
-    "tools": lambda _: "tools are not supported by this server",
     "response_format": _response_format,
 }
 
@@ -378,8 +414,11 @@ class GenerationRequest:
     priority: int = 0
     cache_salt: str | None = None
     truncate_prompt_tokens: int | None = None  # -1: to max_model_len
-    messages: list[dict[str, str]] | None = None
+    messages: list[dict[str, Any]] | None = None
     template: TemplateOptions = dataclasses.field(default_factory=TemplateOptions)
+    tools: ToolUse | None = None
+    # The field that asked for the output's grammar, which a bad grammar's 400 names.
+    grammar_field: str = "structured_outputs"
 
 
 def parse_completion(body: Any, *, limits: ServedLimits) -> GenerationRequest:
@@ -400,6 +439,7 @@ def parse_completion(body: Any, *, limits: ServedLimits) -> GenerationRequest:
         priority=request.priority or 0,
         cache_salt=request.cache_salt,
         truncate_prompt_tokens=request.truncate_prompt_tokens,
+        grammar_field=request.grammar_field(),
     )
 
 
@@ -419,6 +459,8 @@ def parse_chat(body: Any, *, limits: ServedLimits) -> GenerationRequest:
         truncate_prompt_tokens=request.truncate_prompt_tokens,
         messages=[m.for_template() for m in request.messages],
         template=request.template_options(),
+        tools=tool_use(request.tools, request.tool_choice, parser=limits.tool_calls),
+        grammar_field=request.grammar_field(),
     )
 
 

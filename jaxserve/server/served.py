@@ -16,7 +16,9 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 MARK = "x-served-limit"
-Kind = Literal["token_id", "token_key", "max_tokens", "prompt_ids", "model_name", "priority"]
+Kind = Literal[
+    "token_id", "token_key", "max_tokens", "prompt_ids", "model_name", "priority", "tool_choice"
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +29,7 @@ class ServedLimits:
     vocab_size: int
     max_model_len: int
     priority_scheduling: bool = False  # the engine orders requests by `priority`
+    tool_calls: bool = False  # a tool_call_parser reads calls out of replies
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +65,11 @@ class Served:
             raise _error(
                 f"must be 0 on this server, got {value}: requests are served first come, first "
                 "served (scheduling_policy: priority orders them)"
+            )
+        if self.kind == "tool_choice" and value != "none" and not limits.tool_calls:
+            raise _error(
+                f"must be 'none' on this server, got {value!r}: no tool_call_parser is configured "
+                "to read tool calls out of the model's replies"
             )
         if self.kind == "prompt_ids" and len(value) >= length:
             raise _error(
@@ -118,4 +126,6 @@ def resolve_schema(node: Any, limits: ServedLimits) -> Any:
         out["enum"] = [limits.model_name]
     elif kind == "priority" and not limits.priority_scheduling:
         out["minimum"] = out["maximum"] = 0
+    elif kind == "tool_choice" and not limits.tool_calls:
+        out = {"const": "none"}
     return out

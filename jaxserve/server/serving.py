@@ -17,6 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from jaxserve.engine.structured import GrammarCompiler, GrammarError
 from jaxserve.server import responses
 from jaxserve.server.async_engine import (
     AsyncEngine,
@@ -63,10 +64,12 @@ class OpenAIServing:
         priority_scheduling: bool = False,
         chat_template: str | None = None,
         reasoning_parser: str | None = None,
+        grammars: GrammarCompiler | None = None,
     ):
         """`max_model_len` None: requests get no bound of their own (the engine's still holds)."""
         self.engine = engine
         self.tokenizer = tokenizer
+        self.grammars = grammars  # compiles structured outputs before the engine sees them
         self.chat_template = chat_template  # the server's, over the model's
         self.reasoning = None if reasoning_parser is None else PARSERS[reasoning_parser]
         self.model_name = model_name
@@ -204,6 +207,7 @@ class OpenAIServing:
     async def submit(self, prompts: list[Prompt], parsed: GenerationRequest) -> OutputStream:
         """Hands the prompts to the engine; returns once it took them, or raises the APIError
         that says why not (prompt too long, bad parameters, overloaded, engine gone)."""
+        await self.compile_grammar(parsed)
         specs = [
             SequenceSpec(ids, p, text, priority=parsed.priority, cache_salt=parsed.cache_salt)
             for text, ids in prompts
@@ -225,6 +229,19 @@ class OpenAIServing:
             stream.aclose()  # cancelled while waiting: the client left
             raise
         return stream
+
+    async def compile_grammar(self, parsed: GenerationRequest) -> None:
+        """Compiles the request's grammar in a worker thread, so that the engine thread finds
+        it cached; a grammar that cannot compile is a 400 naming the field that sent it."""
+        spec = parsed.params.structured_outputs
+        if spec is None:
+            return
+        if self.grammars is None:
+            raise BadRequest("this server has no grammar engine", param=parsed.grammar_field)
+        try:
+            await asyncio.to_thread(self.grammars.compile, spec)
+        except GrammarError as e:
+            raise BadRequest(str(e), param=parsed.grammar_field) from None
 
     def _streaming(self, stream: OutputStream, chunks: AsyncIterator[bytes]) -> Response:
         async def body() -> AsyncIterator[bytes]:

@@ -10,12 +10,19 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
 from jaxserve.sampling_params import Bound
 from jaxserve.server.errors import BadRequest
 from jaxserve.server.served import ServedLimits
+
+
+class Strict(BaseModel):
+    """No unknown fields, no coercion (no `true` for 1, no `"2"` for 2), no NaN."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
 
 Model = TypeVar("Model", bound=BaseModel)
 # A field's own message for its errors; None falls back to the general one.

@@ -31,6 +31,7 @@ def batch(rows=N, **overrides) -> SamplingBatch:
         prompt_ids=np.full((rows, 1), V, np.int32),
         bias_ids=np.full((rows, 1), V, np.int32),
         bias_values=np.zeros((rows, 1), np.float32),
+        token_mask=np.full((rows, 1), -1, np.int32),
     )
     for name, value in overrides.items():
         value = np.asarray(value)
@@ -219,3 +220,17 @@ def test_a_plain_greedy_step_needs_no_sampling_rows():
     logits = np.tile(LOGITS[::-1], (3, 1))
     out = sample_jit(logits, None, mode=mode)
     np.testing.assert_array_equal(out.tokens, [V - 1] * 3)
+
+
+def test_a_token_mask_renormalizes_over_the_allowed_tokens():
+    allowed = np.array([0, 1, 0, 1, 1, 0, 0, 1], bool)
+    words = np.array([int(sum(1 << i for i in np.nonzero(allowed)[0]))], np.int32)
+    expected = softmax(LOGITS) * allowed
+    mode = SamplingMode(greedy_only=False, token_mask=True)
+    assert_distribution(draw(mode, token_mask=words[None]), expected / expected.sum())
+    greedy = sample_jit(
+        np.tile(LOGITS, (2, 1)),
+        batch(2, temperature=0.0, token_mask=words[None]),
+        SamplingMode(token_mask=True),
+    )
+    assert list(np.asarray(greedy.tokens)) == [1, 1]  # the best allowed token, not token 0

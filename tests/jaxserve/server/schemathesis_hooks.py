@@ -1,10 +1,14 @@
-"""schemathesis hooks for fuzzing jaxserve: the one request rule JSON Schema cannot state.
+"""schemathesis hooks for fuzzing jaxserve: the request rules JSON Schema cannot state.
 
-A text prompt (or a chat's messages through the template) longer than `max_model_len` tokens is
-a 400, but its length in tokens depends on the tokenizer, so the schema calls it valid and
-`positive_data_acceptance` would count the 400 against the server. Such a failure is dropped
-(the run's summary counts it) only when the answer is exactly that rule's 400 and the token
-count it reports really is over the limit; every other failure stands.
+- A text prompt (or a chat's messages through the template) longer than `max_model_len`
+  tokens is a 400, but its length in tokens depends on the tokenizer, so the schema calls it
+  valid. Dropped only when the token count the answer reports really is over the limit.
+- A grammar (a JSON schema, regex, Lark or GBNF text) that does not compile, and a named
+  tool_choice that is not among the tools: the schema can say "an object" or "a string", not
+  "a valid regex". Dropped only when the 400 is exactly that rule's, on the field that sent it.
+
+`positive_data_acceptance` would count these 400s against the server; the run's summary counts
+each dropped one, and every other failure stands.
 
 Load it with `SCHEMATHESIS_HOOKS=tests.jaxserve.server.schemathesis_hooks` (from the repo root,
 with `PYTHONPATH=.`), or by importing this module before the schema is loaded.
@@ -20,24 +24,50 @@ from schemathesis.core.failures import Failure
 from schemathesis.hooks import HookContext
 
 PROMPT_TOO_LONG = re.compile(r"^the prompt has (\d+) tokens, but max_model_len is (\d+) ")
+UNCOMPILABLE = re.compile(
+    r"^(invalid (JSON schema|JSON object grammar|regex|choice|grammar): "
+    r"|structured_outputs\.json is not valid JSON: "
+    r"|tool_choice names the function .*, which is not among the tools )"
+)
+GRAMMAR_FIELDS = frozenset({"structured_outputs", "response_format", "tools", "tool_choice"})
+
+
+def _error(body: bytes | str) -> dict:
+    try:
+        error = json.loads(body)["error"]
+    except (ValueError, KeyError, TypeError):
+        return {}
+    return error if isinstance(error, dict) else {}
 
 
 def is_prompt_too_long(status: int, body: bytes | str) -> bool:
     """Whether a response is the 400 of a prompt over `max_model_len` tokens, and says so."""
     if status != 400:
         return False
-    try:
-        message = json.loads(body)["error"]["message"]
-    except (ValueError, KeyError, TypeError):
-        return False
+    message = _error(body).get("message")
     match = PROMPT_TOO_LONG.match(message) if isinstance(message, str) else None
     return match is not None and int(match.group(1)) >= int(match.group(2))
+
+
+def is_uncompilable(status: int, body: bytes | str) -> bool:
+    """Whether a response is the 400 of a grammar that does not compile (or a tool_choice
+    naming no listed tool), on the field that sent it."""
+    error = _error(body)
+    message = error.get("message")
+    return (
+        status == 400
+        and error.get("param") in GRAMMAR_FIELDS
+        and isinstance(message, str)
+        and UNCOMPILABLE.match(message) is not None
+    )
 
 
 @schemathesis.hook
 def filter_failure(
     context: HookContext, failure: Failure, case: schemathesis.Case, response: schemathesis.Response
 ) -> bool:
-    """Keeps every failure but a schema-valid prompt that is too long in tokens."""
-    rejected_valid = type(failure).__name__ == "RejectedPositiveData"
-    return not (rejected_valid and is_prompt_too_long(response.status_code, response.content))
+    """Keeps every failure but the rules above."""
+    if type(failure).__name__ != "RejectedPositiveData":
+        return True
+    status, body = response.status_code, response.content
+    return not (is_prompt_too_long(status, body) or is_uncompilable(status, body))

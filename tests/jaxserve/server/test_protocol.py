@@ -147,14 +147,14 @@ def test_bad_completion_bodies(body, message, param):
         ),
         (
             {"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function"}]},
-            "tools are not supported",
+            r"tools\[0\].function: required",
         ),
         (
             {
                 "messages": [{"role": "user", "content": "x"}],
-                "response_format": {"type": "json_object"},
+                "response_format": {"type": "xml"},
             },
-            "response_format 'json_object' is not supported",
+            "response_format type 'xml' is not supported; use text, json_object or json_schema",
         ),
         ([1, 2], "the request body must be a JSON object"),
     ],

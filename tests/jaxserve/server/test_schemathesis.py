@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.jaxserve.server.conftest import API_KEY, start_server
-from tests.jaxserve.server.schemathesis_hooks import is_prompt_too_long
+from tests.jaxserve.server.schemathesis_hooks import is_prompt_too_long, is_uncompilable
 
 pytestmark = pytest.mark.cpu
 
@@ -69,3 +69,12 @@ def test_the_hook_drops_only_a_prompt_over_max_model_len():
     assert not is_prompt_too_long(400, fits), "a count under the limit is a real failure"
     assert not is_prompt_too_long(400, '{"error": {"message": "temperature: must be >= 0"}}')
     assert not is_prompt_too_long(400, "not json")
+
+
+def test_the_hook_drops_only_an_uncompilable_grammar():
+    body = '{"error": {"message": "invalid regex: unclosed group", "param": "structured_outputs"}}'
+    assert is_uncompilable(400, body)
+    assert not is_uncompilable(500, body)
+    assert not is_uncompilable(400, body.replace("structured_outputs", "messages"))
+    other = '{"error": {"message": "temperature: must be >= 0", "param": "structured_outputs"}}'
+    assert not is_uncompilable(400, other)

@@ -66,6 +66,17 @@ def tiny_checkpoints(tmp_path_factory):
     return build
 
 
+@pytest.fixture(scope="session")
+def grammar_llm(tiny_checkpoints):
+    """One engine with room for structured replies (a JSON object is tens of tokens of the
+    tiny vocabulary), shared by the grammar and tool-call tests of the engine and the server."""
+    from jaxserve import LLM
+
+    options = dict(max_model_len=256, num_pages=160, max_num_seqs=16, max_num_batched_tokens=256)
+    spec = TinySpec("server", "LlamaForCausalLM", seed=5)
+    return LLM(tiny_checkpoints(spec), warmup=False, **options)
+
+
 @pytest.fixture(params=ARCH_CASES, ids=lambda s: s.name)
 def arch_spec(request) -> TinySpec:
     return request.param

@@ -13,11 +13,10 @@ import pytest
 from jaxserve import LLM, SamplingParams, StructuredOutputsParams
 from jaxserve.engine.structured import GrammarCompiler, GrammarError, TokenMasks, allowed_mask
 from tests.jaxserve.json_schemas import json_schemas
-from tests.tiny_models import VOCAB, TinySpec
+from tests.tiny_models import VOCAB
 
 pytestmark = pytest.mark.cpu
 
-SPEC = TinySpec("server", "LlamaForCausalLM", seed=5)
 PROMPT = "user: give json\nassistant:"
 
 
@@ -30,13 +29,12 @@ def test_allowed_mask_sets_one_bit_per_token():
     assert allowed_mask([5], VOCAB).shape == (VOCAB // 32,)
 
 
-@pytest.fixture(scope="module")
-def llm(tiny_checkpoints) -> LLM:
-    options = dict(max_model_len=256, num_pages=160, max_num_seqs=16, max_num_batched_tokens=256)
-    return LLM(tiny_checkpoints(SPEC), warmup=False, **options)
+@pytest.fixture
+def llm(grammar_llm) -> LLM:
+    return grammar_llm
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def compiler(llm) -> GrammarCompiler:
     return llm.engine.grammars
 

@@ -83,6 +83,7 @@ def create_app(llm: LLM, config: ServerConfig) -> Starlette:
         priority_scheduling=llm.engine.scheduler.policy == "priority",
         chat_template=config.chat_template,
         reasoning_parser=config.reasoning_parser,
+        tool_call_parser=config.tool_call_parser,
         grammars=llm.engine.grammars,
     )
     routes = Routes(

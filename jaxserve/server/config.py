@@ -18,6 +18,7 @@ import yaml
 
 from jaxserve.errors import JaxserveError
 from jaxserve.server.reasoning import PARSERS as REASONING_PARSERS
+from jaxserve.server.tool_parsers import TOOL_PARSERS
 
 ATTENTION_BACKENDS = ("auto", "reference", "pallas", "pallas-interpret")
 DTYPES = ("auto", "float32", "fp32", "bfloat16", "bf16", "float16", "half", "fp16")
@@ -28,6 +29,7 @@ CHOICES: dict[str, tuple[str | None, ...]] = {
     "log_level": LOG_LEVELS,
     "scheduling_policy": ("fcfs", "priority"),
     "reasoning_parser": (None, *REASONING_PARSERS),
+    "tool_call_parser": (None, *TOOL_PARSERS),
 }
 MEMORY_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
 MEMORY_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
@@ -56,6 +58,8 @@ class ServerConfig:
     scheduling_policy: str = "fcfs"
     chat_template: str | None = None  # a Jinja template file, or the template itself
     reasoning_parser: str | None = None  # "qwen3" or "deepseek_r1": <think> apart
+    # "hermes", "llama3_json" or "mistral": tool calls read out of chat replies
+    tool_call_parser: str | None = None
     tensor_parallel_size: int = 1
     attention_backend: str = "auto"
     seed: int = 0

@@ -145,6 +145,9 @@ class ToolUse:
     tools: list[dict[str, Any]]
     choice: str
     named: bool = False
+    # A reply may make several calls; else one (a forced choice's grammar allows one, and an
+    # "auto" reply's later calls are dropped).
+    parallel: bool = True
 
     @property
     def calls_possible(self) -> bool:
@@ -156,7 +159,7 @@ class ToolUse:
 
 
 def tool_use(
-    tools: list[Tool] | None, choice: ToolChoice | None, *, parser: bool
+    tools: list[Tool] | None, choice: ToolChoice | None, *, parser: bool, parallel: bool = True
 ) -> ToolUse | None:
     """The request's tool use, checked; None where it offers no tools. Without a choice it is
     "auto" where a tool-call `parser` is configured, else "none"."""
@@ -175,5 +178,5 @@ def tool_use(
                 f"tool_choice names the function {name!r}, which is not among the tools {names}",
                 param="tool_choice",
             )
-        return ToolUse(listed, name, named=True)
-    return ToolUse(listed, choice or ("auto" if parser else "none"))
+        return ToolUse(listed, name, named=True, parallel=False)
+    return ToolUse(listed, choice or ("auto" if parser else "none"), parallel=parallel)

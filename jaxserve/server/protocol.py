@@ -46,7 +46,7 @@ SERVER_BOUNDS = {
     "best_of": Bound(ge=1, le=1, note="n gives several samples"),
 }
 # OpenAI fields that clients send and that have no effect on generation here.
-IGNORED = frozenset({"user", "metadata", "store", "service_tier", "parallel_tool_calls"})
+IGNORED = frozenset({"user", "metadata", "store", "service_tier"})
 
 
 def _within(name: str) -> Any:
@@ -106,7 +106,6 @@ class RequestBody(Strict):
     metadata: dict[str, str] | None = None
     store: bool | None = None
     service_tier: str | None = None
-    parallel_tool_calls: bool | None = None
 
 
 class StreamOptions(Strict):
@@ -339,6 +338,7 @@ class ChatRequest(ChatOptions, SamplingBody):
     top_logprobs: TopLogprobs | None = None
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None  # false: a reply makes one call at most
 
     def output_limit(self) -> int | None:
         return self.max_completion_tokens if self.max_completion_tokens else self.max_tokens
@@ -459,7 +459,12 @@ def parse_chat(body: Any, *, limits: ServedLimits) -> GenerationRequest:
         truncate_prompt_tokens=request.truncate_prompt_tokens,
         messages=[m.for_template() for m in request.messages],
         template=request.template_options(),
-        tools=tool_use(request.tools, request.tool_choice, parser=limits.tool_calls),
+        tools=tool_use(
+            request.tools,
+            request.tool_choice,
+            parser=limits.tool_calls,
+            parallel=request.parallel_tool_calls is not False,
+        ),
         grammar_field=request.grammar_field(),
     )
 

@@ -15,6 +15,7 @@ from typing import Any
 from jaxserve.outputs import Logprob
 from jaxserve.server.async_engine import SequenceUpdate
 from jaxserve.server.reasoning import ReasoningFormat, split_reasoning
+from jaxserve.server.tool_parsers import ToolCallFormat, extract
 
 TokenDecoder = Callable[[int], str]
 JSON = dict[str, Any]
@@ -180,19 +181,41 @@ def prompt_logprobs_field(
 
 
 def chat_choice(
-    choice: Choice, top: int | None, decode: TokenDecoder, reasoning: ReasoningFormat | None = None
+    choice: Choice,
+    top: int | None,
+    decode: TokenDecoder,
+    reasoning: ReasoningFormat | None = None,
+    tool_format: ToolCallFormat | None = None,
+    *,
+    parallel_calls: bool = True,
 ) -> JSON:
-    """One choice of a chat completion; with a `reasoning` format, its thinking apart."""
+    """One choice of a chat completion; with a `reasoning` format, its thinking apart; with a
+    `tool_format`, the calls in its reply as `tool_calls` (finish reason "tool_calls"), only
+    the first unless `parallel_calls`."""
     message: JSON = {"role": "assistant", "content": choice.text}
     if reasoning is not None:
         message["reasoning_content"], message["content"] = split_reasoning(reasoning, choice.text)
+    finish_reason = choice.finish_reason
+    if tool_format is not None:
+        message["content"], calls = extract(tool_format, message["content"] or "")
+        calls = calls if parallel_calls else calls[:1]
+        if calls:
+            message["tool_calls"] = [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": call.arguments},
+                }
+                for call in calls
+            ]
+            finish_reason = "tool_calls" if finish_reason == "stop" else finish_reason
     return {
         "index": choice.index,
         "message": message,
         "logprobs": (
             None if top is None else chat_logprobs(choice.token_ids, choice.logprobs, top, decode)
         ),
-        "finish_reason": choice.finish_reason,
+        "finish_reason": finish_reason,
         "stop_reason": choice.stop_reason,
     }
 
@@ -235,17 +258,22 @@ def chat_delta(
     top: int | None,
     decode: TokenDecoder,
     split: tuple[str, str] | None = None,
+    *,
+    tool_calls: list[JSON] | None = None,
 ) -> JSON:
     """One streamed chat choice: the new text, and the finish reason on the last one.
 
-    `split`: the new text as (reasoning, content), where a reasoning parser is on."""
+    `split`: the new text as (reasoning, content), where a reasoning or tool-call parser is on;
+    `tool_calls`: OpenAI's tool-call deltas the new text completed."""
     if split is None:
         delta = {"content": update.text} if update.text or update.finish_reason is None else {}
     else:
         reasoning, content = split
         delta = {"reasoning_content": reasoning} if reasoning else {}
-        if content or (not reasoning and update.finish_reason is None):
+        if content or (not reasoning and not tool_calls and update.finish_reason is None):
             delta["content"] = content
+    if tool_calls:
+        delta["tool_calls"] = tool_calls
     return {
         "index": update.index,
         "delta": delta,

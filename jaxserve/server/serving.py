@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from jaxserve.engine.structured import GrammarCompiler, GrammarError
+from jaxserve.sampling_params import StructuredOutputsParams
 from jaxserve.server import responses
 from jaxserve.server.async_engine import (
     AsyncEngine,
@@ -45,9 +46,14 @@ from jaxserve.server.protocol import (
 )
 from jaxserve.server.reasoning import PARSERS, ReasoningSplitter
 from jaxserve.server.served import ServedLimits
+from jaxserve.server.tool_grammars import forcing_grammar
+from jaxserve.server.tool_parsers import TOOL_PARSERS, ToolCallStream
 
 Prompt = tuple[str | None, list[int]]  # (text, token ids)
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+# Tool-call formats whose markers ([TOOL_CALLS], <|python_tag|>) are special tokens: their
+# replies are decoded with special tokens kept, or the parser would never see a call begin.
+SPECIAL_MARKERS = frozenset({"mistral", "llama3_json"})
 
 
 class OpenAIServing:
@@ -64,6 +70,7 @@ class OpenAIServing:
         priority_scheduling: bool = False,
         chat_template: str | None = None,
         reasoning_parser: str | None = None,
+        tool_call_parser: str | None = None,
         grammars: GrammarCompiler | None = None,
     ):
         """`max_model_len` None: requests get no bound of their own (the engine's still holds)."""
@@ -72,10 +79,15 @@ class OpenAIServing:
         self.grammars = grammars  # compiles structured outputs before the engine sees them
         self.chat_template = chat_template  # the server's, over the model's
         self.reasoning = None if reasoning_parser is None else PARSERS[reasoning_parser]
+        self.tool_format = None if tool_call_parser is None else TOOL_PARSERS[tool_call_parser]
         self.model_name = model_name
         self.vocab_size = vocab_size
         self.limits = ServedLimits(
-            model_name, vocab_size, max_model_len or 2**31 - 1, priority_scheduling
+            model_name,
+            vocab_size,
+            max_model_len or 2**31 - 1,
+            priority_scheduling,
+            tool_calls=self.tool_format is not None,
         )
         self.decode: Callable[[int], str] = functools.lru_cache(maxsize=1 << 16)(
             lambda token: tokenizer.decode([token], skip_special_tokens=False)
@@ -129,7 +141,7 @@ class OpenAIServing:
         )
 
     async def chat(self, body: Any, request: Request) -> Response:
-        parsed = parse_chat(body, limits=self.limits)
+        parsed = self.with_tools(parse_chat(body, limits=self.limits))
         self.check_model(parsed.model)
         prompt = self.render_chat(parsed)
         envelope = responses.Envelope(
@@ -143,6 +155,8 @@ class OpenAIServing:
             return self._streaming(
                 stream, self._chat_chunks(stream, chunk_envelope, parsed, n, len(prompt[1]))
             )
+        tool_format = self.tool_format if parsed.tools and parsed.tools.calls_possible else None
+        parallel = parsed.tools is None or parsed.tools.parallel
         choices = await _gather(stream, n, request)
         extra = {}
         if parsed.prompt_logprobs is not None:  # vLLM's: one list for the call's one prompt
@@ -151,7 +165,12 @@ class OpenAIServing:
             )
         return JSONResponse(
             envelope.body(
-                [responses.chat_choice(c, top, self.decode, self.reasoning) for c in choices],
+                [
+                    responses.chat_choice(
+                        c, top, self.decode, self.reasoning, tool_format, parallel_calls=parallel
+                    )
+                    for c in choices
+                ],
                 usage=_usage(choices, len(prompt[1]), n),
                 **extra,
             )
@@ -180,13 +199,20 @@ class OpenAIServing:
     def render_chat(self, parsed: GenerationRequest) -> Prompt:
         """The prompt of a parsed chat request: its messages through the chat template."""
         assert parsed.messages is not None
-        text = self.apply_template(parsed.messages, parsed.template)
+        tools = parsed.tools.tools if parsed.tools else None
+        text = self.apply_template(parsed.messages, parsed.template, tools)
         # The template already holds any BOS token; encoding must not add another.
         ids = self.tokenizer.encode(text, add_special_tokens=False)
         return self._truncated((text, ids), parsed)
 
-    def apply_template(self, messages: list[dict[str, str]], options: TemplateOptions) -> str:
-        """`messages` through the request's template, else the server's, else the model's."""
+    def apply_template(
+        self,
+        messages: list[dict[str, Any]],
+        options: TemplateOptions,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> str:
+        """`messages` (and `tools`, for templates that show them) through the request's
+        template, else the server's, else the model's."""
         template = options.chat_template or self.chat_template
         if template is None and getattr(self.tokenizer, "chat_template", None) is None:
             raise BadRequest("the model's tokenizer has no chat template; use /v1/completions")
@@ -197,6 +223,7 @@ class OpenAIServing:
                 add_generation_prompt=options.add_generation_prompt,
                 continue_final_message=options.continue_final_message,
                 chat_template=template,
+                **({"tools": tools} if tools else {}),
                 **options.kwargs,
             )
         except Exception as e:  # jinja2 raises many types; the template may `raise_exception`
@@ -229,6 +256,38 @@ class OpenAIServing:
             stream.aclose()  # cancelled while waiting: the client left
             raise
         return stream
+
+    def with_tools(self, parsed: GenerationRequest) -> GenerationRequest:
+        """`parsed` with its tool use applied: a forced choice ("required" or a named
+        function) becomes the grammar of the format's calls, and formats whose markers are
+        special tokens keep them in the text the parser reads."""
+        tools = parsed.tools
+        if tools is None or not tools.calls_possible or self.tool_format is None:
+            return parsed
+        params = parsed.params
+        if self.tool_format.name in SPECIAL_MARKERS:
+            params = dataclasses.replace(params, skip_special_tokens=False)
+        if tools.forced:
+            if params.structured_outputs is not None:
+                raise BadRequest(
+                    f"tool_choice {tools.choice!r} forces the reply's form; it cannot be given "
+                    "with response_format or structured_outputs",
+                    param="tool_choice",
+                )
+            try:
+                grammar = forcing_grammar(
+                    self.tool_format,
+                    tools.tools,
+                    tools.choice if tools.named else None,
+                    parallel=tools.parallel,
+                )
+            except ValueError as e:
+                raise BadRequest(str(e), param="tools") from None
+            params = dataclasses.replace(
+                params, structured_outputs=StructuredOutputsParams(grammar=grammar)
+            )
+            parsed = dataclasses.replace(parsed, grammar_field="tools")
+        return dataclasses.replace(parsed, params=params)
 
     async def compile_grammar(self, parsed: GenerationRequest) -> None:
         """Compiles the request's grammar in a worker thread, so that the engine thread finds
@@ -313,19 +372,36 @@ class OpenAIServing:
         tracker = _UsageTracker(n, n)
         prompt_sent = parsed.prompt_logprobs is None
         splitters = [ReasoningSplitter(self.reasoning) for _ in range(n)] if self.reasoning else []
+        tool_calls = parsed.tools is not None and parsed.tools.calls_possible
+        tool_streams = [ToolCallStream(self.tool_format) for _ in range(n)] if tool_calls else []
+        one_call = parsed.tools is not None and not parsed.tools.parallel
         async for update in stream:
             tracker.add(update)
             if _silent(update, parsed):
                 continue
+            finished = update.finish_reason is not None
             split = None
             if splitters:
                 splitter = splitters[update.index]
                 reasoning, content = splitter.feed(update.text)
-                if update.finish_reason is not None:
+                if finished:
                     held = splitter.finish()
                     reasoning, content = reasoning + held[0], content + held[1]
                 split = (reasoning, content)
-            choice = responses.chat_delta(update, parsed.params.logprobs, self.decode, split)
+            calls = None
+            if tool_streams:
+                tools = tool_streams[update.index]
+                reasoning, content = split or ("", update.text)
+                events = tools.feed(content) + (tools.finish() if finished else [])
+                calls = [e for e in events if isinstance(e, dict)]
+                if one_call:  # parallel_tool_calls false: the first call alone
+                    calls = [e for e in calls if e["index"] == 0]
+                split = (reasoning, "".join(e for e in events if isinstance(e, str)))
+                if finished and tools.calls and update.finish_reason == "stop":
+                    update = dataclasses.replace(update, finish_reason="tool_calls")
+            choice = responses.chat_delta(
+                update, parsed.params.logprobs, self.decode, split, tool_calls=calls
+            )
             fields = _usage_field(parsed, tracker, extra)
             if not prompt_sent and update.prompt_logprobs is not None:  # once, on the first
                 fields = {

@@ -171,7 +171,7 @@ def test_min_tokens_above_max_tokens_is_cut_to_it():
 
 def test_ignored_openai_fields_are_accepted():
     body = {"prompt": "x", "user": "u", "store": False, "metadata": {"k": "v"}}
-    body |= {"service_tier": "auto", "parallel_tool_calls": True}
+    body |= {"service_tier": "auto"}
     assert parse_completion(body, limits=LIMITS).params == SamplingParams()
     assert set(CompletionRequest.model_fields) & set(ChatRequest.model_fields) >= IGNORED
 

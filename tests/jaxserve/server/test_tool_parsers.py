@@ -12,13 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaxserve.server.tool_parsers import (
-    TOOL_PARSERS,
-    ToolCall,
-    ToolCallStream,
-    extract,
-    forcing_grammar,
-)
+from jaxserve.server.tool_grammars import forcing_grammar
+from jaxserve.server.tool_parsers import TOOL_PARSERS, ToolCall, ToolCallStream, extract
 
 HERMES, LLAMA3, MISTRAL = (TOOL_PARSERS[name] for name in ("hermes", "llama3_json", "mistral"))
 

@@ -57,7 +57,7 @@ def test_thirty_schemas_are_followed_streaming_and_not(live):
         )
         if stream:
             return streamed_text(client, **kwargs)
-        choice = client.chat.completions.create(**kwargs).choices[0]
+        choice = client.chat.completions.parse(**kwargs).choices[0]
         return choice.message.content, choice.finish_reason
 
     cases = [(i, s, stream) for i, s in enumerate(schemas) for stream in (False, True)]

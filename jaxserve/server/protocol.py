@@ -93,6 +93,13 @@ STREAM_OPTIONS_NEED_STREAM: dict[str, Any] = {
     "then": {"properties": {"stream": {"const": True}}, "required": ["stream"]},
 }
 SAMPLING_RULES = [STREAM_OPTIONS_NEED_STREAM, ONE_GRAMMAR]
+CONTINUE_OR_GENERATION_PROMPT: dict[str, Any] = {
+    "if": {
+        "properties": {"continue_final_message": {"const": True}},
+        "required": ["continue_final_message"],
+    },
+    "then": {"properties": {"add_generation_prompt": {"not": {"const": True}}}},
+}
 TOP_LOGPROBS_NEED_LOGPROBS: dict[str, Any] = {
     "if": {"properties": {"top_logprobs": {"type": "integer"}}, "required": ["top_logprobs"]},
     "then": {"properties": {"logprobs": {"const": True}}, "required": ["logprobs"]},
@@ -327,6 +334,7 @@ class ChatRequest(ChatOptions, SamplingBody):
                 TOP_LOGPROBS_NEED_LOGPROBS,
                 ONE_GRAMMAR,
                 TOOL_CHOICE_NEEDS_TOOLS,
+                CONTINUE_OR_GENERATION_PROMPT,
             ]
         }
     )
@@ -358,6 +366,8 @@ class TokenizeCompletion(RequestBody):
 
 class TokenizeChat(ChatOptions, RequestBody):
     """`POST /tokenize` of messages through the chat template."""
+
+    model_config = ConfigDict(json_schema_extra={"allOf": [CONTINUE_OR_GENERATION_PROMPT]})
 
     messages: Annotated[list[Message], Field(min_length=1)]
     add_special_tokens: bool | None = None

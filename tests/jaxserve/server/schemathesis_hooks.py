@@ -3,9 +3,11 @@
 - A text prompt (or a chat's messages through the template) longer than `max_model_len`
   tokens is a 400, but its length in tokens depends on the tokenizer, so the schema calls it
   valid. Dropped only when the token count the answer reports really is over the limit.
-- A grammar (a JSON schema, regex, Lark or GBNF text) that does not compile, and a named
-  tool_choice that is not among the tools: the schema can say "an object" or "a string", not
-  "a valid regex". Dropped only when the 400 is exactly that rule's, on the field that sent it.
+- A grammar (a JSON schema, regex, Lark or GBNF text) that does not compile, a named
+  tool_choice that is not among the tools, and messages a chat template (the model's, or one
+  the request sends) refuses to render: the schema can say "an object" or "a string", not "a
+  valid regex" or "what this Jinja program accepts". Dropped only when the 400 is exactly that
+  rule's, on the field that sent it.
 
 `positive_data_acceptance` would count these 400s against the server; the run's summary counts
 each dropped one, and every other failure stands.
@@ -30,6 +32,7 @@ UNCOMPILABLE = re.compile(
     r"|tool_choice names the function .*, which is not among the tools )"
 )
 GRAMMAR_FIELDS = frozenset({"structured_outputs", "response_format", "tools", "tool_choice"})
+TEMPLATE_REFUSED = "the chat template rejected the messages: "
 
 
 def _error(body: bytes | str) -> dict:
@@ -62,6 +65,18 @@ def is_uncompilable(status: int, body: bytes | str) -> bool:
     )
 
 
+def is_template_refusal(status: int, body: bytes | str) -> bool:
+    """Whether a response is the 400 of messages the chat template refused to render."""
+    error = _error(body)
+    message = error.get("message")
+    return (
+        status == 400
+        and error.get("param") == "messages"
+        and isinstance(message, str)
+        and message.startswith(TEMPLATE_REFUSED)
+    )
+
+
 @schemathesis.hook
 def filter_failure(
     context: HookContext, failure: Failure, case: schemathesis.Case, response: schemathesis.Response
@@ -70,4 +85,8 @@ def filter_failure(
     if type(failure).__name__ != "RejectedPositiveData":
         return True
     status, body = response.status_code, response.content
-    return not (is_prompt_too_long(status, body) or is_uncompilable(status, body))
+    return not (
+        is_prompt_too_long(status, body)
+        or is_uncompilable(status, body)
+        or is_template_refusal(status, body)
+    )

@@ -16,7 +16,11 @@ from pathlib import Path
 import pytest
 
 from tests.jaxserve.server.conftest import API_KEY, start_server
-from tests.jaxserve.server.schemathesis_hooks import is_prompt_too_long, is_uncompilable
+from tests.jaxserve.server.schemathesis_hooks import (
+    is_prompt_too_long,
+    is_template_refusal,
+    is_uncompilable,
+)
 
 pytestmark = pytest.mark.cpu
 
@@ -78,3 +82,11 @@ def test_the_hook_drops_only_an_uncompilable_grammar():
     assert not is_uncompilable(400, body.replace("structured_outputs", "messages"))
     other = '{"error": {"message": "temperature: must be >= 0", "param": "structured_outputs"}}'
     assert not is_uncompilable(400, other)
+
+
+def test_the_hook_drops_only_a_template_refusal():
+    message = "the chat template rejected the messages: x"
+    body = f'{{"error": {{"message": "{message}", "param": "messages"}}}}'
+    assert is_template_refusal(400, body)
+    assert not is_template_refusal(400, body.replace('"messages"}', '"stop"}'))
+    assert not is_template_refusal(400, body.replace("rejected", "took"))

@@ -19,6 +19,7 @@ class TinySpec:
     num_heads: int = 4
     intermediate_size: int = 96
     sliding_window: int | None = None
+    longrope: bool = False  # Phi-3's RoPE scaling (positions here stay below its switch)
     seed: int = 0
 
     def with_dtype(self, dtype: str) -> TinySpec:
@@ -31,6 +32,7 @@ ARCH_CASES = (
     TinySpec("mistral-gqa-window", "MistralForCausalLM", num_kv_heads=2, sliding_window=24, seed=1),
     TinySpec("qwen2-gqa-tied", "Qwen2ForCausalLM", num_kv_heads=2, tie=True),
     TinySpec("qwen3-mha", "Qwen3ForCausalLM", num_kv_heads=4),
+    TinySpec("phi3-gqa-longrope", "Phi3ForCausalLM", num_kv_heads=2, longrope=True, seed=2),
 )
 
 # Larger than transformers' default init so the logits are far apart: greedy decoding then
@@ -68,6 +70,15 @@ def hf_config(spec: TinySpec):
             "original_max_position_embeddings": 32,
         }
         common["rope_theta"] = 500000.0
+    if spec.longrope:
+        half = 16 // 2  # head_dim / 2
+        common["rope_parameters"] = {
+            "rope_type": "longrope",
+            "rope_theta": 10000.0,
+            "short_factor": [1.0 + 0.25 * i for i in range(half)],
+            "long_factor": [2.0 + 0.5 * i for i in range(half)],
+        }
+        common["original_max_position_embeddings"] = 128  # and 256 in all: attention factor
     cls = getattr(transformers, spec.architecture.replace("ForCausalLM", "Config"))
     return cls(**common)
 

@@ -62,6 +62,8 @@ def tensor_rules(cfg: ModelConfig) -> dict[str, TensorRule]:
         "layers/w_up": TensorRule(layer + "mlp.up_proj.weight", (f, e), lambda w: w.T),
         "layers/w_down": TensorRule(layer + "mlp.down_proj.weight", (e, f), lambda w: w.T),
     }
+    if cfg.fused_projections:
+        rules.update(_fused_rules(cfg))
     if cfg.qkv_bias:
         rules["layers/bq"] = TensorRule(
             layer + "self_attn.q_proj.bias", (h * d,), lambda b: b.reshape(h, d)
@@ -78,6 +80,33 @@ def tensor_rules(cfg: ModelConfig) -> dict[str, TensorRule]:
     if not cfg.tie_word_embeddings:
         rules["lm_head"] = TensorRule("lm_head.weight", (v, e), lambda w: w.T)
     return rules
+
+
+def _fused_rules(cfg: ModelConfig) -> dict[str, TensorRule]:
+    """Phi-3's layout: rows of `qkv_proj` are q, then k, then v; rows of `gate_up_proj` are
+    the gate, then up. Each param reads its rows of the one tensor (memory-mapped)."""
+    e, h, k, d, f = (
+        cfg.hidden_size,
+        cfg.num_heads,
+        cfg.num_kv_heads,
+        cfg.head_dim,
+        cfg.intermediate_size,
+    )
+    qkv = "model.layers.{i}.self_attn.qkv_proj.weight"
+    gate_up = "model.layers.{i}.mlp.gate_up_proj.weight"
+    q_rows, kv_rows = h * d, k * d
+
+    def rows(start: int, stop: int | None, *heads: int) -> Callable[[np.ndarray], np.ndarray]:
+        return lambda w: w[start:stop].T.reshape(e, *heads)
+
+    qkv_shape = (q_rows + 2 * kv_rows, e)
+    return {
+        "layers/wq": TensorRule(qkv, qkv_shape, rows(0, q_rows, h, d)),
+        "layers/wk": TensorRule(qkv, qkv_shape, rows(q_rows, q_rows + kv_rows, k, d)),
+        "layers/wv": TensorRule(qkv, qkv_shape, rows(q_rows + kv_rows, None, k, d)),
+        "layers/w_gate": TensorRule(gate_up, (2 * f, e), rows(0, f, f)),
+        "layers/w_up": TensorRule(gate_up, (2 * f, e), rows(f, None, f)),
+    }
 
 
 def _read(ckpt: HFCheckpoint, name: str, rule: TensorRule, dtype: np.dtype) -> np.ndarray:

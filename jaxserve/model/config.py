@@ -16,6 +16,8 @@ class ArchitectureTraits:
 
     qkv_bias: bool = False  # Qwen2: q/k/v projections carry a bias
     qk_norm: bool = False  # Qwen3: RMSNorm over each head of q and k before RoPE
+    # Phi-3: q, k, v in one `qkv_proj` tensor and gate, up in one `gate_up_proj`
+    fused_projections: bool = False
 
 
 ARCHITECTURES: dict[str, ArchitectureTraits] = {
@@ -23,6 +25,7 @@ ARCHITECTURES: dict[str, ArchitectureTraits] = {
     "MistralForCausalLM": ArchitectureTraits(),
     "Qwen2ForCausalLM": ArchitectureTraits(qkv_bias=True),
     "Qwen3ForCausalLM": ArchitectureTraits(qk_norm=True),
+    "Phi3ForCausalLM": ArchitectureTraits(fused_projections=True),
 }
 
 
@@ -44,6 +47,7 @@ class ModelConfig:
     tie_word_embeddings: bool
     qkv_bias: bool
     qk_norm: bool
+    fused_projections: bool = False  # how the checkpoint stores q/k/v and gate/up
     sliding_window: int | None = None
     eos_token_ids: tuple[int, ...] = ()
     bos_token_id: int | None = None
@@ -104,6 +108,7 @@ class ModelConfig:
                 tie_word_embeddings=bool(hf.get("tie_word_embeddings", False)),
                 qkv_bias=traits.qkv_bias or bool(hf.get("attention_bias", False)),
                 qk_norm=traits.qk_norm,
+                fused_projections=traits.fused_projections,
                 sliding_window=_sliding_window(hf),
                 eos_token_ids=_token_ids(hf.get("eos_token_id")),
                 bos_token_id=hf.get("bos_token_id"),

@@ -1,4 +1,4 @@
-"""The Llama-family decoder (Llama 2/3, Mistral, Qwen2, Qwen3) as pure functions.
+"""The Llama-family decoder (Llama 2/3, Mistral, Qwen2, Qwen3, Phi-3) as pure functions.
 
 Params are nested dicts; per-layer weights are stacked on a leading L axis so the layer loop
 is one `lax.scan` (one layer compiled, not L). Shapes: T tokens, E hidden, H heads, K kv

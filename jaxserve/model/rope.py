@@ -13,7 +13,7 @@ import numpy as np
 
 from jaxserve.errors import ModelConfigError
 
-SUPPORTED_ROPE_TYPES = ("default", "linear", "llama3")
+SUPPORTED_ROPE_TYPES = ("default", "linear", "llama3", "longrope")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -25,6 +25,12 @@ class RopeConfig:
     low_freq_factor: float = 1.0
     high_freq_factor: float = 4.0
     original_max_position_embeddings: int = 8192
+    # longrope (Phi-3): per-pair divisors of the frequencies, `short_factor` for positions
+    # below `original_max_position_embeddings` and `long_factor` from there on, and a scale
+    # on cos and sin (the attention factor).
+    short_factor: tuple[float, ...] = ()
+    long_factor: tuple[float, ...] = ()
+    attention_factor: float = 1.0
 
     def __post_init__(self) -> None:
         if self.rope_type not in SUPPORTED_ROPE_TYPES:
@@ -32,6 +38,13 @@ class RopeConfig:
                 f"rope type {self.rope_type!r} is not supported; "
                 f"supported: {', '.join(SUPPORTED_ROPE_TYPES)}"
             )
+        if self.rope_type == "longrope":
+            for name in ("short_factor", "long_factor"):
+                if len(getattr(self, name)) != self.head_dim // 2:
+                    raise ModelConfigError(
+                        f"longrope's {name} must hold head_dim / 2 = {self.head_dim // 2} "
+                        f"values, got {len(getattr(self, name))}"
+                    )
 
     @classmethod
     def from_hf(cls, hf: Mapping[str, Any], head_dim: int) -> RopeConfig:
@@ -40,21 +53,44 @@ class RopeConfig:
         scaling = dict(hf.get("rope_scaling") or {})
         merged = {**params, **scaling}
         rope_type = merged.get("rope_type") or merged.get("type") or "default"
+        if rope_type == "su":  # longrope's first name, in early Phi-3 configs
+            rope_type = "longrope"
         theta = merged.get("rope_theta", hf.get("rope_theta", 10000.0))
+        partial = merged.get("partial_rotary_factor", hf.get("partial_rotary_factor", 1.0))
+        if float(partial) != 1.0:
+            raise ModelConfigError(f"partial_rotary_factor {partial} is not supported (only 1)")
+        original = int(
+            merged.get("original_max_position_embeddings")
+            or hf.get("original_max_position_embeddings")
+            or 8192
+        )
+        longrope = {}
+        if rope_type == "longrope":
+            factor = merged.get("factor") or hf.get("max_position_embeddings", original) / original
+            attention = merged.get("attention_factor")
+            if attention is None:
+                attention = (
+                    1.0 if factor <= 1 else math.sqrt(1 + math.log(factor) / math.log(original))
+                )
+            longrope = dict(
+                short_factor=tuple(float(x) for x in merged.get("short_factor") or ()),
+                long_factor=tuple(float(x) for x in merged.get("long_factor") or ()),
+                attention_factor=float(attention),
+            )
         return cls(
             theta=float(theta),
             head_dim=head_dim,
             rope_type=rope_type,
-            factor=float(merged.get("factor", 1.0)),
+            factor=float(merged.get("factor") or 1.0),
             low_freq_factor=float(merged.get("low_freq_factor", 1.0)),
             high_freq_factor=float(merged.get("high_freq_factor", 4.0)),
-            original_max_position_embeddings=int(
-                merged.get("original_max_position_embeddings", 8192)
-            ),
+            original_max_position_embeddings=original,
+            **longrope,
         )
 
-    def inverse_frequencies(self) -> np.ndarray:
-        """f32[D/2]: the rotation speed of each pair, after any scaling."""
+    def inverse_frequencies(self, *, long: bool = False) -> np.ndarray:
+        """f32[D/2]: the rotation speed of each pair, after any scaling (`long`: longrope's
+        frequencies for positions from `original_max_position_embeddings` on)."""
         # float32 throughout, as the reference implementation computes it.
         exponents = np.arange(0, self.head_dim, 2).astype(np.float32) / np.float32(self.head_dim)
         inv_freq = np.float32(1.0) / (np.float32(self.theta) ** exponents)
@@ -62,6 +98,9 @@ class RopeConfig:
             inv_freq = inv_freq / self.factor
         elif self.rope_type == "llama3":
             inv_freq = self._llama3_scaled(inv_freq)
+        elif self.rope_type == "longrope":
+            factors = np.asarray(self.long_factor if long else self.short_factor, np.float32)
+            inv_freq = np.float32(1.0) / (factors * np.float32(self.theta) ** exponents)
         return inv_freq.astype(np.float32)
 
     def _llama3_scaled(self, inv_freq: np.ndarray) -> np.ndarray:
@@ -80,10 +119,21 @@ class RopeConfig:
 
 
 def rope_tables(rope: RopeConfig, positions: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """(cos, sin), each f32[T, D/2], for integer `positions` i32[T]."""
+    """(cos, sin), each f32[T, D/2], for integer `positions` i32[T].
+
+    Under longrope each token takes the long frequencies from `original_max_position_embeddings`
+    on, by its own position: the K/V already cached keep the rotation they were written with
+    (Hugging Face re-rotates a whole sequence once it grows past that length).
+    """
     inv_freq = jnp.asarray(rope.inverse_frequencies())  # [D/2]
-    angles = positions.astype(jnp.float32)[:, None] * inv_freq[None, :]  # [T, D/2]
-    return jnp.cos(angles), jnp.sin(angles)
+    if rope.rope_type == "longrope":
+        long = positions >= rope.original_max_position_embeddings  # [T]
+        inv_freq = jnp.where(
+            long[:, None], jnp.asarray(rope.inverse_frequencies(long=True)), inv_freq
+        )  # [T, D/2]
+    angles = positions.astype(jnp.float32)[:, None] * inv_freq  # [T, D/2]
+    scale = rope.attention_factor
+    return jnp.cos(angles) * scale, jnp.sin(angles) * scale
 
 
 def apply_rope(x: jax.Array, cos: jax.Array, sin: jax.Array) -> jax.Array:

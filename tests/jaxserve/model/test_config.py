@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
@@ -10,7 +11,7 @@ from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
 
 from jaxserve.errors import ModelConfigError
 from jaxserve.model.config import ModelConfig
-from jaxserve.model.rope import RopeConfig
+from jaxserve.model.rope import RopeConfig, rope_tables
 
 BASE = dict(
     architectures=["LlamaForCausalLM"],
@@ -76,6 +77,33 @@ def test_llama3_frequencies_match_transformers():
     np.testing.assert_allclose(ours, expected.numpy(), rtol=1e-6)
 
 
+def test_longrope_frequencies_and_scale_match_transformers():
+    half = 64
+    scaling = {
+        "rope_type": "longrope",
+        "short_factor": [1.0 + 0.01 * i for i in range(half)],
+        "long_factor": [1.5 + 0.2 * i for i in range(half)],
+    }
+    hf_cfg = transformers.Phi3Config(
+        hidden_size=3072,
+        num_attention_heads=24,
+        max_position_embeddings=131072,
+        original_max_position_embeddings=4096,
+        rope_scaling=scaling,
+    )
+    rope = RopeConfig.from_hf(hf_cfg.to_dict(), 128)
+    for seq_len, long in ((None, False), (8192, True)):
+        expected, scale = ROPE_INIT_FUNCTIONS["longrope"](hf_cfg, torch.device("cpu"), seq_len)
+        ours = rope.inverse_frequencies(long=long)
+        np.testing.assert_allclose(ours, expected.numpy(), rtol=1e-6)
+        assert rope.attention_factor == pytest.approx(scale) and scale > 1
+    # Each token by its own position: the short frequencies below 4096, the long from there.
+    cos, _ = rope_tables(rope, jnp.array([4095, 4096], jnp.int32))
+    short = np.cos(4095 * rope.inverse_frequencies()) * rope.attention_factor
+    long = np.cos(4096 * rope.inverse_frequencies(long=True)) * rope.attention_factor
+    np.testing.assert_allclose(np.asarray(cos), np.stack([short, long]), rtol=1e-4, atol=1e-5)
+
+
 def test_sliding_window_rules():
     assert ModelConfig.from_hf({**BASE, "sliding_window": 4096}).sliding_window == 4096
     off = {**BASE, "sliding_window": 4096, "use_sliding_window": False}
@@ -93,6 +121,7 @@ def test_sliding_window_rules():
         ({"architectures": []}, "unsupported architecture"),
         ({"num_attention_heads": 6, "num_key_value_heads": 4}, "must be a multiple of"),
         ({"hidden_act": "gelu"}, "hidden_act 'gelu' is not supported"),
+        ({"partial_rotary_factor": 0.75}, "partial_rotary_factor 0.75 is not supported"),
         ({"mlp_bias": True}, "mlp_bias=true is not supported"),
         ({"vocab_size": "many"}, "malformed value"),
         ({"num_hidden_layers": 0}, "num_layers must be positive"),

@@ -1,7 +1,8 @@
 """The model graph is the same function as Hugging Face's PyTorch implementation.
 
 For every supported architecture (GQA and MHA, tied and untied embeddings, Llama 3 RoPE
-scaling, Qwen2 biases, Qwen3 q/k norms, a Mistral sliding window), in float32 and from
+scaling, Qwen2 biases, Qwen3 q/k norms, a Mistral sliding window, Phi-3's fused tensors and
+longrope), in float32 and from
 checkpoints stored in bfloat16: prompt logits within 1e-4 relative error, and greedy
 continuations token-identical to `model.generate(do_sample=False)`.
 """

@@ -20,6 +20,7 @@ class TinySpec:
     intermediate_size: int = 96
     sliding_window: int | None = None
     longrope: bool = False  # Phi-3's RoPE scaling (positions here stay below its switch)
+    num_layers: int = 2
     seed: int = 0
 
     def with_dtype(self, dtype: str) -> TinySpec:
@@ -33,7 +34,11 @@ ARCH_CASES = (
     TinySpec("qwen2-gqa-tied", "Qwen2ForCausalLM", num_kv_heads=2, tie=True),
     TinySpec("qwen3-mha", "Qwen3ForCausalLM", num_kv_heads=4),
     TinySpec("phi3-gqa-longrope", "Phi3ForCausalLM", num_kv_heads=2, longrope=True, seed=2),
+    # Local, global, local: a whole pattern of two and one layer past it; a window the
+    # longest prompt crosses.
+    TinySpec("gemma3-local-global", "Gemma3ForCausalLM", sliding_window=24, num_layers=3, seed=3),
 )
+CONFIG_CLASSES = {"Gemma3ForCausalLM": "Gemma3TextConfig"}
 
 # Larger than transformers' default init so the logits are far apart: greedy decoding then
 # has no near-ties for float rounding to flip.
@@ -47,7 +52,7 @@ def hf_config(spec: TinySpec):
         vocab_size=VOCAB,
         hidden_size=64,
         intermediate_size=spec.intermediate_size,
-        num_hidden_layers=2,
+        num_hidden_layers=spec.num_layers,
         num_attention_heads=spec.num_heads,
         num_key_value_heads=spec.num_kv_heads,
         head_dim=16,
@@ -79,8 +84,18 @@ def hf_config(spec: TinySpec):
             "long_factor": [2.0 + 0.5 * i for i in range(half)],
         }
         common["original_max_position_embeddings"] = 128  # and 256 in all: attention factor
-    cls = getattr(transformers, spec.architecture.replace("ForCausalLM", "Config"))
-    return cls(**common)
+    if spec.architecture == "Gemma3ForCausalLM":
+        common |= {
+            "layer_types": ["sliding_attention", "full_attention", "sliding_attention"],
+            "query_pre_attn_scalar": 24,
+            "final_logit_softcapping": 30.0,
+            "rope_parameters": {
+                "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0},
+                "full_attention": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1e6},
+            },
+        }
+    name = CONFIG_CLASSES.get(spec.architecture, spec.architecture.replace("ForCausalLM", "Config"))
+    return getattr(transformers, name)(**common)
 
 
 def write_tokenizer(path: Path) -> None:

@@ -46,8 +46,13 @@ from pallas_kernels.ragged_paged_attention import ragged_paged_attention_referen
 PREFILL_BLOCK_Q = 16
 
 
+def _attention_ops(cfg: ModelConfig, make_attention, block_q: int):
+    """One attention op per distinct sliding window of the model's layers (None: global)."""
+    return {w: make_attention(block_q=block_q, sliding_window=w) for w in set(cfg.windows)}
+
+
 def _logits_step(params, kv_cache, batch, *, cfg, make_attention, matmul, block_q):
-    attention = make_attention(block_q=block_q)
+    attention = _attention_ops(cfg, make_attention, block_q)
     hidden, kv_cache = forward(params, kv_cache, batch, cfg=cfg, attention=attention, matmul=matmul)
     return compute_logits(params, hidden, batch.logits_indices, cfg=cfg, matmul=matmul), kv_cache
 
@@ -56,7 +61,7 @@ def _sampling_step(
     params, kv_cache, buffers, *, layout: TreeLayout, cfg, make_attention, matmul, mode, block_q
 ):
     step: StepInput = unpack_tree(buffers, layout)
-    attention = make_attention(block_q=block_q)
+    attention = _attention_ops(cfg, make_attention, block_q)
     batch = step.batch
     hidden, kv_cache = forward(params, kv_cache, batch, cfg=cfg, attention=attention, matmul=matmul)
     logits = compute_logits(params, hidden, batch.logits_indices, cfg=cfg, matmul=matmul)
@@ -102,7 +107,6 @@ class ModelRunner:
             make_attention_op,
             attention_fn,
             sm_scale=cfg.sm_scale,
-            sliding_window=cfg.sliding_window,
             mesh=mesh,
         )
         kv_out = jax.tree.map(lambda _: kv_sharding, self.kv_cache)

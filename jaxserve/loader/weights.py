@@ -79,7 +79,28 @@ def tensor_rules(cfg: ModelConfig) -> dict[str, TensorRule]:
         rules["layers/k_norm"] = TensorRule(layer + "self_attn.k_norm.weight", (d,))
     if not cfg.tie_word_embeddings:
         rules["lm_head"] = TensorRule("lm_head.weight", (v, e), lambda w: w.T)
+    if cfg.gemma:
+        rules.update(_gemma_norms(cfg, rules))
     return rules
+
+
+def _gemma_norms(cfg: ModelConfig, rules: dict[str, TensorRule]) -> dict[str, TensorRule]:
+    """Gemma's norms: a norm after attention and after the MLP as well as before each (HF's
+    `post_attention_layernorm` is the one after attention, not the MLP's), each scaling by
+    (1 + w), so 1 + w is stored and the model graph's RMSNorm serves every family."""
+    e, layer = cfg.hidden_size, "model.layers.{i}."
+    names = {
+        "layers/post_attn_norm": layer + "post_attention_layernorm.weight",
+        "layers/mlp_norm": layer + "pre_feedforward_layernorm.weight",
+        "layers/post_mlp_norm": layer + "post_feedforward_layernorm.weight",
+    }
+    norms = {path: TensorRule(name, (e,)) for path, name in names.items()}
+    for path in ("final_norm", "layers/attn_norm", "layers/q_norm", "layers/k_norm"):
+        norms[path] = rules[path]
+    return {
+        path: dataclasses.replace(rule, to_jax=lambda w: w.astype(np.float32) + 1)
+        for path, rule in norms.items()
+    }
 
 
 def _fused_rules(cfg: ModelConfig) -> dict[str, TensorRule]:

@@ -18,6 +18,9 @@ class ArchitectureTraits:
     qk_norm: bool = False  # Qwen3: RMSNorm over each head of q and k before RoPE
     # Phi-3: q, k, v in one `qkv_proj` tensor and gate, up in one `gate_up_proj`
     fused_projections: bool = False
+    # Gemma 3: (1 + w) RMSNorm weights, a norm after attention and after the MLP too,
+    # embeddings scaled by sqrt(hidden size), local and global layers with their own RoPE.
+    gemma: bool = False
 
 
 ARCHITECTURES: dict[str, ArchitectureTraits] = {
@@ -26,7 +29,10 @@ ARCHITECTURES: dict[str, ArchitectureTraits] = {
     "Qwen2ForCausalLM": ArchitectureTraits(qkv_bias=True),
     "Qwen3ForCausalLM": ArchitectureTraits(qk_norm=True),
     "Phi3ForCausalLM": ArchitectureTraits(fused_projections=True),
+    "Gemma3ForCausalLM": ArchitectureTraits(qk_norm=True, gemma=True),
 }
+# HF activation names -> the MLP's gate activation.
+ACTIVATIONS = {"silu": "silu", "gelu_pytorch_tanh": "gelu_tanh", "gelu_tanh": "gelu_tanh"}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -48,7 +54,15 @@ class ModelConfig:
     qkv_bias: bool
     qk_norm: bool
     fused_projections: bool = False  # how the checkpoint stores q/k/v and gate/up
-    sliding_window: int | None = None
+    gemma: bool = False  # Gemma's norms and embedding scale (see ArchitectureTraits)
+    hidden_act: str = "silu"  # the MLP gate's: "silu" or "gelu_tanh"
+    query_pre_attn_scalar: float | None = None  # scores scaled by its -1/2 power, not D's
+    final_logit_softcap: float | None = None  # logits -> cap * tanh(logits / cap)
+    sliding_window: int | None = None  # the window of every layer, where all share one
+    # Per layer, where they differ: its window, None for a global layer (Gemma 3 has five
+    # local layers to each global one). Empty: every layer has `sliding_window`.
+    layer_windows: tuple[int | None, ...] = ()
+    local_rope: RopeConfig | None = None  # the RoPE of local layers, where not `rope`
     eos_token_ids: tuple[int, ...] = ()
     bos_token_id: int | None = None
 
@@ -72,7 +86,12 @@ class ModelConfig:
 
     @property
     def sm_scale(self) -> float:
-        return self.head_dim**-0.5
+        return (self.query_pre_attn_scalar or self.head_dim) ** -0.5
+
+    @property
+    def windows(self) -> tuple[int | None, ...]:
+        """Each layer's sliding window (None: it attends to the whole sequence)."""
+        return self.layer_windows or (self.sliding_window,) * self.num_layers
 
     @classmethod
     def from_hf(cls, hf: Mapping[str, Any]) -> ModelConfig:
@@ -91,25 +110,42 @@ class ModelConfig:
             head_dim = int(hf.get("head_dim") or hidden // num_heads)
             if hf.get("mlp_bias"):
                 raise ModelConfigError("mlp_bias=true is not supported")
-            if hf.get("hidden_act", "silu") != "silu":
-                raise ModelConfigError(f"hidden_act {hf['hidden_act']!r} is not supported")
+            act = hf.get("hidden_activation") or hf.get("hidden_act") or "silu"
+            if act not in ACTIVATIONS:
+                raise ModelConfigError(
+                    f"hidden_act {act!r} is not supported; supported: {', '.join(ACTIVATIONS)}"
+                )
+            if hf.get("attn_logit_softcapping"):
+                raise ModelConfigError(
+                    "attention logit softcapping (attn_logit_softcapping, Gemma 2) is not supported"
+                )
+            num_layers = int(hf["num_hidden_layers"])
+            windows = _layer_windows(hf, num_layers, traits.gemma)
+            uniform = len(set(windows)) == 1
+            rope, local_rope = _ropes(hf, head_dim)
             return cls(
                 architecture=arch,
                 vocab_size=int(hf["vocab_size"]),
                 hidden_size=hidden,
                 intermediate_size=int(hf["intermediate_size"]),
-                num_layers=int(hf["num_hidden_layers"]),
+                num_layers=num_layers,
                 num_heads=num_heads,
                 num_kv_heads=int(hf.get("num_key_value_heads") or num_heads),
                 head_dim=head_dim,
                 rms_norm_eps=float(hf.get("rms_norm_eps", 1e-6)),
-                rope=RopeConfig.from_hf(hf, head_dim),
+                rope=rope,
+                local_rope=local_rope,
                 max_position_embeddings=int(hf.get("max_position_embeddings", 2048)),
                 tie_word_embeddings=bool(hf.get("tie_word_embeddings", False)),
                 qkv_bias=traits.qkv_bias or bool(hf.get("attention_bias", False)),
                 qk_norm=traits.qk_norm,
                 fused_projections=traits.fused_projections,
-                sliding_window=_sliding_window(hf),
+                gemma=traits.gemma,
+                hidden_act=ACTIVATIONS[act],
+                query_pre_attn_scalar=_float_or_none(hf.get("query_pre_attn_scalar")),
+                final_logit_softcap=_float_or_none(hf.get("final_logit_softcapping")),
+                sliding_window=windows[0] if uniform else None,
+                layer_windows=() if uniform else windows,
                 eos_token_ids=_token_ids(hf.get("eos_token_id")),
                 bos_token_id=hf.get("bos_token_id"),
             )
@@ -127,16 +163,53 @@ def _token_ids(value: int | list[int] | None) -> tuple[int, ...]:
     return (int(value),) if isinstance(value, int) else tuple(int(v) for v in value)
 
 
-def _sliding_window(hf: Mapping[str, Any]) -> int | None:
-    """Uniform sliding window, if the model uses one on every layer."""
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+LAYER_TYPES = ("sliding_attention", "full_attention")
+
+
+def _layer_windows(hf: Mapping[str, Any], num_layers: int, gemma: bool) -> tuple[int | None, ...]:
+    """Each layer's sliding window, None for a layer that attends to everything.
+
+    `layer_types` names each layer's kind; without it, Gemma's `sliding_window_pattern`
+    makes every pattern-th layer global, and other models use their window everywhere.
+    """
     window = hf.get("sliding_window")
     if not window or hf.get("use_sliding_window") is False:
-        return None
-    layer_types = hf.get("layer_types")
-    if layer_types and len(set(layer_types)) > 1:
+        return (None,) * num_layers
+    types = hf.get("layer_types")
+    if not types:
+        pattern = hf.get("sliding_window_pattern") or hf.get("_sliding_window_pattern")
+        if gemma and pattern:
+            types = [
+                "full_attention" if (i + 1) % int(pattern) == 0 else "sliding_attention"
+                for i in range(num_layers)
+            ]
+        else:
+            types = ["sliding_attention"] * num_layers
+    if len(types) != num_layers or not set(types) <= set(LAYER_TYPES):
         raise ModelConfigError(
-            "models mixing sliding-window and full-attention layers are not supported"
+            f"layer_types must name one of {LAYER_TYPES} for each of the {num_layers} layers, "
+            f"got {types}"
         )
-    if layer_types and layer_types[0] != "sliding_attention":
-        return None
-    return int(window)
+    return tuple(int(window) if t == "sliding_attention" else None for t in types)
+
+
+def _ropes(hf: Mapping[str, Any], head_dim: int) -> tuple[RopeConfig, RopeConfig | None]:
+    """The RoPE of global layers, and that of local layers where they have their own (Gemma 3:
+    `rope_parameters` per layer type, or `rope_local_base_freq`)."""
+    params = hf.get("rope_parameters") or {}
+    if "full_attention" in params or "sliding_attention" in params:
+        full = dict(params.get("full_attention") or {})
+        local = dict(params.get("sliding_attention") or full)
+        return (
+            RopeConfig.from_hf({**hf, "rope_parameters": full, "rope_scaling": None}, head_dim),
+            RopeConfig.from_hf({**hf, "rope_parameters": local, "rope_scaling": None}, head_dim),
+        )
+    rope = RopeConfig.from_hf(hf, head_dim)
+    if hf.get("rope_local_base_freq"):
+        local = {"rope_type": "default", "rope_theta": hf["rope_local_base_freq"]}
+        return rope, RopeConfig.from_hf({"rope_parameters": local}, head_dim)
+    return rope, None

@@ -23,6 +23,7 @@ A kernel that reads stacked weights gets them as `prepare_params` lays them out 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp
@@ -112,24 +113,35 @@ def forward(
     batch: StepBatch,
     *,
     cfg: ModelConfig,
-    attention: AttentionOp,
+    attention: AttentionOp | Mapping[int | None, AttentionOp],
     matmul: MatmulKernel = XLA_MATMUL,
 ) -> tuple[jax.Array, KVCache]:
     """Runs the decoder over one step's tokens.
 
-    `matmul` multiplies by one layer's weights: `matmul(x[T, in], w[in, out])` with the slice
-    the layer loop takes or, for a kernel that `reads_stacked`, `matmul(x, w[L, in, out],
-    layer)` with all layers' stacked weights and the index, to read them in place. The
-    activations are in the kernel's `activation_dtype`, else the norms' (the compute dtype).
+    `attention`: the op of every layer, or one op per sliding window (None: global) where the
+    layers' windows differ (`cfg.windows`). `matmul` multiplies by one layer's weights:
+    `matmul(x[T, in], w[in, out])` with the slice the layer loop takes or, for a kernel that
+    `reads_stacked`, `matmul(x, w[L, in, out], layer)` with all layers' stacked weights and
+    the index, to read them in place. The activations are in the kernel's `activation_dtype`,
+    else the norms' (the compute dtype).
+
+    The layers run as one `lax.scan` over groups of the windows' repeating pattern (one layer
+    for most models; Gemma 3's five local and one global), the layers of a group unrolled so
+    each has its window and RoPE as static facts; layers past the last whole group follow.
 
     Returns:
         The final hidden states [T, E] and the cache with this step's K/V written.
     """
-    num_layers, num_pages, page_size = cfg.num_layers, kv_cache.num_pages, kv_cache.page_size
-    num_tokens = batch.token_ids.shape[0]
+    num_layers = cfg.num_layers
     act_dtype = matmul.activation_dtype or params["final_norm"].dtype
     x = embed_tokens(params, batch.token_ids, matmul).astype(act_dtype)  # [T, E]
-    cos, sin = rope_tables(cfg.rope, batch.positions)  # [T, D/2] each
+    if cfg.gemma:
+        x = x * jnp.asarray(cfg.hidden_size**0.5, act_dtype)
+    ropes = {False: rope_tables(cfg.rope, batch.positions)}  # (cos, sin): [T, D/2] each
+    if cfg.local_rope is not None:
+        ropes[True] = rope_tables(cfg.local_rope, batch.positions)
+    windows = cfg.windows
+    ops = attention if isinstance(attention, Mapping) else dict.fromkeys(windows, attention)
     layers = params["layers"]
     # A kernel reads the stacked weights in place at the layer index, as `prepare_params`
     # laid them out; XLA's own dot gets each layer's slice from the scan, which it fuses best.
@@ -147,56 +159,106 @@ def forward(
     if not in_place:
         scanned.update(mats)
 
-    def layer(carry, inputs):
-        x, k_all, v_all = carry  # k_all, v_all: [L, P, page_size, K, D]
-        lp, i = inputs
-
+    def layer(carry, lp, i, window: int | None):
         def dense(h: jax.Array, name: str) -> jax.Array:
             return matmul(h, mats[name], i) if in_place else matmul(h, lp[name])
 
-        h = rms_norm(x, lp["attn_norm"], cfg.rms_norm_eps)
-        if "w_qkv" in mats:
-            q_size, kv_size = cfg.num_heads * cfg.head_dim, cfg.num_kv_heads * cfg.head_dim
-            q, k, v = jnp.split(dense(h, "w_qkv"), [q_size, q_size + kv_size], axis=-1)
-        else:
-            q, k, v = dense(h, "wq"), dense(h, "wk"), dense(h, "wv")
-        q = q.reshape(num_tokens, cfg.num_heads, cfg.head_dim)  # [T, H, D]
-        k = k.reshape(num_tokens, cfg.num_kv_heads, cfg.head_dim)  # [T, K, D]
-        v = v.reshape(num_tokens, cfg.num_kv_heads, cfg.head_dim)  # [T, K, D]
-        if cfg.qkv_bias:
-            q, k, v = q + lp["bq"], k + lp["bk"], v + lp["bv"]
-        if cfg.qk_norm:
-            q = rms_norm(q, lp["q_norm"], cfg.rms_norm_eps)
-            k = rms_norm(k, lp["k_norm"], cfg.rms_norm_eps)
-        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-
-        # Layer i's pages are pages [i*P, (i+1)*P) of the flattened pool: no per-layer copy.
-        out, k_all, v_all = attention(
-            q,
-            k,
-            v,
-            k_all,
-            v_all,
-            batch.slot_mapping + i * num_pages * page_size,
-            batch.kv_lens,
-            batch.page_indices + i * num_pages,
-            batch.cu_q_lens,
-            batch.num_seqs,
+        local = window is not None and cfg.local_rope is not None
+        return _decoder_layer(
+            carry, lp, i, dense, ops[window], ropes[local], batch, kv_cache, cfg, fused
         )
-        x = x + dense(out.reshape(num_tokens, -1), "wo")
 
-        h = rms_norm(x, lp["mlp_norm"], cfg.rms_norm_eps)
-        if "w_gate_up" in mats:
-            gate, up = jnp.split(dense(h, "w_gate_up"), 2, axis=-1)  # [T, F] each
-        else:
-            gate, up = dense(h, "w_gate"), dense(h, "w_up")  # [T, F] each
-        x = x + dense(jax.nn.silu(gate) * up, "w_down")
-        return (x, k_all, v_all), None
+    fused = "w_qkv" in mats  # and w_gate_up: prepare_params fuses both or neither
 
-    layer_ids = jnp.arange(num_layers, dtype=jnp.int32)
-    (x, k_all, v_all), _ = jax.lax.scan(layer, (x, kv_cache.k, kv_cache.v), (scanned, layer_ids))
+    period = _pattern_period(windows)
+    groups = num_layers // period
+
+    def group(carry, inputs):
+        lps, g = inputs  # lps: this group's layers' params, [period, ...] each
+        for j in range(period):
+            lp = lps if period == 1 else jax.tree.map(lambda w, j=j: w[j], lps)
+            carry = layer(carry, lp, g * period + j, windows[j])
+        return carry, None
+
+    if period == 1:
+        grouped = scanned
+    else:
+        grouped = jax.tree.map(
+            lambda w: w[: groups * period].reshape(groups, period, *w.shape[1:]), scanned
+        )
+    group_ids = jnp.arange(groups, dtype=jnp.int32)
+    carry = (x, kv_cache.k, kv_cache.v)
+    carry, _ = jax.lax.scan(group, carry, (grouped, group_ids))
+    for i in range(groups * period, num_layers):  # a last, partial group
+        carry = layer(carry, jax.tree.map(lambda w, i=i: w[i], scanned), i, windows[i])
+    x, k_all, v_all = carry
     x = rms_norm(x, params["final_norm"], cfg.rms_norm_eps)
     return x, KVCache(k=k_all, v=v_all)
+
+
+def _pattern_period(windows: tuple[int | None, ...]) -> int:
+    """The length of the shortest pattern the layers' windows repeat (the last repeat may be
+    cut short)."""
+    for period in range(1, len(windows) + 1):
+        if all(w == windows[i % period] for i, w in enumerate(windows)):
+            return period
+    return len(windows)
+
+
+def _activation(name: str, gate: jax.Array) -> jax.Array:
+    return jax.nn.silu(gate) if name == "silu" else jax.nn.gelu(gate, approximate=True)
+
+
+def _decoder_layer(carry, lp, i, dense, attention, rope, batch, kv_cache, cfg, fused: bool):
+    """One decoder layer: attention, then the gated MLP, each a residual branch (Gemma: with
+    a norm on the branch's output too). `dense(h, name)` multiplies by one of the layer's
+    matrices; `fused`: q/k/v and gate/up are one matrix each (`FUSED`)."""
+    x, k_all, v_all = carry  # k_all, v_all: [L, P, page_size, K, D]
+    num_tokens, num_pages, page_size = x.shape[0], kv_cache.num_pages, kv_cache.page_size
+    h = rms_norm(x, lp["attn_norm"], cfg.rms_norm_eps)
+    if fused:
+        q_size, kv_size = cfg.num_heads * cfg.head_dim, cfg.num_kv_heads * cfg.head_dim
+        q, k, v = jnp.split(dense(h, "w_qkv"), [q_size, q_size + kv_size], axis=-1)
+    else:
+        q, k, v = dense(h, "wq"), dense(h, "wk"), dense(h, "wv")
+    q = q.reshape(num_tokens, cfg.num_heads, cfg.head_dim)  # [T, H, D]
+    k = k.reshape(num_tokens, cfg.num_kv_heads, cfg.head_dim)  # [T, K, D]
+    v = v.reshape(num_tokens, cfg.num_kv_heads, cfg.head_dim)  # [T, K, D]
+    if cfg.qkv_bias:
+        q, k, v = q + lp["bq"], k + lp["bk"], v + lp["bv"]
+    if cfg.qk_norm:
+        q = rms_norm(q, lp["q_norm"], cfg.rms_norm_eps)
+        k = rms_norm(k, lp["k_norm"], cfg.rms_norm_eps)
+    cos, sin = rope
+    q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+
+    # Layer i's pages are pages [i*P, (i+1)*P) of the flattened pool: no per-layer copy.
+    out, k_all, v_all = attention(
+        q,
+        k,
+        v,
+        k_all,
+        v_all,
+        batch.slot_mapping + i * num_pages * page_size,
+        batch.kv_lens,
+        batch.page_indices + i * num_pages,
+        batch.cu_q_lens,
+        batch.num_seqs,
+    )
+    out = dense(out.reshape(num_tokens, -1), "wo")
+    if cfg.gemma:
+        out = rms_norm(out, lp["post_attn_norm"], cfg.rms_norm_eps)
+    x = x + out
+
+    h = rms_norm(x, lp["mlp_norm"], cfg.rms_norm_eps)
+    if fused:
+        gate, up = jnp.split(dense(h, "w_gate_up"), 2, axis=-1)  # [T, F] each
+    else:
+        gate, up = dense(h, "w_gate"), dense(h, "w_up")  # [T, F] each
+    out = dense(_activation(cfg.hidden_act, gate) * up, "w_down")
+    if cfg.gemma:
+        out = rms_norm(out, lp["post_mlp_norm"], cfg.rms_norm_eps)
+    return x + out, k_all, v_all
 
 
 def compute_logits(
@@ -213,4 +275,8 @@ def compute_logits(
         logits = matmul(h, params["lm_head"])
     else:
         logits = matmul(h, params["embed"], transposed=True)
-    return logits.astype(jnp.float32)
+    logits = logits.astype(jnp.float32)
+    if cfg.final_logit_softcap:
+        cap = cfg.final_logit_softcap
+        logits = cap * jnp.tanh(logits / cap)
+    return logits

@@ -7,7 +7,7 @@ import pytest
 import platforms
 from jaxserve import LLM, SamplingParams
 from jaxserve.engine.executables import callable_fingerprint
-from tests.tiny_models import TinySpec
+from tests.tiny_models import ARCH_CASES, TinySpec
 
 # Sliding window shorter than the longest prompt, so the kernels' window masking is exercised.
 SPEC = TinySpec("attention-backend", "MistralForCausalLM", num_kv_heads=2, sliding_window=24)
@@ -84,3 +84,14 @@ def test_bad_backends_are_refused_before_loading(tmp_path, backend, message):
 def test_pallas_compiled_generates_the_reference_tokens(model_path):
     """On an accelerator: the platform's kernel, compiled, in its compute dtype."""
     assert generate(model_path, "pallas") == generate(model_path, "reference")
+
+
+@pytest.mark.cpu
+@pytest.mark.slow
+def test_layers_with_different_windows_agree_in_every_backend(tiny_checkpoints):
+    """Gemma 3's local and global layers: each layer's window reaches the kernel it runs."""
+    spec = next(s for s in ARCH_CASES if s.architecture == "Gemma3ForCausalLM")
+    path = tiny_checkpoints(spec)
+    expected = generate(path, "reference")
+    assert generate(path, "auto") == expected
+    assert generate(path, "pallas-interpret") == expected

@@ -111,8 +111,32 @@ def test_sliding_window_rules():
     full = {**BASE, "sliding_window": 64, "layer_types": ["full_attention"] * 2}
     assert ModelConfig.from_hf(full).sliding_window is None
     mixed = {**BASE, "sliding_window": 64, "layer_types": ["sliding_attention", "full_attention"]}
-    with pytest.raises(ModelConfigError, match="mixing sliding-window and full-attention"):
-        ModelConfig.from_hf(mixed)
+    cfg = ModelConfig.from_hf(mixed)
+    assert cfg.sliding_window is None and cfg.windows == (64, None)
+    bad = {**BASE, "sliding_window": 64, "layer_types": ["sliding_attention", "chunked"]}
+    with pytest.raises(ModelConfigError, match="layer_types must name one of"):
+        ModelConfig.from_hf(bad)
+
+
+def test_gemma3_layers_and_ropes():
+    hf = {
+        **BASE,
+        "architectures": ["Gemma3ForCausalLM"],
+        "num_hidden_layers": 8,
+        "sliding_window": 512,
+        "sliding_window_pattern": 6,
+        "rope_theta": 1e6,
+        "rope_local_base_freq": 1e4,
+        "query_pre_attn_scalar": 256,
+        "hidden_activation": "gelu_pytorch_tanh",
+    }
+    cfg = ModelConfig.from_hf(hf)
+    assert cfg.windows == (512,) * 5 + (None,) + (512,) * 2
+    assert cfg.rope.theta == 1e6 and cfg.local_rope.theta == 1e4
+    assert cfg.sm_scale == 256**-0.5 and cfg.hidden_act == "gelu_tanh" and cfg.gemma
+    softcapped = {**hf, "attn_logit_softcapping": 50.0}
+    with pytest.raises(ModelConfigError, match="attn_logit_softcapping, Gemma 2"):
+        ModelConfig.from_hf(softcapped)
 
 
 @pytest.mark.parametrize(

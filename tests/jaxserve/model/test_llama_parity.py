@@ -2,7 +2,7 @@
 
 For every supported architecture (GQA and MHA, tied and untied embeddings, Llama 3 RoPE
 scaling, Qwen2 biases, Qwen3 q/k norms, a Mistral sliding window, Phi-3's fused tensors and
-longrope), in float32 and from
+longrope, Gemma 3's local and global layers), in float32 and from
 checkpoints stored in bfloat16: prompt logits within 1e-4 relative error, and greedy
 continuations token-identical to `model.generate(do_sample=False)`.
 """

@@ -34,6 +34,8 @@ PARAM_RULES: tuple[tuple[str, P], ...] = (
     (r"^layers/wo$", P(None, MODEL_AXIS, None, None)),  # [L, H, D, E]
     (r"^layers/w_(gate|up)$", P(None, None, MODEL_AXIS)),  # [L, E, F]
     (r"^layers/w_down$", P(None, MODEL_AXIS, None)),  # [L, F, E]
+    (r"^layers/we_(gate|up|down)$", P(None, MODEL_AXIS)),  # [L, X, ...]: experts split
+    (r"^layers/(router|shared_gate)$", P()),  # [L, E, X], [L, E, 1]
     (r"norm$", P()),  # [E], [L, E], [L, D]
 )
 

@@ -21,6 +21,7 @@ class TinySpec:
     sliding_window: int | None = None
     longrope: bool = False  # Phi-3's RoPE scaling (positions here stay below its switch)
     num_layers: int = 2
+    experts: int = 0  # a mixture of this many experts in every layer, two per token
     seed: int = 0
 
     def with_dtype(self, dtype: str) -> TinySpec:
@@ -37,6 +38,9 @@ ARCH_CASES = (
     # Local, global, local: a whole pattern of two and one layer past it; a window the
     # longest prompt crosses.
     TinySpec("gemma3-local-global", "Gemma3ForCausalLM", sliding_window=24, num_layers=3, seed=3),
+    TinySpec("mixtral-8-experts", "MixtralForCausalLM", experts=8, seed=4),
+    TinySpec("qwen2moe-shared-expert", "Qwen2MoeForCausalLM", experts=4, seed=5),
+    TinySpec("qwen3moe-renormalized", "Qwen3MoeForCausalLM", num_kv_heads=4, experts=6, seed=6),
 )
 CONFIG_CLASSES = {"Gemma3ForCausalLM": "Gemma3TextConfig"}
 
@@ -94,6 +98,13 @@ def hf_config(spec: TinySpec):
                 "full_attention": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1e6},
             },
         }
+    if spec.architecture == "MixtralForCausalLM":
+        common |= {"num_local_experts": spec.experts, "num_experts_per_tok": 2}
+    elif spec.experts:  # Qwen2-MoE (with its shared expert) and Qwen3-MoE
+        common |= {"num_experts": spec.experts, "num_experts_per_tok": 2}
+        common |= {"moe_intermediate_size": 32, "norm_topk_prob": spec.num_kv_heads == 4}
+        if spec.architecture == "Qwen2MoeForCausalLM":
+            common["shared_expert_intermediate_size"] = 48
     name = CONFIG_CLASSES.get(spec.architecture, spec.architecture.replace("ForCausalLM", "Config"))
     return getattr(transformers, name)(**common)
 

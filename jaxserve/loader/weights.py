@@ -20,13 +20,27 @@ from jaxserve.sharding import param_shardings
 
 @dataclasses.dataclass(frozen=True)
 class TensorRule:
-    hf_name: str  # "{i}" stands for the layer index of per-layer tensors
+    hf_name: str  # "{i}" stands for the layer index of per-layer tensors, "{j}" the expert's
     hf_shape: tuple[int, ...]
     to_jax: Callable[[np.ndarray], np.ndarray] = lambda w: w
+    experts: int = 0  # per-expert tensors: stacked on an expert axis after the layer axis
 
     @property
     def per_layer(self) -> bool:
         return "{i}" in self.hf_name
+
+    def names(self, num_layers: int) -> list[list[str]]:
+        """The checkpoint's tensors of this param: per layer (one list, of one name unless
+        per expert); one list of one name for a param that is not per layer."""
+        layers = range(num_layers) if self.per_layer else [0]
+        experts = range(self.experts) if self.experts else [0]
+        return [[self.hf_name.format(i=i, j=j) for j in experts] for i in layers]
+
+    def jax_shape(self, num_layers: int) -> tuple[int, ...]:
+        stacked = ((num_layers,) if self.per_layer else ()) + (
+            (self.experts,) if self.experts else ()
+        )
+        return stacked + self.to_jax(np.empty(self.hf_shape, np.int8)).shape
 
 
 def tensor_rules(cfg: ModelConfig) -> dict[str, TensorRule]:
@@ -81,7 +95,44 @@ def tensor_rules(cfg: ModelConfig) -> dict[str, TensorRule]:
         rules["lm_head"] = TensorRule("lm_head.weight", (v, e), lambda w: w.T)
     if cfg.gemma:
         rules.update(_gemma_norms(cfg, rules))
+    if cfg.moe is not None:
+        rules = _moe_rules(cfg, rules)
     return rules
+
+
+MOE_NAMES = {  # router, expert (gate, up, down), shared expert prefix, shared expert gate
+    "mixtral": ("block_sparse_moe.gate", ("w1", "w3", "w2"), "block_sparse_moe.experts.{j}.", None),
+    "qwen": ("mlp.gate", ("gate_proj", "up_proj", "down_proj"), "mlp.experts.{j}.", "mlp."),
+}
+
+
+def _moe_rules(cfg: ModelConfig, rules: dict[str, TensorRule]) -> dict[str, TensorRule]:
+    """The experts in place of the dense MLP (which stays, as the shared expert, where the
+    model has one)."""
+    assert cfg.moe is not None and cfg.moe_naming is not None
+    moe, e, layer = cfg.moe, cfg.hidden_size, "model.layers.{i}."
+    router, (gate, up, down), experts, shared = MOE_NAMES[cfg.moe_naming]
+    x, fe = moe.num_experts, moe.expert_size
+    out = {path: rule for path, rule in rules.items() if path not in DENSE_MLP}
+    out["layers/router"] = TensorRule(layer + router + ".weight", (x, e), lambda w: w.T)
+    for path, name, shape in (("we_gate", gate, (fe, e)), ("we_up", up, (fe, e)),
+                              ("we_down", down, (e, fe))):  # fmt: skip
+        out["layers/" + path] = TensorRule(
+            layer + experts + name + ".weight", shape, lambda w: w.T, experts=x
+        )
+    if moe.shared_expert_size:
+        f = moe.shared_expert_size
+        for path, name, shape in (("w_gate", "gate_proj", (f, e)), ("w_up", "up_proj", (f, e)),
+                                  ("w_down", "down_proj", (e, f))):  # fmt: skip
+            hf_name = f"{layer}{shared}shared_expert.{name}.weight"
+            out["layers/" + path] = TensorRule(hf_name, shape, lambda w: w.T)
+        out["layers/shared_gate"] = TensorRule(
+            f"{layer}{shared}shared_expert_gate.weight", (1, e), lambda w: w.T
+        )
+    return out
+
+
+DENSE_MLP = ("layers/w_gate", "layers/w_up", "layers/w_down")
 
 
 def _gemma_norms(cfg: ModelConfig, rules: dict[str, TensorRule]) -> dict[str, TensorRule]:
@@ -158,26 +209,21 @@ def load_params(
     cfg = ckpt.config
     rules = tensor_rules(cfg)
     for rule in rules.values():  # fail on a missing tensor before reading anything
-        names = [rule.hf_name.format(i=i) for i in range(cfg.num_layers)]
-        for name in names if rule.per_layer else [rule.hf_name]:
+        for name in (n for layer in rule.names(cfg.num_layers) for n in layer):
             if not ckpt.has(name):
                 raise CheckpointError(f"missing tensor {name!r} in {ckpt.path}")
     np_dtype = np.dtype(dtype)
-    shapes = {
-        path: ((cfg.num_layers,) if rule.per_layer else ())
-        + rule.to_jax(np.empty(rule.hf_shape, np.int8)).shape
-        for path, rule in rules.items()
-    }
+    shapes = {path: rule.jax_shape(cfg.num_layers) for path, rule in rules.items()}
     shardings = param_shardings(shapes, mesh)
     flat = {}
     bf16 = np.dtype(jnp.bfloat16)
     for path, rule in progress_bar(rules.items(), desc="loading weights", unit="tensor"):
-        names = [rule.hf_name.format(i=i) for i in range(cfg.num_layers)]
-        names = names if rule.per_layer else [rule.hf_name]
-        stored = {ckpt.tensor(name).dtype for name in names}  # memory-mapped: reads nothing
+        names = rule.names(cfg.num_layers)
+        stored = {ckpt.tensor(n).dtype for layer in names for n in layer}  # mapped: no read
         keep = path in keep_bfloat16 and stored == {bf16}
         want = bf16 if keep or path in as_bfloat16 else np_dtype
-        tensors = [_read(ckpt, name, rule, want) for name in names]
-        value = np.stack(tensors) if rule.per_layer else tensors[0]
+        layers = [[_read(ckpt, n, rule, want) for n in layer] for layer in names]
+        per_layer = [np.stack(t) if rule.experts else t[0] for t in layers]
+        value = np.stack(per_layer) if rule.per_layer else per_layer[0]
         flat[path] = jax.device_put(value, shardings[path])
     return traverse_util.unflatten_dict(flat, sep="/")

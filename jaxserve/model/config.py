@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from jaxserve.errors import ModelConfigError
+from jaxserve.model.moe import MoEConfig
 from jaxserve.model.rope import RopeConfig
 
 
@@ -21,6 +22,8 @@ class ArchitectureTraits:
     # Gemma 3: (1 + w) RMSNorm weights, a norm after attention and after the MLP too,
     # embeddings scaled by sqrt(hidden size), local and global layers with their own RoPE.
     gemma: bool = False
+    # Mixture of experts: how the checkpoint names them ("mixtral" or "qwen")
+    moe: str | None = None
 
 
 ARCHITECTURES: dict[str, ArchitectureTraits] = {
@@ -30,6 +33,9 @@ ARCHITECTURES: dict[str, ArchitectureTraits] = {
     "Qwen3ForCausalLM": ArchitectureTraits(qk_norm=True),
     "Phi3ForCausalLM": ArchitectureTraits(fused_projections=True),
     "Gemma3ForCausalLM": ArchitectureTraits(qk_norm=True, gemma=True),
+    "MixtralForCausalLM": ArchitectureTraits(moe="mixtral"),
+    "Qwen2MoeForCausalLM": ArchitectureTraits(qkv_bias=True, moe="qwen"),
+    "Qwen3MoeForCausalLM": ArchitectureTraits(qk_norm=True, moe="qwen"),
 }
 # HF activation names -> the MLP's gate activation.
 ACTIVATIONS = {"silu": "silu", "gelu_pytorch_tanh": "gelu_tanh", "gelu_tanh": "gelu_tanh"}
@@ -63,6 +69,8 @@ class ModelConfig:
     # local layers to each global one). Empty: every layer has `sliding_window`.
     layer_windows: tuple[int | None, ...] = ()
     local_rope: RopeConfig | None = None  # the RoPE of local layers, where not `rope`
+    moe: MoEConfig | None = None  # every layer's MLP is a mixture of experts
+    moe_naming: str | None = None  # the checkpoint's expert tensor names (ArchitectureTraits)
     eos_token_ids: tuple[int, ...] = ()
     bos_token_id: int | None = None
 
@@ -123,11 +131,15 @@ class ModelConfig:
             windows = _layer_windows(hf, num_layers, traits.gemma)
             uniform = len(set(windows)) == 1
             rope, local_rope = _ropes(hf, head_dim)
+            moe = _moe(hf, qwen=traits.moe == "qwen") if traits.moe else None
+            intermediate = int(hf["intermediate_size"]) if moe is None else moe.expert_size
+            if moe is not None and moe.shared_expert_size:
+                intermediate = moe.shared_expert_size  # the dense MLP's: the shared expert
             return cls(
                 architecture=arch,
                 vocab_size=int(hf["vocab_size"]),
                 hidden_size=hidden,
-                intermediate_size=int(hf["intermediate_size"]),
+                intermediate_size=intermediate,
                 num_layers=num_layers,
                 num_heads=num_heads,
                 num_kv_heads=int(hf.get("num_key_value_heads") or num_heads),
@@ -146,6 +158,8 @@ class ModelConfig:
                 final_logit_softcap=_float_or_none(hf.get("final_logit_softcapping")),
                 sliding_window=windows[0] if uniform else None,
                 layer_windows=() if uniform else windows,
+                moe=moe,
+                moe_naming=traits.moe,
                 eos_token_ids=_token_ids(hf.get("eos_token_id")),
                 bos_token_id=hf.get("bos_token_id"),
             )
@@ -161,6 +175,26 @@ def _token_ids(value: int | list[int] | None) -> tuple[int, ...]:
     if value is None:
         return ()
     return (int(value),) if isinstance(value, int) else tuple(int(v) for v in value)
+
+
+def _moe(hf: Mapping[str, Any], *, qwen: bool) -> MoEConfig:
+    """The experts of a Mixtral or Qwen-MoE config (every layer sparse)."""
+    if hf.get("mlp_only_layers") or int(hf.get("decoder_sparse_step") or 1) != 1:
+        raise ModelConfigError(
+            "models with dense layers among the sparse ones (mlp_only_layers, "
+            "decoder_sparse_step) are not supported"
+        )
+    experts = int(hf.get("num_experts") or hf["num_local_experts"])
+    try:
+        return MoEConfig(
+            num_experts=experts,
+            top_k=int(hf["num_experts_per_tok"]),
+            expert_size=int(hf["moe_intermediate_size"] if qwen else hf["intermediate_size"]),
+            renormalize=bool(hf.get("norm_topk_prob", False)) if qwen else True,
+            shared_expert_size=int(hf.get("shared_expert_intermediate_size") or 0),
+        )
+    except ValueError as e:
+        raise ModelConfigError(str(e)) from None
 
 
 def _float_or_none(value: Any) -> float | None:

@@ -32,6 +32,7 @@ from jaxserve.model.attention import AttentionOp
 from jaxserve.model.batch import StepBatch
 from jaxserve.model.config import ModelConfig
 from jaxserve.model.kv_cache import KVCache
+from jaxserve.model.moe import moe_mlp
 from jaxserve.model.rope import apply_rope, rope_tables
 from pallas_kernels.matmul import XLA_MATMUL, MatmulKernel
 
@@ -66,6 +67,8 @@ def prepare_params(params: Params, matmul: MatmulKernel) -> Params:
         return params
     layers = dict(params["layers"])
     for fused, names in FUSED.items():
+        if not all(name in layers for name in names):
+            continue  # a model with experts and no dense MLP
         parts = [layers.pop(name) for name in names]
         layers[fused] = jnp.concatenate([w.reshape(*w.shape[:2], -1) for w in parts], axis=-1)
         _free(parts)
@@ -168,7 +171,7 @@ def forward(
             carry, lp, i, dense, ops[window], ropes[local], batch, kv_cache, cfg, fused
         )
 
-    fused = "w_qkv" in mats  # and w_gate_up: prepare_params fuses both or neither
+    fused = ("w_qkv" in mats, "w_gate_up" in mats)
 
     period = _pattern_period(windows)
     groups = num_layers // period
@@ -209,14 +212,14 @@ def _activation(name: str, gate: jax.Array) -> jax.Array:
     return jax.nn.silu(gate) if name == "silu" else jax.nn.gelu(gate, approximate=True)
 
 
-def _decoder_layer(carry, lp, i, dense, attention, rope, batch, kv_cache, cfg, fused: bool):
-    """One decoder layer: attention, then the gated MLP, each a residual branch (Gemma: with
-    a norm on the branch's output too). `dense(h, name)` multiplies by one of the layer's
-    matrices; `fused`: q/k/v and gate/up are one matrix each (`FUSED`)."""
+def _decoder_layer(carry, lp, i, dense, attention, rope, batch, kv_cache, cfg, fused):
+    """One decoder layer: attention, then the gated MLP or the experts, each a residual branch
+    (Gemma: with a norm on the branch's output too). `dense(h, name)` multiplies by one of the
+    layer's matrices; `fused`: whether q/k/v and gate/up are one matrix each (`FUSED`)."""
     x, k_all, v_all = carry  # k_all, v_all: [L, P, page_size, K, D]
     num_tokens, num_pages, page_size = x.shape[0], kv_cache.num_pages, kv_cache.page_size
     h = rms_norm(x, lp["attn_norm"], cfg.rms_norm_eps)
-    if fused:
+    if fused[0]:
         q_size, kv_size = cfg.num_heads * cfg.head_dim, cfg.num_kv_heads * cfg.head_dim
         q, k, v = jnp.split(dense(h, "w_qkv"), [q_size, q_size + kv_size], axis=-1)
     else:
@@ -251,11 +254,19 @@ def _decoder_layer(carry, lp, i, dense, attention, rope, batch, kv_cache, cfg, f
     x = x + out
 
     h = rms_norm(x, lp["mlp_norm"], cfg.rms_norm_eps)
-    if fused:
-        gate, up = jnp.split(dense(h, "w_gate_up"), 2, axis=-1)  # [T, F] each
-    else:
-        gate, up = dense(h, "w_gate"), dense(h, "w_up")  # [T, F] each
-    out = dense(_activation(cfg.hidden_act, gate) * up, "w_down")
+    activation = functools.partial(_activation, cfg.hidden_act)
+    if cfg.moe is None or cfg.moe.shared_expert_size:  # the dense MLP, or the shared expert
+        if fused[1]:
+            gate, up = jnp.split(dense(h, "w_gate_up"), 2, axis=-1)  # [T, F] each
+        else:
+            gate, up = dense(h, "w_gate"), dense(h, "w_up")  # [T, F] each
+        out = dense(activation(gate) * up, "w_down")
+    if cfg.moe is not None:
+        experts = moe_mlp(h, lp, cfg.moe, activation)
+        if cfg.moe.shared_expert_size:
+            shared_gate = jnp.dot(h, lp["shared_gate"], preferred_element_type=jnp.float32)
+            experts = experts + (jax.nn.sigmoid(shared_gate) * out).astype(h.dtype)
+        out = experts
     if cfg.gemma:
         out = rms_norm(out, lp["post_mlp_norm"], cfg.rms_norm_eps)
     return x + out, k_all, v_all

@@ -19,6 +19,8 @@ pytestmark = pytest.mark.cpu
 TP_SPECS = [
     TinySpec("tp-gqa", "LlamaForCausalLM", num_heads=8, num_kv_heads=4, intermediate_size=128),
     TinySpec("tp-qwen3-mha-tied", "Qwen3ForCausalLM", num_heads=4, num_kv_heads=4, tie=True),
+    # Experts split over the devices (expert parallelism), 8 over 2 and 4.
+    TinySpec("tp-mixtral", "MixtralForCausalLM", num_heads=4, num_kv_heads=4, experts=8, seed=4),
 ]
 PROMPTS = [[1, *range(10, 50)], [1, 7, 7, 9]]
 
@@ -37,7 +39,8 @@ def test_tensor_parallel_matches_single_device(spec, tiny_checkpoints):
     for tp in (1, 2, 4):
         llm = LLM(path, tensor_parallel_size=tp, max_model_len=128, skip_tokenizer_init=True)
         assert llm.runner.kv_cache.k.sharding.spec == P(None, None, None, "model", None)
-        assert llm.runner.params["layers"]["w_down"].sharding.mesh.shape["model"] == tp
+        down = llm.runner.params["layers"]["we_down" if spec.experts else "w_down"]
+        assert down.sharding.mesh.shape["model"] == tp
         logits = [prompt_logits(llm, p) for p in PROMPTS]
         outs = llm.generate([{"prompt_token_ids": p} for p in PROMPTS], params, use_tqdm=False)
         results[tp] = logits, [o.outputs[0].token_ids for o in outs]

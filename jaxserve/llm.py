@@ -26,13 +26,13 @@ from jaxserve.engine.scheduler import Policy
 from jaxserve.errors import EngineBusyError, ModelConfigError
 from jaxserve.loader import load_params, open_checkpoint
 from jaxserve.model.kv_cache import kv_cache_bytes_per_page
-from jaxserve.model.llama import MATRICES, prepare_params
+from jaxserve.model.llama import MATRICES, prepare_params, quantize_params
 from jaxserve.outputs import CompletionOutput, RequestOutput
 from jaxserve.progress import progress_bar
 from jaxserve.sampling_params import SamplingParams
 from jaxserve.sharding import make_mesh, validate_tensor_parallel
 from jaxserve.tokenizer import load_tokenizer
-from pallas_kernels.matmul import MatmulKernel
+from pallas_kernels.matmul import XLA_MATMUL, MatmulKernel
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,24 @@ def resolve_dtype(dtype: str, platform: platforms.Platform, stored: jnp.dtype) -
     if dtype not in DTYPES:
         raise ModelConfigError(f"dtype must be 'auto' or one of {sorted(DTYPES)}, got {dtype!r}")
     return jnp.dtype(DTYPES[dtype])
+
+
+QUANTIZATIONS = ("int8", "fp8")
+
+
+def check_quantization(quantization: str | None, platform: platforms.Platform) -> None:
+    """Refuses a quantization this build cannot run, naming the ones it can."""
+    if quantization is None or quantization == "int8":
+        return
+    if quantization not in QUANTIZATIONS:
+        raise ModelConfigError(
+            f"quantization {quantization!r} is not supported; supported: int8 (weight-only, "
+            "per output channel)"
+        )
+    raise ModelConfigError(
+        f"quantization {quantization!r} needs fp8 matmuls, which this build does not have on "
+        f"{platform.kind}; supported here: int8"
+    )
 
 
 def weight_conversions(
@@ -103,6 +121,9 @@ class LLM:
             reference compiled by XLA), "pallas" (the platform's Pallas kernel compiled; not
             on CPU) or "pallas-interpret" (that kernel interpreted; on CPU, the TPU kernel in
             TPU interpret mode).
+        quantization: None, or "int8": each layer matrix rounded to int8 at load, one scale
+            per output column (weight-only; embeddings and the LM head stay). Multiplied by
+            XLA (the native CPU kernels read bfloat16 and float32 weights only).
     """
 
     def __init__(
@@ -125,6 +146,7 @@ class LLM:
         compilation_cache_dir: str | os.PathLike[str] | None = "default",
         warmup: bool = True,
         attention_backend: str | None = None,
+        quantization: str | None = None,
     ):
         for name, value in (
             ("max_num_seqs", max_num_seqs),
@@ -142,9 +164,13 @@ class LLM:
         validate_tensor_parallel(cfg, tensor_parallel_size, platform.device_count)
         stored = ckpt.tensor("model.embed_tokens.weight").dtype  # memory-mapped: reads nothing
         compute_dtype = resolve_dtype(dtype, platform, stored)
+        check_quantization(quantization, platform)
         kernel = platforms.matmul_kernel(
             platform, num_devices=tensor_parallel_size, compute_dtype=compute_dtype
         )
+        if quantization is not None and kernel is not XLA_MATMUL:
+            logger.info("int8 weights: multiplied by XLA, not %s", kernel.name)
+            kernel = XLA_MATMUL
         logger.info(
             "compute dtype %s; matmul %s; checkpoint weights %s",
             compute_dtype.name,
@@ -169,6 +195,8 @@ class LLM:
         mesh = make_mesh(tensor_parallel_size, platform.devices)
         keep, cast = weight_conversions(kernel, activation_dtype, cfg.tie_word_embeddings)
         params = load_params(ckpt, activation_dtype, mesh, keep_bfloat16=keep, as_bfloat16=cast)
+        if quantization == "int8":
+            params = quantize_params(params)
         params = prepare_params(params, kernel)  # as the kernel reads them
         # Weights on 2 MiB pages stream faster; collapsing them takes a while, so it runs on.
         self._huge_pages = platforms.back_with_huge_pages(jax.tree.leaves(params))

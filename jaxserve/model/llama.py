@@ -34,7 +34,7 @@ from jaxserve.model.config import ModelConfig
 from jaxserve.model.kv_cache import KVCache
 from jaxserve.model.moe import moe_mlp
 from jaxserve.model.rope import apply_rope, rope_tables
-from pallas_kernels.matmul import XLA_MATMUL, MatmulKernel
+from pallas_kernels.matmul import XLA_MATMUL, MatmulKernel, QuantizedMatrix, quantize_int8
 
 Params = dict
 
@@ -50,6 +50,20 @@ def rms_norm(x: jax.Array, weight: jax.Array, eps: float) -> jax.Array:
 MATRICES = ("wq", "wk", "wv", "wo", "w_gate", "w_up", "w_down")
 # Matrices that multiply the same input, side by side in one [L, E, sum of outs] matrix.
 FUSED = {"w_qkv": ("wq", "wk", "wv"), "w_gate_up": ("w_gate", "w_up")}
+
+
+def quantize_params(params: Params) -> Params:
+    """Each layer matrix as int8 per output column, `[L, in, out]` (heads folded, as the
+    layer loop multiplies them): weight-only int8. Embeddings and the LM head stay."""
+    layers = dict(params["layers"])
+    for name in [n for n in layers if n in MATRICES]:
+        w = layers[name]
+        flat = (
+            w.reshape(w.shape[0], -1, w.shape[-1]) if name == "wo" else w.reshape(*w.shape[:2], -1)
+        )
+        layers[name] = jax.jit(quantize_int8)(flat)
+        _free([w, flat])
+    return {**params, "layers": layers}
 
 
 def prepare_params(params: Params, matmul: MatmulKernel) -> Params:
@@ -151,7 +165,7 @@ def forward(
     in_place = matmul.reads_stacked
     mats = {
         name: w
-        if in_place
+        if in_place or isinstance(w, QuantizedMatrix)  # quantized: [L, in, out] already
         else w.reshape(num_layers, -1, w.shape[-1])
         if name == "wo"
         else w.reshape(*w.shape[:2], -1)

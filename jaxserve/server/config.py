@@ -30,6 +30,7 @@ CHOICES: dict[str, tuple[str | None, ...]] = {
     "scheduling_policy": ("fcfs", "priority"),
     "reasoning_parser": (None, *REASONING_PARSERS),
     "tool_call_parser": (None, *TOOL_PARSERS),
+    "quantization": (None, "int8", "fp8"),
 }
 MEMORY_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
 MEMORY_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
@@ -62,6 +63,7 @@ class ServerConfig:
     tool_call_parser: str | None = None
     tensor_parallel_size: int = 1
     attention_backend: str = "auto"
+    quantization: str | None = None  # "int8": weight-only, per output channel, at load
     seed: int = 0
     api_key: str | None = None
     cors_origins: list[str] = dataclasses.field(default_factory=list)
@@ -114,6 +116,7 @@ class ServerConfig:
             "scheduling_policy": self.scheduling_policy,
             "tensor_parallel_size": self.tensor_parallel_size,
             "attention_backend": self.attention_backend,
+            "quantization": self.quantization,
             "seed": self.seed,
         }
 

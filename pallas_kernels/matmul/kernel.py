@@ -40,6 +40,37 @@ class PackedMatrix:
         return self.data.nbytes
 
 
+@functools.partial(jax.tree_util.register_dataclass, data_fields=["q", "scale"], meta_fields=[])
+@dataclasses.dataclass(frozen=True)
+class QuantizedMatrix:
+    """A weight matrix `w[..., K, N]` as int8 `q[..., K, N]` times `scale f32[..., N]`, one
+    scale per output column (weight-only int8: the activations stay in the compute dtype)."""
+
+    q: jax.Array
+    scale: jax.Array
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.q.shape
+
+    @property
+    def dtype(self) -> jnp.dtype:
+        return self.q.dtype
+
+    @property
+    def nbytes(self) -> int:
+        return self.q.nbytes + self.scale.nbytes
+
+
+def quantize_int8(w: jax.Array) -> QuantizedMatrix:
+    """`w[..., K, N]` rounded to int8 per output column: scale = max |w[:, n]| / 127."""
+    wf = w.astype(jnp.float32)
+    scale = jnp.max(jnp.abs(wf), axis=-2) / 127.0  # [..., N]
+    scale = jnp.where(scale > 0, scale, 1.0)
+    q = jnp.clip(jnp.round(wf / scale[..., None, :]), -127, 127).astype(jnp.int8)
+    return QuantizedMatrix(q, scale)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class WeightLayout:
     """How a kernel wants its weight matrices laid out in memory, done once at load.

@@ -73,7 +73,8 @@ def client_module(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPath
             pytest.skip(f"`{tool}` is not installed; Gradio's JavaScript client needs Node and npm")
     name = f"gradio-js-client-{CLIENT_VERSION}"
     # pytest's cache keeps the install between runs; without it (-p no:cacheprovider), one run
-    folder = pytestconfig.cache.mkdir(name) if pytestconfig.cache else tmp_path_factory.mktemp(name)
+    cache = getattr(pytestconfig, "cache", None)  # absent, not None, under -p no:cacheprovider
+    folder = cache.mkdir(name) if cache is not None else tmp_path_factory.mktemp(name)
     return install_client(folder)
 
 

@@ -164,6 +164,13 @@ class LLM:
         validate_tensor_parallel(cfg, tensor_parallel_size, platform.device_count)
         stored = ckpt.tensor("model.embed_tokens.weight").dtype  # memory-mapped: reads nothing
         compute_dtype = resolve_dtype(dtype, platform, stored)
+        if cfg.prequantized is not None:  # the checkpoint's own, which the model reads as is
+            if quantization not in (None, cfg.prequantized):
+                raise ModelConfigError(
+                    f"the checkpoint is stored quantized ({cfg.prequantized}); "
+                    f"quantization={quantization!r} cannot apply to it"
+                )
+            quantization = cfg.prequantized
         check_quantization(quantization, platform)
         kernel = platforms.matmul_kernel(
             platform, num_devices=tensor_parallel_size, compute_dtype=compute_dtype

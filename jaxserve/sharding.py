@@ -36,6 +36,7 @@ PARAM_RULES: tuple[tuple[str, P], ...] = (
     (r"^layers/w_down$", P(None, MODEL_AXIS, None)),  # [L, F, E]
     (r"^layers/we_(gate|up|down)$", P(None, MODEL_AXIS)),  # [L, X, ...]: experts split
     (r"^layers/(router|shared_gate)$", P()),  # [L, E, X], [L, E, 1]
+    (r"^layers/\w+_scale$", P()),  # [L, out]: a pre-quantized matrix's scales
     (r"norm$", P()),  # [E], [L, E], [L, D]
 )
 

@@ -97,7 +97,26 @@ def tensor_rules(cfg: ModelConfig) -> dict[str, TensorRule]:
         rules.update(_gemma_norms(cfg, rules))
     if cfg.moe is not None:
         rules = _moe_rules(cfg, rules)
+    if cfg.prequantized == "int8":
+        rules.update(_scale_rules(rules))
     return rules
+
+
+QUANTIZED_MATRICES = tuple(
+    f"layers/{name}" for name in ("wq", "wk", "wv", "wo", "w_gate", "w_up", "w_down")
+)
+
+
+def _scale_rules(rules: dict[str, TensorRule]) -> dict[str, TensorRule]:
+    """Each int8 matrix's `weight_scale` [out, 1], as "<param>_scale" [out]."""
+    return {
+        path + "_scale": TensorRule(
+            rules[path].hf_name.removesuffix(".weight") + ".weight_scale",
+            (rules[path].hf_shape[0], 1),
+            lambda s: s[:, 0],
+        )
+        for path in QUANTIZED_MATRICES
+    }
 
 
 MOE_NAMES = {  # router, expert (gate, up, down), shared expert prefix, shared expert gate
@@ -222,6 +241,12 @@ def load_params(
         stored = {ckpt.tensor(n).dtype for layer in names for n in layer}  # mapped: no read
         keep = path in keep_bfloat16 and stored == {bf16}
         want = bf16 if keep or path in as_bfloat16 else np_dtype
+        if cfg.prequantized == "int8" and path in QUANTIZED_MATRICES:
+            want = np.dtype(np.int8)  # kept as stored; `weight_scale` comes beside it
+            if stored != {want}:
+                raise CheckpointError(f"{path}: a W8A16 checkpoint stores int8, got {stored}")
+        elif path.endswith("_scale"):
+            want = np.dtype(np.float32)
         layers = [[_read(ckpt, n, rule, want) for n in layer] for layer in names]
         per_layer = [np.stack(t) if rule.experts else t[0] for t in layers]
         value = np.stack(per_layer) if rule.per_layer else per_layer[0]

@@ -71,6 +71,9 @@ class ModelConfig:
     local_rope: RopeConfig | None = None  # the RoPE of local layers, where not `rope`
     moe: MoEConfig | None = None  # every layer's MLP is a mixture of experts
     moe_naming: str | None = None  # the checkpoint's expert tensor names (ArchitectureTraits)
+    # The checkpoint's layer matrices are stored quantized: "int8" (compressed-tensors W8A16,
+    # int8 per output channel, `weight` and `weight_scale` tensors).
+    prequantized: str | None = None
     eos_token_ids: tuple[int, ...] = ()
     bos_token_id: int | None = None
 
@@ -160,6 +163,7 @@ class ModelConfig:
                 layer_windows=() if uniform else windows,
                 moe=moe,
                 moe_naming=traits.moe,
+                prequantized=_prequantized(hf, traits),
                 eos_token_ids=_token_ids(hf.get("eos_token_id")),
                 bos_token_id=hf.get("bos_token_id"),
             )
@@ -195,6 +199,47 @@ def _moe(hf: Mapping[str, Any], *, qwen: bool) -> MoEConfig:
         )
     except ValueError as e:
         raise ModelConfigError(str(e)) from None
+
+
+SUPPORTED_PREQUANTIZED = (
+    "compressed-tensors int-quantized (or naive-quantized) W8A16: int8 weights, symmetric, "
+    "one scale per output channel"
+)
+
+
+def _prequantized(hf: Mapping[str, Any], traits: ArchitectureTraits) -> str | None:
+    """ "int8" for a compressed-tensors W8A16 checkpoint; None for an unquantized one."""
+    config = hf.get("quantization_config")
+    if not config:
+        return None
+    method = config.get("quant_method")
+    groups = list((config.get("config_groups") or {}).values())
+    weights = [g.get("weights") or {} for g in groups]
+    int8_channel = bool(weights) and all(
+        w.get("num_bits") == 8
+        and w.get("type") == "int"
+        and w.get("symmetric", True)
+        and w.get("strategy") == "channel"
+        for w in weights
+    )
+    supported = (
+        method == "compressed-tensors"
+        and config.get("format") in ("int-quantized", "naive-quantized")
+        and int8_channel
+        and not any(g.get("input_activations") for g in groups)
+        and not config.get("kv_cache_scheme")
+    )
+    if not supported:
+        raise ModelConfigError(
+            f"the checkpoint's quantization ({method}, format {config.get('format')!r}) is not "
+            f"supported; supported: {SUPPORTED_PREQUANTIZED}"
+        )
+    if traits.fused_projections or traits.moe:
+        raise ModelConfigError(
+            "pre-quantized checkpoints are supported for unfused dense models only, not "
+            "fused q/k/v (Phi-3) or experts"
+        )
+    return "int8"
 
 
 def _float_or_none(value: Any) -> float | None:

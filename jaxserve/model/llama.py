@@ -54,16 +54,27 @@ FUSED = {"w_qkv": ("wq", "wk", "wv"), "w_gate_up": ("w_gate", "w_up")}
 
 def quantize_params(params: Params) -> Params:
     """Each layer matrix as int8 per output column, `[L, in, out]` (heads folded, as the
-    layer loop multiplies them): weight-only int8. Embeddings and the LM head stay."""
+    layer loop multiplies them): weight-only int8. Embeddings and the LM head stay.
+
+    A checkpoint stored so (`ModelConfig.prequantized`) comes with int8 matrices and their
+    "<name>_scale" beside them: they are paired as they are, not rounded again.
+    """
     layers = dict(params["layers"])
     for name in [n for n in layers if n in MATRICES]:
         w = layers[name]
-        flat = (
-            w.reshape(w.shape[0], -1, w.shape[-1]) if name == "wo" else w.reshape(*w.shape[:2], -1)
+        flat = _fold(name, w)
+        scale = layers.pop(name + "_scale", None)
+        layers[name] = (
+            jax.jit(quantize_int8)(flat) if scale is None else QuantizedMatrix(flat, scale)
         )
-        layers[name] = jax.jit(quantize_int8)(flat)
-        _free([w, flat])
+        if scale is None:
+            _free([w, flat])
     return {**params, "layers": layers}
+
+
+def _fold(name: str, w: jax.Array) -> jax.Array:
+    """A stacked layer matrix as `[L, in, out]`: heads folded into in (wo) or out."""
+    return w.reshape(w.shape[0], -1, w.shape[-1]) if name == "wo" else w.reshape(*w.shape[:2], -1)
 
 
 def prepare_params(params: Params, matmul: MatmulKernel) -> Params:

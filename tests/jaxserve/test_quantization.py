@@ -56,3 +56,68 @@ def test_a_model_on_int8_weights_stays_close(tiny_checkpoints):
 def test_unsupported_quantizations_are_named(tiny_checkpoints, quantization, message):
     with pytest.raises(ModelConfigError, match=message):
         LLM(tiny_checkpoints(SPEC), quantization=quantization, skip_tokenizer_init=True)
+
+
+def write_w8a16(path, spec: TinySpec) -> None:
+    """The tiny model as compressed-tensors writes a W8A16 checkpoint (int-quantized: int8
+    `weight` and float32 `weight_scale` per output channel), with its own library."""
+    import torch
+    from compressed_tensors.compressors import ModelCompressor
+    from compressed_tensors.quantization import (
+        QuantizationArgs,
+        QuantizationConfig,
+        QuantizationScheme,
+        apply_quantization_config,
+    )
+
+    from tests.tiny_models import build_hf_model, write_tokenizer
+
+    model = build_hf_model(spec)
+    weights = QuantizationArgs(num_bits=8, type="int", symmetric=True, strategy="channel")
+    config = QuantizationConfig(
+        config_groups={"group_0": QuantizationScheme(targets=["Linear"], weights=weights)},
+        ignore=["lm_head"],
+        format="int-quantized",
+        quantization_status="frozen",
+    )
+    apply_quantization_config(model, config)
+    with torch.no_grad():  # min-max scales, as a weight-only calibration sets them
+        for module in model.modules():
+            if hasattr(module, "weight_scale"):
+                module.weight_scale.copy_(module.weight.abs().amax(dim=1, keepdim=True) / 127)
+    compressor = ModelCompressor.from_pretrained_model(model, quantization_format="int-quantized")
+    compressor.compress_model(model)
+    model.save_pretrained(path)
+    compressor.update_config(path)
+    write_tokenizer(path)
+
+
+def test_a_w8a16_checkpoint_loads_as_the_model_quantized_at_load(tiny_checkpoints, tmp_path):
+    pytest.importorskip("compressed_tensors")
+    write_w8a16(tmp_path, SPEC)
+    options = dict(dtype="float32", max_model_len=128, skip_tokenizer_init=True)
+    stored = LLM(str(tmp_path), **options)
+    at_load = LLM(tiny_checkpoints(SPEC), quantization="int8", **options)
+    for name in ("wq", "wo", "w_down"):
+        ours, theirs = stored.runner.params["layers"][name], at_load.runner.params["layers"][name]
+        assert ours.q.dtype == jnp.int8 and ours.q.shape == theirs.q.shape
+        # The same rounding, but for a value a float32 ulp from a half step (one step off).
+        steps = np.abs(np.asarray(ours.q, np.int32) - np.asarray(theirs.q))
+        assert steps.max() <= 1 and np.mean(steps) < 1e-3
+        np.testing.assert_allclose(np.asarray(ours.scale), np.asarray(theirs.scale), rtol=1e-6)
+    for prompt in PROMPTS:
+        err = relative_error(prompt_logits(stored, prompt), prompt_logits(at_load, prompt))
+        assert err < 1e-3, f"relative error {err:.2e}"  # one step of one weight: 2.5e-4
+
+
+def test_other_stored_quantizations_are_refused_by_name(tiny_checkpoints, tmp_path):
+    import json
+    import shutil
+
+    shutil.copytree(tiny_checkpoints(SPEC), tmp_path, dirs_exist_ok=True)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["quantization_config"] = {"quant_method": "awq", "bits": 4}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    refused = r"quantization \(awq, .* is not supported; supported: compressed-tensors"
+    with pytest.raises(ModelConfigError, match=refused):
+        LLM(str(tmp_path), skip_tokenizer_init=True)

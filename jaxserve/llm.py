@@ -394,24 +394,45 @@ class LLM:
         *,
         use_tqdm: bool = True,
         add_generation_prompt: bool = True,
+        continue_final_message: bool = False,
+        chat_template: str | None = None,
+        chat_template_kwargs: Mapping[str, Any] | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
     ) -> list[RequestOutput]:
         """Generates a reply to one conversation or to each of a list of conversations.
 
         Each conversation is a list of `{"role": ..., "content": ...}` messages, rendered
-        with the tokenizer's chat template.
+        with `chat_template` or else the tokenizer's. As vLLM's `LLM.chat`:
+        `continue_final_message` renders the last (assistant) message open so the reply
+        continues it (with `add_generation_prompt=False`); `chat_template_kwargs` are extra
+        template variables (Qwen3's `enable_thinking`); `tools` (OpenAI function tools) go to
+        templates that show them.
         """
         if self.tokenizer is None:
             raise ValueError("chat needs a tokenizer; this LLM was built without one")
-        if getattr(self.tokenizer, "chat_template", None) is None:
+        if chat_template is None and getattr(self.tokenizer, "chat_template", None) is None:
             raise ValueError("the tokenizer has no chat template; use generate() with text")
+        if continue_final_message and add_generation_prompt:
+            raise ValueError(
+                "continue_final_message needs add_generation_prompt=False: the reply continues "
+                "the last message rather than starting a new one"
+            )
         conversations = cast(
             list[Sequence[Mapping[str, Any]]],
             [messages] if messages and isinstance(messages[0], Mapping) else list(messages),
         )
+        options = dict(chat_template_kwargs or {})
+        if tools:
+            options["tools"] = [dict(tool) for tool in tools]
         prompts = []
         for conversation in conversations:
             text = self.tokenizer.apply_chat_template(
-                list(conversation), tokenize=False, add_generation_prompt=add_generation_prompt
+                list(conversation),
+                tokenize=False,
+                add_generation_prompt=add_generation_prompt,
+                continue_final_message=continue_final_message,
+                chat_template=chat_template,
+                **options,
             )
             # The template already holds any BOS token; encoding must not add another.
             ids = self.tokenizer.encode(text, add_special_tokens=False)

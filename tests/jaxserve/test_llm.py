@@ -75,6 +75,30 @@ def test_chat_uses_the_chat_template(llm):
     assert len(replies) == 2 and replies[0].outputs[0].token_ids == reply.outputs[0].token_ids
 
 
+def test_chat_template_options_reach_the_template(llm):
+    template = (  # HF renders with trim_blocks: a newline right after a tag would go
+        "{% if tools %}tools: {{ tools | map(attribute='function.name') | join(',') }}"
+        "{{ '\\n' }}{% endif %}{% if mood %}mood: {{ mood }}{{ '\\n' }}{% endif %}"
+        "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}{{ '\\n' }}{% endfor %}"
+        "{% if add_generation_prompt %}assistant:{% endif %}"
+    )
+    tools = [{"type": "function", "function": {"name": "get_time"}}]
+    conversation = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hel"}]
+    (reply,) = llm.chat(
+        conversation,
+        GREEDY,
+        use_tqdm=False,
+        chat_template=template,
+        chat_template_kwargs={"mood": "calm"},
+        tools=tools,
+        add_generation_prompt=False,
+        continue_final_message=True,
+    )
+    assert reply.prompt == "tools: get_time\nmood: calm\nuser: hi\nassistant: hel"
+    with pytest.raises(ValueError, match="continue_final_message needs add_generation_prompt"):
+        llm.chat(conversation, GREEDY, use_tqdm=False, continue_final_message=True)
+
+
 def test_per_prompt_sampling_params(llm):
     params = [SamplingParams(temperature=0, max_tokens=n, ignore_eos=True) for n in (3, 7)]
     outputs = llm.generate(["hello", "world"], params, use_tqdm=False)

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Weight-only int8 against bfloat16 on CPU: the two native kernels on decode-sized rows.
+
+usage: matmul_int8_cpu.py [--rows 1,4,16] [--repeats 15] [--layers 30]
+
+The benchmark model's shapes (hidden 576, intermediate 1536, 30 layers), all inside
+`jax.jit` with stacked weights read in place at a layer index, as the model reads them:
+  - one product shape, `[M, 576] . [576, 1536]` or `[M, 1536] . [1536, 576]`, run for each of
+    the 30 layers in a `fori_loop` (the figure is per product);
+  - a decode-like pass over 30 layers of the 7 matrices (q, o [576, 576], k, v [576, 192],
+    gate, up [576, 1536], down [1536, 576]), each product feeding the next.
+bfloat16 is `pallas_kernels.matmul.cpu_bf16.KERNEL` on weights packed by its `pack`; int8 is
+`pallas_kernels.matmul.cpu_int8` on the same weights rounded by `quantize_int8`. The sides
+alternate call by call, so a busy machine slows both alike; each figure is the median of
+`--repeats` calls. Prints the CPU, its vector flags and a table of milliseconds per call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from lm_head import cpu_description
+from tqdm import tqdm
+
+from pallas_kernels.matmul import cpu_bf16, cpu_int8, quantize_int8
+
+HIDDEN, INTERMEDIATE = 576, 1536
+# (name, K, N) of the 7 layer matrices, in the order a layer multiplies them.
+MATRICES = (
+    ("q", HIDDEN, HIDDEN),
+    ("k", HIDDEN, 192),
+    ("v", HIDDEN, 192),
+    ("o", HIDDEN, HIDDEN),
+    ("gate", HIDDEN, INTERMEDIATE),
+    ("up", HIDDEN, INTERMEDIATE),
+    ("down", INTERMEDIATE, HIDDEN),
+)
+
+
+def weights(layers: int, k: int, n: int, seed: int) -> jax.Array:
+    """Stacked `[L, K, N]` float32 weights of a trained model's scale."""
+    rng = np.random.default_rng(seed)
+    return jnp.asarray(rng.standard_normal((layers, k, n), np.float32) / np.sqrt(k))
+
+
+def both_packings(w: jax.Array) -> tuple[object, object]:
+    """(bfloat16 panels, int8 panels) of `w[L, K, N]`."""
+    bf16 = jax.jit(cpu_bf16.KERNEL.pack)(w.astype(jnp.bfloat16))
+    int8 = jax.jit(lambda a: cpu_int8.pack(quantize_int8(a)))(w)
+    return bf16, int8
+
+
+def product_loop(matmul, layers: int):
+    """`x . w[i]` for every layer i, summed: one product shape, weights streamed from memory."""
+
+    def run(x, w):
+        def body(i, acc):
+            return acc + matmul(x, w, i)  # [M, N]
+
+        return jax.lax.fori_loop(0, layers, body, jnp.zeros((x.shape[0], w.n), jnp.float32))
+
+    return jax.jit(run)
+
+
+def decode_pass(matmul, layers: int):
+    """A decoder's 7 products per layer over `layers` layers, each feeding the next."""
+
+    def run(x, ws):
+        def body(i, h):  # h: [M, 576]
+            q, k, v = (matmul(h, ws[name], i) for name in ("q", "k", "v"))
+            attn = q + jnp.pad(k + v, ((0, 0), (0, HIDDEN - k.shape[-1])))  # [M, 576]
+            h = jnp.tanh(h + matmul(attn, ws["o"], i))
+            gate, up = matmul(h, ws["gate"], i), matmul(h, ws["up"], i)  # [M, 1536]
+            return jnp.tanh(h + matmul(jax.nn.silu(gate) * up, ws["down"], i))
+
+        return jax.lax.fori_loop(0, layers, body, x)
+
+    return jax.jit(run)
+
+
+def median_pair(a, b, repeats: int) -> tuple[float, float]:
+    """Median milliseconds per call of `a()` and `b()`, called alternately."""
+    jax.block_until_ready((a(), b()))  # compile and warm up
+    jax.block_until_ready((a(), b()))
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeats):
+        for i, fn in enumerate((a, b)):
+            start = time.perf_counter()
+            jax.block_until_ready(fn())
+            times[i].append(1e3 * (time.perf_counter() - start))
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", default="1,4,16", help="comma-separated M")
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--layers", type=int, default=30)
+    args = parser.parse_args()
+    rows = [int(m) for m in args.rows.split(",")]
+    layers = args.layers
+    print(f"CPU: {cpu_description()}")
+    packed = {
+        name: both_packings(weights(layers, k, n, s)) for s, (name, k, n) in enumerate(MATRICES)
+    }
+    bf16_mb = sum(p[0].nbytes for p in packed.values()) / 2**20
+    int8_mb = sum(p[1].nbytes for p in packed.values()) / 2**20
+    print(f"{layers} layers of weights: bfloat16 {bf16_mb:.1f} MiB, int8 {int8_mb:.1f} MiB")
+    bf16, int8 = cpu_bf16.KERNEL.__call__, cpu_int8.matmul_int8_cpu
+    cases = []  # (label, x, products per call, bfloat16 call, int8 call)
+    for m in rows:
+        rng = np.random.default_rng(m)
+        for name in ("gate", "down"):  # [576, 1536] and [1536, 576]
+            w16, w8 = packed[name]
+            x = jnp.asarray(rng.standard_normal((m, w8.k)), jnp.float32)
+            label = f"[{m}, {w8.k}] . [{w8.k}, {w8.n}] (per layer)"
+            run16, run8 = product_loop(bf16, layers), product_loop(int8, layers)
+            cases.append((label, layers, partial(run16, x, w16), partial(run8, x, w8)))
+        x = jnp.asarray(rng.standard_normal((m, HIDDEN)), jnp.float32)
+        w16 = {name: p[0] for name, p in packed.items()}
+        w8 = {name: p[1] for name, p in packed.items()}
+        run16, run8 = decode_pass(bf16, layers), decode_pass(int8, layers)
+        label = f"decode pass, {layers} layers, M={m}"
+        cases.append((label, 1, partial(run16, x, w16), partial(run8, x, w8)))
+    results = []
+    for label, per, call16, call8 in tqdm(cases, desc="timing", unit="case"):
+        t16, t8 = median_pair(call16, call8, args.repeats)
+        results.append((label, t16 / per, t8 / per))
+    print(f"\n{'case':40} {'bf16 ms':>10} {'int8 ms':>10} {'speedup':>8}")
+    for label, t16, t8 in results:
+        print(f"{label:40} {t16:10.4f} {t8:10.4f} {t16 / t8:7.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -216,6 +216,7 @@ class LLM:
             mesh,
             attention_fn=attention_fn,
             matmul=kernel,
+            grouped_matmul=platforms.grouped_matmul_fn(platform, attention_backend),
             num_pages=num_pages,
             page_size=page_size,
             pages_per_seq=-(-max_model_len // page_size),

@@ -22,6 +22,7 @@ from platforms.attention import (
     with_available_attention,
 )
 from platforms.base import AttentionImpl, MatmulImpl, Platform, PlatformKind
+from platforms.grouped_matmul import grouped_matmul_fn
 from platforms.huge_pages import back_with_huge_pages
 from platforms.matmul import matmul_kernel, preferred_compute_dtype, weight_dtype
 
@@ -35,6 +36,7 @@ __all__ = [
     "attention_fn",
     "back_with_huge_pages",
     "detect",
+    "grouped_matmul_fn",
     "matmul_kernel",
     "platform_kind",
     "preferred_compute_dtype",

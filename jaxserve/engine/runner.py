@@ -51,19 +51,37 @@ def _attention_ops(cfg: ModelConfig, make_attention, block_q: int):
     return {w: make_attention(block_q=block_q, sliding_window=w) for w in set(cfg.windows)}
 
 
-def _logits_step(params, kv_cache, batch, *, cfg, make_attention, matmul, block_q):
+def _logits_step(
+    params, kv_cache, batch, *, cfg, make_attention, matmul, grouped_matmul, block_q
+):
     attention = _attention_ops(cfg, make_attention, block_q)
-    hidden, kv_cache = forward(params, kv_cache, batch, cfg=cfg, attention=attention, matmul=matmul)
+    hidden, kv_cache = forward(
+        params, kv_cache, batch, cfg=cfg, attention=attention, matmul=matmul,
+        grouped_matmul=grouped_matmul,
+    )  # fmt: skip
     return compute_logits(params, hidden, batch.logits_indices, cfg=cfg, matmul=matmul), kv_cache
 
 
 def _sampling_step(
-    params, kv_cache, buffers, *, layout: TreeLayout, cfg, make_attention, matmul, mode, block_q
+    params,
+    kv_cache,
+    buffers,
+    *,
+    layout: TreeLayout,
+    cfg,
+    make_attention,
+    matmul,
+    grouped_matmul,
+    mode,
+    block_q,
 ):
     step: StepInput = unpack_tree(buffers, layout)
     attention = _attention_ops(cfg, make_attention, block_q)
     batch = step.batch
-    hidden, kv_cache = forward(params, kv_cache, batch, cfg=cfg, attention=attention, matmul=matmul)
+    hidden, kv_cache = forward(
+        params, kv_cache, batch, cfg=cfg, attention=attention, matmul=matmul,
+        grouped_matmul=grouped_matmul,
+    )  # fmt: skip
     logits = compute_logits(params, hidden, batch.logits_indices, cfg=cfg, matmul=matmul)
     out = sample(logits, step.sampling, mode)
     prompt = None
@@ -87,6 +105,7 @@ class ModelRunner:
         *,
         attention_fn: Callable[..., jax.Array],
         matmul: MatmulKernel = XLA_MATMUL,
+        grouped_matmul: Callable[..., jax.Array] = jax.lax.ragged_dot,
         num_pages: int,
         page_size: int,
         pages_per_seq: int,
@@ -112,14 +131,24 @@ class ModelRunner:
         kv_out = jax.tree.map(lambda _: kv_sharding, self.kv_cache)
         self._sample_step = jax.jit(
             functools.partial(
-                _sampling_step, cfg=cfg, make_attention=make_attention, matmul=matmul
+                _sampling_step,
+                cfg=cfg,
+                make_attention=make_attention,
+                matmul=matmul,
+                grouped_matmul=grouped_matmul,
             ),
             static_argnames=("layout", "mode", "block_q"),
             donate_argnums=1,
             out_shardings=(replicated(mesh), kv_out),
         )
         self._logits_step = jax.jit(
-            functools.partial(_logits_step, cfg=cfg, make_attention=make_attention, matmul=matmul),
+            functools.partial(
+                _logits_step,
+                cfg=cfg,
+                make_attention=make_attention,
+                matmul=matmul,
+                grouped_matmul=grouped_matmul,
+            ),
             static_argnames="block_q",
             donate_argnums=1,
             out_shardings=(replicated(mesh), kv_out),
@@ -131,6 +160,7 @@ class ModelRunner:
                 ",".join(f"{d.platform}:{d.device_kind}" for d in mesh.devices.flat),
                 callable_fingerprint(attention_fn),
                 repr(matmul),
+                callable_fingerprint(grouped_matmul),
                 layout_fingerprint(params, self.kv_cache),
             ]
         )

@@ -32,7 +32,7 @@ from jaxserve.model.attention import AttentionOp
 from jaxserve.model.batch import StepBatch
 from jaxserve.model.config import ModelConfig
 from jaxserve.model.kv_cache import KVCache
-from jaxserve.model.moe import moe_mlp
+from jaxserve.model.moe import GroupedMatmul, moe_mlp
 from jaxserve.model.rope import apply_rope, rope_tables
 from pallas_kernels.matmul import XLA_MATMUL, MatmulKernel, QuantizedMatrix, quantize_int8
 
@@ -143,6 +143,7 @@ def forward(
     cfg: ModelConfig,
     attention: AttentionOp | Mapping[int | None, AttentionOp],
     matmul: MatmulKernel = XLA_MATMUL,
+    grouped_matmul: GroupedMatmul = jax.lax.ragged_dot,
 ) -> tuple[jax.Array, KVCache]:
     """Runs the decoder over one step's tokens.
 
@@ -151,7 +152,8 @@ def forward(
     `matmul(x[T, in], w[in, out])` with the slice the layer loop takes or, for a kernel that
     `reads_stacked`, `matmul(x, w[L, in, out], layer)` with all layers' stacked weights and
     the index, to read them in place. The activations are in the kernel's `activation_dtype`,
-    else the norms' (the compute dtype).
+    else the norms' (the compute dtype). `grouped_matmul` multiplies the experts of a
+    mixture-of-experts model (`jaxserve.model.moe`).
 
     The layers run as one `lax.scan` over groups of the windows' repeating pattern (one layer
     for most models; Gemma 3's five local and one global), the layers of a group unrolled so
@@ -193,8 +195,9 @@ def forward(
 
         local = window is not None and cfg.local_rope is not None
         return _decoder_layer(
-            carry, lp, i, dense, ops[window], ropes[local], batch, kv_cache, cfg, fused
-        )
+            carry, lp, i, dense, ops[window], ropes[local], batch, kv_cache, cfg, fused,
+            grouped_matmul,
+        )  # fmt: skip
 
     fused = ("w_qkv" in mats, "w_gate_up" in mats)
 
@@ -237,7 +240,9 @@ def _activation(name: str, gate: jax.Array) -> jax.Array:
     return jax.nn.silu(gate) if name == "silu" else jax.nn.gelu(gate, approximate=True)
 
 
-def _decoder_layer(carry, lp, i, dense, attention, rope, batch, kv_cache, cfg, fused):
+def _decoder_layer(
+    carry, lp, i, dense, attention, rope, batch, kv_cache, cfg, fused, grouped_matmul
+):
     """One decoder layer: attention, then the gated MLP or the experts, each a residual branch
     (Gemma: with a norm on the branch's output too). `dense(h, name)` multiplies by one of the
     layer's matrices; `fused`: whether q/k/v and gate/up are one matrix each (`FUSED`)."""
@@ -287,7 +292,7 @@ def _decoder_layer(carry, lp, i, dense, attention, rope, batch, kv_cache, cfg, f
             gate, up = dense(h, "w_gate"), dense(h, "w_up")  # [T, F] each
         out = dense(activation(gate) * up, "w_down")
     if cfg.moe is not None:
-        experts = moe_mlp(h, lp, cfg.moe, activation)
+        experts = moe_mlp(h, lp, cfg.moe, activation, grouped_matmul)
         if cfg.moe.shared_expert_size:
             shared_gate = jnp.dot(h, lp["shared_gate"], preferred_element_type=jnp.float32)
             experts = experts + (jax.nn.sigmoid(shared_gate) * out).astype(h.dtype)

@@ -95,3 +95,27 @@ def test_layers_with_different_windows_agree_in_every_backend(tiny_checkpoints):
     expected = generate(path, "reference")
     assert generate(path, "auto") == expected
     assert generate(path, "pallas-interpret") == expected
+
+
+@pytest.mark.cpu
+@pytest.mark.slow
+def test_experts_agree_with_every_grouped_matmul(tiny_checkpoints, monkeypatch):
+    """A mixture of experts: the TPU grouped-matmul kernel (TPU interpret mode), the CPU
+    path and the jnp oracle give the same tokens through the whole engine."""
+    import pallas_kernels.grouped_matmul as kernels
+
+    spec = next(s for s in ARCH_CASES if s.architecture == "MixtralForCausalLM")
+    path = tiny_checkpoints(spec)
+    calls = []
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("interpret"))
+        return kernel(*args, **kwargs)
+
+    kernel = kernels.grouped_matmul_tpu
+    monkeypatch.setattr(kernels, "grouped_matmul_tpu", spy)
+    expected = generate(path, "reference")
+    assert generate(path, "auto") == expected
+    assert not calls
+    assert generate(path, "pallas-interpret") == expected
+    assert calls and all(calls)

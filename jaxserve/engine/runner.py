@@ -51,9 +51,7 @@ def _attention_ops(cfg: ModelConfig, make_attention, block_q: int):
     return {w: make_attention(block_q=block_q, sliding_window=w) for w in set(cfg.windows)}
 
 
-def _logits_step(
-    params, kv_cache, batch, *, cfg, make_attention, matmul, grouped_matmul, block_q
-):
+def _logits_step(params, kv_cache, batch, *, cfg, make_attention, matmul, grouped_matmul, block_q):
     attention = _attention_ops(cfg, make_attention, block_q)
     hidden, kv_cache = forward(
         params, kv_cache, batch, cfg=cfg, attention=attention, matmul=matmul,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Weight-only int8 against bfloat16 on CPU: the two native kernels on decode-sized rows.
 
-usage: matmul_int8_cpu.py [--rows 1,4,16] [--repeats 15] [--layers 30]
+usage: matmul_int8_cpu.py [--rows 1,2,4,8,16] [--repeats 15] [--layers 30]
 
 The benchmark model's shapes (hidden 576, intermediate 1536, 30 layers), all inside
 `jax.jit` with stacked weights read in place at a layer index, as the model reads them:
@@ -10,9 +10,10 @@ The benchmark model's shapes (hidden 576, intermediate 1536, 30 layers), all ins
   - a decode-like pass over 30 layers of the 7 matrices (q, o [576, 576], k, v [576, 192],
     gate, up [576, 1536], down [1536, 576]), each product feeding the next.
 bfloat16 is `pallas_kernels.matmul.cpu_bf16.KERNEL` on weights packed by its `pack`; int8 is
-`pallas_kernels.matmul.cpu_int8` on the same weights rounded by `quantize_int8`. The sides
-alternate call by call, so a busy machine slows both alike; each figure is the median of
-`--repeats` calls. Prints the CPU, its vector flags and a table of milliseconds per call.
+`pallas_kernels.matmul.cpu_int8` on the same weights rounded by `quantize_int8`, with float32
+products and with bfloat16 ones. The sides alternate call by call, so a busy machine slows
+all alike; each figure is the median of `--repeats` calls. Prints the CPU, its vector flags
+and a table of milliseconds per call.
 """
 
 from __future__ import annotations
@@ -84,57 +85,70 @@ def decode_pass(matmul, layers: int):
     return jax.jit(run)
 
 
-def median_pair(a, b, repeats: int) -> tuple[float, float]:
-    """Median milliseconds per call of `a()` and `b()`, called alternately."""
-    jax.block_until_ready((a(), b()))  # compile and warm up
-    jax.block_until_ready((a(), b()))
-    times: tuple[list[float], list[float]] = ([], [])
+def median_times(calls, repeats: int) -> list[float]:
+    """Median milliseconds per call of each of `calls`, called in turn."""
+    for _ in range(2):  # compile and warm up
+        jax.block_until_ready([call() for call in calls])
+    times: list[list[float]] = [[] for _ in calls]
     for _ in range(repeats):
-        for i, fn in enumerate((a, b)):
+        for call, spent in zip(calls, times, strict=True):
             start = time.perf_counter()
-            jax.block_until_ready(fn())
-            times[i].append(1e3 * (time.perf_counter() - start))
-    return statistics.median(times[0]), statistics.median(times[1])
+            jax.block_until_ready(call())
+            spent.append(1e3 * (time.perf_counter() - start))
+    return [statistics.median(spent) for spent in times]
+
+
+def cases(packed, rows: list[int], layers: int):
+    """(label, products per call, the three sides' calls) of each timed case."""
+    kernels = (
+        cpu_bf16.KERNEL.__call__,
+        cpu_int8.matmul_int8_cpu,
+        partial(cpu_int8.matmul_int8_cpu, products=jnp.bfloat16),
+    )
+    sides = (0, 1, 1)  # which packing of `packed` each kernel reads
+    for m in rows:
+        rng = np.random.default_rng(m)
+        for name in ("gate", "down"):  # [576, 1536] and [1536, 576]
+            w8 = packed[name][1]
+            x = jnp.asarray(rng.standard_normal((m, w8.k)), jnp.float32)
+            calls = [
+                partial(product_loop(kernel, layers), x, packed[name][side])
+                for kernel, side in zip(kernels, sides, strict=True)
+            ]
+            yield f"[{m}, {w8.k}] . [{w8.k}, {w8.n}] (per layer)", layers, calls
+        x = jnp.asarray(rng.standard_normal((m, HIDDEN)), jnp.float32)
+        calls = [
+            partial(decode_pass(kernel, layers), x, {name: p[side] for name, p in packed.items()})
+            for kernel, side in zip(kernels, sides, strict=True)
+        ]
+        yield f"decode pass, {layers} layers, M={m}", 1, calls
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", default="1,4,16", help="comma-separated M")
+    parser.add_argument("--rows", default="1,2,4,8,16", help="comma-separated M")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--layers", type=int, default=30)
     args = parser.parse_args()
     rows = [int(m) for m in args.rows.split(",")]
-    layers = args.layers
     print(f"CPU: {cpu_description()}")
     packed = {
-        name: both_packings(weights(layers, k, n, s)) for s, (name, k, n) in enumerate(MATRICES)
+        name: both_packings(weights(args.layers, k, n, s))
+        for s, (name, k, n) in enumerate(MATRICES)
     }
     bf16_mb = sum(p[0].nbytes for p in packed.values()) / 2**20
     int8_mb = sum(p[1].nbytes for p in packed.values()) / 2**20
-    print(f"{layers} layers of weights: bfloat16 {bf16_mb:.1f} MiB, int8 {int8_mb:.1f} MiB")
-    bf16, int8 = cpu_bf16.KERNEL.__call__, cpu_int8.matmul_int8_cpu
-    cases = []  # (label, x, products per call, bfloat16 call, int8 call)
-    for m in rows:
-        rng = np.random.default_rng(m)
-        for name in ("gate", "down"):  # [576, 1536] and [1536, 576]
-            w16, w8 = packed[name]
-            x = jnp.asarray(rng.standard_normal((m, w8.k)), jnp.float32)
-            label = f"[{m}, {w8.k}] . [{w8.k}, {w8.n}] (per layer)"
-            run16, run8 = product_loop(bf16, layers), product_loop(int8, layers)
-            cases.append((label, layers, partial(run16, x, w16), partial(run8, x, w8)))
-        x = jnp.asarray(rng.standard_normal((m, HIDDEN)), jnp.float32)
-        w16 = {name: p[0] for name, p in packed.items()}
-        w8 = {name: p[1] for name, p in packed.items()}
-        run16, run8 = decode_pass(bf16, layers), decode_pass(int8, layers)
-        label = f"decode pass, {layers} layers, M={m}"
-        cases.append((label, 1, partial(run16, x, w16), partial(run8, x, w8)))
+    print(f"{args.layers} layers of weights: bfloat16 {bf16_mb:.1f} MiB, int8 {int8_mb:.1f} MiB")
     results = []
-    for label, per, call16, call8 in tqdm(cases, desc="timing", unit="case"):
-        t16, t8 = median_pair(call16, call8, args.repeats)
-        results.append((label, t16 / per, t8 / per))
-    print(f"\n{'case':40} {'bf16 ms':>10} {'int8 ms':>10} {'speedup':>8}")
-    for label, t16, t8 in results:
-        print(f"{label:40} {t16:10.4f} {t8:10.4f} {t16 / t8:7.2f}x")
+    todo = list(cases(packed, rows, args.layers))
+    for label, per, calls in tqdm(todo, desc="timing", unit="case"):
+        results.append((label, *(t / per for t in median_times(calls, args.repeats))))
+    print("\nms per call (median); speedup over bf16. int8 f32: float32 products; int8 bf16:")
+    print("x rounded to bfloat16 as the bf16 kernel rounds it, products by vdpbf16ps.")
+    head = f"{'case':38} {'bf16':>8} {'int8 f32':>9} {'speedup':>7} {'int8 bf16':>9} {'speedup':>7}"
+    print(head)
+    for label, t16, t8, t8b in results:
+        print(f"{label:38} {t16:8.4f} {t8:9.4f} {t16 / t8:6.2f}x {t8b:9.4f} {t16 / t8b:6.2f}x")
 
 
 if __name__ == "__main__":

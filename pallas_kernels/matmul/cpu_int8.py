@@ -2,9 +2,12 @@
 
 A decode step of a few sequences is bound by the rate memory delivers the weights; int8 is
 half the bytes of bfloat16 (`pallas_kernels.matmul.cpu_bf16`). Each int8 weight is widened
-to float32 exactly and multiplied with x in float32 (x float32, or bfloat16 widened
-exactly); the per-column scale of a `QuantizedMatrix` multiplies each sum once at the end,
-as `matmul_reference` computes it.
+exactly and the per-column scale of a `QuantizedMatrix` multiplies each sum once at the end,
+as `matmul_reference` computes it. Products in one of two dtypes:
+  - float32 (the default): x float32, or bfloat16 widened exactly, multiplied by FMA;
+  - bfloat16: x rounded to bfloat16 as `cpu_bf16` rounds it, pairs of exact products summed
+    in float32 by `vdpbf16ps` (AVX512_BF16): twice the products per instruction, which is what
+    bounds a step of 4 or more rows on these CPUs. For bfloat16 x the products are the same.
 
 Each element of the result is summed in one order fixed by K alone, whatever the number of
 rows and the threads: a row's result is bitwise the same alone or in a batch.
@@ -27,10 +30,11 @@ from pallas_kernels import native
 from pallas_kernels.matmul.kernel import QuantizedMatrix
 
 SOURCE = Path(__file__).with_name("cpu_int8_kernel.cc")
-TARGET = "jaxserve_matmul_int8_cpu"
+TARGET = "jaxserve_matmul_int8_cpu"  # float32 products
+BF16_TARGET = "jaxserve_matmul_int8_bf16_cpu"  # x rounded to bfloat16, products by vdpbf16ps
 REQUIRED_FLAGS = frozenset({"avx512f", "avx512bw"})
 PANEL = 32  # columns of a panel
-PACKED_RANK = 3  # [N/32, K, 32]: the matrix's axes of `PackedInt8.data`
+PACKED_RANK = 4  # [N/32, K/2, 32, 2]: the matrix's axes of `PackedInt8.data`
 
 
 class UnsupportedCpuError(RuntimeError):
@@ -41,7 +45,7 @@ _missing = REQUIRED_FLAGS - native.cpu_flags()
 if _missing:
     raise UnsupportedCpuError(f"this CPU lacks {', '.join(sorted(_missing))}")
 
-native.register(SOURCE, {"JaxserveMatmulInt8": TARGET})
+native.register(SOURCE, {"JaxserveMatmulInt8": TARGET, "JaxserveMatmulInt8Bf16": BF16_TARGET})
 
 
 @functools.partial(
@@ -51,9 +55,9 @@ native.register(SOURCE, {"JaxserveMatmulInt8": TARGET})
 class PackedInt8:
     """An int8 matrix `q[..., K, N] * scale[..., N]` in the layout the kernel reads (`pack`).
 
-    A pytree: `data` int8 `[..., ceil(N/32), K, 32]` (panels of 32 columns, each one contiguous
-    run) and `scale` float32 `[..., ceil(N/32) * 32]` are its leaves, leading axes such as
-    layers kept; the logical K and N ride along as static metadata.
+    A pytree: `data` int8 `[..., ceil(N/32), ceil(K/2), 32, 2]` (panels of 32 columns, each
+    one contiguous run) and `scale` float32 `[..., ceil(N/32) * 32]` are its leaves, leading
+    axes such as layers kept; the logical K and N ride along as static metadata.
     """
 
     data: jax.Array
@@ -77,11 +81,12 @@ class PackedInt8:
 
 
 def pack(qm: QuantizedMatrix) -> PackedInt8:
-    """`q[..., K, N]` as panels `[..., ceil(N/32), K, 32]`, its scale padded to match.
+    """`q[..., K, N]` as panels `[..., ceil(N/32), ceil(K/2), 32, 2]`, its scale padded to match.
 
-    Panel j holds columns 32j..32j+31, row by row; N is padded to a multiple of 32 with zero
-    weights (and unit scales). Each panel is one contiguous run, which a decode step streams
-    in order.
+    Panel j holds columns 32j..32j+31, row pair by row pair: the pairs (k, k+1) of each column
+    side by side, as `vdpbf16ps` multiplies them. K is padded to even and N to a multiple of 32
+    with zero weights (and unit scales). Each panel is one contiguous run, which a decode step
+    streams in order.
     """
     if not isinstance(qm, QuantizedMatrix):
         raise ValueError(f"expected a QuantizedMatrix, got {type(qm).__name__}")
@@ -92,11 +97,12 @@ def pack(qm: QuantizedMatrix) -> PackedInt8:
         raise ValueError(
             f"expected scale{[*lead, n]} for q{list(qm.q.shape)}, got {qm.scale.shape}"
         )
-    panels = -(-n // PANEL)
+    pairs, panels = -(-k // 2), -(-n // PANEL)
     keep, columns = [(0, 0)] * len(lead), (0, panels * PANEL - n)
-    q = jnp.pad(qm.q, [*keep, (0, 0), columns]).reshape(*lead, k, panels, PANEL)
+    q = jnp.pad(qm.q, [*keep, (0, 2 * pairs - k), columns])
+    q = q.reshape(*lead, pairs, 2, panels, PANEL)
     nd = len(lead)
-    data = q.transpose(*range(nd), nd + 1, nd, nd + 2)  # [..., N/32, K, 32]
+    data = q.transpose(*range(nd), nd + 2, nd, nd + 3, nd + 1)  # [..., N/32, K/2, 32, 2]
     scale = jnp.pad(qm.scale.astype(jnp.float32), [*keep, columns], constant_values=1.0)
     return PackedInt8(data, scale, k=k, n=n)
 
@@ -107,6 +113,7 @@ def matmul_int8_cpu(
     layer: jax.Array | int | None = None,
     *,
     transposed: bool = False,
+    products: jnp.dtype = jnp.float32,
 ) -> jax.Array:
     """`(x[..., K] . q) * scale`, or of `w[layer]` for a stacked `w` -> float32[..., N].
 
@@ -116,14 +123,21 @@ def matmul_int8_cpu(
         layer: for a stacked `w`, the layer to read in place (an int32 scalar, traced or
             not); one outside [0, L) is an error. None for an unstacked `w`.
         transposed: must be False: a packed matrix's orientation is fixed.
+        products: float32 (x as it is) or bfloat16 (x rounded to bfloat16, to nearest even;
+            faster from about 4 rows; needs `avx512_bf16`).
 
     Returns:
-        float32 `[..., N]`: each sum of float32 products, then times its column's scale.
+        float32 `[..., N]`: each sum of products in float32, then times its column's scale.
     """
     if not isinstance(w, PackedInt8):
         raise ValueError(f"w must be a PackedInt8 made by pack, got {type(w).__name__}")
     if transposed:
         raise ValueError("a packed int8 matrix is stored [K, N]; it cannot be transposed")
+    products = jnp.dtype(products)
+    if products not in (jnp.float32, jnp.bfloat16):
+        raise ValueError(f"products must be float32 or bfloat16, got {products}")
+    if products == jnp.bfloat16 and "avx512_bf16" not in native.cpu_flags():
+        raise ValueError("bfloat16 products need avx512_bf16 (vdpbf16ps), which this CPU lacks")
     if x.dtype not in (jnp.float32, jnp.bfloat16):
         raise ValueError(f"x must be float32 or bfloat16, got {x.dtype}")
     stacked = w.data.ndim == PACKED_RANK + 1
@@ -133,8 +147,10 @@ def matmul_int8_cpu(
     if x.ndim < 1 or x.shape[-1] != w.k:
         raise ValueError(f"expected x[..., {w.k}] for w{list(w.shape)}, got {x.shape}")
     data, scale = (w.data, w.scale) if stacked else (w.data[None], w.scale[None])
+    data = data.reshape(*data.shape[:3], 2 * PANEL)  # [L, N/32, K/2, 64]: the same bytes
     rows = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # [M, K]
-    call = jax.ffi.ffi_call(TARGET, jax.ShapeDtypeStruct((rows.shape[0], w.n), jnp.float32))
+    target = BF16_TARGET if products == jnp.bfloat16 else TARGET
+    call = jax.ffi.ffi_call(target, jax.ShapeDtypeStruct((rows.shape[0], w.n), jnp.float32))
     index = jnp.asarray(0 if layer is None else layer, jnp.int32).reshape(())
     out = call(rows, data, scale, index)
     return out.reshape(*x.shape[:-1], w.n)

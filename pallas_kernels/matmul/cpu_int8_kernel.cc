@@ -1,31 +1,42 @@
-// Weight-only int8 matmul for CPUs with AVX-512, as an XLA FFI custom call:
-//   out[M, N] = (x[M, K] . W[layer]) * scale[layer]      (JaxserveMatmulInt8)
-// x is float32 or bfloat16 (widened exactly), out float32. W is int8 with one float32 scale per
-// output column, packed once when the model loads (`cpu_int8.pack`) into panels of 32 columns,
-// [L][N/32][K][32], columns padded to 32 with zeros; scale is [L][N/32 * 32].
+// Weight-only int8 matmul for CPUs with AVX-512, as XLA FFI custom calls:
+//   out[M, N] = (x[M, K] . W[layer]) * scale[layer]
+// x is float32 or bfloat16, out float32. W is int8 with one float32 scale per output column,
+// packed once when the model loads (`cpu_int8.pack`) into panels of 32 columns,
+// [L][N/32][K/2][32][2]: the pairs (k, k+1) of each column side by side, rows padded to an
+// even count and columns to 32 with zeros; scale is [L][N/32 * 32].
 //
 // A decode step of a few rows is bound by the rate memory delivers the weights, and int8 is
-// half the bytes of bfloat16. Per k, 32 int8 weights are loaded, widened to float32
-// (vpmovsxbd + vcvtdq2ps: exact) and multiplied into per-row float32 accumulators with the
-// broadcast x[m, k]; the column scale multiplies each sum once at the end. A register tile
-// covers MR rows and NP adjacent panels: few rows take several panels, so that enough
-// independent accumulators hide the FMA latency (one row of one panel is two dependent
-// chains, half the rate memory allows); many rows reuse each widened weight vector instead.
+// half the bytes of bfloat16. Each weight is widened exactly (vpmovsxbd + vcvtdq2ps) and the
+// column scale multiplies each sum once at the end. Two ways to multiply:
+//   JaxserveMatmulInt8: float32 products. x (bfloat16 widened exactly) is broadcast a pair
+//     (x[k], x[k+1]) at a time and multiplied by FMA into per-row accumulators whose even
+//     lanes sum the even k and odd lanes the odd k; each sum is even + odd at the end.
+//   JaxserveMatmulInt8Bf16 (AVX512_BF16): x rounded to bfloat16 (to nearest even, as
+//     `cpu_bf16` does), each widened weight pair narrowed to bfloat16 (exact: |w| <= 127),
+//     and pairs of products summed in float32 by `vdpbf16ps`: the products are exact, and
+//     one instruction does twice the products of an FMA, which bounds a step of 4 or more rows.
+// A register tile covers MR rows and NP adjacent panels: few rows take several panels, so
+// that enough independent accumulators hide the latency; many rows reuse each widened weight.
 //
-// Summation order: each output element is one lane of one accumulator, which adds the
-// products x[m, k] * w[k, n] in k order, starting from zero, and is then scaled. Every tile
-// runs that same sequence whatever M, the tile's shape or the thread: a row's result is
-// bitwise the same alone or in a batch.
+// Summation order: each output element is fixed by K alone (its lanes add their products in
+// k order from zero), whatever M, the tile's shape or the thread: a row's result is bitwise
+// the same alone or in a batch.
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #if defined(__AVX512F__) && defined(__AVX512BW__)
 #define JAXSERVE_HAS_AVX512 1
 #include <immintrin.h>
+#if defined(__AVX512BF16__)
+#define JAXSERVE_HAS_BF16_DOT 1
+#endif
 #endif
 
 #include "xla_ffi_cpu.h"
@@ -34,11 +45,15 @@ namespace {
 
 constexpr int64_t kPanel = 32;  // columns of a panel (two 16-lane accumulators per row)
 
+enum class Products { kFloat32, kBfloat16 };  // how x and the weights are multiplied
+
 #if defined(JAXSERVE_HAS_AVX512)
 
-constexpr int kMaxRows = 12;           // most rows of a register tile
 constexpr int64_t kStripPanels = 4;    // most panels of one unit
 constexpr int64_t kRowsPerUnit = 240;  // rows of one unit
+constexpr int64_t kXAlign = 32;        // bfloat16 rows of x are padded to a multiple of this
+
+inline int64_t RoundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 inline __mmask16 Mask16(int64_t n) {
   return n <= 0 ? 0 : n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1);
@@ -46,84 +61,164 @@ inline __mmask16 Mask16(int64_t n) {
 
 struct Problem {
   int64_t M, K, N;
-  const float* x;       // [M][K]
-  const int8_t* w;      // this layer's panels, [N/32][K][32]
-  const float* scale;   // this layer's scales, [N/32 * 32]
-  float* out;           // [M][N]
+  const void* x;       // float32 [M][K], or bfloat16 [M][ldx] (zero-padded) for kBfloat16
+  int64_t ldx;
+  const int8_t* w;     // this layer's panels, [N/32][K/2][32][2]
+  int64_t pairs;       // K/2, rounded up
+  const float* scale;  // this layer's scales, [N/32 * 32]
+  float* out;          // [M][N]
 };
 
-// Panels per tile for MR rows: as many as the 32 vector registers hold (MR * 2 * NP
-// accumulators, 2 * NP widened weights, one broadcast x), at most 4.
-constexpr int PanelsFor(int mr) { return mr <= 2 ? 4 : mr == 3 ? 3 : mr <= 6 ? 2 : 1; }
+// 16 int8 weights widened to float32, exactly.
+inline __m512 Widen16(const int8_t* src) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)src)));
+}
 
-// out rows m..m+MR, panels j..j+NP (columns up to n1) = x rows . panels, then scaled.
+// Columns n..n+nc (<= 32) of out row m: the sums lo (columns n..n+15), hi, times the scales.
+inline void StoreRow(const Problem& p, int64_t m, int64_t n, int64_t nc, __m512 lo, __m512 hi) {
+  float* dst = p.out + m * p.N + n;
+  _mm512_mask_storeu_ps(dst, Mask16(nc), _mm512_mul_ps(lo, _mm512_loadu_ps(p.scale + n)));
+  if (nc > 16) {
+    const __m512 s = _mm512_loadu_ps(p.scale + n + 16);
+    _mm512_mask_storeu_ps(dst + 16, Mask16(nc - 16), _mm512_mul_ps(hi, s));
+  }
+}
+
+// Float32 products: out rows m..m+MR, panels j..j+NP (columns up to n1). Accumulator v of a
+// panel holds columns 8v..8v+7, each as (even k, odd k) lanes.
 template <int MR, int NP>
-inline void Tile(const Problem& p, int64_t m, int64_t j, int64_t n1) {
+inline void TileF32(const Problem& p, int64_t m, int64_t j, int64_t n1) {
+  __m512 c[MR][NP][4];
+  for (int r = 0; r < MR; ++r)
+    for (int q = 0; q < NP; ++q)
+      for (int v = 0; v < 4; ++v) c[r][q][v] = _mm512_setzero_ps();
+  const float* a = static_cast<const float*>(p.x) + m * p.K;
+  auto step = [&](int64_t kp, auto tail) {  // tail: k + 1 == K, whose pair is (x[k], 0)
+    __m512 b[NP][4];
+    for (int q = 0; q < NP; ++q)
+      for (int v = 0; v < 4; ++v) b[q][v] = Widen16(p.w + ((j + q) * p.pairs + kp) * 64 + 16 * v);
+    for (int r = 0; r < MR; ++r) {
+      uint64_t pair = 0;
+      std::memcpy(&pair, a + r * p.K + 2 * kp, decltype(tail)::value ? 4 : 8);
+      const __m512 xv = _mm512_castsi512_ps(_mm512_set1_epi64(static_cast<int64_t>(pair)));
+      for (int q = 0; q < NP; ++q)
+        for (int v = 0; v < 4; ++v) c[r][q][v] = _mm512_fmadd_ps(xv, b[q][v], c[r][q][v]);
+    }
+  };
+  const int64_t whole = p.K / 2;
+  for (int64_t kp = 0; kp < whole; ++kp) step(kp, std::false_type{});
+  if (whole < p.pairs) step(whole, std::true_type{});
+  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  for (int q = 0; q < NP; ++q) {
+    const int64_t n = (j + q) * kPanel, nc = std::min(kPanel, n1 - n);
+    for (int r = 0; r < MR; ++r) {
+      __m512 half[2];
+      for (int h = 0; h < 2; ++h) {
+        const __m512 lo = c[r][q][2 * h], hi = c[r][q][2 * h + 1];
+        half[h] = _mm512_add_ps(_mm512_permutex2var_ps(lo, even, hi),
+                                _mm512_permutex2var_ps(lo, odd, hi));
+      }
+      StoreRow(p, m + r, n, nc, half[0], half[1]);
+    }
+  }
+}
+
+#if defined(JAXSERVE_HAS_BF16_DOT)
+// Bfloat16 products: out rows m..m+MR, panels j..j+NP (columns up to n1).
+template <int MR, int NP>
+inline void TileBf16(const Problem& p, int64_t m, int64_t j, int64_t n1) {
   __m512 c[MR][NP][2];
   for (int r = 0; r < MR; ++r)
     for (int q = 0; q < NP; ++q) c[r][q][0] = c[r][q][1] = _mm512_setzero_ps();
-  const int8_t* panel[NP];
-  for (int q = 0; q < NP; ++q) panel[q] = p.w + (j + q) * p.K * kPanel;
-  const float* a = p.x + m * p.K;
-  for (int64_t k = 0; k < p.K; ++k) {
-    __m512 b[NP][2];
+  const uint16_t* a = static_cast<const uint16_t*>(p.x) + m * p.ldx;
+  for (int64_t kp = 0; kp < p.pairs; ++kp) {
+    __m512bh b[NP][2];
     for (int q = 0; q < NP; ++q) {
-      const int8_t* src = panel[q] + k * kPanel;
-      b[q][0] = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)src)));
-      b[q][1] =
-          _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)(src + 16))));
+      const int8_t* src = p.w + ((j + q) * p.pairs + kp) * 64;
+      for (int h = 0; h < 2; ++h) {  // columns 16h..16h+15, as (k, k + 1) pairs
+        b[q][h] = _mm512_cvtne2ps_pbh(Widen16(src + 32 * h + 16), Widen16(src + 32 * h));
+      }
     }
     for (int r = 0; r < MR; ++r) {
-      const __m512 xv = _mm512_set1_ps(a[r * p.K + k]);
+      int32_t pair;
+      std::memcpy(&pair, a + r * p.ldx + 2 * kp, sizeof pair);
+      const __m512bh xv = (__m512bh)_mm512_set1_epi32(pair);
       for (int q = 0; q < NP; ++q) {
-        c[r][q][0] = _mm512_fmadd_ps(xv, b[q][0], c[r][q][0]);
-        c[r][q][1] = _mm512_fmadd_ps(xv, b[q][1], c[r][q][1]);
+        c[r][q][0] = _mm512_dpbf16_ps(c[r][q][0], xv, b[q][0]);
+        c[r][q][1] = _mm512_dpbf16_ps(c[r][q][1], xv, b[q][1]);
       }
     }
   }
   for (int q = 0; q < NP; ++q) {
     const int64_t n = (j + q) * kPanel, nc = std::min(kPanel, n1 - n);
-    const __m512 s0 = _mm512_loadu_ps(p.scale + n), s1 = _mm512_loadu_ps(p.scale + n + 16);
-    const __mmask16 m0 = Mask16(nc), m1 = Mask16(nc - 16);
-    for (int r = 0; r < MR; ++r) {
-      float* dst = p.out + (m + r) * p.N + n;
-      _mm512_mask_storeu_ps(dst, m0, _mm512_mul_ps(c[r][q][0], s0));
-      if (nc > 16) _mm512_mask_storeu_ps(dst + 16, m1, _mm512_mul_ps(c[r][q][1], s1));
-    }
+    for (int r = 0; r < MR; ++r) StoreRow(p, m + r, n, nc, c[r][q][0], c[r][q][1]);
+  }
+}
+#endif  // JAXSERVE_HAS_BF16_DOT
+
+// Register budget (32 vectors) of a tile: most rows, and panels for MR rows.
+template <Products P>
+struct Shape;
+template <>
+struct Shape<Products::kFloat32> {  // MR * NP * 4 accumulators, NP * 4 weights, one x
+  static constexpr int kMaxRows = 6;
+  static constexpr int Panels(int mr) { return mr == 1 ? 3 : mr == 2 ? 2 : 1; }
+};
+template <>
+struct Shape<Products::kBfloat16> {  // MR * NP * 2 accumulators, NP * 2 weights, one x
+  static constexpr int kMaxRows = 12;
+  static constexpr int Panels(int mr) { return mr <= 2 ? 4 : mr == 3 ? 3 : mr <= 6 ? 2 : 1; }
+};
+
+template <Products P, int MR, int NP>
+inline void Tile(const Problem& p, int64_t m, int64_t j, int64_t n1) {
+  if constexpr (P == Products::kFloat32) {
+    TileF32<MR, NP>(p, m, j, n1);
+  } else {
+#if defined(JAXSERVE_HAS_BF16_DOT)
+    TileBf16<MR, NP>(p, m, j, n1);
+#endif
   }
 }
 
 // Rows m..m+MR over columns n0..n1 (whole panels but the last), NP panels at a time.
-template <int MR>
+template <Products P, int MR>
 void RowTile(const Problem& p, int64_t m, int64_t n0, int64_t n1) {
-  constexpr int NP = PanelsFor(MR);
+  constexpr int NP = Shape<P>::Panels(MR);
   const int64_t j1 = (n1 + kPanel - 1) / kPanel;
   int64_t j = n0 / kPanel;
-  for (; j + NP <= j1; j += NP) Tile<MR, NP>(p, m, j, n1);
+  for (; j + NP <= j1; j += NP) Tile<P, MR, NP>(p, m, j, n1);
   switch (j1 - j) {  // the panels left over: fewer than NP
-    case 3: if constexpr (NP > 3) Tile<MR, 3>(p, m, j, n1); break;
-    case 2: if constexpr (NP > 2) Tile<MR, 2>(p, m, j, n1); break;
-    case 1: if constexpr (NP > 1) Tile<MR, 1>(p, m, j, n1); break;
+    case 3: if constexpr (NP > 3) Tile<P, MR, 3>(p, m, j, n1); break;
+    case 2: if constexpr (NP > 2) Tile<P, MR, 2>(p, m, j, n1); break;
+    case 1: if constexpr (NP > 1) Tile<P, MR, 1>(p, m, j, n1); break;
     default: break;
   }
 }
 
 using RowTileFn = void (*)(const Problem&, int64_t, int64_t, int64_t);
-constexpr RowTileFn kRowTiles[kMaxRows] = {
-    RowTile<1>, RowTile<2>, RowTile<3>, RowTile<4>,  RowTile<5>,  RowTile<6>,
-    RowTile<7>, RowTile<8>, RowTile<9>, RowTile<10>, RowTile<11>, RowTile<12>};
 
-// Rows m0..m1, columns n0..n1 of out: tiles of even height (16 rows: two of 8), each over
-// the columns, so a tile of many rows widens each weight vector once for all of them.
+template <Products P, int... MR>
+constexpr std::array<RowTileFn, sizeof...(MR)> RowTiles(std::integer_sequence<int, MR...>) {
+  return {RowTile<P, MR + 1>...};
+}
+
+// Rows m0..m1, columns n0..n1 of out: tiles of even height (16 rows of bfloat16 products: two
+// of 8), each over the columns, so a tile of many rows widens each weight once for all of them.
+template <Products P>
 void Unit(const Problem& p, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  constexpr int kMaxRows = Shape<P>::kMaxRows;
+  static constexpr auto tiles_of = RowTiles<P>(std::make_integer_sequence<int, kMaxRows>{});
   const int64_t rows = m1 - m0, tiles = (rows + kMaxRows - 1) / kMaxRows;
   for (int64_t t = 0, m = m0; t < tiles; ++t) {
     const int64_t height = (rows - (m - m0) + (tiles - t) - 1) / (tiles - t);
-    kRowTiles[height - 1](p, m, n0, n1);
+    tiles_of[height - 1](p, m, n0, n1);
     m += height;
   }
 }
 
+template <Products P>
 void Dispatch(const Problem& p, jaxserve_ffi::Pool& pool) {
   const int64_t threads = std::max<int64_t>(1, pool.NumThreads());
   // Column strips of at most kStripPanels panels, as many as a multiple of the threads, so
@@ -133,7 +228,7 @@ void Dispatch(const Problem& p, jaxserve_ffi::Pool& pool) {
   const int64_t strip = (panels + want - 1) / want * kPanel;
   const int64_t strips = (p.N + strip - 1) / strip;
   const int64_t row_units = (p.M + kRowsPerUnit - 1) / kRowsPerUnit;
-  // A few rows (a decode step of a few sequences) stream the weights in tens of microseconds:
+  // A decode step of up to 16 sequences streams the weights in tens of microseconds:
   // latency-bound, so the team's awake threads share them (see jaxserve_ffi::ParallelFor).
   const bool latency_bound = p.M <= 16;
   jaxserve_ffi::ParallelFor(
@@ -142,14 +237,37 @@ void Dispatch(const Problem& p, jaxserve_ffi::Pool& pool) {
         return [&p, strip, strips](int64_t unit) {
           const int64_t n0 = (unit % strips) * strip, n1 = std::min(p.N, n0 + strip);
           const int64_t m0 = (unit / strips) * kRowsPerUnit, m1 = std::min(p.M, m0 + kRowsPerUnit);
-          Unit(p, m0, m1, n0, n1);
+          Unit<P>(p, m0, m1, n0, n1);
         };
       },
       latency_bound);
 }
 
-// bfloat16 x widened to float32 (exact) in a buffer the calling thread keeps between calls (a
-// fresh one would be page-faulted in on every call); workers get the pointer.
+// x as bfloat16 rows [M][ldx], zero-padded, in a buffer the calling thread keeps between calls
+// (a fresh one would be page-faulted in on every call); workers get the pointer. float32 x is
+// rounded to nearest even, by one instruction for every element as `cpu_bf16` rounds it.
+const uint16_t* Bf16Rows(const XLA_FFI_Buffer* x, int64_t M, int64_t K, int64_t ldx) {
+  thread_local std::vector<uint16_t> buffer;
+  buffer.assign(M * ldx, 0);
+  for (int64_t m = 0; m < M; ++m) {
+    uint16_t* dst = buffer.data() + m * ldx;
+    if (x->dtype == XLA_FFI_DataType_BF16) {
+      std::memcpy(dst, static_cast<const uint16_t*>(x->data) + m * K, K * sizeof(uint16_t));
+      continue;
+    }
+#if defined(JAXSERVE_HAS_BF16_DOT)
+    const float* src = static_cast<const float*>(x->data) + m * K;
+    for (int64_t k = 0; k < ldx; k += 32) {
+      const __m512 lo = _mm512_maskz_loadu_ps(Mask16(K - k), src + k);
+      const __m512 hi = _mm512_maskz_loadu_ps(Mask16(K - k - 16), src + k + 16);
+      _mm512_storeu_si512(dst + k, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+    }
+#endif
+  }
+  return buffer.data();
+}
+
+// bfloat16 x widened to float32 (exact), in a buffer kept as above.
 const float* WidenedX(const uint16_t* x, int64_t size) {
   thread_local std::vector<float> buffer;
   buffer.resize(size);
@@ -164,10 +282,12 @@ const float* WidenedX(const uint16_t* x, int64_t size) {
 
 constexpr const char* kNoAvx512 =
     "this kernel was compiled for a CPU without AVX512F and AVX512BW";
+constexpr const char* kNoBf16 =
+    "bfloat16 products need AVX512_BF16 (vdpbf16ps), which this kernel was compiled without";
 
-// (x f32|bf16[M, K], w s8[L, N/32, K, 32], scale f32[L, N/32 * 32], layer s32[])
+// (x f32|bf16[M, K], w s8[L, N/32, K/2, 64], scale f32[L, N/32 * 32], layer s32[])
 //   -> out f32[M, N] = (x . W[layer]) * scale[layer].
-std::string Run(XLA_FFI_CallFrame* frame) {
+std::string Run(XLA_FFI_CallFrame* frame, Products products) {
   const XLA_FFI_Buffer* x = jaxserve_ffi::BufferArg(frame, 0);
   const XLA_FFI_Buffer* w = jaxserve_ffi::BufferArg(frame, 1);
   const XLA_FFI_Buffer* scale = jaxserve_ffi::BufferArg(frame, 2);
@@ -177,15 +297,16 @@ std::string Run(XLA_FFI_CallFrame* frame) {
     return "expected 4 buffer arguments (x, w, scale, layer) and 1 buffer result";
   }
   if (x->rank != 2 || w->rank != 4 || scale->rank != 2 || out->rank != 2 || layer->rank != 0) {
-    return "expected x[M, K], packed w[L, N/32, K, 32], scale[L, N/32 * 32], a scalar layer "
+    return "expected x[M, K], packed w[L, N/32, K/2, 64], scale[L, N/32 * 32], a scalar layer "
            "and out[M, N]";
   }
   const int64_t M = x->dims[0], K = x->dims[1], N = out->dims[1];
-  const int64_t panels = (N + kPanel - 1) / kPanel;
-  if (out->dims[0] != M || w->dims[1] != panels || w->dims[2] != K || w->dims[3] != kPanel ||
-      scale->dims[0] != w->dims[0] || scale->dims[1] != panels * kPanel) {
-    return "shapes must be x[M, K], packed w[L, ceil(N/32), K, 32], scale[L, ceil(N/32) * 32], "
-           "out[M, N]";
+  const int64_t panels = (N + kPanel - 1) / kPanel, pairs = (K + 1) / 2;
+  if (out->dims[0] != M || w->dims[1] != panels || w->dims[2] != pairs ||
+      w->dims[3] != 2 * kPanel || scale->dims[0] != w->dims[0] ||
+      scale->dims[1] != panels * kPanel) {
+    return "shapes must be x[M, K], packed w[L, ceil(N/32), ceil(K/2), 64], "
+           "scale[L, ceil(N/32) * 32], out[M, N]";
   }
   if (x->dtype != XLA_FFI_DataType_F32 && x->dtype != XLA_FFI_DataType_BF16) {
     return "x must be float32 or bfloat16";
@@ -198,19 +319,28 @@ std::string Run(XLA_FFI_CallFrame* frame) {
   const int64_t l = *static_cast<const int32_t*>(layer->data);
   if (l < 0 || l >= w->dims[0]) return "layer is out of range of w's leading axis";
 #if defined(JAXSERVE_HAS_AVX512)
+#if !defined(JAXSERVE_HAS_BF16_DOT)
+  if (products == Products::kBfloat16) return kNoBf16;
+#endif
   if (M == 0 || N == 0) return "";
   if (K == 0) {
     std::memset(out->data, 0, M * N * sizeof(float));
     return "";
   }
-  const float* xf = x->dtype == XLA_FFI_DataType_F32
-                        ? static_cast<const float*>(x->data)
-                        : WidenedX(static_cast<const uint16_t*>(x->data), M * K);
-  const Problem p{M, K, N, xf, static_cast<const int8_t*>(w->data) + l * panels * K * kPanel,
-                  static_cast<const float*>(scale->data) + l * panels * kPanel,
-                  static_cast<float*>(out->data)};
+  Problem p{M, K, N, x->data, K, static_cast<const int8_t*>(w->data) + l * panels * pairs * 64,
+            pairs, static_cast<const float*>(scale->data) + l * panels * kPanel,
+            static_cast<float*>(out->data)};
   jaxserve_ffi::Pool pool(frame->api, frame->ctx);
-  Dispatch(p, pool);
+  if (products == Products::kBfloat16) {
+    p.ldx = RoundUp(K, kXAlign);
+    p.x = Bf16Rows(x, M, K, p.ldx);
+    Dispatch<Products::kBfloat16>(p, pool);
+  } else {
+    if (x->dtype == XLA_FFI_DataType_BF16) {
+      p.x = WidenedX(static_cast<const uint16_t*>(x->data), M * K);
+    }
+    Dispatch<Products::kFloat32>(p, pool);
+  }
   return "";
 #else
   return kNoAvx512;
@@ -220,5 +350,10 @@ std::string Run(XLA_FFI_CallFrame* frame) {
 }  // namespace
 
 extern "C" XLA_FFI_Error* JaxserveMatmulInt8(XLA_FFI_CallFrame* frame) {
-  return jaxserve_ffi::Handle(frame, Run);
+  return jaxserve_ffi::Handle(frame, [](XLA_FFI_CallFrame* f) { return Run(f, Products::kFloat32); });
+}
+
+extern "C" XLA_FFI_Error* JaxserveMatmulInt8Bf16(XLA_FFI_CallFrame* frame) {
+  return jaxserve_ffi::Handle(frame,
+                              [](XLA_FFI_CallFrame* f) { return Run(f, Products::kBfloat16); });
 }

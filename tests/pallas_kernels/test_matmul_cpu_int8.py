@@ -1,14 +1,18 @@
 """The weight-only int8 CPU matmul against `matmul_reference` on the same `QuantizedMatrix`:
-shapes, stacked layers, float32 and bfloat16 x, batch invariance and errors. Skipped, saying
-why, on a CPU without AVX512F and AVX512BW."""
+shapes, stacked layers, float32 and bfloat16 x, float32 and bfloat16 products, batch
+invariance and errors. Skipped, saying why, on a CPU without AVX512F and AVX512BW (bfloat16
+products: without AVX512_BF16)."""
 
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from pallas_kernels import native
 from pallas_kernels.matmul import QuantizedMatrix, matmul_reference, quantize_int8
 from platforms.attention import import_kernel
 
@@ -19,6 +23,14 @@ if module is None:
     pytest.skip(f"the int8 matmul kernel is unavailable: {reason}", allow_module_level=True)
 pack, matmul_int8_cpu = module.pack, module.matmul_int8_cpu
 
+BF16 = pytest.param(
+    jnp.bfloat16,
+    marks=pytest.mark.skipif(
+        "avx512_bf16" not in native.cpu_flags(), reason="bfloat16 products need avx512_bf16"
+    ),
+)
+PRODUCTS = [jnp.float32, BF16]
+
 
 def _inputs(m: int, k: int, n: int, layers: int | None = None, seed: int = 0):
     """(x f32[m, k], the int8 rounding of a weight [layers, k, n] or [k, n])."""
@@ -28,20 +40,22 @@ def _inputs(m: int, k: int, n: int, layers: int | None = None, seed: int = 0):
     return x, quantize_int8(jnp.asarray(rng.standard_normal((*lead, k, n)), jnp.float32))
 
 
-def _assert_close(got, x, qm: QuantizedMatrix, layer=None, rtol: float = 1e-5) -> None:
-    """`got` is `matmul_reference`'s float32 result within `rtol` of the sum of the absolute
-    products: the scale of the rounding error of either float32 sum, however they cancel."""
+def _assert_close(got, x, qm: QuantizedMatrix, layer=None, products=jnp.float32) -> None:
+    """`got` is `matmul_reference`'s float32 result (on x rounded to bfloat16 for bfloat16
+    products) within 1e-5 of the sum of the absolute products: the scale of the rounding
+    error of either float32 sum, however they cancel."""
+    x = x.astype(products).astype(jnp.float32)
     want = np.asarray(matmul_reference(x, qm, layer), np.float64)
     q, scale = (qm.q, qm.scale) if layer is None else (qm.q[layer], qm.scale[layer])
     magnitude = np.abs(np.asarray(x, np.float64)) @ np.abs(np.asarray(q, np.float64))
-    bound = rtol * magnitude * np.asarray(scale, np.float64) + 1e-30
+    bound = 1e-5 * magnitude * np.asarray(scale, np.float64) + 1e-30
     excess = np.abs(np.asarray(got, np.float64) - want) / bound
     assert excess.max(initial=0) <= 1, f"{excess.max()} times the tolerance"
 
 
-@jax.jit
-def _run_stacked(x, w, layer):
-    return matmul_int8_cpu(x, w, layer)
+@functools.partial(jax.jit, static_argnames="products")
+def _run(x, w, layer=None, products=jnp.float32):
+    return matmul_int8_cpu(x, w, layer, products=products)
 
 
 SHAPES = [
@@ -54,55 +68,60 @@ SHAPES = [
 ]
 
 
+@pytest.mark.parametrize("products", PRODUCTS)
 @pytest.mark.parametrize(("m", "k", "n"), SHAPES)
-def test_matches_the_reference_on_stacked_weights(m, k, n):
+def test_matches_the_reference_on_stacked_weights(m, k, n, products):
     x, qm = _inputs(m, k, n, layers=3)
-    got = np.asarray(_run_stacked(x, pack(qm), jnp.int32(2)))
+    got = np.asarray(_run(x, pack(qm), jnp.int32(2), products=products))
     assert got.dtype == np.float32 and got.shape == (m, n)
-    _assert_close(got, x, qm, 2)
+    _assert_close(got, x, qm, 2, products)
 
 
-@pytest.mark.parametrize(("m", "k", "n"), [(1, 64, 40), (4, 100, 33), (64, 200, 96)])
-def test_unstacked_weights_and_leading_axes(m, k, n):
+@pytest.mark.parametrize("products", PRODUCTS)
+@pytest.mark.parametrize(("m", "k", "n"), [(1, 64, 40), (4, 101, 33), (64, 200, 96)])
+def test_unstacked_weights_and_leading_axes(m, k, n, products):
     x, qm = _inputs(m, k, n)
-    got = jax.jit(matmul_int8_cpu)(x, pack(qm))
-    _assert_close(got, x, qm)
-    split = jax.jit(matmul_int8_cpu)(x.reshape(1, m, k), pack(qm))
+    got = _run(x, pack(qm), products=products)
+    _assert_close(got, x, qm, products=products)
+    split = _run(x.reshape(1, m, k), pack(qm), products=products)
     assert split.shape == (1, m, n)
     np.testing.assert_array_equal(np.asarray(split)[0], np.asarray(got))
 
 
+@pytest.mark.parametrize("products", PRODUCTS)
 @pytest.mark.parametrize(("m", "k", "n"), [(1, 576, 192), (3, 33, 17), (16, 100, 70)])
-def test_bfloat16_x_is_widened_exactly(m, k, n):
+def test_bfloat16_x_is_widened_exactly(m, k, n, products):
     """bfloat16 x gives the float32 result of the same values, and the bfloat16 reference
     (which rounds its result to bfloat16) within a bfloat16 rounding."""
     x, qm = _inputs(m, k, n, layers=2, seed=1)
     xb = x.astype(jnp.bfloat16)
     w = pack(qm)
-    got = np.asarray(_run_stacked(xb, w, jnp.int32(1)))
-    widened = np.asarray(_run_stacked(xb.astype(jnp.float32), w, jnp.int32(1)))
+    got = np.asarray(_run(xb, w, jnp.int32(1), products=products))
+    widened = np.asarray(_run(xb.astype(jnp.float32), w, jnp.int32(1), products=products))
     np.testing.assert_array_equal(got, widened)
     want = np.asarray(matmul_reference(xb, qm, 1).astype(jnp.float32))
     np.testing.assert_allclose(got, want, rtol=2**-8, atol=1e-2)
 
 
-def test_exact_on_integers_and_scales_each_column():
+@pytest.mark.parametrize("products", PRODUCTS)
+def test_exact_on_integers_and_scales_each_column(products):
     """Small integers multiply exactly: the result is the integer product times the scale."""
     rng = np.random.default_rng(3)
     q = rng.integers(-127, 128, (40, 37)).astype(np.int8)
     scale = rng.uniform(0.5, 2.0, 37).astype(np.float32)
     x = rng.integers(-8, 9, (2, 40)).astype(np.float32)
-    got = np.asarray(matmul_int8_cpu(jnp.asarray(x), pack(QuantizedMatrix(q, scale))))
+    got = np.asarray(_run(jnp.asarray(x), pack(QuantizedMatrix(q, scale)), products=products))
     exact = (x.astype(np.int64) @ q.astype(np.int64)).astype(np.float32) * scale
     np.testing.assert_array_equal(got, exact)
 
 
-def test_a_row_is_bitwise_the_same_alone_and_in_any_batch():
+@pytest.mark.parametrize("products", PRODUCTS)
+def test_a_row_is_bitwise_the_same_alone_and_in_any_batch(products):
     """Each row's result does not depend on the rows beside it: alone, in a register tile of
     any height and panel width, or among hundreds split over units and threads."""
     x, qm = _inputs(260, 100, 301, seed=2)
     w = pack(qm)
-    step = jax.jit(matmul_int8_cpu)
+    step = functools.partial(_run, products=products)
     alone = np.concatenate([np.asarray(step(x[i : i + 1], w)) for i in range(0, 260, 7)])
     for batch in (2, 3, 5, 7, 12, 13, 16, 64, 260):
         got = np.asarray(step(x[:batch], w))
@@ -121,7 +140,7 @@ def test_pack_keeps_the_logical_shape_and_halves_the_bytes():
     _, qm = _inputs(1, 576, 1536, layers=3)
     w = jax.jit(pack)(qm)
     assert w.shape == (3, 576, 1536)
-    assert w.data.shape == (3, 48, 576, 32) and w.data.dtype == jnp.int8
+    assert w.data.shape == (3, 48, 288, 32, 2) and w.data.dtype == jnp.int8
     assert w.scale.shape == (3, 1536)
     assert w.nbytes == 3 * (576 * 1536 + 4 * 1536)
     assert jax.tree.leaves(w) == [w.data, w.scale]  # a pytree, k and n static
@@ -137,6 +156,8 @@ def test_refuses_what_it_does_not_compute():
         matmul_int8_cpu(x, qm)
     with pytest.raises(ValueError, match=r"expected x\[..., 7\]"):
         matmul_int8_cpu(x, pack(_inputs(1, 7, 4)[1]))
+    with pytest.raises(ValueError, match="products must be float32 or bfloat16"):
+        matmul_int8_cpu(x, w, products=jnp.float16)
     with pytest.raises(ValueError, match="cannot be transposed"):
         matmul_int8_cpu(x, w, transposed=True)
     with pytest.raises(ValueError, match="stacked w with a layer"):
@@ -146,4 +167,4 @@ def test_refuses_what_it_does_not_compute():
     with pytest.raises(ValueError, match="expected a QuantizedMatrix"):
         pack(jnp.ones((8, 4), jnp.int8))
     with pytest.raises(Exception, match="layer is out of range"):
-        jax.block_until_ready(_run_stacked(x, pack(stacked), jnp.int32(3)))
+        jax.block_until_ready(_run(x, pack(stacked), jnp.int32(3)))

@@ -32,7 +32,7 @@ from jaxserve.progress import progress_bar
 from jaxserve.sampling_params import SamplingParams
 from jaxserve.sharding import make_mesh, validate_tensor_parallel
 from jaxserve.tokenizer import load_tokenizer
-from pallas_kernels.matmul import XLA_MATMUL, MatmulKernel
+from pallas_kernels.matmul import MatmulKernel
 
 logger = logging.getLogger(__name__)
 
@@ -122,8 +122,9 @@ class LLM:
             on CPU) or "pallas-interpret" (that kernel interpreted; on CPU, the TPU kernel in
             TPU interpret mode).
         quantization: None, or "int8": each layer matrix rounded to int8 at load, one scale
-            per output column (weight-only; embeddings and the LM head stay). Multiplied by
-            XLA (the native CPU kernels read bfloat16 and float32 weights only).
+            per output column (weight-only; embeddings and the LM head stay). On a CPU with
+            AVX512_BF16 computing in bfloat16, the native int8 kernel multiplies them (half
+            the bytes a decode step reads); elsewhere XLA does.
     """
 
     def __init__(
@@ -173,11 +174,11 @@ class LLM:
             quantization = cfg.prequantized
         check_quantization(quantization, platform)
         kernel = platforms.matmul_kernel(
-            platform, num_devices=tensor_parallel_size, compute_dtype=compute_dtype
+            platform,
+            num_devices=tensor_parallel_size,
+            compute_dtype=compute_dtype,
+            quantization=quantization,
         )
-        if quantization is not None and kernel is not XLA_MATMUL:
-            logger.info("int8 weights: multiplied by XLA, not %s", kernel.name)
-            kernel = XLA_MATMUL
         logger.info(
             "compute dtype %s; matmul %s; checkpoint weights %s",
             compute_dtype.name,

@@ -94,6 +94,7 @@ SOURCES = (
     INCLUDE_DIR / "ragged_paged_attention" / "cpu_kernel.cc",
     INCLUDE_DIR / "matmul" / "cpu_kernel.cc",
     INCLUDE_DIR / "matmul" / "cpu_bf16_kernel.cc",
+    INCLUDE_DIR / "matmul" / "cpu_int8_kernel.cc",
     INCLUDE_DIR / "ragged_paged_attention" / "kv_write_cpu_kernel.cc",
 )
 

@@ -34,17 +34,25 @@ KERNEL_MODULES = {
     ("cpu_native", jnp.dtype(jnp.float32)): "pallas_kernels.matmul.cpu",
     ("cpu_native", jnp.dtype(jnp.bfloat16)): "pallas_kernels.matmul.cpu_bf16",
 }
+# int8 weights: only where products are bfloat16 anyway (float32 compute keeps exact products).
+INT8_KERNEL_MODULES = {("cpu_native", jnp.dtype(jnp.bfloat16)): "pallas_kernels.matmul.cpu_int8"}
 SELFCHECK_TOLERANCE = {"float32": 1e-5}  # float32 sums of 96 products; other outputs 1e-2
 
 
 def matmul_kernel(
-    platform: Platform, *, num_devices: int = 1, compute_dtype: jnp.dtype | None = None
+    platform: Platform,
+    *,
+    num_devices: int = 1,
+    compute_dtype: jnp.dtype | None = None,
+    quantization: str | None = None,
 ) -> MatmulKernel:
-    """The matmul the model calls on `platform` for a model over `num_devices` devices."""
+    """The matmul the model calls on `platform` for a model over `num_devices` devices, with
+    its layer matrices `quantization` ("int8") or as loaded (None)."""
     if platform.matmul == "xla":
         return XLA_MATMUL
     compute_dtype = jnp.dtype(compute_dtype or platform.compute_dtype)
-    name = KERNEL_MODULES.get((platform.matmul, compute_dtype))
+    modules = INT8_KERNEL_MODULES if quantization == "int8" else KERNEL_MODULES
+    name = modules.get((platform.matmul, compute_dtype))
     if name is None:
         logger.info("matmul: XLA, for %s compute", compute_dtype.name)
         return XLA_MATMUL

@@ -111,6 +111,7 @@ class ModelRunner:
         executable_dir: str | os.PathLike[str] | None = None,
     ):
         self.cfg = cfg
+        self.matmul = matmul
         self.pages_per_seq = pages_per_seq
         self.params = params
         self.mesh = mesh

@@ -53,27 +53,40 @@ FUSED = {"w_qkv": ("wq", "wk", "wv"), "w_gate_up": ("w_gate", "w_up")}
 
 
 def quantize_params(params: Params) -> Params:
-    """Each layer matrix as int8 per output column, `[L, in, out]` (heads folded, as the
-    layer loop multiplies them): weight-only int8. Embeddings and the LM head stay.
+    """Each layer matrix and the LM head as int8 per output column (the layer matrices
+    `[L, in, out]`, heads folded, as the layer loop multiplies them): weight-only int8. A tied
+    model keeps its embeddings for the lookup and gets an int8 head of its own: a decode step
+    reads the head whole, the embeddings a row per token.
 
     A checkpoint stored so (`ModelConfig.prequantized`) comes with int8 matrices and their
-    "<name>_scale" beside them: they are paired as they are, not rounded again.
+    "<name>_scale" beside them: they are paired as they are, not rounded again (its head,
+    which such checkpoints leave unquantized, is rounded here).
     """
     layers = dict(params["layers"])
     for name in [n for n in layers if n in MATRICES]:
         w = layers[name]
         flat = _fold(name, w)
         scale = layers.pop(name + "_scale", None)
-        layers[name] = (
-            jax.jit(quantize_int8)(flat) if scale is None else QuantizedMatrix(flat, scale)
-        )
-        if scale is None:
-            _free([w, flat])
-    return {**params, "layers": layers}
+        if scale is not None:  # stored int8: paired with its scales as it is
+            layers[name] = QuantizedMatrix(flat, scale)
+            continue
+        layers[name] = jax.jit(quantize_int8)(flat)
+        _free([w, flat])
+    params = {**params, "layers": layers}
+    if "lm_head" in params:
+        head = params["lm_head"]
+        params["lm_head"] = jax.jit(quantize_int8)(head)
+        _free([head])
+    else:
+        params["lm_head"] = jax.jit(lambda e: quantize_int8(e.T))(params["embed"])  # [E, V]
+    return params
 
 
-def _fold(name: str, w: jax.Array) -> jax.Array:
-    """A stacked layer matrix as `[L, in, out]`: heads folded into in (wo) or out."""
+def _fold(name: str, w: jax.Array | QuantizedMatrix) -> jax.Array | QuantizedMatrix:
+    """A stacked layer matrix as `[L, in, out]`: heads folded into in (wo) or out (a
+    quantized one is folded already)."""
+    if isinstance(w, QuantizedMatrix):
+        return w
     return w.reshape(w.shape[0], -1, w.shape[-1]) if name == "wo" else w.reshape(*w.shape[:2], -1)
 
 
@@ -94,16 +107,15 @@ def prepare_params(params: Params, matmul: MatmulKernel) -> Params:
     for fused, names in FUSED.items():
         if not all(name in layers for name in names):
             continue  # a model with experts and no dense MLP
-        parts = [layers.pop(name) for name in names]
-        layers[fused] = jnp.concatenate([w.reshape(*w.shape[:2], -1) for w in parts], axis=-1)
-        _free(parts)
+        parts = [_fold(name, layers.pop(name)) for name in names]
+        # Side by side on the output axis: a QuantizedMatrix's q and scale alike.
+        layers[fused] = jax.tree.map(lambda *a: jnp.concatenate(a, axis=-1), *parts)
+        _free(jax.tree.leaves(parts))
     for name in [n for n in layers if n in MATRICES or n in FUSED]:
         w = layers[name]
-        flat = (
-            w.reshape(w.shape[0], -1, w.shape[-1]) if name == "wo" else w.reshape(*w.shape[:2], -1)
-        )
+        flat = _fold(name, w)
         layers[name] = _pack(matmul, flat)
-        _free([w, flat], keep=layers[name])
+        _free([*jax.tree.leaves(w), *jax.tree.leaves(flat)], keep=layers[name])
     params = {**params, "layers": layers}
     if "lm_head" in params:
         head = params["lm_head"]

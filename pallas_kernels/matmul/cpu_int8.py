@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 
 from pallas_kernels import native
+from pallas_kernels.matmul import cpu_bf16
 from pallas_kernels.matmul.kernel import QuantizedMatrix
 
 SOURCE = Path(__file__).with_name("cpu_int8_kernel.cc")
@@ -154,3 +155,18 @@ def matmul_int8_cpu(
     index = jnp.asarray(0 if layer is None else layer, jnp.int32).reshape(())
     out = call(rows, data, scale, index)
     return out.reshape(*x.shape[:-1], w.n)
+
+
+def _int8_or_bf16(x, w, layer=None, *, transposed: bool = False) -> jax.Array:
+    """Int8 matrices by the int8 kernel (bfloat16 products, as the bfloat16 kernel's), the
+    rest (the LM head, tied embeddings) by the bfloat16 kernel."""
+    if isinstance(w, PackedInt8):
+        return matmul_int8_cpu(x, w, layer, products=jnp.bfloat16)
+    return cpu_bf16.matmul_bf16_cpu(x, w, layer, transposed=transposed)
+
+
+# What `quantization="int8"` multiplies with on a CPU with AVX512_BF16: the bfloat16 kernel's
+# declaration (its layout serves the unquantized head), with int8 matrices packed by `pack`.
+KERNEL = dataclasses.replace(
+    cpu_bf16.KERNEL, name="cpu_native_int8", fn=_int8_or_bf16, pack_quantized=pack
+)

@@ -106,6 +106,8 @@ class MatmulKernel:
         layout: the layout it reads weight matrices in, made at load by `pack`; None: as
             loaded (`w[..., K, N]`, or `w[N, K]` with `transposed`). A kernel with a layout
             takes `PackedMatrix` weights only, whose orientation was fixed when packed.
+        pack_quantized: how it lays out a `QuantizedMatrix` (int8 weights); None: it reads
+            them as they are (XLA's), or takes none.
     """
 
     name: str
@@ -115,9 +117,12 @@ class MatmulKernel:
     activation_dtype: jnp.dtype | None = None
     product_dtype: jnp.dtype | None = None
     layout: WeightLayout | None = None
+    pack_quantized: Callable[[QuantizedMatrix], object] | None = None
 
     def pack(self, w: jax.Array, *, transposed: bool = False) -> jax.Array | PackedMatrix:
         """`w[..., K, N]` (`w[..., N, K]` if `transposed`) as this kernel reads it."""
+        if isinstance(w, QuantizedMatrix):
+            return w if self.pack_quantized is None else self.pack_quantized(w)
         if transposed:
             w = jnp.swapaxes(w, -1, -2)
         if self.layout is None:

@@ -121,3 +121,27 @@ def test_other_stored_quantizations_are_refused_by_name(tiny_checkpoints, tmp_pa
     refused = r"quantization \(awq, .* is not supported; supported: compressed-tensors"
     with pytest.raises(ModelConfigError, match=refused):
         LLM(str(tmp_path), skip_tokenizer_init=True)
+
+
+def test_the_native_int8_kernel_runs_a_bfloat16_model(tiny_checkpoints, monkeypatch):
+    """On a CPU with AVX512_BF16 a bfloat16 model's int8 matrices go to the native kernel;
+    its logits agree with XLA's products of the same int8 matrices. Not closely: XLA's path
+    keeps the residual stream in bfloat16 where the native one keeps float32 (1.5e-2 here);
+    a wrong scale or layout is off by about 1."""
+    from pallas_kernels import native
+
+    if not {"avx512_bf16", "avx512bw"} <= native.cpu_flags():
+        pytest.skip("the native int8 kernel needs avx512_bf16 and avx512bw")
+    from pallas_kernels.matmul.cpu_int8 import PackedInt8
+
+    path = tiny_checkpoints(SPEC.with_dtype("bfloat16"))
+    options = dict(max_model_len=128, skip_tokenizer_init=True, quantization="int8")
+    native_int8 = LLM(path, **options)  # dtype auto: bfloat16 on this CPU
+    assert native_int8.runner.matmul.name == "cpu_native_int8"
+    assert isinstance(native_int8.runner.params["layers"]["w_qkv"], PackedInt8)
+    monkeypatch.setattr("platforms.matmul.INT8_KERNEL_MODULES", {})  # XLA multiplies
+    xla_int8 = LLM(path, **options)
+    assert xla_int8.runner.matmul.name == "xla"
+    for prompt in PROMPTS:
+        err = relative_error(prompt_logits(native_int8, prompt), prompt_logits(xla_int8, prompt))
+        assert err < 5e-2, f"relative error {err:.2e}"

@@ -18,7 +18,7 @@ import yaml
 
 from jaxserve.errors import JaxserveError
 from jaxserve.server.reasoning import PARSERS as REASONING_PARSERS
-from jaxserve.server.tool_parsers import TOOL_PARSERS
+from jaxserve.server.tool_formats import TOOL_PARSERS
 
 ATTENTION_BACKENDS = ("auto", "reference", "pallas", "pallas-interpret")
 DTYPES = ("auto", "float32", "fp32", "bfloat16", "bf16", "float16", "half", "fp16")

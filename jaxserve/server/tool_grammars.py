@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from jaxserve.server.tool_parsers import ToolCallFormat
+from jaxserve.server.tool_formats import ToolCallFormat
 
 _NO_PARAMETERS = {"type": "object", "properties": {}, "additionalProperties": False}
 # JSON spaced as these models write it, and no more: with free whitespace a model can spend

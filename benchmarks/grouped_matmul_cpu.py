@@ -36,8 +36,8 @@ import numpy as np
 from jax import lax
 from tqdm import tqdm
 
-from pallas_kernels.grouped_matmul.reference import grouped_matmul_reference, row_group_ids
-from pallas_kernels.grouped_matmul.tpu import group_tile_schedule
+from pallas_kernels.grouped_matmul.cpu import grouped_matmul_gathered, grouped_matmul_tiled
+from pallas_kernels.grouped_matmul.reference import grouped_matmul_reference
 
 SHAPES = [(8, 2), (64, 8)]  # (experts G, top_k)
 
@@ -62,36 +62,8 @@ def ragged_dot(lhs, rhs, group_sizes):
     return out.astype(lhs.dtype)
 
 
-@jax.jit
-def gathered(lhs, rhs, group_sizes):
-    group = row_group_ids(group_sizes, lhs.shape[0])  # [M]
-    weights = rhs[jnp.minimum(group, rhs.shape[0] - 1)]  # [M, K, N]
-    out = jnp.einsum("mk,mkn->mn", lhs, weights, preferred_element_type=jnp.float32)
-    return jnp.where((group < rhs.shape[0])[:, None], out, 0.0).astype(lhs.dtype)
-
-
-@functools.partial(jax.jit, static_argnames="block_m")
-def tiled(lhs, rhs, group_sizes, *, block_m):
-    (num_rows, k_dim), (num_groups, _, n_dim) = lhs.shape, rhs.shape
-    bm = min(block_m, num_rows)
-    padded = -(-num_rows // bm) * bm
-    lhs = jnp.pad(lhs, ((0, padded - num_rows), (0, 0)))  # [Mp, K]
-    s = group_tile_schedule(group_sizes, num_rows=padded, block_m=bm)
-
-    def visit(item, out):  # out f32[Mp, N]
-        group, first_row = s.group_ids[item], s.tile_ids[item] * bm
-        rows = lax.dynamic_slice(lhs, (first_row, 0), (bm, k_dim))  # [bm, K]
-        weights = rhs[jnp.minimum(group, num_groups - 1)]  # [K, N]
-        product = jnp.dot(rows.astype(rhs.dtype), weights, preferred_element_type=jnp.float32)
-        row = first_row + jnp.arange(bm)
-        mine = (row >= s.group_offsets[group]) & (row < s.group_offsets[group + 1])
-        mine &= group < num_groups
-        earlier = lax.dynamic_slice(out, (first_row, 0), (bm, n_dim))
-        return lax.dynamic_update_slice(out, jnp.where(mine[:, None], product, earlier),
-                                        (first_row, 0))  # fmt: skip
-
-    out = lax.fori_loop(0, s.num_items[0], visit, jnp.zeros((padded, n_dim), jnp.float32))
-    return out[:num_rows].astype(lhs.dtype)
+gathered = jax.jit(grouped_matmul_gathered)
+tiled = jax.jit(grouped_matmul_tiled, static_argnames="block_m")
 
 
 def routed_group_sizes(rng, tokens: int, num_experts: int, top_k: int) -> np.ndarray:

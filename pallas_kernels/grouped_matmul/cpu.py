@@ -28,17 +28,26 @@ def grouped_matmul_cpu(
 ) -> jax.Array:
     """`lhs[M, K]` by `rhs[G, K, N]` in groups of rows `group_sizes i32[G]` -> `[M, N]`."""
     check_operands(lhs, rhs, group_sizes)
+    if lhs.shape[0] <= GATHER_ROWS:
+        return grouped_matmul_gathered(lhs, rhs, group_sizes)
+    return grouped_matmul_tiled(lhs, rhs, group_sizes, block_m=block_m)
+
+
+def grouped_matmul_gathered(lhs: jax.Array, rhs: jax.Array, group_sizes: jax.Array) -> jax.Array:
+    """Each row times its own group's weights, gathered: one batched product [M, K, N]."""
     num_rows, num_groups = lhs.shape[0], rhs.shape[0]
-    if num_rows <= GATHER_ROWS:
-        group = row_group_ids(group_sizes, num_rows)  # [M]; G for rows past the groups
-        weights = rhs[jnp.minimum(group, num_groups - 1)]  # [M, K, N]
-        out = jnp.einsum("mk,mkn->mn", lhs, weights, preferred_element_type=jnp.float32)
-        return jnp.where((group < num_groups)[:, None], out, 0.0).astype(lhs.dtype)
-    return _tiled(lhs, rhs, group_sizes, block_m=min(block_m, num_rows))
+    group = row_group_ids(group_sizes, num_rows)  # [M]; G for rows past the groups
+    weights = rhs[jnp.minimum(group, num_groups - 1)]  # [M, K, N]
+    out = jnp.einsum("mk,mkn->mn", lhs, weights, preferred_element_type=jnp.float32)
+    return jnp.where((group < num_groups)[:, None], out, 0.0).astype(lhs.dtype)
 
 
-def _tiled(lhs, rhs, group_sizes, *, block_m: int):
+def grouped_matmul_tiled(
+    lhs: jax.Array, rhs: jax.Array, group_sizes: jax.Array, *, block_m: int
+) -> jax.Array:
+    """One [block_m, K] x [K, N] product per (group, row tile) work item, in an XLA loop."""
     (num_rows, k_dim), (num_groups, _, n_dim) = lhs.shape, rhs.shape
+    block_m = min(block_m, num_rows)
     padded = -(-num_rows // block_m) * block_m
     lhs = jnp.pad(lhs, ((0, padded - num_rows), (0, 0)))  # [Mp, K]
     items = group_tile_schedule(group_sizes, num_rows=padded, block_m=block_m)

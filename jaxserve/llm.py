@@ -120,7 +120,8 @@ class LLM:
         attention_backend: "auto" or None (the platform's choice), "reference" (the jnp
             reference compiled by XLA), "pallas" (the platform's Pallas kernel compiled; not
             on CPU) or "pallas-interpret" (that kernel interpreted; on CPU, the TPU kernel in
-            TPU interpret mode).
+            TPU interpret mode). A mixture of experts' grouped matmul follows the same choice
+            (`platforms.grouped_matmul`).
         quantization: None, or "int8": each layer matrix rounded to int8 at load, one scale
             per output column (weight-only; embeddings and the LM head stay). On a CPU with
             AVX512_BF16 computing in bfloat16, the native int8 kernel multiplies them (half

@@ -51,11 +51,17 @@ def grouped_matmul_tiled(
     padded = -(-num_rows // block_m) * block_m
     lhs = jnp.pad(lhs, ((0, padded - num_rows), (0, 0)))  # [Mp, K]
     items = group_tile_schedule(group_sizes, num_rows=padded, block_m=block_m)
+    # XLA's CPU float normalization widens a bfloat16 array that a loop slices, whole, before
+    # the loop on every call; slicing its bits as uint16 leaves it as stored (2x at 64 experts).
+    narrow = rhs.dtype == jnp.bfloat16
+    stored = lax.bitcast_convert_type(rhs, jnp.uint16) if narrow else rhs
 
     def visit(item, out):  # out f32[Mp, N]
         group, first_row = items.group_ids[item], items.tile_ids[item] * block_m
         rows = lax.dynamic_slice(lhs, (first_row, 0), (block_m, k_dim))  # [bm, K]
-        weights = rhs[jnp.minimum(group, num_groups - 1)]  # [K, N]
+        weights = stored[jnp.minimum(group, num_groups - 1)]  # [K, N]
+        if narrow:
+            weights = lax.bitcast_convert_type(weights, jnp.bfloat16)
         product = jnp.dot(rows, weights, preferred_element_type=jnp.float32)  # [bm, N]
         row = first_row + jnp.arange(block_m)
         mine = (row >= items.group_offsets[group]) & (row < items.group_offsets[group + 1])

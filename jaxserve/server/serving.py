@@ -37,9 +37,9 @@ from jaxserve.server.errors import (
     Overloaded,
     Unavailable,
 )
+from jaxserve.server.messages import TemplateOptions
 from jaxserve.server.protocol import (
     GenerationRequest,
-    TemplateOptions,
     expand,
     parse_chat,
     parse_completion,

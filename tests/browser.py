@@ -17,7 +17,7 @@ import pytest
 
 pytest.importorskip("selenium", reason="selenium is not installed")
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import JavascriptException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver as Driver
 
@@ -77,16 +77,18 @@ def until(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
     """Poll `condition` until it returns something truthy; fail with its last value.
 
     A condition that finds elements and reads them can meet one the page redrew between the
-    find and the read (a StaleElementReferenceException). That counts as "not yet": the next
-    poll finds the new element.
+    find and the read (a StaleElementReferenceException), or run its script before the page has
+    drawn the element at all (a JavascriptException reading a property of null). Both count as
+    "not yet": the next poll finds the element; one that never appears fails with the error as
+    the last value.
     """
     deadline = time.monotonic() + timeout
     result: Any = None
     while time.monotonic() < deadline:
         try:
             result = condition()
-        except StaleElementReferenceException as stale:
-            result = stale
+        except (StaleElementReferenceException, JavascriptException) as early:
+            result = early
         else:
             if result:
                 return result

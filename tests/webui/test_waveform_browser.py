@@ -41,6 +41,7 @@ def build_app() -> gr.Blocks:
 def pixel_colours(browser: Driver) -> list[str]:
     return browser.execute_script(
         "const c = document.querySelector('#shaped canvas');"
+        "if (!c) return [];"
         "const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
         "const seen = new Set();"
         "for (let i = 0; i < d.length; i += 4)"

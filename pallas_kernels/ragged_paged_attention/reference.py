@@ -41,6 +41,8 @@ def ragged_paged_attention_reference(
     *,
     sm_scale: float = 1.0,
     sliding_window: int | None = None,
+    soft_cap: float | None = None,
+    sinks: jax.Array | None = None,  # f32[H]
     mask_value: float = DEFAULT_MASK_VALUE,
     block_q: int = 1,
     kv_pages_per_block: int = 4,
@@ -57,6 +59,11 @@ def ragged_paged_attention_reference(
         num_seqs: how many of the S sequence slots are real.
         sm_scale: multiplies the scores (usually `D ** -0.5`).
         sliding_window: if set, a query sees only the last `sliding_window` positions.
+        soft_cap: if set, scores (after `sm_scale`) become `soft_cap * tanh(s / soft_cap)`
+            before masking (Gemma 2's attention logit softcapping).
+        sinks: if set, one logit per query head that joins each row's softmax denominator
+            but has no value (gpt-oss's attention sinks): a row's weights then sum to less
+            than one.
         mask_value: score given to masked positions.
         block_q: queries per block. 1 gives every token its own block (best when every
             sequence has one query, as in decode); larger blocks share each page gather
@@ -69,6 +76,7 @@ def ragged_paged_attention_reference(
     num_tokens, num_heads, head_dim = q.shape
     num_kv_heads = k_pages.shape[2]
     group = num_heads // num_kv_heads
+    check_score_options(num_heads, soft_cap, sinks)
     if block_q == 1:
         seq = token_sequence_ids(cu_q_lens, num_tokens)  # [T]
         tok = jnp.arange(num_tokens)[:, None]  # [N=T, 1]
@@ -91,6 +99,8 @@ def ragged_paged_attention_reference(
         real,
         sm_scale=sm_scale,
         sliding_window=sliding_window,
+        soft_cap=soft_cap,
+        sinks=None if sinks is None else sinks.reshape(num_kv_heads, group),
         mask_value=mask_value,
         kv_pages_per_block=kv_pages_per_block,
     )  # [N, B, K, G, D] float32
@@ -100,6 +110,16 @@ def ragged_paged_attention_reference(
         dest = jnp.where(real, tok, num_tokens).reshape(-1)
         out = jnp.zeros((num_tokens, num_heads, head_dim), out.dtype).at[dest].set(out, mode="drop")
     return out.astype(q.dtype)
+
+
+def check_score_options(num_heads: int, soft_cap: float | None, sinks: jax.Array | None) -> None:
+    """Refuses a `soft_cap` or `sinks` that no implementation could honour."""
+    if soft_cap is not None and not soft_cap > 0:
+        raise ValueError(f"soft_cap must be positive, got {soft_cap}")
+    if sinks is not None and sinks.shape != (num_heads,):
+        raise ValueError(
+            f"sinks must hold one logit per query head ({num_heads}), got {sinks.shape}"
+        )
 
 
 def _query_blocks(cu_q_lens, kv_lens, num_seqs, num_tokens, num_slots, block_q):
@@ -134,13 +154,18 @@ def _flash(
     *,
     sm_scale,
     sliding_window,
+    soft_cap,
+    sinks,
     mask_value,
     kv_pages_per_block,
 ):
     """Online-softmax attention of query blocks over their sequences' pages.
 
     q: [N, B, K, G, D]; tables: i32[N, pages_per_seq]; q_pos: i32[N, B]; kv_len: i32[N]
-    (0 for empty blocks); real: bool[N, B]. Returns f32[N, B, K, G, D].
+    (0 for empty blocks); real: bool[N, B]; sinks: [K, G] or None. Returns f32[N, B, K, G, D].
+
+    A sink starts each row's running maximum at its logit and its denominator at one
+    (exp(sink - sink)), so it weighs in the softmax without adding a value.
     """
     num_blocks, block_q, num_kv_heads, group, head_dim = q.shape
     page_size = k_pages.shape[1]
@@ -170,6 +195,8 @@ def _flash(
         if sliding_window is not None:
             mask &= kv_pos > q_pos[..., None] - sliding_window
         s = jnp.einsum("nbkgd,nlkd->nkgbl", q, k.astype(jnp.float32), precision=precision)
+        if soft_cap is not None:
+            s = soft_cap * jnp.tanh(s / soft_cap)
         s = jnp.where(mask[:, None, None], s, mask_value)  # [N, K, G, B, span]
         m_new = jnp.maximum(m, s.max(-1))
         alpha = jnp.exp(m - m_new)
@@ -179,11 +206,12 @@ def _flash(
         return m_new, denom, acc * alpha[..., None] + pv
 
     stats = (num_blocks, num_kv_heads, group, block_q)
-    init = (
-        jnp.full(stats, mask_value, jnp.float32),
-        jnp.zeros(stats, jnp.float32),
-        jnp.zeros((*stats, head_dim), jnp.float32),
-    )
+    if sinks is None:
+        m0, denom0 = jnp.full(stats, mask_value, jnp.float32), jnp.zeros(stats, jnp.float32)
+    else:
+        m0 = jnp.broadcast_to(sinks.astype(jnp.float32)[None, :, :, None], stats)
+        denom0 = jnp.ones(stats, jnp.float32)
+    init = (m0, denom0, jnp.zeros((*stats, head_dim), jnp.float32))
     _, denom, acc = jax.lax.fori_loop(first_needed, num_iters, body, init)
     out = acc / jnp.maximum(denom, 1e-30)[..., None]  # [N, K, G, B, D]
     return out.transpose(0, 3, 1, 2, 4)  # [N, B, K, G, D]

@@ -20,28 +20,50 @@ class RaggedBatch:
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]]  # (q, k, v, q_start) float64
     num_real_tokens: int
 
-    def expected(self, sm_scale: float, sliding_window: int | None = None) -> np.ndarray:
+    def expected(
+        self,
+        sm_scale: float,
+        sliding_window: int | None = None,
+        soft_cap: float | None = None,
+        sinks: np.ndarray | None = None,
+    ) -> np.ndarray:
         """[num_real_tokens, H, D] float64 dense attention of every real token."""
         head_shape = self.inputs["q"].shape[1:]
-        outs = [dense_attention(q, k, v, s, sm_scale, sliding_window) for q, k, v, s in self.parts]
+        outs = [
+            dense_attention(q, k, v, s, sm_scale, sliding_window, soft_cap, sinks)
+            for q, k, v, s in self.parts
+        ]
         return np.concatenate([np.zeros((0, *head_shape)), *outs])
 
 
-def dense_attention(q, k, v, q_start, sm_scale, sliding_window=None):
-    """q: [Q, H, D] at positions q_start..; k, v: [L, K, D] -> [Q, H, D], float64 numpy."""
+def dense_attention(q, k, v, q_start, sm_scale, sliding_window=None, soft_cap=None, sinks=None):
+    """q: [Q, H, D] at positions q_start..; k, v: [L, K, D] -> [Q, H, D], float64 numpy.
+
+    `soft_cap` caps the scaled scores with tanh; `sinks` ([H]) adds one value-less logit per
+    head to every row's softmax, as a last column dropped after normalizing.
+    """
     num_q, num_heads, _ = q.shape
     group = num_heads // k.shape[1]
     k = np.repeat(k, group, axis=1)
     v = np.repeat(v, group, axis=1)
     scores = np.einsum("qhd,lhd->hql", q, k) * sm_scale
+    if soft_cap is not None:
+        scores = soft_cap * np.tanh(scores / soft_cap)
     q_pos = q_start + np.arange(num_q)[:, None]
     kv_pos = np.arange(k.shape[0])[None, :]
     mask = kv_pos <= q_pos
     if sliding_window is not None:
         mask &= kv_pos > q_pos - sliding_window
     scores = np.where(mask[None], scores, -np.inf)
+    if sinks is not None:
+        column = np.broadcast_to(
+            np.asarray(sinks, np.float64)[:, None, None], (*scores.shape[:2], 1)
+        )
+        scores = np.concatenate([scores, column], axis=-1)
     probs = np.exp(scores - scores.max(-1, keepdims=True))
     probs /= probs.sum(-1, keepdims=True)
+    if sinks is not None:
+        probs = probs[..., :-1]
     return np.einsum("hql,lhd->qhd", probs, v)
 
 

@@ -11,6 +11,7 @@ from pallas_kernels.ragged_paged_attention import (
     ragged_paged_attention_reference,
     write_kv_pages,
 )
+from tests.pallas_kernels.rpa_cases import make_ragged_batch
 
 pytestmark = pytest.mark.cpu
 
@@ -112,6 +113,56 @@ def test_sliding_window(window, block_q):
         [dense_attention(q, k, v, start, 0.25, window) for q, k, v, start in parts]
     )
     np.testing.assert_allclose(out[:num_real], expected, rtol=2e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize("window", [None, 5])
+@pytest.mark.parametrize("block_q", [1, 4])
+def test_soft_cap_and_sinks(window, block_q):
+    """Gemma 2's tanh score cap and gpt-oss's per-head sinks, alone and together."""
+    rng = np.random.default_rng(11)
+    batch = make_ragged_batch(
+        rng,
+        [(30, 30), (17, 1), (40, 6)],
+        page_size=8,
+        num_heads=4,
+        num_kv_heads=2,
+        head_dim=HEAD_DIM,
+        pad_tokens=3,
+    )
+    sinks = rng.standard_normal(4) * 2
+    attend = jax.jit(
+        ragged_paged_attention_reference,
+        static_argnames=("sm_scale", "sliding_window", "soft_cap", "block_q"),
+    )
+    for soft_cap, head_sinks in ((3.0, None), (None, sinks), (2.0, sinks)):
+        out = np.asarray(
+            attend(
+                **batch.inputs,
+                sm_scale=0.5,
+                sliding_window=window,
+                soft_cap=soft_cap,
+                sinks=None if head_sinks is None else jnp.asarray(head_sinks, jnp.float32),
+                block_q=block_q,
+            )
+        )
+        expected = batch.expected(0.5, window, soft_cap, head_sinks)
+        np.testing.assert_allclose(out[: batch.num_real_tokens], expected, rtol=2e-5, atol=2e-5)
+        assert np.all(out[batch.num_real_tokens :] == 0)
+
+
+def test_score_options_are_checked():
+    batch = make_ragged_batch(
+        np.random.default_rng(0),
+        [(5, 5)],
+        page_size=8,
+        num_heads=4,
+        num_kv_heads=2,
+        head_dim=HEAD_DIM,
+    )
+    with pytest.raises(ValueError, match="soft_cap must be positive"):
+        ragged_paged_attention_reference(**batch.inputs, soft_cap=0.0)
+    with pytest.raises(ValueError, match="one logit per query head"):
+        ragged_paged_attention_reference(**batch.inputs, sinks=jnp.zeros(2))
 
 
 def test_random_batches_sweep():

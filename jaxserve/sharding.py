@@ -32,10 +32,12 @@ PARAM_RULES: tuple[tuple[str, P], ...] = (
     (r"^layers/w[qkv]$", P(None, None, MODEL_AXIS, None)),  # [L, E, H|K, D]
     (r"^layers/b[qkv]$", P(None, MODEL_AXIS, None)),  # [L, H|K, D]
     (r"^layers/wo$", P(None, MODEL_AXIS, None, None)),  # [L, H, D, E]
+    (r"^layers/sinks$", P(None, MODEL_AXIS)),  # [L, H]
+    (r"^layers/bo$", P()),  # [L, E]: added after the heads' sum
     (r"^layers/w_(gate|up)$", P(None, None, MODEL_AXIS)),  # [L, E, F]
     (r"^layers/w_down$", P(None, MODEL_AXIS, None)),  # [L, F, E]
-    (r"^layers/we_(gate|up|down)$", P(None, MODEL_AXIS)),  # [L, X, ...]: experts split
-    (r"^layers/(router|shared_gate)$", P()),  # [L, E, X], [L, E, 1]
+    (r"^layers/[wb]e_(gate|up|down)$", P(None, MODEL_AXIS)),  # [L, X, ...]: experts split
+    (r"^layers/(router|router_bias|shared_gate)$", P()),  # [L, E, X], [L, X], [L, E, 1]
     (r"^layers/\w+_scale$", P()),  # [L, out]: a pre-quantized matrix's scales
     (r"norm$", P()),  # [E], [L, E], [L, D]
 )

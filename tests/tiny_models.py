@@ -38,9 +38,12 @@ ARCH_CASES = (
     # Local, global, local: a whole pattern of two and one layer past it; a window the
     # longest prompt crosses.
     TinySpec("gemma3-local-global", "Gemma3ForCausalLM", sliding_window=24, num_layers=3, seed=3),
+    TinySpec("gemma2-softcap", "Gemma2ForCausalLM", sliding_window=24, num_layers=3, seed=7),
     TinySpec("mixtral-8-experts", "MixtralForCausalLM", experts=8, seed=4),
     TinySpec("qwen2moe-shared-expert", "Qwen2MoeForCausalLM", experts=4, seed=5),
     TinySpec("qwen3moe-renormalized", "Qwen3MoeForCausalLM", num_kv_heads=4, experts=6, seed=6),
+    # Sinks, biases, the clamped SwiGLU, local and global layers, YaRN.
+    TinySpec("gpt-oss-sinks", "GptOssForCausalLM", sliding_window=24, experts=4, seed=8),
 )
 CONFIG_CLASSES = {"Gemma3ForCausalLM": "Gemma3TextConfig"}
 
@@ -98,7 +101,31 @@ def hf_config(spec: TinySpec):
                 "full_attention": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1e6},
             },
         }
-    if spec.architecture == "MixtralForCausalLM":
+    if spec.architecture == "Gemma2ForCausalLM":
+        common |= {
+            "layer_types": ["sliding_attention", "full_attention", "sliding_attention"],
+            "query_pre_attn_scalar": 24,
+            "attn_logit_softcapping": 4.0,  # low enough to bend the tiny model's scores
+            "final_logit_softcapping": 30.0,
+        }
+    elif spec.architecture == "GptOssForCausalLM":
+        common |= {
+            "num_local_experts": spec.experts,
+            "num_experts_per_tok": 2,
+            "intermediate_size": 32,
+            "layer_types": ["sliding_attention", "full_attention"],
+            "swiglu_limit": 3.0,  # within reach of the tiny model's activations
+            "rope_parameters": {
+                "rope_type": "yarn",
+                "rope_theta": 150000.0,
+                "factor": 4.0,
+                "beta_fast": 32.0,
+                "beta_slow": 1.0,
+                "truncate": False,
+                "original_max_position_embeddings": 64,
+            },
+        }
+    elif spec.architecture == "MixtralForCausalLM":
         common |= {"num_local_experts": spec.experts, "num_experts_per_tok": 2}
     elif spec.experts:  # Qwen2-MoE (with its shared expert) and Qwen3-MoE
         common |= {"num_experts": spec.experts, "num_experts_per_tok": 2}

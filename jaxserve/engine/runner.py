@@ -125,6 +125,8 @@ class ModelRunner:
             make_attention_op,
             attention_fn,
             sm_scale=cfg.sm_scale,
+            soft_cap=cfg.attn_logit_softcap,
+            with_sinks=cfg.attention_sinks,
             mesh=mesh,
         )
         kv_out = jax.tree.map(lambda _: kv_sharding, self.kv_cache)

@@ -88,6 +88,10 @@ def tensor_rules(cfg: ModelConfig) -> dict[str, TensorRule]:
         rules["layers/bv"] = TensorRule(
             layer + "self_attn.v_proj.bias", (k * d,), lambda b: b.reshape(k, d)
         )
+    if cfg.o_bias:
+        rules["layers/bo"] = TensorRule(layer + "self_attn.o_proj.bias", (e,))
+    if cfg.attention_sinks:
+        rules["layers/sinks"] = TensorRule(layer + "self_attn.sinks", (h,))
     if cfg.qk_norm:
         rules["layers/q_norm"] = TensorRule(layer + "self_attn.q_norm.weight", (d,))
         rules["layers/k_norm"] = TensorRule(layer + "self_attn.k_norm.weight", (d,))
@@ -129,6 +133,8 @@ def _moe_rules(cfg: ModelConfig, rules: dict[str, TensorRule]) -> dict[str, Tens
     """The experts in place of the dense MLP (which stays, as the shared expert, where the
     model has one)."""
     assert cfg.moe is not None and cfg.moe_naming is not None
+    if cfg.moe_naming == "gpt_oss":
+        return _gpt_oss_expert_rules(cfg, rules)
     moe, e, layer = cfg.moe, cfg.hidden_size, "model.layers.{i}."
     router, (gate, up, down), experts, shared = MOE_NAMES[cfg.moe_naming]
     x, fe = moe.num_experts, moe.expert_size
@@ -154,6 +160,29 @@ def _moe_rules(cfg: ModelConfig, rules: dict[str, TensorRule]) -> dict[str, Tens
 DENSE_MLP = ("layers/w_gate", "layers/w_up", "layers/w_down")
 
 
+def _gpt_oss_expert_rules(cfg: ModelConfig, rules: dict[str, TensorRule]) -> dict[str, TensorRule]:
+    """gpt-oss's experts: all of a layer's in one tensor per projection, stored [in, out]
+    (not torch Linear's [out, in]); gate and up interleaved column by column in
+    `gate_up_proj` (gate the even columns, up the odd), each projection with its bias, and a
+    router with a bias."""
+    assert cfg.moe is not None
+    x, fe, e = cfg.moe.num_experts, cfg.moe.expert_size, cfg.hidden_size
+    mlp = "model.layers.{i}.mlp."
+    gate_up, gate_up_bias = mlp + "experts.gate_up_proj", mlp + "experts.gate_up_proj_bias"
+    out = {path: rule for path, rule in rules.items() if path not in DENSE_MLP}
+    out |= {
+        "layers/router": TensorRule(mlp + "router.weight", (x, e), lambda w: w.T),
+        "layers/router_bias": TensorRule(mlp + "router.bias", (x,)),
+        "layers/we_gate": TensorRule(gate_up, (x, e, 2 * fe), lambda w: w[..., 0::2]),
+        "layers/we_up": TensorRule(gate_up, (x, e, 2 * fe), lambda w: w[..., 1::2]),
+        "layers/we_down": TensorRule(mlp + "experts.down_proj", (x, fe, e)),
+        "layers/be_gate": TensorRule(gate_up_bias, (x, 2 * fe), lambda b: b[..., 0::2]),
+        "layers/be_up": TensorRule(gate_up_bias, (x, 2 * fe), lambda b: b[..., 1::2]),
+        "layers/be_down": TensorRule(mlp + "experts.down_proj_bias", (x, e)),
+    }
+    return out
+
+
 def _gemma_norms(cfg: ModelConfig, rules: dict[str, TensorRule]) -> dict[str, TensorRule]:
     """Gemma's norms: a norm after attention and after the MLP as well as before each (HF's
     `post_attention_layernorm` is the one after attention, not the MLP's), each scaling by
@@ -166,7 +195,8 @@ def _gemma_norms(cfg: ModelConfig, rules: dict[str, TensorRule]) -> dict[str, Te
     }
     norms = {path: TensorRule(name, (e,)) for path, name in names.items()}
     for path in ("final_norm", "layers/attn_norm", "layers/q_norm", "layers/k_norm"):
-        norms[path] = rules[path]
+        if path in rules:  # q/k norms: Gemma 3, not 2
+            norms[path] = rules[path]
     return {
         path: dataclasses.replace(rule, to_jax=lambda w: w.astype(np.float32) + 1)
         for path, rule in norms.items()

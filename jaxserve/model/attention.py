@@ -15,9 +15,10 @@ from jax.sharding import PartitionSpec as P
 from jaxserve.sharding import MODEL_AXIS
 from pallas_kernels.ragged_paged_attention import write_kv_pages
 
-# (q, k, v, k_pages, v_pages, slot_mapping, kv_lens, page_indices, cu_q_lens, num_seqs)
-#   -> (out, k_pages, v_pages); the pools are [L, P, page_size, K, D] (all layers': slots and
-#   page indices count pages over L * P), written in place when the cache is donated.
+# (q, k, v, k_pages, v_pages, slot_mapping, kv_lens, page_indices, cu_q_lens, num_seqs
+#  [, sinks]) -> (out, k_pages, v_pages); the pools are [L, P, page_size, K, D] (all layers':
+#   slots and page indices count pages over L * P), written in place when the cache is
+#   donated; `sinks` f32[H], the layer's sink logits, where the op was made `with_sinks`.
 AttentionOp = Callable[..., tuple[jax.Array, jax.Array, jax.Array]]
 
 
@@ -27,11 +28,20 @@ def make_attention_op(
     sm_scale: float,
     sliding_window: int | None,
     mesh: Mesh | None,
+    soft_cap: float | None = None,
+    with_sinks: bool = False,
     block_q: int = 1,
 ) -> AttentionOp:
-    """Builds the per-layer op around a ragged paged attention implementation."""
+    """Builds the per-layer op around a ragged paged attention implementation.
 
-    def op(q, k, v, k_pages, v_pages, slot_mapping, kv_lens, page_indices, cu_q_lens, num_seqs):
+    `soft_cap` caps the scores with tanh (Gemma 2); `with_sinks`: the op takes each layer's
+    sink logits as a last argument (gpt-oss).
+    """
+
+    def op(
+        q, k, v, k_pages, v_pages, slot_mapping, kv_lens, page_indices, cu_q_lens, num_seqs,
+        sinks=None,
+    ):  # fmt: skip
         # q: [T, H, D]  k, v: [T, K, D]  k_pages, v_pages: [L, P, page_size, K, D]
         # The pools go to the write as they are: a reshape between the layer loop's carry and
         # an in-place kernel would make XLA copy the whole pool around it.
@@ -48,6 +58,8 @@ def make_attention_op(
             sm_scale=sm_scale,
             sliding_window=sliding_window,
             block_q=block_q,
+            **({"soft_cap": soft_cap} if soft_cap is not None else {}),
+            **({"sinks": sinks} if with_sinks else {}),
         )
         return out, k_pages, v_pages
 
@@ -56,10 +68,11 @@ def make_attention_op(
     heads = P(None, MODEL_AXIS, None)  # [T, H|K, D] split over heads
     pages = P(None, None, None, MODEL_AXIS, None)  # [L, P, page_size, K, D] split over KV heads
     meta = P()
+    sink_spec = (P(MODEL_AXIS),) if with_sinks else ()  # [H] split over heads
     return jax.shard_map(
         op,
         mesh=mesh,
-        in_specs=(heads, heads, heads, pages, pages, meta, meta, meta, meta, meta),
+        in_specs=(heads, heads, heads, pages, pages, meta, meta, meta, meta, meta, *sink_spec),
         out_specs=(heads, pages, pages),
         check_vma=False,
     )

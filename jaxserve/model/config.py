@@ -22,8 +22,10 @@ class ArchitectureTraits:
     # Gemma 3: (1 + w) RMSNorm weights, a norm after attention and after the MLP too,
     # embeddings scaled by sqrt(hidden size), local and global layers with their own RoPE.
     gemma: bool = False
-    # Mixture of experts: how the checkpoint names them ("mixtral" or "qwen")
+    # Mixture of experts: how the checkpoint names them ("mixtral", "qwen" or "gpt_oss")
     moe: str | None = None
+    # gpt-oss: a learned sink logit per attention head, biases on every attention projection
+    attention_sinks: bool = False
 
 
 ARCHITECTURES: dict[str, ArchitectureTraits] = {
@@ -32,10 +34,12 @@ ARCHITECTURES: dict[str, ArchitectureTraits] = {
     "Qwen2ForCausalLM": ArchitectureTraits(qkv_bias=True),
     "Qwen3ForCausalLM": ArchitectureTraits(qk_norm=True),
     "Phi3ForCausalLM": ArchitectureTraits(fused_projections=True),
+    "Gemma2ForCausalLM": ArchitectureTraits(gemma=True),
     "Gemma3ForCausalLM": ArchitectureTraits(qk_norm=True, gemma=True),
     "MixtralForCausalLM": ArchitectureTraits(moe="mixtral"),
     "Qwen2MoeForCausalLM": ArchitectureTraits(qkv_bias=True, moe="qwen"),
     "Qwen3MoeForCausalLM": ArchitectureTraits(qk_norm=True, moe="qwen"),
+    "GptOssForCausalLM": ArchitectureTraits(moe="gpt_oss", attention_sinks=True),
 }
 # HF activation names -> the MLP's gate activation.
 ACTIVATIONS = {"silu": "silu", "gelu_pytorch_tanh": "gelu_tanh", "gelu_tanh": "gelu_tanh"}
@@ -59,10 +63,13 @@ class ModelConfig:
     tie_word_embeddings: bool
     qkv_bias: bool
     qk_norm: bool
+    o_bias: bool = False  # the attention's output projection carries a bias
+    attention_sinks: bool = False  # gpt-oss: one learned sink logit per head and layer
     fused_projections: bool = False  # how the checkpoint stores q/k/v and gate/up
     gemma: bool = False  # Gemma's norms and embedding scale (see ArchitectureTraits)
     hidden_act: str = "silu"  # the MLP gate's: "silu" or "gelu_tanh"
     query_pre_attn_scalar: float | None = None  # scores scaled by its -1/2 power, not D's
+    attn_logit_softcap: float | None = None  # attention scores -> cap * tanh(scores / cap)
     final_logit_softcap: float | None = None  # logits -> cap * tanh(logits / cap)
     sliding_window: int | None = None  # the window of every layer, where all share one
     # Per layer, where they differ: its window, None for a global layer (Gemma 3 has five
@@ -126,15 +133,11 @@ class ModelConfig:
                 raise ModelConfigError(
                     f"hidden_act {act!r} is not supported; supported: {', '.join(ACTIVATIONS)}"
                 )
-            if hf.get("attn_logit_softcapping"):
-                raise ModelConfigError(
-                    "attention logit softcapping (attn_logit_softcapping, Gemma 2) is not supported"
-                )
             num_layers = int(hf["num_hidden_layers"])
             windows = _layer_windows(hf, num_layers, traits.gemma)
             uniform = len(set(windows)) == 1
             rope, local_rope = _ropes(hf, head_dim)
-            moe = _moe(hf, qwen=traits.moe == "qwen") if traits.moe else None
+            moe = _moe(hf, traits.moe) if traits.moe else None
             intermediate = int(hf["intermediate_size"]) if moe is None else moe.expert_size
             if moe is not None and moe.shared_expert_size:
                 intermediate = moe.shared_expert_size  # the dense MLP's: the shared expert
@@ -154,10 +157,13 @@ class ModelConfig:
                 tie_word_embeddings=bool(hf.get("tie_word_embeddings", False)),
                 qkv_bias=traits.qkv_bias or bool(hf.get("attention_bias", False)),
                 qk_norm=traits.qk_norm,
+                o_bias=bool(hf.get("attention_bias", False)),
+                attention_sinks=traits.attention_sinks,
                 fused_projections=traits.fused_projections,
                 gemma=traits.gemma,
                 hidden_act=ACTIVATIONS[act],
                 query_pre_attn_scalar=_float_or_none(hf.get("query_pre_attn_scalar")),
+                attn_logit_softcap=_float_or_none(hf.get("attn_logit_softcapping")),
                 final_logit_softcap=_float_or_none(hf.get("final_logit_softcapping")),
                 sliding_window=windows[0] if uniform else None,
                 layer_windows=() if uniform else windows,
@@ -181,14 +187,15 @@ def _token_ids(value: int | list[int] | None) -> tuple[int, ...]:
     return (int(value),) if isinstance(value, int) else tuple(int(v) for v in value)
 
 
-def _moe(hf: Mapping[str, Any], *, qwen: bool) -> MoEConfig:
-    """The experts of a Mixtral or Qwen-MoE config (every layer sparse)."""
+def _moe(hf: Mapping[str, Any], naming: str) -> MoEConfig:
+    """The experts of a Mixtral, Qwen-MoE or gpt-oss config (every layer sparse)."""
     if hf.get("mlp_only_layers") or int(hf.get("decoder_sparse_step") or 1) != 1:
         raise ModelConfigError(
             "models with dense layers among the sparse ones (mlp_only_layers, "
             "decoder_sparse_step) are not supported"
         )
     experts = int(hf.get("num_experts") or hf["num_local_experts"])
+    qwen, gpt_oss = naming == "qwen", naming == "gpt_oss"
     try:
         return MoEConfig(
             num_experts=experts,
@@ -196,6 +203,10 @@ def _moe(hf: Mapping[str, Any], *, qwen: bool) -> MoEConfig:
             expert_size=int(hf["moe_intermediate_size"] if qwen else hf["intermediate_size"]),
             renormalize=bool(hf.get("norm_topk_prob", False)) if qwen else True,
             shared_expert_size=int(hf.get("shared_expert_intermediate_size") or 0),
+            softmax_after_top_k=gpt_oss,
+            biases=gpt_oss,
+            swiglu_limit=float(hf.get("swiglu_limit", 7.0)) if gpt_oss else None,
+            swiglu_alpha=float(hf.get("swiglu_alpha", 1.702)),
         )
     except ValueError as e:
         raise ModelConfigError(str(e)) from None

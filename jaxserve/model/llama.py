@@ -10,7 +10,9 @@ heads, D head dim, F MLP hidden, V vocab, L layers, P pages.
             "attn_norm": [L, E], "wq": [L, E, H, D], "wk": [L, E, K, D], "wv": [L, E, K, D],
             "bq": [L, H, D], "bk": [L, K, D], "bv": [L, K, D],        # qkv_bias only
             "q_norm": [L, D], "k_norm": [L, D],                        # qk_norm only
-            "wo": [L, H, D, E], "mlp_norm": [L, E],
+            "wo": [L, H, D, E], "bo": [L, E],                          # bo: o_bias only
+            "sinks": [L, H],                                           # attention_sinks only
+            "mlp_norm": [L, E],
             "w_gate": [L, E, F], "w_up": [L, E, F], "w_down": [L, F, E],
         },
         "final_norm": [E],
@@ -289,8 +291,11 @@ def _decoder_layer(
         batch.page_indices + i * num_pages,
         batch.cu_q_lens,
         batch.num_seqs,
+        *((lp["sinks"],) if cfg.attention_sinks else ()),
     )
     out = dense(out.reshape(num_tokens, -1), "wo")
+    if cfg.o_bias:
+        out = out + lp["bo"]
     if cfg.gemma:
         out = rms_norm(out, lp["post_attn_norm"], cfg.rms_norm_eps)
     x = x + out

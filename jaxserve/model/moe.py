@@ -5,7 +5,8 @@ Shapes: T tokens, E hidden, X experts, k experts per token, Fe an expert's hidde
 
     layers: "router": [L, E, X], "we_gate", "we_up": [L, X, E, Fe], "we_down": [L, X, Fe, E]
             and, for Qwen2-MoE's shared expert, the dense "w_gate", "w_up", "w_down" and
-            "shared_gate": [L, E, 1]
+            "shared_gate": [L, E, 1]; for gpt-oss, biases "router_bias": [L, X],
+            "be_gate", "be_up": [L, X, Fe] and "be_down": [L, X, E]
 
 `grouped_matmul(lhs[M, K], rhs[X, K, N], group_sizes[X]) -> [M, N]` multiplies rows
 `sum(group_sizes[:x]) : sum(group_sizes[:x + 1])` of `lhs` by `rhs[x]`: `jax.lax.ragged_dot`'s
@@ -34,6 +35,14 @@ class MoEConfig:
     # sum to 1 where `renormalize` (Mixtral always; Qwen-MoE as `norm_topk_prob` says).
     renormalize: bool = True
     shared_expert_size: int = 0  # Qwen2-MoE: a dense expert every token takes, gated
+    # gpt-oss: the token's weights are the softmax over its k best router logits (not the k
+    # best of a softmax over all), the router and every expert projection carry a bias, and
+    # the experts gate with a clamped SwiGLU: (clip(up, ±limit) + 1) *
+    # swish_alpha(min(gate, limit)). None: the model's own activation, times up.
+    softmax_after_top_k: bool = False
+    biases: bool = False
+    swiglu_limit: float | None = None
+    swiglu_alpha: float = 1.702
 
     def __post_init__(self) -> None:
         if not 1 <= self.top_k <= self.num_experts:
@@ -44,11 +53,24 @@ class MoEConfig:
 
 def route(logits: jax.Array, moe: MoEConfig) -> tuple[jax.Array, jax.Array]:
     """(weights f32[T, k], experts i32[T, k]) from router logits f32[T, X]."""
-    probs = jax.nn.softmax(logits.astype(jnp.float32), axis=-1)
+    logits = logits.astype(jnp.float32)
+    if moe.softmax_after_top_k:
+        best, experts = jax.lax.top_k(logits, moe.top_k)
+        return jax.nn.softmax(best, axis=-1), experts.astype(jnp.int32)
+    probs = jax.nn.softmax(logits, axis=-1)
     weights, experts = jax.lax.top_k(probs, moe.top_k)
     if moe.renormalize:
         weights = weights / jnp.sum(weights, axis=-1, keepdims=True)
     return weights, experts.astype(jnp.int32)
+
+
+def clamped_swiglu(gate: jax.Array, up: jax.Array, moe: MoEConfig) -> jax.Array:
+    """gpt-oss's expert activation (see `MoEConfig`), in float32, cast back to `gate`'s dtype."""
+    assert moe.swiglu_limit is not None
+    limit = moe.swiglu_limit
+    g = jnp.minimum(gate.astype(jnp.float32), limit)
+    u = jnp.clip(up.astype(jnp.float32), -limit, limit)
+    return ((u + 1) * g * jax.nn.sigmoid(g * moe.swiglu_alpha)).astype(gate.dtype)
 
 
 def moe_mlp(
@@ -61,14 +83,25 @@ def moe_mlp(
     """The experts' gated MLP of `h` [T, E], each token's outputs summed by its router weights."""
     num_tokens = h.shape[0]
     logits = jnp.dot(h, lp["router"], preferred_element_type=jnp.float32)  # [T, X]
+    if moe.biases:
+        logits = logits + lp["router_bias"]
     weights, experts = route(logits, moe)  # [T, k] each
     flat = experts.reshape(-1)  # [T*k]: token t's j-th expert at t*k + j
     order = jnp.argsort(flat, stable=True)  # [T*k]: grouped by expert
     rows = h[order // moe.top_k]  # [T*k, E]: each (token, expert) pair, grouped
     group_sizes = jnp.bincount(flat, length=moe.num_experts).astype(jnp.int32)  # [X]
-    gate = grouped_matmul(rows, lp["we_gate"], group_sizes)  # [T*k, Fe]
-    up = grouped_matmul(rows, lp["we_up"], group_sizes)  # [T*k, Fe]
-    out = grouped_matmul(activation(gate) * up, lp["we_down"], group_sizes)  # [T*k, E]
+    row_expert = flat[order]  # [T*k]: the expert of each grouped row
+
+    def project(x: jax.Array, name: str) -> jax.Array:
+        y = grouped_matmul(x, lp["we_" + name], group_sizes)
+        return y + lp["be_" + name][row_expert].astype(y.dtype) if moe.biases else y
+
+    gate, up = project(rows, "gate"), project(rows, "up")  # [T*k, Fe] each
+    if moe.swiglu_limit is not None:
+        hidden = clamped_swiglu(gate, up, moe)
+    else:
+        hidden = activation(gate) * up
+    out = project(hidden, "down")  # [T*k, E]
     out = out.astype(jnp.float32) * weights.reshape(-1)[order][:, None]
     unsorted = jnp.zeros_like(out).at[order].set(out)  # [T*k, E] back in (token, j) order
     return unsorted.reshape(num_tokens, moe.top_k, -1).sum(axis=1).astype(h.dtype)  # [T, E]

@@ -1,4 +1,5 @@
-"""Rotary position embeddings, including Llama 3's frequency-dependent context scaling."""
+"""Rotary position embeddings, with the context scalings of Llama 3, Phi-3 (longrope) and
+YaRN (gpt-oss, Qwen)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import numpy as np
 
 from jaxserve.errors import ModelConfigError
 
-SUPPORTED_ROPE_TYPES = ("default", "linear", "llama3", "longrope")
+SUPPORTED_ROPE_TYPES = ("default", "linear", "llama3", "longrope", "yarn")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -31,6 +32,13 @@ class RopeConfig:
     short_factor: tuple[float, ...] = ()
     long_factor: tuple[float, ...] = ()
     attention_factor: float = 1.0
+    # yarn: frequencies blend from interpolated (divided by `factor`) to kept across the
+    # pairs that turn between `beta_slow` and `beta_fast` times over the original context;
+    # `truncate` rounds that band outward to whole pairs. Its scale on cos and sin is
+    # `attention_factor`.
+    beta_fast: float = 32.0
+    beta_slow: float = 1.0
+    truncate: bool = True
 
     def __post_init__(self) -> None:
         if self.rope_type not in SUPPORTED_ROPE_TYPES:
@@ -64,7 +72,23 @@ class RopeConfig:
             or hf.get("original_max_position_embeddings")
             or 8192
         )
-        longrope = {}
+        longrope: dict[str, Any] = {}
+        if rope_type == "yarn":
+            original = int(
+                merged.get("original_max_position_embeddings")
+                or hf.get("max_position_embeddings", 2048)
+            )
+            factor = merged.get("factor") or hf.get("max_position_embeddings", original) / original
+            attention = merged.get("attention_factor")
+            if attention is None:
+                attention = _yarn_mscale(factor, merged.get("mscale"), merged.get("mscale_all_dim"))
+            longrope = dict(
+                attention_factor=float(attention),
+                beta_fast=float(merged.get("beta_fast") or 32.0),
+                beta_slow=float(merged.get("beta_slow") or 1.0),
+                truncate=bool(merged.get("truncate", True)),
+            )
+            merged["factor"] = factor
         if rope_type == "longrope":
             factor = merged.get("factor") or hf.get("max_position_embeddings", original) / original
             attention = merged.get("attention_factor")
@@ -101,7 +125,28 @@ class RopeConfig:
         elif self.rope_type == "longrope":
             factors = np.asarray(self.long_factor if long else self.short_factor, np.float32)
             inv_freq = np.float32(1.0) / (factors * np.float32(self.theta) ** exponents)
+        elif self.rope_type == "yarn":
+            inv_freq = self._yarn_blended(inv_freq)
         return inv_freq.astype(np.float32)
+
+    def _yarn_blended(self, inv_freq: np.ndarray) -> np.ndarray:
+        dim, base = self.head_dim, self.theta
+        original = self.original_max_position_embeddings
+
+        def pair_turning(rotations: float) -> float:  # the pair that turns `rotations` times
+            return dim * math.log(original / (rotations * 2 * math.pi)) / (2 * math.log(base))
+
+        low, high = pair_turning(self.beta_fast), pair_turning(self.beta_slow)
+        if self.truncate:
+            low, high = math.floor(low), math.ceil(high)
+        low, high = max(low, 0), min(high, dim - 1)
+        if low == high:
+            high += 0.001  # a band of one pair
+        ramp = np.clip((np.arange(dim // 2, dtype=np.float32) - low) / (high - low), 0, 1)
+        kept = (1 - ramp).astype(np.float32)  # 1: extrapolated (kept), 0: interpolated
+        pos_freqs = np.float32(1.0) / inv_freq
+        interpolated = np.float32(1.0) / (np.float32(self.factor) * pos_freqs)
+        return interpolated * (1 - kept) + inv_freq * kept
 
     def _llama3_scaled(self, inv_freq: np.ndarray) -> np.ndarray:
         # Long wavelengths are slowed by `factor`, short ones kept, the band between blended.
@@ -116,6 +161,17 @@ class RopeConfig:
         blended = (1 - smooth) * scaled / self.factor + smooth * scaled
         medium = (wavelen >= high_freq_wavelen) & (wavelen <= low_freq_wavelen)
         return np.where(medium, blended, scaled)
+
+
+def _yarn_mscale(factor: float, mscale: float | None, mscale_all_dim: float | None) -> float:
+    """YaRN's default scale on cos and sin for a context `factor` times the original."""
+
+    def get(m: float) -> float:
+        return 1.0 if factor <= 1 else 0.1 * m * math.log(factor) + 1.0
+
+    if mscale and mscale_all_dim:
+        return get(mscale) / get(mscale_all_dim)
+    return get(1.0)
 
 
 def rope_tables(rope: RopeConfig, positions: jax.Array) -> tuple[jax.Array, jax.Array]:

@@ -22,6 +22,7 @@ class TinySpec:
     longrope: bool = False  # Phi-3's RoPE scaling (positions here stay below its switch)
     num_layers: int = 2
     experts: int = 0  # a mixture of this many experts in every layer, two per token
+    attention_bias: bool = False  # biases on q, k, v and o (a config key, not the family's)
     seed: int = 0
 
     def with_dtype(self, dtype: str) -> TinySpec:
@@ -33,7 +34,7 @@ ARCH_CASES = (
     TinySpec("llama3-mha-tied", "LlamaForCausalLM", num_kv_heads=4, tie=True, rope_llama3=True),
     TinySpec("mistral-gqa-window", "MistralForCausalLM", num_kv_heads=2, sliding_window=24, seed=1),
     TinySpec("qwen2-gqa-tied", "Qwen2ForCausalLM", num_kv_heads=2, tie=True),
-    TinySpec("qwen3-mha", "Qwen3ForCausalLM", num_kv_heads=4),
+    TinySpec("qwen3-mha-biased", "Qwen3ForCausalLM", num_kv_heads=4, attention_bias=True),
     TinySpec("phi3-gqa-longrope", "Phi3ForCausalLM", num_kv_heads=2, longrope=True, seed=2),
     # Local, global, local: a whole pattern of two and one layer past it; a window the
     # longest prompt crosses.
@@ -73,6 +74,8 @@ def hf_config(spec: TinySpec):
     )
     if spec.sliding_window:
         common["sliding_window"] = spec.sliding_window
+    if spec.attention_bias:
+        common["attention_bias"] = True
     if spec.rope_llama3:
         common["rope_scaling"] = {
             "rope_type": "llama3",

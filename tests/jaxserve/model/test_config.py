@@ -45,7 +45,32 @@ def test_architecture_traits(arch, bias, norm):
 
 
 def test_llama_attention_bias_is_honoured():
-    assert ModelConfig.from_hf({**BASE, "attention_bias": True}).qkv_bias
+    cfg = ModelConfig.from_hf({**BASE, "attention_bias": True})
+    assert cfg.qkv_bias and cfg.o_bias  # q, k, v and o alike, as Llama's attention_bias says
+
+
+@pytest.mark.parametrize(
+    ("params", "theta"),
+    [
+        (dict(factor=32.0, beta_fast=32.0, beta_slow=1.0, truncate=False,
+              original_max_position_embeddings=4096), 150000.0),  # gpt-oss
+        (dict(factor=4.0, original_max_position_embeddings=32768), 1e6),  # Qwen's long context
+        (dict(factor=40.0, mscale=1.0, mscale_all_dim=0.707,
+              original_max_position_embeddings=4096), 1e4),  # mscale ratio
+    ],
+)  # fmt: skip
+def test_yarn_frequencies_and_scale_match_transformers(params, theta):
+    hf_cfg = transformers.GptOssConfig(
+        hidden_size=2880,
+        num_attention_heads=64,
+        head_dim=64,
+        max_position_embeddings=131072,
+        rope_parameters={"rope_type": "yarn", "rope_theta": theta, **params},
+    )
+    expected, scale = ROPE_INIT_FUNCTIONS["yarn"](hf_cfg, torch.device("cpu"))
+    rope = RopeConfig.from_hf(hf_cfg.to_dict(), 64)
+    np.testing.assert_allclose(rope.inverse_frequencies(), expected.numpy(), rtol=1e-6)
+    assert rope.attention_factor == pytest.approx(scale) and scale > 1
 
 
 def test_old_and_new_rope_layouts_agree():
@@ -134,9 +159,29 @@ def test_gemma3_layers_and_ropes():
     assert cfg.windows == (512,) * 5 + (None,) + (512,) * 2
     assert cfg.rope.theta == 1e6 and cfg.local_rope.theta == 1e4
     assert cfg.sm_scale == 256**-0.5 and cfg.hidden_act == "gelu_tanh" and cfg.gemma
-    softcapped = {**hf, "attn_logit_softcapping": 50.0}
-    with pytest.raises(ModelConfigError, match="attn_logit_softcapping, Gemma 2"):
-        ModelConfig.from_hf(softcapped)
+    assert cfg.qk_norm and cfg.attn_logit_softcap is None
+
+
+def test_gemma2_and_gpt_oss_traits():
+    gemma2 = ModelConfig.from_hf(
+        {**BASE, "architectures": ["Gemma2ForCausalLM"], "attn_logit_softcapping": 50.0,
+         "final_logit_softcapping": 30.0, "sliding_window": 4096,
+         "num_hidden_layers": 4,
+         "layer_types": ["sliding_attention", "full_attention"] * 2}
+    )  # fmt: skip
+    assert gemma2.gemma and not gemma2.qk_norm
+    assert (gemma2.attn_logit_softcap, gemma2.final_logit_softcap) == (50.0, 30.0)
+    assert gemma2.windows == (4096, None, 4096, None)
+    oss = ModelConfig.from_hf(
+        {**BASE, "architectures": ["GptOssForCausalLM"], "attention_bias": True,
+         "num_local_experts": 32, "num_experts_per_tok": 4, "swiglu_limit": 7.0}
+    )  # fmt: skip
+    assert oss.attention_sinks and oss.qkv_bias and oss.o_bias
+    assert oss.moe.softmax_after_top_k and oss.moe.biases and oss.moe.swiglu_limit == 7.0
+    mxfp4 = {**BASE, "architectures": ["GptOssForCausalLM"], "num_local_experts": 32,
+             "num_experts_per_tok": 4, "quantization_config": {"quant_method": "mxfp4"}}  # fmt: skip
+    with pytest.raises(ModelConfigError, match="quantization .mxfp4.* is not supported"):
+        ModelConfig.from_hf(mxfp4)
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,10 @@
 
 The model calls every implementation the same way (`jaxserve/model/attention.py`):
 `fn(q, k_pages, v_pages, kv_lens, page_indices, cu_q_lens, num_seqs, *, sm_scale,
-sliding_window, block_q)`. The jnp reference takes that as is; each Pallas kernel gets an
-adapter that binds `interpret` and turns `block_q` (1 for decode-only steps, 16 for steps with
-prompt chunks) into the kernel's own block sizes through the kernel module's picker.
+sliding_window, block_q)`, with `soft_cap` and `sinks` where the model has them. The jnp
+reference takes that as is; each Pallas kernel gets an adapter that binds `interpret`, passes
+the score options on and turns `block_q` (1 for decode-only steps, 16 for steps with prompt
+chunks) into the kernel's own block sizes through the kernel module's picker.
 
 Kernel modules are imported on first use. One that fails to import (a jax without Mosaic GPU,
 Pallas Triton removed upstream) only marks that kernel unavailable, with the reason; a CPU
@@ -173,6 +174,8 @@ def _pallas_tpu(
     *,
     sm_scale: float = 1.0,
     sliding_window: int | None = None,
+    soft_cap: float | None = None,
+    sinks: jax.Array | None = None,  # f32[H]
     mask_value: float = DEFAULT_MASK_VALUE,
     block_q: int = 1,
     interpret: bool = False,
@@ -189,8 +192,9 @@ def _pallas_tpu(
     )
     return tpu.ragged_paged_attention_tpu(
         q, k_pages, v_pages, kv_lens, page_indices, cu_q_lens, num_seqs,
-        sm_scale=sm_scale, sliding_window=sliding_window, mask_value=mask_value,
-        num_queries_per_block=queries, num_kv_pages_per_block=pages, interpret=interpret,
+        sm_scale=sm_scale, sliding_window=sliding_window, soft_cap=soft_cap, sinks=sinks,
+        mask_value=mask_value, num_queries_per_block=queries, num_kv_pages_per_block=pages,
+        interpret=interpret,
     )  # fmt: skip
 
 
@@ -205,6 +209,8 @@ def _pallas_triton(
     *,
     sm_scale: float = 1.0,
     sliding_window: int | None = None,
+    soft_cap: float | None = None,
+    sinks: jax.Array | None = None,  # f32[H]
     mask_value: float = DEFAULT_MASK_VALUE,
     block_q: int = 1,
     interpret: bool = False,
@@ -223,8 +229,8 @@ def _pallas_triton(
     )
     return triton.ragged_paged_attention_triton(
         q, k_pages, v_pages, kv_lens, page_indices, cu_q_lens, num_seqs,
-        sm_scale=sm_scale, sliding_window=sliding_window, mask_value=mask_value,
-        **picked._asdict(), interpret=interpret,
+        sm_scale=sm_scale, sliding_window=sliding_window, soft_cap=soft_cap, sinks=sinks,
+        mask_value=mask_value, **picked._asdict(), interpret=interpret,
     )  # fmt: skip
 
 
@@ -239,6 +245,8 @@ def _pallas_mosaic_gpu(
     *,
     sm_scale: float = 1.0,
     sliding_window: int | None = None,
+    soft_cap: float | None = None,
+    sinks: jax.Array | None = None,  # f32[H]
     mask_value: float = DEFAULT_MASK_VALUE,
     block_q: int = 1,
     interpret: bool = False,
@@ -252,7 +260,13 @@ def _pallas_mosaic_gpu(
     the reference where Triton does not import.
     """
     args = (q, k_pages, v_pages, kv_lens, page_indices, cu_q_lens, num_seqs)
-    options = dict(sm_scale=sm_scale, sliding_window=sliding_window, mask_value=mask_value)
+    options = dict(
+        sm_scale=sm_scale,
+        sliding_window=sliding_window,
+        soft_cap=soft_cap,
+        sinks=sinks,
+        mask_value=mask_value,
+    )
     mosaic = _module("pallas_mosaic_gpu")
     num_slots, pages_per_seq = page_indices.shape
     picked = mosaic.pick_block_sizes(

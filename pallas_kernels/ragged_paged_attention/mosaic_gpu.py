@@ -8,7 +8,9 @@ warpgroup per `(block, KV head)` program: the query tile arrives by TMA, then th
 index read from the page table), each slot's K and V tracked by their own barriers. Scores
 (`Q Kᵀ`) and the value update (`P V`) run on `wgmma` with float32 accumulators; the online
 softmax and the causal / sliding-window mask run in registers. Tiles wholly before the window
-or past the causal limit are never loaded.
+or past the causal limit are never loaded. A `soft_cap` caps the scores with tanh before the
+mask; `sinks` (f32[H], read as scalars) start each row's running max at its head's sink and
+its sum at 1, in split 0 only when the KV range is split.
 
 With `num_kv_splits > 1` (flash-decoding) the grid gains a `split` axis: each program walks
 its share of the block's tiles and writes its normalized partial output (in `q`'s dtype,
@@ -32,6 +34,7 @@ from jax.experimental.pallas import mosaic_gpu as plgpu
 
 from pallas_kernels.ragged_paged_attention.reference import (
     DEFAULT_MASK_VALUE,
+    check_score_options,
 )
 from pallas_kernels.ragged_paged_attention.schedule import (
     block_schedule,
@@ -101,8 +104,7 @@ def _kernel(
     q_ref,  # [N, K, 64, D] query blocks; row r = token r // G, head r % G
     k_ref,  # [P, page_size, K, D] the page pool
     v_ref,  # [P, page_size, K, D]
-    o_ref,  # [N, K, 64, D]; split: [N, K, X, 64, D] each split's normalized output
-    *refs,  # split: lse_ref f32[N, K, X, 64, 32]; then the scratch below
+    *refs,  # with sinks, sinks_ref f32[H] first; then o_ref, split's lse_ref, the scratch
     group: int,
     page_size: int,
     pages_per_tile: int,
@@ -110,9 +112,14 @@ def _kernel(
     num_kv_splits: int,
     sm_scale: float,
     sliding_window: int | None,
+    soft_cap: float | None,
+    has_sinks: bool,
     mask_value: float,
     on_gpu: bool,
 ):
+    # o_ref [N, K, 64, D]; split: [N, K, X, 64, D] each split's normalized output, and
+    # lse_ref f32[N, K, X, 64, 32].
+    sinks_ref, o_ref, *refs = refs if has_sinks else (None, *refs)
     if num_kv_splits > 1:
         lse_ref, *scratch, lse_smem = refs
     else:
@@ -168,7 +175,10 @@ def _kernel(
         visible = (kv_pos <= q_pos) & (kv_pos < kv_hi)
         if sliding_window is not None:
             visible = visible & (kv_pos > q_pos - sliding_window)
-        scores = jnp.where(visible, scores * sm_scale, mask_value)
+        scores = scores * sm_scale
+        if soft_cap is not None:
+            scores = soft_cap * jnp.tanh(scores * (1.0 / soft_cap))
+        scores = jnp.where(visible, scores, mask_value)
         m_new = jnp.maximum(m, scores.max(axis=1))  # [64]
         m_safe = jnp.where(m_new == -jnp.inf, 0.0, m_new)  # only when mask_value is -inf
         probs = jnp.exp(scores - lax.broadcast_in_dim(m_safe, scores.shape, [0]))
@@ -185,6 +195,12 @@ def _kernel(
         laid_out(jnp.full((ROWS,), -jnp.inf, jnp.float32), row_layout),
         laid_out(jnp.zeros((ROWS,), jnp.float32), row_layout),
     )
+    if sinks_ref is not None:  # a score with no value: exp(sink - sink) = 1 in the sum
+        m0, denom0 = _sink_rows(sinks_ref, head, group, row_layout)
+        if num_kv_splits > 1:  # only split 0 counts it; the combine adds every split's sum
+            owner = lax.axis_index("split") == 0
+            m0, denom0 = jnp.where(owner, m0, init[1]), jnp.where(owner, denom0, init[2])
+        init = (init[0], laid_out(m0, row_layout), laid_out(denom0, row_layout))
     acc, m, denom = lax.fori_loop(first, last, tile, init)
     # An empty block (or an unused row) saw no key: write zeros, not 0 / 0.
     safe = jnp.where(denom == 0.0, 1.0, denom)
@@ -200,6 +216,22 @@ def _kernel(
         plgpu.copy_smem_to_gmem(q_smem, o_ref.at[n, head, split])
         plgpu.copy_smem_to_gmem(lse_smem, lse_ref.at[n, head, split])
     plgpu.wait_smem_to_gmem(0)
+
+
+def _sink_rows(sinks_ref, head, group, row_layout):
+    """(f32[64] each row's sink logit, f32[64] ones): row r holds query head r % G of `head`.
+
+    G scalar reads of `sinks_ref` (f32[H], GMEM), as the kernel reads its schedule, each
+    selected into its rows: once per program, so no vector load or layout is needed for it.
+    """
+    rows = lax.broadcasted_iota(jnp.int32, (ROWS,), 0)
+    if row_layout is not None:
+        rows = plgpu.layout_cast(rows, row_layout)
+    head_in_group = lax.rem(rows, group)
+    sink = jnp.zeros((ROWS,), jnp.float32)
+    for g in range(group):
+        sink = jnp.where(head_in_group == g, sinks_ref[head * group + g], sink)
+    return sink, jnp.ones((ROWS,), jnp.float32)
 
 
 def _matmul(a, b_ref, *, transpose_b=False, on_gpu):
@@ -258,6 +290,7 @@ def _check_shapes(q, k_pages, v_pages, page_indices, cu_q_lens, kv_tile):
     static_argnames=(
         "sm_scale",
         "sliding_window",
+        "soft_cap",
         "mask_value",
         "num_kv_pages_per_block",
         "num_stages",
@@ -276,6 +309,8 @@ def ragged_paged_attention_mosaic_gpu(
     *,
     sm_scale: float = 1.0,
     sliding_window: int | None = None,
+    soft_cap: float | None = None,
+    sinks: jax.Array | None = None,  # f32[H]
     mask_value: float = DEFAULT_MASK_VALUE,
     num_kv_pages_per_block: int | None = None,
     num_stages: int | None = None,
@@ -296,6 +331,10 @@ def ragged_paged_attention_mosaic_gpu(
         num_seqs: `i32[1]` how many of the S sequence slots are real.
         sm_scale: multiplies the scores (usually `D ** -0.5`).
         sliding_window: if set, a query sees only the last `sliding_window` positions.
+        soft_cap: if set, scores (after `sm_scale`) become `soft_cap * tanh(s / soft_cap)`
+            before masking.
+        sinks: if set, `f32[H]` one logit per query head that joins each row's softmax
+            denominator without a value.
         mask_value: score given to masked positions.
         num_kv_pages_per_block: pages per KV tile (tile tokens a multiple of 64).
         num_stages: KV tiles in flight, at least 2.
@@ -323,6 +362,7 @@ def ragged_paged_attention_mosaic_gpu(
         raise ValueError(f"num_kv_splits must be at least 1, got {num_kv_splits}")
     kv_tile = pages_per_tile * page_size
     _check_shapes(q, k_pages, v_pages, page_indices, cu_q_lens, kv_tile)
+    check_score_options(num_heads, soft_cap, sinks)
     group = num_heads // num_kv_heads
     block_q = ROWS // group
 
@@ -349,6 +389,8 @@ def ragged_paged_attention_mosaic_gpu(
         num_kv_splits=splits,
         sm_scale=sm_scale,
         sliding_window=sliding_window,
+        soft_cap=soft_cap,
+        has_sinks=sinks is not None,
         mask_value=mask_value,
         on_gpu=not interpret,
     )
@@ -371,6 +413,8 @@ def ragged_paged_attention_mosaic_gpu(
             jax.ShapeDtypeStruct((*partial, _LSE_COLS), jnp.float32),
         )
         grid, grid_names = (*grid, splits), (*grid_names, "split")
+    schedule = (seq, q_start, kv_lo, kv_hi, page_indices.astype(jnp.int32))
+    sink_input = () if sinks is None else (sinks.astype(jnp.float32),)
     out = plgpu.kernel(
         kernel,
         out_type=out_type,
@@ -380,7 +424,7 @@ def ragged_paged_attention_mosaic_gpu(
         # Pinned: JAX 0.11 switched the default to Warpgroup; Lane is what this was built on.
         compiler_params=plgpu.CompilerParams(lowering_semantics=plgpu.LoweringSemantics.Lane),
         interpret=_interpret_params() if interpret else None,
-    )(seq, q_start, kv_lo, kv_hi, page_indices.astype(jnp.int32), qb, k_pages, v_pages)
+    )(*schedule, qb, k_pages, v_pages, *sink_input)
     if splits > 1:  # normalized partials: weight each by exp(lse), i.e. sum 1 where it saw keys
         partial_out, lse = out[0].astype(jnp.float32), out[1][..., 0]
         out = combine_kv_splits(partial_out, lse, jnp.where(lse == -jnp.inf, 0.0, 1.0))

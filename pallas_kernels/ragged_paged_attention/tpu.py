@@ -7,6 +7,8 @@ the `G = H // K` query heads of a KV head stacked into `R = block_q * G` rows, a
 `num_kv_pages_per_block` pages at a time, double-buffered across KV blocks *and* across query
 blocks (the next block's first pages load while this block computes), and runs an online
 softmax in float32. KV blocks past the causal limit or before the sliding window are skipped.
+A `soft_cap` caps the scores with tanh before the mask; `sinks` arrive as each block row's
+logit (f32[K, R, 1] in VMEM) and start the row's running max there and its sum at 1.
 
 Only NDIndexer ref views (`.at[...]`, `pl.ds`) are used, so TPU interpret mode can run it.
 """
@@ -24,6 +26,7 @@ from jax.experimental.pallas import tpu as pltpu
 
 from pallas_kernels.ragged_paged_attention.reference import (
     DEFAULT_MASK_VALUE,
+    check_score_options,
     token_sequence_ids,
 )
 
@@ -130,19 +133,19 @@ def _kernel(
     q_ref,  # [R, D] this block's queries for one KV head; row r = token r // G, head r % G
     k_hbm_ref,  # [P, page_size, K, D] page pool, left in HBM
     v_hbm_ref,  # [P, page_size, K, D]
-    # Output.
-    o_ref,  # [R, D]
-    # Scratch.
-    k_buf,  # [2, C, D] C = pages_per_block * page_size; two slots for double buffering
-    v_buf,  # [2, C, D]
-    sems,  # DMA semaphores [2, 2]: (slot, k/v)
-    slot_ref,  # i32[1] (SMEM) the slot the next KV block lands in; lives across grid steps
-    *,
+    *refs,  # with sinks, sink_ref first; then o_ref and the scratch below
     page_size: int,
     pages_per_block: int,
     pages_per_seq: int,
+    has_sinks: bool,
     **softmax_options,
 ):
+    # sink_ref f32[R, 1] (VMEM): each row's sink logit; only when has_sinks.
+    # o_ref [R, D] the output block.
+    # k_buf, v_buf [2, C, D] with C = pages_per_block * page_size: two slots for double
+    # buffering; sems: DMA semaphores [2, 2] (slot, k/v); slot_ref i32[1] (SMEM): the slot the
+    # next KV block lands in, which lives across grid steps.
+    sink_ref, o_ref, k_buf, v_buf, sems, slot_ref = refs if has_sinks else (None, *refs)
     head, n = pl.program_id(0), pl.program_id(1)
     has_next = n + 1 < pl.num_programs(1)
 
@@ -221,8 +224,12 @@ def _kernel(
         return 1 - slot, *state
 
     rows, head_dim = q.shape
-    m = jnp.full((rows, 1), -jnp.inf, jnp.float32)  # running max
-    denom = jnp.zeros((rows, 1), jnp.float32)  # running sum of exp
+    if sink_ref is None:
+        m = jnp.full((rows, 1), -jnp.inf, jnp.float32)  # running max
+        denom = jnp.zeros((rows, 1), jnp.float32)  # running sum of exp
+    else:  # the sink is a score whose value is zero: exp(sink - sink) = 1 in the sum
+        m = sink_ref[...]
+        denom = jnp.ones((rows, 1), jnp.float32)
     acc = jnp.zeros((rows, head_dim), jnp.float32)  # running weighted sum of values
     slot, m, denom, acc = lax.fori_loop(j_lo, j_hi, body, (slot_ref[0], m, denom, acc))
     slot_ref[0] = slot
@@ -244,6 +251,7 @@ def _online_softmax_step(
     group,
     sm_scale,
     sliding_window,
+    soft_cap,
     mask_value,
 ):
     """Folds one KV block, whose first key is at position `kv_start`, into the state."""
@@ -257,7 +265,10 @@ def _online_softmax_step(
     mask = (kv_pos <= q_pos) & (kv_pos < kv_hi)
     if sliding_window is not None:
         mask &= kv_pos > q_pos - sliding_window
-    scores = jnp.where(mask, scores * sm_scale, mask_value)
+    scores = scores * sm_scale
+    if soft_cap is not None:
+        scores = soft_cap * jnp.tanh(scores * (1.0 / soft_cap))
+    scores = jnp.where(mask, scores, mask_value)
 
     m_new = jnp.maximum(m, scores.max(axis=1, keepdims=True))  # [R, 1]
     m_safe = jnp.where(m_new == -jnp.inf, 0.0, m_new)  # only with mask_value=-inf
@@ -282,6 +293,7 @@ def _online_softmax_step(
     static_argnames=(
         "sm_scale",
         "sliding_window",
+        "soft_cap",
         "mask_value",
         "num_queries_per_block",
         "num_kv_pages_per_block",
@@ -299,6 +311,8 @@ def ragged_paged_attention_tpu(
     *,
     sm_scale: float = 1.0,
     sliding_window: int | None = None,
+    soft_cap: float | None = None,
+    sinks: jax.Array | None = None,  # f32[H]
     mask_value: float = DEFAULT_MASK_VALUE,
     num_queries_per_block: int | None = None,
     num_kv_pages_per_block: int | None = None,
@@ -317,6 +331,10 @@ def ragged_paged_attention_tpu(
         num_seqs: `i32[1]` how many of the S sequence slots are real.
         sm_scale: multiplies the scores (usually `D ** -0.5`).
         sliding_window: if set, a query sees only the last `sliding_window` positions.
+        soft_cap: if set, scores (after `sm_scale`) become `soft_cap * tanh(s / soft_cap)`
+            before masking.
+        sinks: if set, `f32[H]` one logit per query head that joins each row's softmax
+            denominator without a value.
         mask_value: score given to masked positions.
         num_queries_per_block: query tokens per block (one sequence per block); None picks
             one with `pick_block_sizes`.
@@ -328,12 +346,14 @@ def ragged_paged_attention_tpu(
         `[T, H, D]` in `q`'s dtype; rows of padding tokens are zero.
 
     Raises:
-        ValueError: if the shapes disagree or a block size is not positive.
+        ValueError: if the shapes disagree, a block size is not positive or a score option is
+            invalid.
     """
     num_tokens, num_heads, head_dim = q.shape
     _, page_size, num_kv_heads, _ = k_pages.shape
     num_slots, pages_per_seq = page_indices.shape
     _check_shapes(q, k_pages, v_pages, kv_lens, page_indices, cu_q_lens)
+    check_score_options(num_heads, soft_cap, sinks)
     picked = pick_block_sizes(
         head_dim=head_dim,
         page_size=page_size,
@@ -361,17 +381,23 @@ def ragged_paged_attention_tpu(
     tok = jnp.where(jnp.arange(block_q)[None, :] < schedule.q_count[:, None], tok, 0)
     qb = q[tok].reshape(num_blocks, block_q, num_kv_heads, group, head_dim)
     qb = qb.transpose(2, 0, 1, 3, 4).reshape(num_kv_heads, num_blocks, block_q * group, head_dim)
+    sink_rows = None
+    if sinks is not None:  # row r of a KV head's block holds query head r % G of the group
+        sink_rows = jnp.tile(sinks.astype(jnp.float32).reshape(num_kv_heads, group), block_q)
+        sink_rows = sink_rows[..., None]  # [K, R, 1]
     out = _call_kernel(
         qb,
         k_pages,
         v_pages,
         page_indices,
         schedule,
+        sink_rows,
         group=group,
         pages_per_block=pages_per_block,
         interpret=pltpu.InterpretParams() if interpret is True else interpret,
         sm_scale=sm_scale,
         sliding_window=sliding_window,
+        soft_cap=soft_cap,
         mask_value=mask_value,
     )  # [K, N, block_q * G, D]
     out = out.reshape(num_kv_heads, num_blocks, block_q, group, head_dim).transpose(1, 2, 0, 3, 4)
@@ -404,6 +430,7 @@ def _call_kernel(
     v_pages,
     page_indices,
     schedule,
+    sink_rows,  # f32[K, R, 1] or None
     *,
     group,
     pages_per_block,
@@ -419,15 +446,21 @@ def _call_kernel(
         page_size=page_size,
         pages_per_block=pages_per_block,
         pages_per_seq=pages_per_seq,
+        has_sinks=sink_rows is not None,
         group=group,
         **softmax_options,
     )
     block = pl.BlockSpec((None, None, rows, head_dim), lambda h, n, *_: (h, n, 0, 0))
+    in_specs = [block, pl.BlockSpec(memory_space=pl.ANY), pl.BlockSpec(memory_space=pl.ANY)]
+    inputs = [qb, k_pages, v_pages]
+    if sink_rows is not None:  # a KV head's rows, the same block for all its query blocks
+        in_specs.append(pl.BlockSpec((None, rows, 1), lambda h, n, *_: (h, 0, 0)))
+        inputs.append(sink_rows)
     kv_tokens = pages_per_block * page_size
     grid_spec = pltpu.PrefetchScalarGridSpec(
         num_scalar_prefetch=5,
         grid=(num_kv_heads, num_blocks),
-        in_specs=[block, pl.BlockSpec(memory_space=pl.ANY), pl.BlockSpec(memory_space=pl.ANY)],
+        in_specs=in_specs,
         out_specs=block,
         scratch_shapes=[
             pltpu.VMEM((2, kv_tokens, head_dim), k_pages.dtype),
@@ -449,9 +482,7 @@ def _call_kernel(
         schedule.kv_lo,
         schedule.kv_hi,
         page_indices.reshape(-1).astype(jnp.int32),
-        qb,
-        k_pages,
-        v_pages,
+        *inputs,
     )
 
 

@@ -10,10 +10,13 @@ power of two of at least 16 for `tl.dot`, extra rows are zero). A `(N, K)` grid 
 block's keys `[kv_lo, kv_hi)` in tiles of `num_kv_pages_per_block` pages: token slots come from
 the page table, K/V rows are gathered with masked pointer loads, and an online softmax runs in
 float32. Tiles wholly before the sliding window or past the causal limit are never visited.
+A `soft_cap` caps the scores with tanh before the mask; `sinks` arrive as each block row's
+logit (f32[K, R]) and start the row's running max there and its sum at 1.
 
 With `num_kv_splits > 1` (flash-decoding, for decode steps with long contexts) the grid is
 `(N, K, splits)`: each program walks its share of the block's tiles and leaves float32
-partials (unnormalized output, running max, running sum) that `combine_kv_splits` merges.
+partials (unnormalized output, running max, running sum) that `combine_kv_splits` merges;
+only split 0 starts from the sink, so the combined sum counts it once.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from jax.experimental.pallas import triton as pltriton
 
 from pallas_kernels.ragged_paged_attention.reference import (
     DEFAULT_MASK_VALUE,
+    check_score_options,
 )
 from pallas_kernels.ragged_paged_attention.schedule import (
     block_schedule,
@@ -107,15 +111,19 @@ def _kernel(
     q_ref,  # [R, D] this block's queries for one KV head; row r = token r // G, head r % G
     k_ref,  # [P * page_size, K, D] the page pool, one row per token slot
     v_ref,  # [P * page_size, K, D]
-    *out_refs,  # o [R, D]; split: acc f32[R, D], m f32[R], denom f32[R]
+    *refs,  # with sinks, sink_ref f32[R] (each row's sink logit) first; then the outputs:
+    # o [R, D]; split: acc f32[R, D], m f32[R], denom f32[R]
     group: int,
     page_size: int,
     kv_tile: int,
     num_kv_splits: int,
     sm_scale: float,
     sliding_window: int | None,
+    soft_cap: float | None,
+    has_sinks: bool,
     mask_value: float,
 ):
+    sink_ref, *out_refs = refs if has_sinks else (None, *refs)
     n, head = pl.program_id(0), pl.program_id(1)
     seq, q_start, kv_hi = seq_ref[n], q_start_ref[n], kv_hi_ref[n]
     q = q_ref[...]
@@ -141,7 +149,10 @@ def _kernel(
         visible = (pos[None, :] <= q_pos[:, None]) & present[None, :]
         if sliding_window is not None:
             visible &= pos[None, :] > q_pos[:, None] - sliding_window
-        scores = jnp.where(visible, scores * sm_scale, mask_value)
+        scores = scores * sm_scale
+        if soft_cap is not None:
+            scores = soft_cap * jnp.tanh(scores * (1.0 / soft_cap))
+        scores = jnp.where(visible, scores, mask_value)
         m_new = jnp.maximum(m, jnp.max(scores, axis=1))  # [R]
         m_safe = jnp.where(m_new == -jnp.inf, 0.0, m_new)  # only when mask_value is -inf
         probs = jnp.exp(scores - m_safe[:, None])  # [R, C]
@@ -160,6 +171,12 @@ def _kernel(
         jnp.zeros((rows,), jnp.float32),
         jnp.zeros((rows, head_dim), jnp.float32),
     )
+    if sink_ref is not None:  # a score with no value: exp(sink - sink) = 1 in the sum
+        m0, denom0 = sink_ref[...], jnp.ones((rows,), jnp.float32)
+        if num_kv_splits > 1:  # only split 0 counts it; the combine adds every split's sum
+            owner = pl.program_id(2) == 0
+            m0, denom0 = jnp.where(owner, m0, init[0]), jnp.where(owner, denom0, init[1])
+        init = (m0, denom0, init[2])
     first, last = kv_lo_ref[n] // kv_tile, (kv_hi + kv_tile - 1) // kv_tile
     if num_kv_splits > 1:
         first, last = split_tile_range(first, last, pl.program_id(2), num_kv_splits)
@@ -193,6 +210,7 @@ def _check_shapes(q, k_pages, v_pages, page_indices, cu_q_lens):
     static_argnames=(
         "sm_scale",
         "sliding_window",
+        "soft_cap",
         "mask_value",
         "num_queries_per_block",
         "num_kv_pages_per_block",
@@ -213,6 +231,8 @@ def ragged_paged_attention_triton(
     *,
     sm_scale: float = 1.0,
     sliding_window: int | None = None,
+    soft_cap: float | None = None,
+    sinks: jax.Array | None = None,  # f32[H]
     mask_value: float = DEFAULT_MASK_VALUE,
     num_queries_per_block: int | None = None,
     num_kv_pages_per_block: int | None = None,
@@ -234,6 +254,10 @@ def ragged_paged_attention_triton(
         num_seqs: `i32[1]` how many of the S sequence slots are real.
         sm_scale: multiplies the scores (usually `D ** -0.5`).
         sliding_window: if set, a query sees only the last `sliding_window` positions.
+        soft_cap: if set, scores (after `sm_scale`) become `soft_cap * tanh(s / soft_cap)`
+            before masking.
+        sinks: if set, `f32[H]` one logit per query head that joins each row's softmax
+            denominator without a value.
         mask_value: score given to masked positions.
         num_queries_per_block: query tokens per block (one sequence per block).
         num_kv_pages_per_block: pages per KV tile; times page_size must be a power of two.
@@ -246,6 +270,7 @@ def ragged_paged_attention_triton(
         `[T, H, D]` in `q`'s dtype; rows of padding tokens are zero.
     """
     _check_shapes(q, k_pages, v_pages, page_indices, cu_q_lens)
+    check_score_options(q.shape[1], soft_cap, sinks)
     num_tokens, num_heads, head_dim = q.shape
     num_pages, page_size, num_kv_heads, _ = k_pages.shape
     num_slots, pages_per_seq = page_indices.shape
@@ -288,6 +313,8 @@ def ragged_paged_attention_triton(
         num_kv_splits=splits,
         sm_scale=sm_scale,
         sliding_window=sliding_window,
+        soft_cap=soft_cap,
+        has_sinks=sinks is not None,
         mask_value=mask_value,
     )
     params = pltriton.CompilerParams(
@@ -296,15 +323,26 @@ def ragged_paged_attention_triton(
     slots_shape = (num_pages * page_size, num_kv_heads, head_dim)
     schedule = (seq, q_start, kv_lo, kv_hi, page_indices.astype(jnp.int32))
     pools = (k_pages.reshape(slots_shape), v_pages.reshape(slots_shape))
-    out = _launch(kernel, schedule, qb, pools, splits, params, interpret)  # [N, K, R, D]
+    sink_rows = None
+    if sinks is not None:  # row r of a KV head's block holds query head r % G of the group
+        sink_rows = jnp.tile(sinks.astype(jnp.float32).reshape(num_kv_heads, group), block_q)
+        sink_rows = jnp.pad(sink_rows, ((0, 0), (0, rows - block_q * group)))  # [K, R]
+    out = _launch(kernel, schedule, qb, pools, sink_rows, splits, params, interpret)
     out = out[:, :, : block_q * group].reshape(num_blocks, num_kv_heads, block_q, group, head_dim)
     return scatter_query_blocks(out, cu_q_lens, num_seqs, block_start, num_tokens=num_tokens)
 
 
-def _launch(kernel, schedule, qb, pools, num_kv_splits, params, interpret):
-    """Runs the kernel over `(N, K)` (or `(N, K, splits)`, then combined): [N, K, R, D]."""
+def _launch(kernel, schedule, qb, pools, sink_rows, num_kv_splits, params, interpret):
+    """Runs the kernel over `(N, K)` (or `(N, K, splits)`, then combined): [N, K, R, D].
+
+    `sink_rows` (f32[K, R] or None) follows the pools as the kernel's last input.
+    """
     num_blocks, num_kv_heads, rows, head_dim = qb.shape
     whole = pl.no_block_spec
+    sink_spec, sink_input = [], []
+    if sink_rows is not None:
+        sink_spec = [pl.BlockSpec((None, rows), lambda n, h, *_: (h, 0))]
+        sink_input = [sink_rows]
     call = functools.partial(
         pl.pallas_call,
         kernel,
@@ -316,15 +354,16 @@ def _launch(kernel, schedule, qb, pools, num_kv_splits, params, interpret):
         block = pl.BlockSpec((None, None, rows, head_dim), lambda n, h: (n, h, 0, 0))
         return call(
             grid=(num_blocks, num_kv_heads),
-            in_specs=[whole] * 5 + [block, whole, whole],
+            in_specs=[whole] * 5 + [block, whole, whole, *sink_spec],
             out_specs=block,
             out_shape=jax.ShapeDtypeStruct(qb.shape, qb.dtype),
-        )(*schedule, qb, *pools)
+        )(*schedule, qb, *pools, *sink_input)
     partial = (num_blocks, num_kv_heads, num_kv_splits, rows)
     acc, m, denom = call(
         grid=(num_blocks, num_kv_heads, num_kv_splits),
         in_specs=[whole] * 5
-        + [pl.BlockSpec((None, None, rows, head_dim), lambda n, h, x: (n, h, 0, 0)), whole, whole],
+        + [pl.BlockSpec((None, None, rows, head_dim), lambda n, h, x: (n, h, 0, 0)), whole, whole]
+        + sink_spec,
         out_specs=[
             pl.BlockSpec((None, None, None, rows, head_dim), lambda n, h, x: (n, h, x, 0, 0)),
             pl.BlockSpec((None, None, None, rows), lambda n, h, x: (n, h, x, 0)),
@@ -335,5 +374,5 @@ def _launch(kernel, schedule, qb, pools, num_kv_splits, params, interpret):
             jax.ShapeDtypeStruct(partial, jnp.float32),
             jax.ShapeDtypeStruct(partial, jnp.float32),
         ],
-    )(*schedule, qb, *pools)
+    )(*schedule, qb, *pools, *sink_input)
     return combine_kv_splits(acc, m, denom).astype(qb.dtype)

@@ -91,13 +91,13 @@ def build(case: dict, seed: int):
     )
 
 
-def check(out, batch, dtype, sm_scale, window=None):
+def check(out, batch, dtype, sm_scale, window=None, soft_cap=None, sinks=None):
     """Relative error within the dtype's tolerance, padding rows exactly zero, all finite."""
     out = np.asarray(jnp.asarray(out).astype(jnp.float32), np.float64)
     n = batch.num_real_tokens
     assert np.isfinite(out).all()
     assert not out[n:].any(), "padding tokens must produce zeros"
-    expected = batch.expected(sm_scale, window)
+    expected = batch.expected(sm_scale, window, soft_cap, sinks)
     if n:
         err = np.linalg.norm(out[:n] - expected) / np.linalg.norm(expected)
         assert err <= TOLERANCE[dtype], f"relative error {err:.2e}"
@@ -180,6 +180,31 @@ def test_triton_interpret_kv_splits_with_infinite_mask_and_empty_slots():
     check(out, batch, jnp.float32, 0.125)
 
 
+def score_options(num_heads: int, seed: int) -> dict:
+    """A soft cap and per-head sinks (numpy); the heads of a group get different sinks."""
+    return dict(soft_cap=2.0, sinks=np.random.default_rng(seed).standard_normal(num_heads) * 2)
+
+
+def with_jnp_sinks(options: dict) -> dict:
+    return dict(options, sinks=jnp.asarray(options["sinks"], jnp.float32))
+
+
+@pytest.mark.cpu
+@pytest.mark.parametrize(("window", "splits"), [(None, 1), (9, 3)])
+def test_triton_interpret_soft_cap_and_sinks(window, splits):
+    """GQA, a prefill chunk and decodes; with 3 KV splits the sink must count once."""
+    case = dict(page_size=16, group=2, head_dim=64, workload="mixed", dtype=jnp.float32)
+    batch = build(case, seed=31)
+    options = score_options(4, seed=32)
+    out = ragged_paged_attention_triton(
+        **batch.inputs, sm_scale=0.125, sliding_window=window, **with_jnp_sinks(options),
+        num_queries_per_block=4, num_kv_pages_per_block=1, num_kv_splits=splits, interpret=True,
+    )  # fmt: skip
+    check(out, batch, jnp.float32, 0.125, window, **options)
+    with pytest.raises(AssertionError, match="relative error"):  # the oracle tells them apart
+        check(out, batch, jnp.float32, 0.125, window, soft_cap=options["soft_cap"])
+
+
 @pytest.mark.parametrize(
     ("num_programs", "target", "max_kv_len", "expected"),
     [
@@ -246,6 +271,21 @@ def test_mosaic_gpu_interpret_kv_splits(splits):
 
 
 @pytest.mark.cpu
+def test_mosaic_gpu_interpret_soft_cap_and_sinks():
+    """GQA, a prefill chunk and decodes, a window, 2 KV splits (the sink counted once)."""
+    case = dict(page_size=16, group=4, head_dim=64, workload="mixed", dtype=jnp.bfloat16, window=9)
+    batch = build(case, seed=33)
+    options = score_options(8, seed=34)
+    out = ragged_paged_attention_mosaic_gpu(
+        **batch.inputs, sm_scale=0.125, sliding_window=9, **with_jnp_sinks(options),
+        num_kv_pages_per_block=4, num_kv_splits=2, interpret=True,
+    )  # fmt: skip
+    check(out, batch, jnp.bfloat16, 0.125, 9, **options)
+    with pytest.raises(AssertionError, match="relative error"):
+        check(out, batch, jnp.bfloat16, 0.125, 9, soft_cap=options["soft_cap"])
+
+
+@pytest.mark.cpu
 def test_mosaic_gpu_rejects_float32():
     batch = build(MOSAIC_CASES[0] | dict(dtype=jnp.float32), seed=0)
     with pytest.raises(NotImplementedError, match="bf16/f16"):
@@ -264,7 +304,7 @@ def abstract_args(tokens, slots, heads, kv_heads, head_dim, page_size, dtype):
 
 @pytest.mark.cpu
 @pytest.mark.parametrize(
-    "kernel, dtype, window",
+    "kernel, dtype, window",  # the window rows also cap scores and add sinks
     [
         (ragged_paged_attention_triton, jnp.bfloat16, None),
         (ragged_paged_attention_triton, jnp.float32, 128),
@@ -275,10 +315,14 @@ def abstract_args(tokens, slots, heads, kv_heads, head_dim, page_size, dtype):
 )
 def test_lowers_for_cuda(kernel, dtype, window):
     """The Pallas -> Triton IR / Mosaic GPU lowering runs for CUDA, with no GPU present."""
-    fn = jax.jit(functools.partial(kernel, sm_scale=0.1, sliding_window=window))
-    for tokens, slots in ((64, 64), (256, 4)):  # decode-like, prefill-like
+    soft_cap, sinks = None, None
+    if window is not None:
+        soft_cap, sinks = 30.0, jax.ShapeDtypeStruct((32,), jnp.float32)
+    options = dict(sm_scale=0.1, sliding_window=window, soft_cap=soft_cap)
+    fn = jax.jit(functools.partial(kernel, **options))
+    for tokens, slots in ((64, 64), (256, 4)):  # decode-like (KV splits), prefill-like
         args = abstract_args(tokens, slots, 32, 8, 128, 16, dtype)
-        text = fn.trace(*args).lower(lowering_platforms=("cuda",)).as_text()
+        text = fn.trace(*args, sinks=sinks).lower(lowering_platforms=("cuda",)).as_text()
         assert "stablehlo.custom_call" in text
 
 

@@ -61,9 +61,9 @@ def run_case(seed, kind, *, page_size, group, head_dim, dtype, num_kv_heads=1, *
     return np.asarray(out.astype(jnp.float32)), batch
 
 
-def check(out, batch, dtype, *, sm_scale, sliding_window=None):
+def check(out, batch, dtype, *, sm_scale, sliding_window=None, soft_cap=None, sinks=None):
     num_real = batch.num_real_tokens
-    expected = batch.expected(sm_scale, sliding_window)
+    expected = batch.expected(sm_scale, sliding_window, soft_cap, sinks)
     err = relative_error(out[:num_real], expected)
     assert err <= TOLERANCE[dtype], f"relative error {err:.2e}"
     assert np.all(out[num_real:] == 0), "padding tokens must produce zeros"
@@ -135,6 +135,38 @@ def test_sliding_window_with_infinite_mask_value():
         interpret=True,
     )
     check(np.asarray(out), batch, jnp.float32, sm_scale=0.125, sliding_window=21)
+
+
+@pytest.mark.parametrize("window", [None, 7])
+def test_soft_cap_and_sinks(window):
+    """Gemma 2's score cap and gpt-oss's sinks: GQA, a prefill chunk and decodes."""
+    rng = np.random.default_rng(17)
+    batch = make_ragged_batch(
+        rng, [(40, 9), (1, 1), (23, 1)], page_size=8, num_heads=4, num_kv_heads=2, head_dim=32,
+        pad_tokens=2, pad_seqs=1,
+    )  # fmt: skip
+    sinks = rng.standard_normal(4) * 2  # one per query head: the two heads of a group differ
+    out = ragged_paged_attention_tpu(
+        **batch.inputs, sm_scale=0.3, sliding_window=window, soft_cap=2.0,
+        sinks=jnp.asarray(sinks, jnp.float32), num_queries_per_block=4,
+        num_kv_pages_per_block=2, interpret=True,
+    )  # fmt: skip
+    out = np.asarray(out)
+    check(out, batch, jnp.float32, sm_scale=0.3, sliding_window=window, soft_cap=2.0, sinks=sinks)
+    # Both options move the output far beyond the tolerance, so neither can be dropped unseen.
+    for soft_cap, head_sinks in ((None, sinks), (2.0, None)):
+        other = batch.expected(0.3, window, soft_cap, head_sinks)
+        assert relative_error(out[: batch.num_real_tokens], other) > 100 * TOLERANCE[jnp.float32]
+
+
+def test_rejects_bad_score_options():
+    batch = make_ragged_batch(
+        np.random.default_rng(0), [(5, 5)], page_size=8, num_heads=4, num_kv_heads=2, head_dim=32
+    )
+    with pytest.raises(ValueError, match="soft_cap must be positive"):
+        ragged_paged_attention_tpu(**batch.inputs, soft_cap=-1.0, interpret=True)
+    with pytest.raises(ValueError, match="one logit per query head"):
+        ragged_paged_attention_tpu(**batch.inputs, sinks=jnp.zeros(2), interpret=True)
 
 
 def test_empty_batch_is_all_zeros():

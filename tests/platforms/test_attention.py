@@ -113,33 +113,44 @@ def mixed_batch():
     )  # fmt: skip
 
 
+SINKS = jnp.asarray([0.5, -1.0, 2.0, 0.0], jnp.float32)  # one per query head of the batches
+
+
 @pytest.mark.cpu
 @pytest.mark.parametrize(
-    ("platform", "batch", "block_q", "window"),
-    [(CPU, decode_batch, 1, None), (ROCM, mixed_batch, 16, 9)],
-    ids=["tpu-decode", "triton-mixed-window"],
+    ("platform", "batch", "block_q", "window", "soft_cap"),
+    [(CPU, decode_batch, 1, None, None), (ROCM, mixed_batch, 16, 9, 2.0)],
+    ids=["tpu-decode", "triton-mixed-window-cap-sinks"],
 )
-def test_interpreted_kernels_match_the_reference(platform, batch, block_q, window):
+def test_interpreted_kernels_match_the_reference(platform, batch, block_q, window, soft_cap):
     """Each adapter, as the model calls it, agrees with the reference in interpret mode."""
     batch = batch()
-    options = dict(sm_scale=0.2, sliding_window=window, block_q=block_q)
+    options = dict(sm_scale=0.2, sliding_window=window, soft_cap=soft_cap, block_q=block_q)
+    sinks = None if soft_cap is None else SINKS
     kernel = attention_fn(platform, "pallas-interpret")
     reference = attention_fn(platform, "reference")
-    out = jax.jit(lambda inputs: kernel(**inputs, **options))(batch.inputs)
-    expected = jax.jit(lambda inputs: reference(**inputs, **options))(batch.inputs)
+    out = jax.jit(lambda inputs, sinks: kernel(**inputs, **options, sinks=sinks))(
+        batch.inputs, sinks
+    )
+    expected = jax.jit(lambda inputs, sinks: reference(**inputs, **options, sinks=sinks))(
+        batch.inputs, sinks
+    )
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.cpu
 def test_mosaic_gpu_falls_back_to_triton_for_float32(caplog):
-    """Mosaic GPU takes bf16/f16 only; a float32 model on Hopper still runs."""
+    """Mosaic GPU takes bf16/f16 only; a float32 model on Hopper still runs, score options too."""
     batch = mixed_batch()
     fn = attention_fn(HOPPER, "pallas-interpret")
+    options = dict(sm_scale=0.2, soft_cap=3.0)
     with caplog.at_level(logging.WARNING):
-        out = jax.jit(lambda inputs: fn(**inputs, sm_scale=0.2, block_q=16))(batch.inputs)
+        out = jax.jit(lambda inputs, sinks: fn(**inputs, **options, sinks=sinks, block_q=16))(
+            batch.inputs, SINKS
+        )
     assert "Mosaic GPU attention" in caplog.text and "using pallas_triton" in caplog.text
-    expected = jax.jit(lambda inputs: ragged_paged_attention_reference(**inputs, sm_scale=0.2))(
-        batch.inputs
-    )
+    expected = jax.jit(
+        lambda inputs, sinks: ragged_paged_attention_reference(**inputs, **options, sinks=sinks)
+    )(batch.inputs, SINKS)
     assert out.dtype == jnp.float32
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)

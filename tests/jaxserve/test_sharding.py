@@ -19,8 +19,17 @@ pytestmark = pytest.mark.cpu
 TP_SPECS = [
     TinySpec("tp-gqa", "LlamaForCausalLM", num_heads=8, num_kv_heads=4, intermediate_size=128),
     TinySpec("tp-qwen3-mha-tied", "Qwen3ForCausalLM", num_heads=4, num_kv_heads=4, tie=True),
-    # Experts split over the devices (expert parallelism), 8 over 2 and 4.
-    TinySpec("tp-mixtral", "MixtralForCausalLM", num_heads=4, num_kv_heads=4, experts=8, seed=4),
+    # Experts split over the devices (expert parallelism), 8 over 2 and 4, with their biases;
+    # the attention sinks split with their heads.
+    TinySpec(
+        "tp-gpt-oss",
+        "GptOssForCausalLM",
+        num_heads=4,
+        num_kv_heads=4,
+        experts=8,
+        sliding_window=24,
+        seed=4,
+    ),
 ]
 PROMPTS = [[1, *range(10, 50)], [1, 7, 7, 9]]
 

@@ -1,5 +1,6 @@
 """Perplexity of the embedded default model on held-out standard-library text, with its
-weights as trained (float32) and quantized at load (`quantization="int8"`).
+weights as trained (float32), weights quantized at load (`quantization="int8"`), and the KV
+cache stored in int8 or fp8 (`kv_cache_dtype`).
 
 The default model was trained on Python's standard library with a fixed ~5% of files held out
 (`scripts/default_model/corpus.py`); this scores `--windows` windows of `--window` tokens from
@@ -58,27 +59,44 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--windows", type=int, default=64)
     ap.add_argument("--window", type=int, default=512)
+    ap.add_argument("--attention-backend", default="auto", help="LLM's attention_backend")
     args = ap.parse_args()
     print("\n".join(host_lines(detect_host())), flush=True)
-    options = dict(max_model_len=args.window + 8, max_num_seqs=16, max_num_batched_tokens=2048)
+    options = dict(
+        max_model_len=args.window + 8,
+        max_num_seqs=16,
+        max_num_batched_tokens=2048,
+        attention_backend=args.attention_backend,
+    )
     base = LLM(str(MODEL), dtype="float32", **options)
     windows = held_out_windows(base.tokenizer, args.windows, args.window)
     tokens = sum(len(w) - 1 for w in windows)
     print(f"{len(windows)} held-out windows of {args.window} tokens, {tokens} tokens scored")
+    configs = {  # name: (LLM options, the rise allowed over float32)
+        "float32": ({}, None),
+        "int8 weights": ({"quantization": "int8"}, 2.0),
+        "int8 KV cache": ({"kv_cache_dtype": "int8"}, 1.0),
+        "fp8 KV cache": ({"kv_cache_dtype": "fp8"}, 1.0),
+    }
     results = {}
-    for name, llm in (("float32", base), ("int8 weights", None)):
-        if llm is None:
-            llm = LLM(str(MODEL), dtype="float32", quantization="int8", **options)
+    for name, (extra, _) in configs.items():
+        llm = base if not extra else LLM(str(MODEL), dtype="float32", **extra, **options)
         start = time.perf_counter()
         results[name] = perplexity(llm, windows)
         weights = sum(x.nbytes for x in jax.tree.leaves(llm.runner.params))
+        cache = llm.runner.kv_cache.k
+        per_token = 2 * cache.nbytes / (cache.shape[1] * cache.shape[2])
         print(
-            f"{name:13s} perplexity {results[name]:.4f}  weights {weights / 2**20:.1f} MiB  "
-            f"({time.perf_counter() - start:.1f} s)",
+            f"{name:14s} perplexity {results[name]:.4f}  weights {weights / 2**20:.1f} MiB  "
+            f"KV {per_token / 1024:.1f} KiB/token  ({time.perf_counter() - start:.1f} s)",
             flush=True,
         )
-    rise = results["int8 weights"] / results["float32"] - 1
-    print(f"RESULT int8_weights_perplexity_rise={100 * rise:.3f}% (bar: 2%)")
+        del llm
+    for name, (_, bar) in configs.items():
+        if bar is not None:
+            rise = results[name] / results["float32"] - 1
+            key = name.replace(" ", "_")
+            print(f"RESULT {key}_perplexity_rise={100 * rise:.3f}% (bar: {bar:g}%)")
 
 
 if __name__ == "__main__":

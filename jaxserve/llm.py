@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import threading
@@ -25,72 +26,25 @@ from jaxserve.engine.runner import ModelRunner
 from jaxserve.engine.scheduler import Policy
 from jaxserve.errors import EngineBusyError, ModelConfigError
 from jaxserve.loader import load_params, open_checkpoint
-from jaxserve.model.kv_cache import kv_cache_bytes_per_page
-from jaxserve.model.llama import MATRICES, prepare_params, quantize_params
+from jaxserve.model.kv_cache import CODE_MAX
+from jaxserve.model.kv_quant import calibrate_kv_scales, calibration_tokens
+from jaxserve.model.llama import KV_SCALES, forward, prepare_params, quantize_params
 from jaxserve.outputs import CompletionOutput, RequestOutput
+from jaxserve.precision import (
+    check_quantization,
+    plan_kv_pages,
+    resolve_dtype,
+    resolve_kv_cache_dtype,
+    weight_conversions,
+)
 from jaxserve.progress import progress_bar
 from jaxserve.sampling_params import SamplingParams
-from jaxserve.sharding import make_mesh, validate_tensor_parallel
+from jaxserve.sharding import make_mesh, param_shardings, validate_tensor_parallel
 from jaxserve.tokenizer import load_tokenizer
-from pallas_kernels.matmul import MatmulKernel
 
 logger = logging.getLogger(__name__)
 
-DTYPES = {
-    "float32": jnp.float32,
-    "fp32": jnp.float32,
-    "bfloat16": jnp.bfloat16,
-    "bf16": jnp.bfloat16,
-    "float16": jnp.float16,
-    "half": jnp.float16,
-    "fp16": jnp.float16,
-}
 PromptType = str | Mapping[str, Any]
-
-# Weight matrices the platform's matmul may keep in the checkpoint's bfloat16.
-MATRIX_PARAMS = tuple(f"layers/{name}" for name in MATRICES)
-
-# The KV cache may take this share of the memory left after the weights.
-KV_MEMORY_FRACTION = 0.5
-
-
-def resolve_dtype(dtype: str, platform: platforms.Platform, stored: jnp.dtype) -> jnp.dtype:
-    """The compute dtype `dtype` names; "auto" is the platform's choice for weights `stored`."""
-    if dtype == "auto":
-        return platforms.preferred_compute_dtype(platform, stored)
-    if dtype not in DTYPES:
-        raise ModelConfigError(f"dtype must be 'auto' or one of {sorted(DTYPES)}, got {dtype!r}")
-    return jnp.dtype(DTYPES[dtype])
-
-
-QUANTIZATIONS = ("int8", "fp8")
-
-
-def check_quantization(quantization: str | None, platform: platforms.Platform) -> None:
-    """Refuses a quantization this build cannot run, naming the ones it can."""
-    if quantization is None or quantization == "int8":
-        return
-    if quantization not in QUANTIZATIONS:
-        raise ModelConfigError(
-            f"quantization {quantization!r} is not supported; supported: int8 (weight-only, "
-            "per output channel)"
-        )
-    raise ModelConfigError(
-        f"quantization {quantization!r} needs fp8 matmuls, which this build does not have on "
-        f"{platform.kind}; supported here: int8"
-    )
-
-
-def weight_conversions(
-    kernel: MatmulKernel, activation_dtype: jnp.dtype, tied: bool
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(params kept bfloat16 where stored so, params made bfloat16) for `kernel`'s matmuls."""
-    want = platforms.weight_dtype(kernel, activation_dtype)
-    if want is None:
-        return MATRIX_PARAMS, ()
-    if want == jnp.bfloat16 and want != activation_dtype:
-        return (), (*MATRIX_PARAMS, "embed" if tied else "lm_head")
-    return (), ()
 
 
 class LLM:
@@ -126,6 +80,10 @@ class LLM:
             per output column (weight-only; embeddings and the LM head stay). On a CPU with
             AVX512_BF16 computing in bfloat16, the native int8 kernel multiplies them (half
             the bytes a decode step reads); elsewhere XLA does.
+        kv_cache_dtype: what the KV pages store: "auto" (the platform's choice, or the
+            compute dtype), "float32", "bfloat16", "float16", or quantized: "int8" or "fp8"
+            ("fp8_e4m3"), half the bytes of bfloat16 per token, with per-channel scales
+            calibrated at start-up on a fixed text (`jaxserve.model.kv_quant`).
     """
 
     def __init__(
@@ -149,6 +107,7 @@ class LLM:
         warmup: bool = True,
         attention_backend: str | None = None,
         quantization: str | None = None,
+        kv_cache_dtype: str = "auto",
     ):
         for name, value in (
             ("max_num_seqs", max_num_seqs),
@@ -187,8 +146,7 @@ class LLM:
             jnp.dtype(stored).name,
         )
         activation_dtype = jnp.dtype(kernel.activation_dtype or compute_dtype)
-        same = dtype == "auto" and compute_dtype == platform.compute_dtype
-        kv_dtype = jnp.dtype(platform.kv_dtype if same else compute_dtype)
+        kv_dtype = resolve_kv_cache_dtype(kv_cache_dtype, platform, dtype, compute_dtype)
         page_size = page_size or platform.page_size
         if page_size < 1 or page_size & (page_size - 1):
             raise ModelConfigError(f"page_size must be a power of two, got {page_size}")
@@ -209,8 +167,20 @@ class LLM:
         params = prepare_params(params, kernel)  # as the kernel reads them
         # Weights on 2 MiB pages stream faster; collapsing them takes a while, so it runs on.
         self._huge_pages = platforms.back_with_huge_pages(jax.tree.leaves(params))
-        num_pages = num_pages or self._plan_pages(
-            params, page_size, kv_dtype, kv_cache_memory, max_model_len, max_num_seqs
+        grouped_matmul = platforms.grouped_matmul_fn(platform, attention_backend)
+        if kv_dtype in CODE_MAX:
+            model = functools.partial(forward, matmul=kernel, grouped_matmul=grouped_matmul)
+            params = self._with_kv_scales(params, model, attention_fn, kv_dtype, page_size, mesh)
+        num_pages = num_pages or plan_kv_pages(
+            cfg,
+            platform,
+            params,
+            page_size=page_size,
+            kv_dtype=kv_dtype,
+            compute_dtype=compute_dtype,
+            kv_cache_memory=kv_cache_memory,
+            max_model_len=max_model_len,
+            max_num_seqs=max_num_seqs,
         )
         runner = ModelRunner(
             cfg,
@@ -218,7 +188,7 @@ class LLM:
             mesh,
             attention_fn=attention_fn,
             matmul=kernel,
-            grouped_matmul=platforms.grouped_matmul_fn(platform, attention_backend),
+            grouped_matmul=grouped_matmul,
             num_pages=num_pages,
             page_size=page_size,
             pages_per_seq=-(-max_model_len // page_size),
@@ -249,37 +219,21 @@ class LLM:
             for shape in progress_bar(shapes, desc="compiling shape buckets", unit="shape"):
                 runner.warmup([shape], show_progress=False)
 
-    def _plan_pages(
-        self, params, page_size, kv_dtype, kv_cache_memory, max_model_len, max_num_seqs
-    ) -> int:
-        """Pages for the KV cache from the memory budget, logged as a memory plan."""
-        per_page = kv_cache_bytes_per_page(self.config, page_size, kv_dtype)
-        weight_bytes = sum(x.nbytes for x in jax.tree.leaves(params))
-        if kv_cache_memory is None:
-            free = self.platform.memory_bytes * self.platform.device_count - weight_bytes
-            kv_cache_memory = max(int(free * KV_MEMORY_FRACTION), 0)
-        pages_per_seq = -(-max_model_len // page_size)
-        # Never more than every sequence at full length needs (plus the reserved page).
-        num_pages = min(kv_cache_memory // per_page, max_num_seqs * pages_per_seq + 1)
-        if num_pages < pages_per_seq + 1:
-            raise ModelConfigError(
-                f"the KV cache budget of {kv_cache_memory / 2**20:.1f} MiB holds {num_pages} pages "
-                f"of {page_size} tokens, fewer than one sequence of max_model_len={max_model_len} "
-                f"needs ({pages_per_seq} + 1 reserved); "
-                "lower max_model_len or raise kv_cache_memory"
-            )
-        logger.info(
-            "memory plan: weights %.1f MiB, KV cache %d pages x %d tokens (%.1f MiB), "
-            "%d tokens, max concurrency %.1f at max_model_len=%d",
-            weight_bytes / 2**20,
-            num_pages,
-            page_size,
-            num_pages * per_page / 2**20,
-            (num_pages - 1) * page_size,
-            (num_pages - 1) / pages_per_seq,
-            max_model_len,
-        )
-        return num_pages
+    def _with_kv_scales(self, params, model, attention_fn, kv_dtype, page_size, mesh) -> dict:
+        """`params` with the quantized cache's per-channel scales among the layers'."""
+        encode = None if self.tokenizer is None else self.tokenizer.encode
+        tokens = calibration_tokens(encode, self.config.vocab_size)
+        scales = calibrate_kv_scales(
+            params, tokens, cfg=self.config, dtype=kv_dtype, forward=model,
+            attention_fn=attention_fn, page_size=page_size,
+        )  # fmt: skip
+        named = dict(zip(KV_SCALES, scales, strict=True))
+        shardings = param_shardings({f"layers/{n}": s.shape for n, s in named.items()}, mesh)
+        layers = dict(params["layers"])
+        for name, scale in named.items():
+            layers[name] = jax.device_put(scale, shardings[f"layers/{name}"])
+        logger.info("KV cache in %s: scales calibrated on %d tokens", kv_dtype.name, len(tokens))
+        return {**params, "layers": layers}
 
     def get_tokenizer(self):
         return self.tokenizer

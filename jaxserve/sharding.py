@@ -38,6 +38,7 @@ PARAM_RULES: tuple[tuple[str, P], ...] = (
     (r"^layers/w_down$", P(None, MODEL_AXIS, None)),  # [L, F, E]
     (r"^layers/[wb]e_(gate|up|down)$", P(None, MODEL_AXIS)),  # [L, X, ...]: experts split
     (r"^layers/(router|router_bias|shared_gate)$", P()),  # [L, E, X], [L, X], [L, E, 1]
+    (r"^layers/[kv]_cache_scale$", P(None, MODEL_AXIS, None)),  # [L, K, D]
     (r"^layers/\w+_scale$", P()),  # [L, out]: a pre-quantized matrix's scales
     (r"norm$", P()),  # [E], [L, E], [L, D]
 )

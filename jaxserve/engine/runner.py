@@ -34,7 +34,7 @@ from jaxserve.engine.transfer import TreeLayout, pack_tree, unpack_tree
 from jaxserve.model.attention import make_attention_op
 from jaxserve.model.batch import StepBatch, StepInput
 from jaxserve.model.config import ModelConfig
-from jaxserve.model.kv_cache import allocate_kv_cache
+from jaxserve.model.kv_cache import CODE_MAX, allocate_kv_cache
 from jaxserve.model.llama import compute_logits, forward
 from jaxserve.model.sampler import SamplingBatch, prompt_logprobs, sample
 from jaxserve.model.sampling_mode import SamplingMode
@@ -127,6 +127,7 @@ class ModelRunner:
             sm_scale=cfg.sm_scale,
             soft_cap=cfg.attn_logit_softcap,
             with_sinks=cfg.attention_sinks,
+            quantized_kv=jnp.dtype(kv_dtype) in CODE_MAX,
             mesh=mesh,
         )
         kv_out = jax.tree.map(lambda _: kv_sharding, self.kv_cache)

@@ -1,4 +1,7 @@
-"""The paged KV cache: one page pool per layer, stacked so the layer loop can scan over it."""
+"""The paged KV cache: one page pool per layer, stacked so the layer loop can scan over it.
+
+The pools hold the compute dtype, or int8 or fp8 codes of K/V divided by per-channel scales
+(`quantize_kv`; the scales and how attention folds them: `jaxserve.model.kv_quant`)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,24 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxserve.model.config import ModelConfig
+
+# kv_cache_dtype -> the dtype the pages are stored in.
+QUANTIZED_KV_DTYPES = {
+    "int8": jnp.dtype(jnp.int8),
+    "fp8": jnp.dtype(jnp.float8_e4m3fn),
+    "fp8_e4m3": jnp.dtype(jnp.float8_e4m3fn),
+}
+# The largest code of each stored dtype.
+CODE_MAX = {jnp.dtype(jnp.int8): 127.0, jnp.dtype(jnp.float8_e4m3fn): 448.0}
+
+
+def quantize_kv(x: jax.Array, scale: jax.Array, dtype: jnp.dtype) -> jax.Array:
+    """`x` [T, K, D] divided by `scale` [K, D] and stored as `dtype`, saturating."""
+    top = CODE_MAX[jnp.dtype(dtype)]
+    scaled = jnp.clip(x.astype(jnp.float32) / scale, -top, top)
+    if jnp.dtype(dtype) == jnp.int8:
+        scaled = jnp.round(scaled)
+    return scaled.astype(dtype)
 
 
 @struct.dataclass

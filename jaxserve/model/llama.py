@@ -12,6 +12,7 @@ heads, D head dim, F MLP hidden, V vocab, L layers, P pages.
             "q_norm": [L, D], "k_norm": [L, D],                        # qk_norm only
             "wo": [L, H, D, E], "bo": [L, E],                          # bo: o_bias only
             "sinks": [L, H],                                           # attention_sinks only
+            "k_cache_scale": [L, K, D], "v_cache_scale": [L, K, D],   # int8/fp8 cache only
             "mlp_norm": [L, E],
             "w_gate": [L, E, F], "w_up": [L, E, F], "w_down": [L, F, E],
         },
@@ -39,6 +40,8 @@ from jaxserve.model.rope import apply_rope, rope_tables
 from pallas_kernels.matmul import XLA_MATMUL, MatmulKernel, QuantizedMatrix, quantize_int8
 
 Params = dict
+# A quantized KV cache's per-channel scales (`jaxserve.model.kv_quant`), among the layers'.
+KV_SCALES = ("k_cache_scale", "v_cache_scale")
 
 
 def rms_norm(x: jax.Array, weight: jax.Array, eps: float) -> jax.Array:
@@ -292,6 +295,7 @@ def _decoder_layer(
         batch.cu_q_lens,
         batch.num_seqs,
         *((lp["sinks"],) if cfg.attention_sinks else ()),
+        *(lp[name] for name in KV_SCALES if name in lp),  # a quantized cache's scales
     )
     out = dense(out.reshape(num_tokens, -1), "wo")
     if cfg.o_bias:

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from jaxserve.errors import JaxserveError
+from jaxserve.precision import KV_CACHE_DTYPES
 from jaxserve.server.reasoning import PARSERS as REASONING_PARSERS
 from jaxserve.server.tool_formats import TOOL_PARSERS
 
@@ -31,6 +32,7 @@ CHOICES: dict[str, tuple[str | None, ...]] = {
     "reasoning_parser": (None, *REASONING_PARSERS),
     "tool_call_parser": (None, *TOOL_PARSERS),
     "quantization": (None, "int8", "fp8"),
+    "kv_cache_dtype": KV_CACHE_DTYPES,
 }
 MEMORY_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
 MEMORY_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
@@ -64,6 +66,7 @@ class ServerConfig:
     tensor_parallel_size: int = 1
     attention_backend: str = "auto"
     quantization: str | None = None  # "int8": weight-only, per output channel, at load
+    kv_cache_dtype: str = "auto"  # "int8" or "fp8": half a bfloat16 cache's bytes per token
     seed: int = 0
     api_key: str | None = None
     cors_origins: list[str] = dataclasses.field(default_factory=list)
@@ -117,6 +120,7 @@ class ServerConfig:
             "tensor_parallel_size": self.tensor_parallel_size,
             "attention_backend": self.attention_backend,
             "quantization": self.quantization,
+            "kv_cache_dtype": self.kv_cache_dtype,
             "seed": self.seed,
         }
 

@@ -76,10 +76,12 @@ class LLM:
             on CPU) or "pallas-interpret" (that kernel interpreted; on CPU, the TPU kernel in
             TPU interpret mode). A mixture of experts' grouped matmul follows the same choice
             (`platforms.grouped_matmul`).
-        quantization: None, or "int8": each layer matrix rounded to int8 at load, one scale
-            per output column (weight-only; embeddings and the LM head stay). On a CPU with
-            AVX512_BF16 computing in bfloat16, the native int8 kernel multiplies them (half
-            the bytes a decode step reads); elsewhere XLA does.
+        quantization: None, "int8" or "fp8": each layer matrix and the LM head rounded at load
+            to int8 (or float8_e4m3fn), one scale per output column (weight-only; the
+            embeddings stay). On a CPU with AVX512_BF16 computing in bfloat16, the native
+            int8 kernel multiplies int8 weights (half the bytes a decode step reads);
+            elsewhere XLA does, widening the codes as it reads them. fp8 runs on GPUs with
+            fp8 (compute capability 8.9 and up; `platforms.fp8_weights`).
         kv_cache_dtype: what the KV pages store: "auto" (the platform's choice, or the
             compute dtype), "float32", "bfloat16", "float16", or quantized: "int8" or "fp8"
             ("fp8_e4m3"), half the bytes of bfloat16 per token, with per-channel scales
@@ -162,8 +164,8 @@ class LLM:
         mesh = make_mesh(tensor_parallel_size, platform.devices)
         keep, cast = weight_conversions(kernel, activation_dtype, cfg.tie_word_embeddings)
         params = load_params(ckpt, activation_dtype, mesh, keep_bfloat16=keep, as_bfloat16=cast)
-        if quantization == "int8":
-            params = quantize_params(params)
+        if quantization is not None:
+            params = quantize_params(params, quantization)
         params = prepare_params(params, kernel)  # as the kernel reads them
         # Weights on 2 MiB pages stream faster; collapsing them takes a while, so it runs on.
         self._huge_pages = platforms.back_with_huge_pages(jax.tree.leaves(params))

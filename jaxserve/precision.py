@@ -74,12 +74,14 @@ def check_quantization(quantization: str | None, platform: platforms.Platform) -
     if quantization not in QUANTIZATIONS:
         raise ModelConfigError(
             f"quantization {quantization!r} is not supported; supported: int8 (weight-only, "
-            "per output channel)"
+            "per output channel, any platform) and fp8 (e4m3 weight-only, per output channel, "
+            "on GPUs with fp8)"
         )
-    raise ModelConfigError(
-        f"quantization {quantization!r} needs fp8 matmuls, which this build does not have on "
-        f"{platform.kind}; supported here: int8"
-    )
+    missing = platforms.fp8_weights(platform)
+    if missing is not None:
+        raise ModelConfigError(
+            f"quantization 'fp8' needs fp8 matmuls: {missing}; supported here: int8"
+        )
 
 
 def weight_conversions(

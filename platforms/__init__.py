@@ -24,7 +24,7 @@ from platforms.attention import (
 from platforms.base import AttentionImpl, MatmulImpl, Platform, PlatformKind
 from platforms.grouped_matmul import grouped_matmul_fn
 from platforms.huge_pages import back_with_huge_pages
-from platforms.matmul import matmul_kernel, preferred_compute_dtype, weight_dtype
+from platforms.matmul import fp8_weights, matmul_kernel, preferred_compute_dtype, weight_dtype
 
 __all__ = [
     "ATTENTION_BACKENDS",
@@ -36,6 +36,7 @@ __all__ = [
     "attention_fn",
     "back_with_huge_pages",
     "detect",
+    "fp8_weights",
     "grouped_matmul_fn",
     "matmul_kernel",
     "platform_kind",

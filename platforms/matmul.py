@@ -27,6 +27,7 @@ import numpy as np
 from pallas_kernels.matmul import XLA_MATMUL, MatmulKernel
 from platforms.attention import import_kernel
 from platforms.base import Platform
+from platforms.cuda import compute_capability
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +48,9 @@ def matmul_kernel(
     quantization: str | None = None,
 ) -> MatmulKernel:
     """The matmul the model calls on `platform` for a model over `num_devices` devices, with
-    its layer matrices `quantization` ("int8") or as loaded (None)."""
-    if platform.matmul == "xla":
+    its layer matrices `quantization` ("int8" or "fp8") or as loaded (None). fp8 weights go to
+    XLA, which widens the codes inside the product on the GPUs that take them."""
+    if platform.matmul == "xla" or quantization == "fp8":
         return XLA_MATMUL
     compute_dtype = jnp.dtype(compute_dtype or platform.compute_dtype)
     modules = INT8_KERNEL_MODULES if quantization == "int8" else KERNEL_MODULES
@@ -64,6 +66,22 @@ def matmul_kernel(
         logger.warning("matmul: %s is unavailable (%s); using XLA", name, reason)
         return XLA_MATMUL
     return module.KERNEL
+
+
+# AMD Instinct chips with fp8 matrix cores.
+ROCM_FP8_CHIPS = ("MI300", "MI325", "MI350", "MI355")
+
+
+def fp8_weights(platform: Platform) -> str | None:
+    """None where `platform` has fp8 (e4m3) matmuls for fp8 weights; else why not."""
+    if platform.kind == "cuda":
+        capability = compute_capability(platform.devices[0])
+        if capability is not None and capability >= (8, 9):
+            return None
+        return f"{platform.device_kind} (compute capability {capability}) has no fp8 tensor cores"
+    if platform.kind == "rocm" and any(chip in platform.device_kind for chip in ROCM_FP8_CHIPS):
+        return None
+    return f"{platform.device_kind} ({platform.kind}) has no fp8 matmuls"
 
 
 def preferred_compute_dtype(platform: Platform, stored: jnp.dtype) -> jnp.dtype:

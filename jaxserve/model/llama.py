@@ -37,7 +37,13 @@ from jaxserve.model.config import ModelConfig
 from jaxserve.model.kv_cache import KVCache
 from jaxserve.model.moe import GroupedMatmul, moe_mlp
 from jaxserve.model.rope import apply_rope, rope_tables
-from pallas_kernels.matmul import XLA_MATMUL, MatmulKernel, QuantizedMatrix, quantize_int8
+from pallas_kernels.matmul import (
+    XLA_MATMUL,
+    MatmulKernel,
+    QuantizedMatrix,
+    quantize_fp8,
+    quantize_int8,
+)
 
 Params = dict
 # A quantized KV cache's per-channel scales (`jaxserve.model.kv_quant`), among the layers'.
@@ -57,16 +63,20 @@ MATRICES = ("wq", "wk", "wv", "wo", "w_gate", "w_up", "w_down")
 FUSED = {"w_qkv": ("wq", "wk", "wv"), "w_gate_up": ("w_gate", "w_up")}
 
 
-def quantize_params(params: Params) -> Params:
-    """Each layer matrix and the LM head as int8 per output column (the layer matrices
-    `[L, in, out]`, heads folded, as the layer loop multiplies them): weight-only int8. A tied
-    model keeps its embeddings for the lookup and gets an int8 head of its own: a decode step
-    reads the head whole, the embeddings a row per token.
+QUANTIZERS = {"int8": quantize_int8, "fp8": quantize_fp8}
+
+
+def quantize_params(params: Params, method: str = "int8") -> Params:
+    """Each layer matrix and the LM head as int8 (or, for "fp8", float8_e4m3fn) per output
+    column (the layer matrices `[L, in, out]`, heads folded, as the layer loop multiplies
+    them): weight-only. A tied model keeps its embeddings for the lookup and gets a quantized
+    head of its own: a decode step reads the head whole, the embeddings a row per token.
 
     A checkpoint stored so (`ModelConfig.prequantized`) comes with int8 matrices and their
     "<name>_scale" beside them: they are paired as they are, not rounded again (its head,
     which such checkpoints leave unquantized, is rounded here).
     """
+    quantize = QUANTIZERS[method]
     layers = dict(params["layers"])
     for name in [n for n in layers if n in MATRICES]:
         w = layers[name]
@@ -75,15 +85,15 @@ def quantize_params(params: Params) -> Params:
         if scale is not None:  # stored int8: paired with its scales as it is
             layers[name] = QuantizedMatrix(flat, scale)
             continue
-        layers[name] = jax.jit(quantize_int8)(flat)
+        layers[name] = jax.jit(quantize)(flat)
         _free([w, flat])
     params = {**params, "layers": layers}
     if "lm_head" in params:
         head = params["lm_head"]
-        params["lm_head"] = jax.jit(quantize_int8)(head)
+        params["lm_head"] = jax.jit(quantize)(head)
         _free([head])
     else:
-        params["lm_head"] = jax.jit(lambda e: quantize_int8(e.T))(params["embed"])  # [E, V]
+        params["lm_head"] = jax.jit(lambda e: quantize(e.T))(params["embed"])  # [E, V]
     return params
 
 

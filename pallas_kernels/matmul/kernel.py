@@ -43,8 +43,9 @@ class PackedMatrix:
 @functools.partial(jax.tree_util.register_dataclass, data_fields=["q", "scale"], meta_fields=[])
 @dataclasses.dataclass(frozen=True)
 class QuantizedMatrix:
-    """A weight matrix `w[..., K, N]` as int8 `q[..., K, N]` times `scale f32[..., N]`, one
-    scale per output column (weight-only int8: the activations stay in the compute dtype)."""
+    """A weight matrix `w[..., K, N]` as int8 or float8_e4m3fn `q[..., K, N]` times
+    `scale f32[..., N]`, one scale per output column (weight-only: the activations stay in
+    the compute dtype, and either code widens exactly into bfloat16)."""
 
     q: jax.Array
     scale: jax.Array
@@ -68,6 +69,19 @@ def quantize_int8(w: jax.Array) -> QuantizedMatrix:
     scale = jnp.max(jnp.abs(wf), axis=-2) / 127.0  # [..., N]
     scale = jnp.where(scale > 0, scale, 1.0)
     q = jnp.clip(jnp.round(wf / scale[..., None, :]), -127, 127).astype(jnp.int8)
+    return QuantizedMatrix(q, scale)
+
+
+FP8_MAX = 448.0  # the largest float8_e4m3fn
+
+
+def quantize_fp8(w: jax.Array) -> QuantizedMatrix:
+    """`w[..., K, N]` as float8_e4m3fn per output column: scale = max |w[:, n]| / 448, so each
+    column's largest weight lands on the top code and the rest keep 3 mantissa bits."""
+    wf = w.astype(jnp.float32)
+    scale = jnp.max(jnp.abs(wf), axis=-2) / FP8_MAX  # [..., N]
+    scale = jnp.where(scale > 0, scale, 1.0)
+    q = jnp.clip(wf / scale[..., None, :], -FP8_MAX, FP8_MAX).astype(jnp.float8_e4m3fn)
     return QuantizedMatrix(q, scale)
 
 

@@ -1,4 +1,5 @@
-"""Weight-only int8: per-column rounding, the model on int8 weights, and refusals by name."""
+"""Weight-only int8 and fp8: per-column rounding, the model on quantized weights, and
+refusals by name."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import platforms
 from jaxserve import LLM, SamplingParams
 from jaxserve.errors import ModelConfigError
-from pallas_kernels.matmul import QuantizedMatrix, matmul_reference, quantize_int8
+from pallas_kernels.matmul import QuantizedMatrix, matmul_reference, quantize_fp8, quantize_int8
 from tests.jaxserve.model.test_llama_parity import PROMPTS, prompt_logits, relative_error
 from tests.tiny_models import TinySpec
 
@@ -47,6 +49,42 @@ def test_a_model_on_int8_weights_stays_close(tiny_checkpoints):
     greedy = SamplingParams(temperature=0, max_tokens=8, ignore_eos=True)
     out = int8.generate([{"prompt_token_ids": p} for p in PROMPTS], greedy, use_tqdm=False)
     assert all(len(o.outputs[0].token_ids) == 8 for o in out)
+
+
+def test_fp8_keeps_three_mantissa_bits_per_column():
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=(64, 40)).astype(np.float32) * np.linspace(0.01, 10, 40)
+    quantized = quantize_fp8(jnp.asarray(w))
+    assert quantized.q.dtype == jnp.float8_e4m3fn and quantized.scale.shape == (40,)
+    back = np.asarray(quantized.q.astype(jnp.float32)) * np.asarray(quantized.scale)
+    assert np.abs(back).max(axis=0) == pytest.approx(np.abs(w).max(axis=0), rel=1e-6)
+    normal = np.abs(w) > np.asarray(quantized.scale) * 2.0**-6  # above e4m3's subnormals
+    assert np.all(np.abs(back - w)[normal] <= np.abs(w)[normal] / 16 + 1e-7)  # 2^-4 relative
+    x = rng.normal(size=(5, 64)).astype(np.float32)
+    ours = matmul_reference(jnp.asarray(x), quantized)
+    np.testing.assert_allclose(np.asarray(ours), x @ back, rtol=1e-5, atol=1e-5)
+
+
+def test_a_model_on_fp8_weights_where_the_platform_has_fp8(tiny_checkpoints, monkeypatch):
+    """The graph on fp8 weights through XLA; CPUs lack fp8 matmuls, so the test says this
+    one has them (the check is `platforms.fp8_weights`)."""
+    monkeypatch.setattr(platforms, "fp8_weights", lambda platform: None)
+    path = tiny_checkpoints(SPEC)
+    full = LLM(path, dtype="float32", max_model_len=128, skip_tokenizer_init=True)
+    fp8 = LLM(path, dtype="float32", max_model_len=128, skip_tokenizer_init=True,
+              quantization="fp8")  # fmt: skip
+    assert fp8.runner.params["layers"]["wq"].q.dtype == jnp.float8_e4m3fn
+    assert fp8.runner.matmul.name == "xla"
+    for prompt in PROMPTS:
+        err = relative_error(prompt_logits(fp8, prompt), prompt_logits(full, prompt))
+        # Three mantissa bits: about five times int8's error on this random model (0.13-0.40
+        # against 0.03-0.05); a wrong scale gives ~1.
+        assert 0 < err < 0.5, f"fp8 logits off by {err:.3f}"
+
+
+def test_fp8_needs_a_gpu_with_fp8():
+    cpu = platforms.detect()
+    assert "has no fp8 matmuls" in platforms.fp8_weights(cpu)
 
 
 @pytest.mark.parametrize(

@@ -256,8 +256,8 @@ def _pallas_mosaic_gpu(
     Its queries per block are fixed, so `block_q` only says whether the step decodes.
 
     It takes only bf16/f16 and head dims that fill its swizzle; for anything else (a
-    `dtype="float32"` model on a Hopper GPU) the step falls back to the Triton kernel, or to
-    the reference where Triton does not import.
+    `dtype="float32"` model on a Hopper GPU, an int8 or fp8 `kv_cache_dtype`) the step falls
+    back to the Triton kernel, or to the reference where Triton does not import.
     """
     args = (q, k_pages, v_pages, kv_lens, page_indices, cu_q_lens, num_seqs)
     options = dict(

@@ -270,11 +270,16 @@ def _check_shapes(q, k_pages, v_pages, page_indices, cu_q_lens, kv_tile):
         raise ValueError(f"{num_heads} query heads are not a multiple of {num_kv_heads} KV heads")
     if cu_q_lens.shape != (page_indices.shape[0] + 1,):
         raise ValueError(f"cu_q_lens {cu_q_lens.shape} must be [S + 1], S = {page_indices.shape}")
+    # wgmma reads both operands in one dtype from SMEM: int8 / float8 pages would need a
+    # converted copy of every KV tile there, so those (and float32) go to the Triton kernel.
     if not (q.dtype == k_pages.dtype == v_pages.dtype) or q.dtype not in (
         jnp.bfloat16,
         jnp.float16,
     ):
-        raise NotImplementedError(f"Mosaic GPU attention needs bf16/f16 q, k and v, got {q.dtype}")
+        raise NotImplementedError(
+            "Mosaic GPU attention needs q, k_pages and v_pages all bfloat16 or all float16, got "
+            f"{q.dtype}, {k_pages.dtype} and {v_pages.dtype}"
+        )
     if num_heads // num_kv_heads > ROWS:
         raise NotImplementedError(f"at most {ROWS} query heads per KV head")
     swizzle_elems = _SWIZZLE_BYTES // q.dtype.itemsize
@@ -320,7 +325,8 @@ def ragged_paged_attention_mosaic_gpu(
     """Causal attention of each query token over its own sequence's paged K/V, on Hopper.
 
     Same contract as `ragged_paged_attention_reference`, for bf16/f16 only (`wgmma` takes no
-    float32 value operand). Queries per block are fixed at `64 // G`.
+    float32 value operand, and no int8 / float8_e4m3fn pages beside bf16/f16 queries).
+    Queries per block are fixed at `64 // G`.
 
     Args:
         q: queries of all sequences, flattened, `[T, H, D]`; D a multiple of 64.
@@ -343,6 +349,11 @@ def ragged_paged_attention_mosaic_gpu(
 
     Returns:
         `[T, H, D]` in `q`'s dtype; rows of padding tokens are zero.
+
+    Raises:
+        NotImplementedError: while tracing, for dtypes or shapes it does not take (float32,
+            int8 / float8_e4m3fn pages, a head_dim off its swizzle); the platform adapter then
+            runs the Triton kernel.
     """
     num_tokens, num_heads, head_dim = q.shape
     _, page_size, num_kv_heads, _ = k_pages.shape

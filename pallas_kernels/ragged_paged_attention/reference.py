@@ -112,6 +112,28 @@ def ragged_paged_attention_reference(
     return out.astype(q.dtype)
 
 
+# What the Pallas kernels multiply: queries in a float compute dtype; pages in one too, or as
+# int8 / float8_e4m3fn codes (a quantized KV cache, its scales folded outside attention) that a
+# kernel converts to the queries' dtype as it loads them, exactly for both code types.
+QUERY_DTYPES = (jnp.float32, jnp.bfloat16, jnp.float16)
+PAGE_DTYPES = (*QUERY_DTYPES, jnp.int8, jnp.float8_e4m3fn)
+
+
+def check_kernel_dtypes(q: jax.Array, k_pages: jax.Array, v_pages: jax.Array) -> None:
+    """Refuses dtypes a Pallas kernel does not read, naming the ones it does."""
+    if q.dtype not in QUERY_DTYPES:
+        raise ValueError(f"q must be one of {_names(QUERY_DTYPES)}, got {q.dtype}")
+    if k_pages.dtype != v_pages.dtype or k_pages.dtype not in PAGE_DTYPES:
+        raise ValueError(
+            f"k_pages and v_pages must share one of {_names(PAGE_DTYPES)}, got "
+            f"{k_pages.dtype} and {v_pages.dtype}"
+        )
+
+
+def _names(dtypes: tuple) -> str:
+    return ", ".join(jnp.dtype(d).name for d in dtypes)
+
+
 def check_score_options(num_heads: int, soft_cap: float | None, sinks: jax.Array | None) -> None:
     """Refuses a `soft_cap` or `sinks` that no implementation could honour."""
     if soft_cap is not None and not soft_cap > 0:

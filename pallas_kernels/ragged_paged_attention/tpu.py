@@ -9,6 +9,8 @@ blocks (the next block's first pages load while this block computes), and runs a
 softmax in float32. KV blocks past the causal limit or before the sliding window are skipped.
 A `soft_cap` caps the scores with tanh before the mask; `sinks` arrive as each block row's
 logit (f32[K, R, 1] in VMEM) and start the row's running max there and its sum at 1.
+Pages may hold int8 or float8_e4m3fn codes (a quantized cache): each loaded K/V block is
+converted to the queries' dtype, which holds every code exactly, before the products.
 
 Only NDIndexer ref views (`.at[...]`, `pl.ds`) are used, so TPU interpret mode can run it.
 """
@@ -26,12 +28,14 @@ from jax.experimental.pallas import tpu as pltpu
 
 from pallas_kernels.ragged_paged_attention.reference import (
     DEFAULT_MASK_VALUE,
+    check_kernel_dtypes,
     check_score_options,
     token_sequence_ids,
 )
 
 # (queries per block, KV tokens per block) by TPU generation and head dim. Starting points
-# sized from VMEM and MXU shapes, NOT yet measured on a TPU: tune them there.
+# sized from VMEM and MXU shapes, NOT yet measured on a TPU: tune them there. (The same KV
+# tokens take half the VMEM in int8 / float8 pages as in bfloat16 ones.)
 TUNED_BLOCK_SIZES: dict[tuple[str, int], tuple[int, int]] = {
     ("v4", 64): (32, 512),
     ("v4", 128): (32, 512),
@@ -255,7 +259,8 @@ def _online_softmax_step(
     mask_value,
 ):
     """Folds one KV block, whose first key is at position `kv_start`, into the state."""
-    precision = lax.Precision.HIGHEST if k.dtype == jnp.float32 else None
+    k, v = _as_dtype(k, q.dtype), _as_dtype(v, q.dtype)
+    precision = lax.Precision.HIGHEST if q.dtype == jnp.float32 else None
     scores = lax.dot_general(
         q, k, (((1,), (1,)), ((), ())), precision=precision, preferred_element_type=jnp.float32
     )  # [R, C]
@@ -286,6 +291,14 @@ def _online_softmax_step(
         preferred_element_type=jnp.float32,
     )  # [R, D]
     return m_new, alpha * denom + probs.sum(axis=1, keepdims=True), alpha * acc + pv
+
+
+def _as_dtype(x, dtype):
+    """`x` in `dtype`, by way of float32: Mosaic converts between arbitrary dtypes no other way.
+
+    int8 and float8_e4m3fn codes are exact in float32, bfloat16 and float16 alike.
+    """
+    return x if x.dtype == dtype else x.astype(jnp.float32).astype(dtype)
 
 
 @functools.partial(
@@ -324,7 +337,8 @@ def ragged_paged_attention_tpu(
 
     Args:
         q: queries of all sequences, flattened, `[T, H, D]`.
-        k_pages, v_pages: the page pool, `[P, page_size, K, D]`.
+        k_pages, v_pages: the page pool, `[P, page_size, K, D]`: floats, or int8 /
+            float8_e4m3fn codes read as numbers (a quantized cache's scales are folded outside).
         kv_lens: `i32[S]` tokens in each sequence's cache, counting this step's tokens.
         page_indices: `i32[S, pages_per_seq]` page tables; entries past a length are ignored.
         cu_q_lens: `i32[S + 1]` cumulative query lengths, `cu_q_lens[0] == 0`.
@@ -346,14 +360,18 @@ def ragged_paged_attention_tpu(
         `[T, H, D]` in `q`'s dtype; rows of padding tokens are zero.
 
     Raises:
-        ValueError: if the shapes disagree, a block size is not positive or a score option is
-            invalid.
+        ValueError: if the shapes or dtypes disagree, a block size is not positive, a score
+            option is invalid, or (compiling) the page size is not a multiple of the pages'
+            VMEM tile rows.
     """
     num_tokens, num_heads, head_dim = q.shape
     _, page_size, num_kv_heads, _ = k_pages.shape
     num_slots, pages_per_seq = page_indices.shape
     _check_shapes(q, k_pages, v_pages, kv_lens, page_indices, cu_q_lens)
+    check_kernel_dtypes(q, k_pages, v_pages)
     check_score_options(num_heads, soft_cap, sinks)
+    if interpret is False:
+        _check_page_tiling(page_size, k_pages.dtype)
     picked = pick_block_sizes(
         head_dim=head_dim,
         page_size=page_size,
@@ -421,6 +439,17 @@ def _check_shapes(q, k_pages, v_pages, kv_lens, page_indices, cu_q_lens):
         raise ValueError(
             f"kv_lens {kv_lens.shape} and cu_q_lens {cu_q_lens.shape} must be [S] and "
             f"[S + 1] for S = {num_slots} page-table rows"
+        )
+
+
+def _check_page_tiling(page_size, dtype):
+    """Each page lands at a multiple of `page_size` rows of a VMEM buffer that Mosaic tiles in
+    (32 // itemsize, 128) blocks: 8 rows of float32, 16 of bfloat16, 32 of int8 or float8."""
+    rows = 32 // jnp.dtype(dtype).itemsize
+    if page_size % rows:
+        raise ValueError(
+            f"on a TPU, {jnp.dtype(dtype).name} pages need a page_size that is a multiple of "
+            f"{rows} (the rows of one ({rows}, 128) VMEM tile), got {page_size}"
         )
 
 

@@ -11,7 +11,9 @@ block's keys `[kv_lo, kv_hi)` in tiles of `num_kv_pages_per_block` pages: token 
 the page table, K/V rows are gathered with masked pointer loads, and an online softmax runs in
 float32. Tiles wholly before the sliding window or past the causal limit are never visited.
 A `soft_cap` caps the scores with tanh before the mask; `sinks` arrive as each block row's
-logit (f32[K, R]) and start the row's running max there and its sum at 1.
+logit (f32[K, R]) and start the row's running max there and its sum at 1. Pages may hold
+int8 or float8_e4m3fn codes (a quantized cache): each loaded K/V tile is converted to the
+queries' dtype, which holds every code exactly, before the products (float8 casts need sm89+).
 
 With `num_kv_splits > 1` (flash-decoding, for decode steps with long contexts) the grid is
 `(N, K, splits)`: each program walks its share of the block's tiles and leaves float32
@@ -33,6 +35,7 @@ from jax.experimental.pallas import triton as pltriton
 
 from pallas_kernels.ragged_paged_attention.reference import (
     DEFAULT_MASK_VALUE,
+    check_kernel_dtypes,
     check_score_options,
 )
 from pallas_kernels.ragged_paged_attention.schedule import (
@@ -139,10 +142,13 @@ def _kernel(
         # Index arrays only (no slices): interpret mode's gather supports nothing else.
         slot = (page * page_size + pos % page_size)[:, None]  # [C, 1]
         at = (slot, head, lanes)
-        k = pltriton.load(k_ref.at[at], mask=present[:, None], other=0)  # [C, D]
-        v = pltriton.load(v_ref.at[at], mask=present[:, None], other=0)  # [C, D]
-        # float32 pages: IEEE products, not the TF32 that Triton's default lowers to.
-        precision = lax.Precision.HIGHEST if k.dtype == jnp.float32 else None
+        # A float zero: Triton casts no integer to float8.
+        k = pltriton.load(k_ref.at[at], mask=present[:, None], other=0.0)  # [C, D]
+        v = pltriton.load(v_ref.at[at], mask=present[:, None], other=0.0)  # [C, D]
+        # int8 / float8 codes (or other page dtypes) multiply in the queries' dtype.
+        k, v = k.astype(q.dtype), v.astype(q.dtype)
+        # float32 queries: IEEE products, not the TF32 that Triton's default lowers to.
+        precision = lax.Precision.HIGHEST if q.dtype == jnp.float32 else None
         scores = lax.dot_general(
             q, k, (((1,), (1,)), ((), ())), precision=precision, preferred_element_type=jnp.float32
         )  # [R, C]
@@ -247,7 +253,8 @@ def ragged_paged_attention_triton(
 
     Args:
         q: queries of all sequences, flattened, `[T, H, D]`.
-        k_pages, v_pages: the page pool, `[P, page_size, K, D]`.
+        k_pages, v_pages: the page pool, `[P, page_size, K, D]`: floats, or int8 /
+            float8_e4m3fn codes read as numbers (a quantized cache's scales are folded outside).
         kv_lens: `i32[S]` tokens in each sequence's cache, counting this step's tokens.
         page_indices: `i32[S, pages_per_seq]` page tables; entries past a length are ignored.
         cu_q_lens: `i32[S + 1]` cumulative query lengths, `cu_q_lens[0] == 0`.
@@ -268,8 +275,14 @@ def ragged_paged_attention_triton(
 
     Returns:
         `[T, H, D]` in `q`'s dtype; rows of padding tokens are zero.
+
+    Raises:
+        ValueError: if the shapes or dtypes disagree, or a block size or score option is
+            invalid.
+        NotImplementedError: for a head_dim or page_size that is not a power of two.
     """
     _check_shapes(q, k_pages, v_pages, page_indices, cu_q_lens)
+    check_kernel_dtypes(q, k_pages, v_pages)
     check_score_options(q.shape[1], soft_cap, sinks)
     num_tokens, num_heads, head_dim = q.shape
     num_pages, page_size, num_kv_heads, _ = k_pages.shape

@@ -130,3 +130,22 @@ def make_ragged_batch(
         num_seqs=jnp.asarray([len(seqs)], jnp.int32),
     )
     return RaggedBatch(inputs, parts, int(cu_q_lens[len(seqs)]))
+
+
+# Unit-normal keys and values times this fill much of int8's code range; a kernel's sm_scale
+# divides by it, as the model folds a key scale into its queries.
+CODE_SCALE = 20.0
+
+
+def with_code_pages(inputs: dict[str, jax.Array], dtype) -> dict[str, jax.Array]:
+    """`inputs` with k/v pages as int8 or float8_e4m3fn codes of `CODE_SCALE` times the values.
+
+    Codes saturate as the model's `quantize_kv` does, junk slots included: no NaN code appears.
+    """
+    top = 127.0 if jnp.dtype(dtype) == jnp.int8 else 448.0
+
+    def codes(x: jax.Array) -> jax.Array:
+        x = jnp.clip(x.astype(jnp.float32) * CODE_SCALE, -top, top)
+        return (jnp.round(x) if jnp.dtype(dtype) == jnp.int8 else x).astype(dtype)
+
+    return dict(inputs, k_pages=codes(inputs["k_pages"]), v_pages=codes(inputs["v_pages"]))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import logging
 import zlib
 
 import jax
@@ -21,12 +22,14 @@ import pytest
 
 from pallas_kernels.ragged_paged_attention import mosaic_gpu
 from pallas_kernels.ragged_paged_attention.mosaic_gpu import ragged_paged_attention_mosaic_gpu
+from pallas_kernels.ragged_paged_attention.reference import ragged_paged_attention_reference
 from pallas_kernels.ragged_paged_attention.schedule import pick_num_kv_splits
 from pallas_kernels.ragged_paged_attention.triton import (
     pick_block_sizes,
     ragged_paged_attention_triton,
 )
-from tests.pallas_kernels.rpa_cases import make_ragged_batch
+from platforms.attention import implementation
+from tests.pallas_kernels.rpa_cases import CODE_SCALE, make_ragged_batch, with_code_pages
 
 # JAX 0.11 warns whenever it lowers a Pallas Triton kernel for a GPU.
 pytestmark = pytest.mark.filterwarnings(
@@ -288,15 +291,64 @@ def test_mosaic_gpu_interpret_soft_cap_and_sinks():
 @pytest.mark.cpu
 def test_mosaic_gpu_rejects_float32():
     batch = build(MOSAIC_CASES[0] | dict(dtype=jnp.float32), seed=0)
-    with pytest.raises(NotImplementedError, match="bf16/f16"):
+    with pytest.raises(NotImplementedError, match="all bfloat16 or all float16"):
         ragged_paged_attention_mosaic_gpu(**batch.inputs)
 
 
-def abstract_args(tokens, slots, heads, kv_heads, head_dim, page_size, dtype):
+def code_batch(code_dtype, dtype, seed):
+    """A small GQA batch (a prefill chunk, decodes) with int8 or float8_e4m3fn pages."""
+    batch = make_ragged_batch(
+        np.random.default_rng(seed), [(70, 9), (1, 1), (33, 1)], page_size=16, num_heads=8,
+        num_kv_heads=2, head_dim=64, dtype=dtype, pad_tokens=2, pad_seqs=1,
+    )  # fmt: skip
+    return with_code_pages(batch.inputs, code_dtype), batch.num_real_tokens
+
+
+def check_against_reference(out, inputs, num_real, dtype, **options):
+    """The reference over the same code pages is the oracle; padding rows are zero."""
+    expected = jax.jit(functools.partial(ragged_paged_attention_reference, **options))(**inputs)
+    assert out.dtype == dtype
+    out, expected = (np.asarray(x.astype(jnp.float32), np.float64) for x in (out, expected))
+    assert not out[num_real:].any(), "padding tokens must produce zeros"
+    err = np.linalg.norm(out - expected) / np.linalg.norm(expected)
+    assert err <= TOLERANCE[dtype], f"relative error {err:.2e}"
+
+
+CODE_CASES = [(jnp.int8, jnp.bfloat16), (jnp.float8_e4m3fn, jnp.float32)]
+CODE_IDS = ["int8-pages-bf16", "fp8-pages-f32"]
+
+
+@pytest.mark.cpu
+@pytest.mark.parametrize(("code_dtype", "dtype"), CODE_CASES, ids=CODE_IDS)
+def test_triton_interpret_code_pages(code_dtype, dtype):
+    """int8 / float8_e4m3fn pages (a quantized cache) read as numbers, as by the reference."""
+    inputs, num_real = code_batch(code_dtype, dtype, seed=41)
+    options = dict(sm_scale=64**-0.5 / CODE_SCALE)
+    out = ragged_paged_attention_triton(
+        **inputs, **options, num_queries_per_block=2, num_kv_pages_per_block=1, interpret=True
+    )
+    check_against_reference(out, inputs, num_real, dtype, **options)
+
+
+@pytest.mark.cpu
+def test_mosaic_gpu_falls_back_to_triton_for_code_pages(caplog):
+    """Mosaic GPU refuses int8 pages while tracing; its adapter runs the Triton kernel."""
+    inputs, num_real = code_batch(jnp.int8, jnp.bfloat16, seed=42)
+    with pytest.raises(NotImplementedError, match="got bfloat16, int8 and int8"):
+        ragged_paged_attention_mosaic_gpu(**inputs, interpret=True)
+    options = dict(sm_scale=64**-0.5 / CODE_SCALE)
+    fn = implementation("pallas_mosaic_gpu", interpret=True)
+    with caplog.at_level(logging.WARNING):
+        out = fn(**inputs, **options, block_q=16)
+    assert "using pallas_triton" in caplog.text
+    check_against_reference(out, inputs, num_real, jnp.bfloat16, **options)
+
+
+def abstract_args(tokens, slots, heads, kv_heads, head_dim, page_size, dtype, page_dtype=None):
     sds = jax.ShapeDtypeStruct
-    pages = (512, page_size, kv_heads, head_dim)
+    pages = sds((512, page_size, kv_heads, head_dim), page_dtype or dtype)
     return (
-        sds((tokens, heads, head_dim), dtype), sds(pages, dtype), sds(pages, dtype),
+        sds((tokens, heads, head_dim), dtype), pages, pages,
         sds((slots,), jnp.int32), sds((slots, 64), jnp.int32), sds((slots + 1,), jnp.int32),
         sds((1,), jnp.int32),
     )  # fmt: skip
@@ -324,6 +376,16 @@ def test_lowers_for_cuda(kernel, dtype, window):
         args = abstract_args(tokens, slots, 32, 8, 128, 16, dtype)
         text = fn.trace(*args, sinks=sinks).lower(lowering_platforms=("cuda",)).as_text()
         assert "stablehlo.custom_call" in text
+
+
+@pytest.mark.cpu
+@pytest.mark.parametrize("code_dtype", [jnp.int8, jnp.float8_e4m3fn], ids=["int8", "fp8"])
+def test_triton_code_pages_lower_for_cuda(code_dtype):
+    """Converting loaded int8 / float8 tiles to the bfloat16 queries' dtype lowers for CUDA."""
+    fn = jax.jit(functools.partial(ragged_paged_attention_triton, sm_scale=0.1))
+    args = abstract_args(64, 64, 32, 8, 128, 16, jnp.bfloat16, page_dtype=code_dtype)
+    text = fn.trace(*args).lower(lowering_platforms=("cuda",)).as_text()
+    assert "stablehlo.custom_call" in text
 
 
 GPU_CASES = [
@@ -375,3 +437,15 @@ def test_kv_splits_compiled(case):
             **batch.inputs, sm_scale=sm_scale, sliding_window=case["window"], num_kv_splits=4
         )
         check(out, batch, case["dtype"], sm_scale, case["window"])
+
+
+@pytest.mark.cuda
+@on_gpu
+@pytest.mark.parametrize(("code_dtype", "dtype"), CODE_CASES, ids=CODE_IDS)
+def test_triton_compiled_code_pages(code_dtype, dtype):
+    if code_dtype == jnp.float8_e4m3fn and float(jax.devices()[0].compute_capability) < 8.9:
+        pytest.skip("Triton converts float8_e4m3fn on sm89 or newer")
+    inputs, num_real = code_batch(code_dtype, dtype, seed=43)
+    options = dict(sm_scale=64**-0.5 / CODE_SCALE)
+    out = ragged_paged_attention_triton(**inputs, **options)
+    check_against_reference(out, inputs, num_real, dtype, **options)

@@ -6,19 +6,22 @@ float64 dense attention of the (dtype-rounded) inputs.
 
 from __future__ import annotations
 
+import functools
 import importlib
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from jax.experimental.pallas import tpu as pltpu
 
+from pallas_kernels.ragged_paged_attention.reference import ragged_paged_attention_reference
 from pallas_kernels.ragged_paged_attention.tpu import (
     TUNED_BLOCK_SIZES,
     pick_block_sizes,
     ragged_paged_attention_tpu,
 )
-from tests.pallas_kernels.rpa_cases import make_ragged_batch
+from tests.pallas_kernels.rpa_cases import CODE_SCALE, make_ragged_batch, with_code_pages
 
 pytestmark = pytest.mark.cpu
 
@@ -222,3 +225,41 @@ def test_rejects_mismatched_heads():
         ragged_paged_attention_tpu(
             q, pages, pages, lens, jnp.zeros((2, 4), jnp.int32), jnp.zeros(3, jnp.int32), lens[:1]
         )
+
+
+@pytest.mark.parametrize(
+    ("code_dtype", "dtype"),
+    [(jnp.int8, jnp.bfloat16), (jnp.float8_e4m3fn, jnp.float32)],
+    ids=["int8-pages-bf16", "fp8-pages-f32"],
+)
+def test_code_pages_match_the_reference(code_dtype, dtype):
+    """int8 / float8_e4m3fn pages (a quantized cache) read as numbers, as the reference reads
+    the same pages: a prefill chunk over three KV blocks, decodes, GQA."""
+    batch = make_ragged_batch(
+        np.random.default_rng(23), [(70, 9), (1, 1), (33, 1)], page_size=32, num_heads=4,
+        num_kv_heads=1, head_dim=64, dtype=dtype, pad_tokens=2, pad_seqs=1,
+    )  # fmt: skip
+    inputs = with_code_pages(batch.inputs, code_dtype)
+    options = dict(sm_scale=64**-0.5 / CODE_SCALE)
+    out = ragged_paged_attention_tpu(
+        **inputs, **options, num_queries_per_block=8, num_kv_pages_per_block=1, interpret=True
+    )
+    assert out.dtype == dtype
+    expected = jax.jit(functools.partial(ragged_paged_attention_reference, **options))(**inputs)
+    out, expected = (np.asarray(x.astype(jnp.float32)) for x in (out, expected))
+    assert relative_error(out, expected) <= TOLERANCE[dtype]
+    assert np.all(out[batch.num_real_tokens :] == 0), "padding tokens must produce zeros"
+
+
+def test_rejects_unsupported_dtypes_and_one_byte_pages_off_their_tile():
+    q = jnp.zeros((4, 2, 128), jnp.bfloat16)
+    lens, table, cu = jnp.zeros(2, jnp.int32), jnp.zeros((2, 4), jnp.int32), jnp.zeros(3, jnp.int32)
+    e5m2 = jnp.zeros((8, 32, 1, 128), jnp.float8_e5m2)
+    with pytest.raises(ValueError, match="int8, float8_e4m3fn, got float8_e5m2"):
+        ragged_paged_attention_tpu(q, e5m2, e5m2, lens, table, cu, lens[:1], interpret=True)
+    int8 = jnp.zeros((8, 16, 1, 128), jnp.int8)
+    with pytest.raises(ValueError, match="q must be one of float32, bfloat16, float16"):
+        ragged_paged_attention_tpu(q.astype(jnp.int8), int8, int8, lens, table, cu, lens[:1])
+    # Compiled, each 16-token page would land mid-way through a (32, 128) int8 VMEM tile.
+    with pytest.raises(ValueError, match="int8 pages need a page_size that is a multiple of 32"):
+        ragged_paged_attention_tpu(q, int8, int8, lens, table, cu, lens[:1])

@@ -20,7 +20,10 @@ import numpy as np
 
 from pallas_kernels import native
 from pallas_kernels.native import CACHE_ENV_VAR, KernelBuildError
-from pallas_kernels.ragged_paged_attention.reference import DEFAULT_MASK_VALUE
+from pallas_kernels.ragged_paged_attention.reference import (
+    DEFAULT_MASK_VALUE,
+    check_score_options,
+)
 
 __all__ = ["CACHE_ENV_VAR", "KernelBuildError", "build", "ragged_paged_attention_cpu"]
 
@@ -49,6 +52,8 @@ def ragged_paged_attention_cpu(
     *,
     sm_scale: float = 1.0,
     sliding_window: int | None = None,
+    soft_cap: float | None = None,
+    sinks: jax.Array | None = None,  # f32[H]
     mask_value: float = DEFAULT_MASK_VALUE,
     block_q: int = 1,
 ) -> jax.Array:  # [T, H, D]
@@ -56,6 +61,8 @@ def ragged_paged_attention_cpu(
 
     `mask_value` and `block_q` are accepted for the common signature; the kernel never
     scores masked positions and picks its own query blocks. float32 and bfloat16 only.
+    The kernel takes `soft_cap` as an f32 attribute (0: none) and `sinks` as a last f32
+    operand, `[H]` or `[0]` for none; without either option it runs the same loops as before.
     """
     del mask_value, block_q
     num_heads, head_dim = q.shape[1:]
@@ -75,6 +82,11 @@ def ragged_paged_attention_cpu(
         raise ValueError("bfloat16 queries need bfloat16 pages (float32 pages: float32 queries)")
     if sliding_window is not None and sliding_window < 1:
         raise ValueError(f"sliding_window must be positive, got {sliding_window}")
+    check_score_options(num_heads, soft_cap, sinks)
+    cap = np.float32(soft_cap or 0.0)
+    if soft_cap is not None and not cap > 0:  # 0 would mean no cap to the kernel
+        raise ValueError(f"soft_cap {soft_cap} is below float32's range")
+    sink_logits = jnp.zeros((0,), jnp.float32) if sinks is None else sinks.astype(jnp.float32)
     call = jax.ffi.ffi_call(TARGET, jax.ShapeDtypeStruct(q.shape, q.dtype))
     return call(
         q,
@@ -84,6 +96,8 @@ def ragged_paged_attention_cpu(
         page_indices.astype(jnp.int32),
         cu_q_lens.astype(jnp.int32),
         num_seqs.astype(jnp.int32),
+        sink_logits,
         sm_scale=np.float32(sm_scale),
         sliding_window=np.int64(sliding_window or 0),
+        soft_cap=cap,
     )

@@ -3,6 +3,8 @@
 // Same contract as reference.py: query tokens of all sequences flattened into q[T, H, D];
 // sequence s owns tokens cu_q_lens[s]:cu_q_lens[s + 1], the last q_len of its kv_lens[s]
 // tokens, whose K/V are already in the pages. Rows past cu_q_lens[num_seqs] are zero.
+// Two score options: soft_cap (Gemma 2: scores become cap * tanh(s / cap)) and sinks (gpt-oss:
+// one logit per query head that joins each row's softmax denominator without a value).
 //
 // Why a native kernel on CPU: under XLA, attention gathers pages into a contiguous copy and
 // runs many tiny batched dots; at 64 sequences x 500 tokens that measured 10x slower than
@@ -189,6 +191,36 @@ inline V8 Exp8(V8 x) {
   return y * scale;
 }
 
+// tanh for 8 lanes: an odd polynomial below |x| = 0.625 (Cephes' tanhf), where 1 - e^(-2|x|)
+// would lose digits to cancellation, (1 - e^(-2|x|)) / (1 + e^(-2|x|)) above; within 2 ulp.
+inline V8 Tanh8(V8 x) {
+  const V8 ax = x < 0.f ? -x : x;
+  const V8 z = ax * ax;
+  V8 small = V8{} - 5.70498872745e-3f;
+  small = small * z + 2.06390887954e-2f;
+  small = small * z - 5.37397155531e-2f;
+  small = small * z + 1.33314422036e-1f;
+  small = small * z - 3.33332819422e-1f;
+  small = small * z * ax + ax;
+  const V8 t = Exp8(-2.f * ax);
+  const V8 large = (1.f - t) / (1.f + t);
+  const V8 y = ax < 0.625f ? small : large;
+  return x < 0.f ? -y : y;
+}
+
+// s[j] = cap * tanh(s[j] / cap) for j < n. `s` has room for n rounded up to 8.
+inline void SoftCap(float* s, int64_t n, float cap) {
+  const float inv = 1.f / cap;
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) Store8(s + j, cap * Tanh8(Load8(s + j) * inv));
+  if (j < n) {  // the lanes past n hold stale scratch: capped as zeros, never stored
+    float tail[8] = {};
+    std::memcpy(tail, s + j, (n - j) * sizeof(float));
+    Store8(tail, cap * Tanh8(Load8(tail) * inv));
+    std::memcpy(s + j, tail, (n - j) * sizeof(float));
+  }
+}
+
 // s[j] = e^(s[j] - mx) for j < n; returns their sum. `s` has room for n rounded up to 8.
 inline float ExpShiftSum(float* s, int64_t n, float mx) {
   V8 total = {};
@@ -344,6 +376,8 @@ struct Problem {
   int64_t num_heads, num_kv_heads, head_dim, page_size, num_pages, pages_per_seq;
   float sm_scale;
   int64_t sliding_window;  // 0: none
+  float soft_cap;          // 0: none
+  const float* sinks;      // [H] logits, or nullptr: none
 };
 
 struct Unit {
@@ -351,6 +385,21 @@ struct Unit {
   int32_t kv_begin, kv_end;  // KV heads [kv_begin, kv_end) and their query heads
   int32_t first, count;      // `count` query tokens starting at token `first`
 };
+
+// Each row's softmax state before any position: with sinks, a position scored at the row's
+// sink logit whose value row is zero; else empty. Out of line: inlined into RunUnit, the sinks
+// branch changed its register allocation and cost the D=128 decode loop ~3%.
+__attribute__((noinline)) void StartRows(const Problem& p, const Unit& u, int64_t nh, float* m,
+                                         float* l, int64_t R) {
+  const int64_t G = p.num_heads / p.num_kv_heads;
+  if (p.sinks) {
+    for (int64_t r = 0; r < R; ++r) m[r] = p.sinks[u.kv_begin * G + r % nh];
+    std::fill(l, l + R, 1.f);
+  } else {
+    std::fill(m, m + R, -INFINITY);
+    std::fill(l, l + R, 0.f);
+  }
+}
 
 // One unit: `count` consecutive query tokens of one sequence and the query heads of KV heads
 // [kv_begin, kv_end), against that sequence's pages. A unit holding every KV head reads each
@@ -380,8 +429,7 @@ void RunUnit(const Problem& p, const Unit& u, std::vector<float>& scratch) {
     for (int64_t d = 0; d < nh * D; ++d) row[d] *= p.sm_scale;
   }
   std::fill(acc, acc + R * D, 0.f);
-  std::fill(m, m + R, -INFINITY);
-  std::fill(l, l + R, 0.f);
+  StartRows(p, u, nh, m, l, R);
 
   const int64_t last_pos = q_pos0 + u.count - 1;  // the block sees positions <= last_pos
   const int64_t end = std::min(last_pos + 1, kv_len);
@@ -391,6 +439,7 @@ void RunUnit(const Problem& p, const Unit& u, std::vector<float>& scratch) {
   const KT* kbase = static_cast<const KT*>(p.k_pages);
   const KT* vbase = static_cast<const KT*>(p.v_pages);
   const int64_t stride = K * D;  // between positions within a page
+  const float soft_cap = p.soft_cap;  // a local: stores to the scores cannot alias it
 
   for (int64_t page_no = begin / ps; page_no * ps < end; ++page_no) {
     const int64_t page = table[page_no];
@@ -423,6 +472,7 @@ void RunUnit(const Problem& p, const Unit& u, std::vector<float>& scratch) {
         for (int64_t g = 0; g < G; ++g) {
           const int64_t r = t * nh + (kh - u.kv_begin) * G + g;
           RowScores<DC, KT>(q + r * D, kp + row_lo * stride, stride, n, D, s);
+          if (soft_cap > 0.f) SoftCap(s, n, soft_cap);
           float mx = m[r];
           for (int64_t j = 0; j < n; ++j) mx = std::max(mx, s[j]);
           const float alpha = std::exp(m[r] - mx);  // exp(-inf) = 0 on the first page
@@ -514,22 +564,26 @@ std::string Dispatch(const Problem& p, int64_t num_tokens, int32_t num_seqs,
 using jaxserve_ffi::BufferArg;
 using jaxserve_ffi::ScalarAttr;
 
-// Decodes the call frame: (q, k_pages, v_pages, kv_lens, page_indices, cu_q_lens, num_seqs)
-// -> out, attributes sm_scale (f32) and sliding_window (s64, 0 for none).
+// Decodes the call frame: (q, k_pages, v_pages, kv_lens, page_indices, cu_q_lens, num_seqs,
+// sinks) -> out, with sinks f32[H] or f32[0] for none; attributes sm_scale (f32),
+// sliding_window (s64, 0 for none) and soft_cap (f32, 0 for none).
 std::string Run(XLA_FFI_CallFrame* frame) {
-  const XLA_FFI_Buffer* in[7];
-  for (int64_t i = 0; i < 7; ++i) {
-    if (!(in[i] = BufferArg(frame, i))) return "expected 7 buffer arguments";
+  const XLA_FFI_Buffer* in[8];
+  for (int64_t i = 0; i < 8; ++i) {
+    if (!(in[i] = BufferArg(frame, i))) return "expected 8 buffer arguments";
   }
-  if (frame->args.size != 7 || frame->rets.size != 1 ||
+  if (frame->args.size != 8 || frame->rets.size != 1 ||
       frame->rets.types[0] != XLA_FFI_RetType_BUFFER) {
-    return "expected 7 arguments and 1 result";
+    return "expected 8 arguments and 1 result";
   }
   const auto* out = static_cast<const XLA_FFI_Buffer*>(frame->rets.rets[0]);
   const auto* scale = static_cast<const float*>(ScalarAttr(frame, "sm_scale", XLA_FFI_DataType_F32));
   const auto* window =
       static_cast<const int64_t*>(ScalarAttr(frame, "sliding_window", XLA_FFI_DataType_S64));
-  if (!scale || !window) return "expected attributes sm_scale (f32) and sliding_window (s64)";
+  const auto* cap = static_cast<const float*>(ScalarAttr(frame, "soft_cap", XLA_FFI_DataType_F32));
+  if (!scale || !window || !cap) {
+    return "expected attributes sm_scale (f32), sliding_window (s64) and soft_cap (f32)";
+  }
   const XLA_FFI_Buffer *q = in[0], *k = in[1], *v = in[2];
   if (q->rank != 3 || k->rank != 4 || v->rank != 4 || out->rank != 3 || in[4]->rank != 2) {
     return "q must be [T, H, D], the pages [P, page, K, D] and page_indices [S, pages]";
@@ -542,6 +596,11 @@ std::string Run(XLA_FFI_CallFrame* frame) {
   }
   if (k->dims[3] != q->dims[2] || q->dims[1] % k->dims[2] != 0) {
     return "head dims differ or H is not a multiple of K";
+  }
+  const XLA_FFI_Buffer* sinks = in[7];
+  if (sinks->dtype != XLA_FFI_DataType_F32 || sinks->rank != 1 ||
+      (sinks->dims[0] != 0 && sinks->dims[0] != q->dims[1])) {
+    return "sinks must be f32[H] (one logit per query head) or f32[0] for none";
   }
   const int64_t num_slots = in[4]->dims[0];
   if (in[3]->dims[0] < num_slots || in[5]->dims[0] < num_slots + 1) {
@@ -561,7 +620,9 @@ std::string Run(XLA_FFI_CallFrame* frame) {
             k->dims[0],
             in[4]->dims[1],
             *scale,
-            *window};
+            *window,
+            *cap,
+            sinks->dims[0] ? static_cast<const float*>(sinks->data) : nullptr};
   const int32_t n = static_cast<int32_t>(
       std::max<int64_t>(0, std::min<int64_t>(static_cast<const int32_t*>(in[6]->data)[0], num_slots)));
   jaxserve_ffi::Pool pool(frame->api, frame->ctx);

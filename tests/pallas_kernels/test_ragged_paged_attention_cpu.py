@@ -24,15 +24,19 @@ from pallas_kernels import native  # noqa: E402
 from pallas_kernels.ragged_paged_attention import cpu  # noqa: E402
 
 
-def run(batch, *, sm_scale, sliding_window=None):
+def run(batch, *, sm_scale, sliding_window=None, soft_cap=None, sinks=None):
     fn = functools.partial(
-        cpu.ragged_paged_attention_cpu, sm_scale=sm_scale, sliding_window=sliding_window
+        cpu.ragged_paged_attention_cpu,
+        sm_scale=sm_scale,
+        sliding_window=sliding_window,
+        soft_cap=soft_cap,
     )
-    return np.asarray(jax.jit(lambda x: fn(**x))(batch.inputs).astype(jnp.float32), np.float64)
+    inputs = {**batch.inputs, "sinks": None if sinks is None else jnp.asarray(sinks, jnp.float32)}
+    return np.asarray(jax.jit(lambda x: fn(**x))(inputs).astype(jnp.float32), np.float64)
 
 
-def check(batch, out, *, sm_scale, sliding_window=None, tol=2e-5):
-    expected = batch.expected(sm_scale, sliding_window)
+def check(batch, out, *, sm_scale, sliding_window=None, soft_cap=None, sinks=None, tol=2e-5):
+    expected = batch.expected(sm_scale, sliding_window, soft_cap, sinks)
     real = batch.num_real_tokens
     np.testing.assert_allclose(out[:real], expected, rtol=tol, atol=tol)
     assert not out[real:].any(), "rows past the real tokens must be zero"
@@ -85,6 +89,42 @@ def test_bfloat16_pages(q_dtype):
     check(batch, out, sm_scale=0.125, tol=2e-5 if q_dtype == jnp.float32 else 2e-2)
 
 
+@pytest.mark.parametrize("window", [None, 6])
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+@pytest.mark.parametrize("options", ["soft_cap", "sinks", "both"])
+def test_score_options_match_dense_attention(options, dtype, window):
+    """Gemma 2's tanh cap and gpt-oss's sinks over decodes and prompt chunks, 4 heads a group."""
+    seqs = [(70, 1), (50, 13), (23, 23), (100, 40), (9, 1)]
+    batch = make_ragged_batch(
+        np.random.default_rng(3), seqs, page_size=16, num_heads=8, num_kv_heads=2,
+        head_dim=64, dtype=dtype, pad_tokens=2, pad_seqs=1,
+    )  # fmt: skip
+    rng = np.random.default_rng(4)
+    soft_cap = 2.0 if options in ("soft_cap", "both") else None  # scores spread over +-6
+    sinks = rng.normal(0.0, 3.0, 8).astype(np.float32) if options in ("sinks", "both") else None
+    sm_scale = 0.75
+    options_matter = batch.expected(sm_scale, window, soft_cap, sinks) - batch.expected(
+        sm_scale, window
+    )
+    assert np.abs(options_matter).max() > 0.1, "the options must change the answer"
+    out = run(batch, sm_scale=sm_scale, sliding_window=window, soft_cap=soft_cap, sinks=sinks)
+    check(
+        batch, out, sm_scale=sm_scale, sliding_window=window, soft_cap=soft_cap, sinks=sinks,
+        tol=2e-5 if dtype == jnp.float32 else 2e-2,
+    )  # fmt: skip
+
+
+def test_score_options_over_many_decodes_and_an_odd_head_dim():
+    """Units holding every KV head (many sequences) and the generic head-dim loops."""
+    rng = np.random.default_rng(12)
+    seqs = [(int(n), 1) for n in rng.integers(1, 40, 128)]  # 4 units a thread up to 32 threads
+    batch = make_ragged_batch(
+        rng, seqs, page_size=8, num_heads=6, num_kv_heads=3, head_dim=40, pad_tokens=1
+    )
+    options = dict(soft_cap=1.5, sinks=rng.normal(0.0, 2.0, 6).astype(np.float32))
+    check(batch, run(batch, sm_scale=0.5, **options), sm_scale=0.5, **options)
+
+
 def test_many_sequences_spread_over_threads_agree_with_the_reference():
     """64 decoding sequences of a few hundred tokens: the shape the kernel exists for."""
     rng = np.random.default_rng(11)
@@ -118,6 +158,26 @@ def test_rejects_what_it_cannot_run():
         cpu.ragged_paged_attention_cpu(**{**x, "q": x["q"][:, :3]})
     with pytest.raises(ValueError, match="sliding_window must be positive"):
         cpu.ragged_paged_attention_cpu(**x, sliding_window=0)
+    with pytest.raises(ValueError, match="soft_cap must be positive"):
+        cpu.ragged_paged_attention_cpu(**x, soft_cap=0.0)
+    with pytest.raises(ValueError, match="below float32's range"):
+        cpu.ragged_paged_attention_cpu(**x, soft_cap=1e-50)
+    for shape in [(2,), (4, 1), (0,)]:
+        with pytest.raises(ValueError, match=r"one logit per query head \(4\)"):
+            cpu.ragged_paged_attention_cpu(**x, sinks=jnp.zeros(shape))
+
+
+def test_the_kernel_refuses_sinks_of_the_wrong_length():
+    """The FFI call checks its operands itself, whoever builds it."""
+    batch = make_ragged_batch(
+        np.random.default_rng(0), [(5, 1)], page_size=16, num_heads=4, num_kv_heads=2,
+        head_dim=32,
+    )  # fmt: skip
+    x = batch.inputs
+    call = jax.ffi.ffi_call(cpu.TARGET, jax.ShapeDtypeStruct(x["q"].shape, x["q"].dtype))
+    attrs = dict(sm_scale=np.float32(1), sliding_window=np.int64(0), soft_cap=np.float32(0))
+    with pytest.raises(Exception, match=r"sinks must be f32\[H\]"):
+        jax.block_until_ready(call(*x.values(), jnp.zeros((3,), jnp.float32), **attrs))
 
 
 def test_a_table_pointing_past_the_pages_is_an_error_not_a_read():

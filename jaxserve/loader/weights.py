@@ -12,6 +12,7 @@ from flax import traverse_util
 from jax.sharding import Mesh
 
 from jaxserve.errors import CheckpointError
+from jaxserve.loader import mxfp4
 from jaxserve.loader.checkpoint import HFCheckpoint
 from jaxserve.model.config import ModelConfig
 from jaxserve.progress import progress_bar
@@ -19,22 +20,50 @@ from jaxserve.sharding import param_shardings
 
 
 @dataclasses.dataclass(frozen=True)
+class Part:
+    """One stored part of a tensor kept in several (MXFP4: its codes, its scales)."""
+
+    suffix: str  # the part's tensor name is the whole tensor's plus this
+    shape: tuple[int, ...]
+    dtype: np.dtype  # stored so
+
+
+# The parts, in the order the rule names them, and the dtype to make -> the whole tensor.
+Combine = Callable[[list[np.ndarray], np.dtype], np.ndarray]
+
+
+@dataclasses.dataclass(frozen=True)
 class TensorRule:
+    """Where one param's tensor lives in a HF checkpoint and how to lay it out.
+
+    A tensor stored whole is read as is. One stored in `parts` (each with its own shape) is
+    made from them by `combine`, in the dtype asked for and of shape `hf_shape`, for `to_jax`
+    to lay out as it would the tensor read whole.
+    """
+
     hf_name: str  # "{i}" stands for the layer index of per-layer tensors, "{j}" the expert's
     hf_shape: tuple[int, ...]
     to_jax: Callable[[np.ndarray], np.ndarray] = lambda w: w
     experts: int = 0  # per-expert tensors: stacked on an expert axis after the layer axis
+    parts: tuple[Part, ...] = ()
+    combine: Combine | None = None
 
     @property
     def per_layer(self) -> bool:
         return "{i}" in self.hf_name
 
     def names(self, num_layers: int) -> list[list[str]]:
-        """The checkpoint's tensors of this param: per layer (one list, of one name unless
-        per expert); one list of one name for a param that is not per layer."""
+        """The tensors of this param: per layer (one list, of one name unless per expert);
+        one list of one name for a param that is not per layer. A tensor stored in parts
+        is named here as if whole; `stored_names` names its parts."""
         layers = range(num_layers) if self.per_layer else [0]
         experts = range(self.experts) if self.experts else [0]
         return [[self.hf_name.format(i=i, j=j) for j in experts] for i in layers]
+
+    def stored_names(self, num_layers: int) -> list[str]:
+        """Every checkpoint tensor this param reads."""
+        names = [n for layer in self.names(num_layers) for n in layer]
+        return [n + p.suffix for n in names for p in self.parts] if self.parts else names
 
     def jax_shape(self, num_layers: int) -> tuple[int, ...]:
         stacked = ((num_layers,) if self.per_layer else ()) + (
@@ -164,7 +193,7 @@ def _gpt_oss_expert_rules(cfg: ModelConfig, rules: dict[str, TensorRule]) -> dic
     """gpt-oss's experts: all of a layer's in one tensor per projection, stored [in, out]
     (not torch Linear's [out, in]); gate and up interleaved column by column in
     `gate_up_proj` (gate the even columns, up the odd), each projection with its bias, and a
-    router with a bias."""
+    router with a bias. The release checkpoints store the expert matrices as MXFP4."""
     assert cfg.moe is not None
     x, fe, e = cfg.moe.num_experts, cfg.moe.expert_size, cfg.hidden_size
     mlp = "model.layers.{i}.mlp."
@@ -180,7 +209,35 @@ def _gpt_oss_expert_rules(cfg: ModelConfig, rules: dict[str, TensorRule]) -> dic
         "layers/be_up": TensorRule(gate_up_bias, (x, 2 * fe), lambda b: b[..., 1::2]),
         "layers/be_down": TensorRule(mlp + "experts.down_proj_bias", (x, e)),
     }
+    if cfg.mxfp4_experts:
+        down = mlp + "experts.down_proj"
+        out |= {
+            "layers/we_gate": _mxfp4_experts(gate_up, (x, e, 2 * fe), slice(0, None, 2)),
+            "layers/we_up": _mxfp4_experts(gate_up, (x, e, 2 * fe), slice(1, None, 2)),
+            "layers/we_down": _mxfp4_experts(down, (x, fe, e)),
+        }
     return out
+
+
+def _mxfp4_experts(
+    name: str, shape: tuple[int, int, int], columns: slice = slice(None)
+) -> TensorRule:
+    """The `columns` of expert tensor `name` [X, in, out], stored as gpt-oss's release
+    checkpoints store it: the MXFP4 codes of its transpose in `_blocks` u8[X, out, in / 32, 16],
+    their scales in `_scales` u8[X, out, in / 32]. Only the codes of those columns (gate's or
+    up's) are decoded, a layer at a time, straight into the dtype asked for."""
+    x, n, m = shape  # n: a multiple of 32 (the model config checks)
+    groups = n // mxfp4.BLOCK
+    parts = (
+        Part("_blocks", (x, m, groups, mxfp4.BLOCK // 2), np.dtype(np.uint8)),
+        Part("_scales", (x, m, groups), np.dtype(np.uint8)),
+    )
+
+    def combine(stored: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
+        blocks, scales = (part[:, columns] for part in stored)  # rows of the transpose
+        return mxfp4.dequantize(blocks, scales, dtype).transpose(0, 2, 1)  # [X, in, columns]
+
+    return TensorRule(name, (x, n, len(range(m)[columns])), parts=parts, combine=combine)
 
 
 def _gemma_norms(cfg: ModelConfig, rules: dict[str, TensorRule]) -> dict[str, TensorRule]:
@@ -230,14 +287,28 @@ def _fused_rules(cfg: ModelConfig) -> dict[str, TensorRule]:
     }
 
 
-def _read(ckpt: HFCheckpoint, name: str, rule: TensorRule, dtype: np.dtype) -> np.ndarray:
-    shape = ckpt.shape(name)
-    if shape != rule.hf_shape:
+def _stored(ckpt: HFCheckpoint, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """The tensor `name`, memory-mapped, once its shape is the one config.json implies."""
+    if ckpt.shape(name) != shape:
         raise CheckpointError(
-            f"tensor {name!r} in {ckpt.path} has shape {list(shape)}, "
-            f"but config.json implies {list(rule.hf_shape)}"
+            f"tensor {name!r} in {ckpt.path} has shape {list(ckpt.shape(name))}, "
+            f"but config.json implies {list(shape)}"
         )
-    return np.ascontiguousarray(rule.to_jax(ckpt.tensor(name)).astype(dtype))
+    return ckpt.tensor(name)
+
+
+def _read(ckpt: HFCheckpoint, name: str, rule: TensorRule, dtype: np.dtype) -> np.ndarray:
+    if not rule.parts:
+        return np.ascontiguousarray(rule.to_jax(_stored(ckpt, name, rule.hf_shape)).astype(dtype))
+    assert rule.combine is not None
+    parts = [_stored(ckpt, name + part.suffix, part.shape) for part in rule.parts]
+    for part, value in zip(rule.parts, parts, strict=True):
+        if value.dtype != part.dtype:
+            raise CheckpointError(
+                f"tensor {name + part.suffix!r} in {ckpt.path} is {value.dtype}, "
+                f"but its format stores {part.dtype}"
+            )
+    return np.ascontiguousarray(rule.to_jax(rule.combine(parts, dtype)))
 
 
 def load_params(
@@ -258,7 +329,7 @@ def load_params(
     cfg = ckpt.config
     rules = tensor_rules(cfg)
     for rule in rules.values():  # fail on a missing tensor before reading anything
-        for name in (n for layer in rule.names(cfg.num_layers) for n in layer):
+        for name in rule.stored_names(cfg.num_layers):
             if not ckpt.has(name):
                 raise CheckpointError(f"missing tensor {name!r} in {ckpt.path}")
     np_dtype = np.dtype(dtype)
@@ -268,7 +339,7 @@ def load_params(
     bf16 = np.dtype(jnp.bfloat16)
     for path, rule in progress_bar(rules.items(), desc="loading weights", unit="tensor"):
         names = rule.names(cfg.num_layers)
-        stored = {ckpt.tensor(n).dtype for layer in names for n in layer}  # mapped: no read
+        stored = {ckpt.tensor(n).dtype for n in rule.stored_names(cfg.num_layers)}  # mapped
         keep = path in keep_bfloat16 and stored == {bf16}
         want = bf16 if keep or path in as_bfloat16 else np_dtype
         if cfg.prequantized == "int8" and path in QUANTIZED_MATRICES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -81,6 +82,9 @@ class ModelConfig:
     # The checkpoint's layer matrices are stored quantized: "int8" (compressed-tensors W8A16,
     # int8 per output channel, `weight` and `weight_scale` tensors).
     prequantized: str | None = None
+    # gpt-oss's release format: the experts stored as MXFP4 codes and scales, which the loader
+    # dequantizes into the model's dtype, so the model graph sees plain weights.
+    mxfp4_experts: bool = False
     eos_token_ids: tuple[int, ...] = ()
     bos_token_id: int | None = None
 
@@ -170,6 +174,7 @@ class ModelConfig:
                 moe=moe,
                 moe_naming=traits.moe,
                 prequantized=_prequantized(hf, traits),
+                mxfp4_experts=_mxfp4_experts(hf, arch, moe, num_layers),
                 eos_token_ids=_token_ids(hf.get("eos_token_id")),
                 bos_token_id=hf.get("bos_token_id"),
             )
@@ -214,14 +219,16 @@ def _moe(hf: Mapping[str, Any], naming: str) -> MoEConfig:
 
 SUPPORTED_PREQUANTIZED = (
     "compressed-tensors int-quantized (or naive-quantized) W8A16: int8 weights, symmetric, "
-    "one scale per output channel"
+    "one scale per output channel; mxfp4 (gpt-oss's release checkpoints: GptOssForCausalLM "
+    "experts as MXFP4 blocks and scales, dequantized as they load)"
 )
 
 
 def _prequantized(hf: Mapping[str, Any], traits: ArchitectureTraits) -> str | None:
-    """ "int8" for a compressed-tensors W8A16 checkpoint; None for an unquantized one."""
+    """ "int8" for a compressed-tensors W8A16 checkpoint; None for an unquantized one or an
+    MXFP4 one (`_mxfp4_experts`), whose weights the model reads dequantized."""
     config = hf.get("quantization_config")
-    if not config:
+    if not config or config.get("quant_method") == "mxfp4":
         return None
     method = config.get("quant_method")
     groups = list((config.get("config_groups") or {}).values())
@@ -251,6 +258,62 @@ def _prequantized(hf: Mapping[str, Any], traits: ArchitectureTraits) -> str | No
             "fused q/k/v (Phi-3) or experts"
         )
     return "int8"
+
+
+MXFP4_BLOCK = 32  # values that share one scale
+
+
+def _mxfp4_experts(
+    hf: Mapping[str, Any], arch: str, moe: MoEConfig | None, num_layers: int
+) -> bool:
+    """Whether the experts are stored as MXFP4, as in gpt-oss's release checkpoints.
+
+    transformers' MXFP4 only ever quantizes gpt-oss's experts, so `modules_to_not_convert`
+    (the release lists attention, router, embeddings and LM head) changes the stored layout
+    only where it names the experts: that is refused. Every other tensor is read by its plain
+    name, so one stored otherwise fails as a missing tensor, naming it.
+    """
+    config = hf.get("quantization_config") or {}
+    if config.get("quant_method") != "mxfp4":
+        return False
+    if arch != "GptOssForCausalLM" or moe is None:
+        raise ModelConfigError(
+            f"mxfp4 checkpoints are supported for GptOssForCausalLM only, not {arch}; "
+            f"supported: {SUPPORTED_PREQUANTIZED}"
+        )
+    hidden, expert_size = int(hf["hidden_size"]), moe.expert_size
+    if hidden % MXFP4_BLOCK or expert_size % MXFP4_BLOCK:
+        raise ModelConfigError(
+            f"MXFP4 scales blocks of {MXFP4_BLOCK} values: hidden_size ({hidden}) and "
+            f"intermediate_size ({expert_size}) must be multiples of {MXFP4_BLOCK}"
+        )
+    skipped = config.get("modules_to_not_convert") or []
+    if not isinstance(skipped, list) or not all(isinstance(p, str) for p in skipped):
+        raise ModelConfigError(
+            f"quantization_config.modules_to_not_convert must be a list of module names, "
+            f"got {skipped!r}"
+        )
+    experts = [f"model.layers.{i}.mlp.experts" for i in range(num_layers)]
+    for pattern in skipped:
+        if any(_names_module(pattern, name) for name in experts):
+            raise ModelConfigError(
+                f"quantization_config.modules_to_not_convert entry {pattern!r} leaves the "
+                "experts unquantized in an mxfp4 checkpoint; jaxserve reads mxfp4 checkpoints "
+                "whose experts are MXFP4 (`gate_up_proj_blocks`, `down_proj_blocks` and scales)"
+            )
+    return True
+
+
+def _names_module(pattern: str, name: str) -> bool:
+    """transformers' `should_convert_module` match: `pattern` as a regex from the start up to a
+    module boundary ("model.layers.*.mlp" names "model.layers.3.mlp.experts"), or a suffix."""
+    try:
+        return bool(re.match(rf"(?:{pattern})(?:(?<=\.)|(?=\.|$))", name)) or name.endswith(pattern)
+    except re.error as e:
+        raise ModelConfigError(
+            f"quantization_config.modules_to_not_convert entry {pattern!r} is not a valid "
+            f"pattern: {e}"
+        ) from None
 
 
 def _float_or_none(value: Any) -> float | None:

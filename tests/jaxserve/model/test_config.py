@@ -178,10 +178,44 @@ def test_gemma2_and_gpt_oss_traits():
     )  # fmt: skip
     assert oss.attention_sinks and oss.qkv_bias and oss.o_bias
     assert oss.moe.softmax_after_top_k and oss.moe.biases and oss.moe.swiglu_limit == 7.0
-    mxfp4 = {**BASE, "architectures": ["GptOssForCausalLM"], "num_local_experts": 32,
-             "num_experts_per_tok": 4, "quantization_config": {"quant_method": "mxfp4"}}  # fmt: skip
-    with pytest.raises(ModelConfigError, match="quantization .mxfp4.* is not supported"):
-        ModelConfig.from_hf(mxfp4)
+
+
+MXFP4_OSS = {**BASE, "architectures": ["GptOssForCausalLM"], "num_local_experts": 32,
+             "num_experts_per_tok": 4, "intermediate_size": 96,
+             "quantization_config": {"quant_method": "mxfp4", "modules_to_not_convert": [
+                 "model.layers.*.self_attn", "model.layers.*.mlp.router", "lm_head"]}}  # fmt: skip
+
+
+def test_mxfp4_gpt_oss_experts_are_read_dequantized():
+    cfg = ModelConfig.from_hf(MXFP4_OSS)
+    assert cfg.mxfp4_experts and cfg.prequantized is None  # the model reads plain weights
+    assert not ModelConfig.from_hf({**MXFP4_OSS, "quantization_config": None}).mxfp4_experts
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"architectures": ["MixtralForCausalLM"]},
+         "mxfp4 checkpoints are supported for GptOssForCausalLM only, not MixtralForCausalLM"),
+        ({"hidden_size": 80, "num_attention_heads": 5},
+         r"hidden_size \(80\) and intermediate_size \(96\) must be multiples of 32"),
+        ({"quantization_config": {"quant_method": "mxfp4",
+                                  "modules_to_not_convert": ["model.layers.*.mlp"]}},
+         "entry 'model.layers.\\*.mlp' leaves the experts unquantized"),
+        ({"quantization_config": {"quant_method": "mxfp4",
+                                  "modules_to_not_convert": ["experts"]}},
+         "entry 'experts' leaves the experts unquantized"),
+        ({"quantization_config": {"quant_method": "mxfp4", "modules_to_not_convert": ["(("]}},
+         "entry '\\(\\(' is not a valid pattern"),
+        ({"quantization_config": {"quant_method": "mxfp4", "modules_to_not_convert": "lm_head"}},
+         "must be a list of module names"),
+        ({"quantization_config": {"quant_method": "gptq", "bits": 4}},
+         r"quantization \(gptq, .* is not supported; supported: .*mxfp4 \(gpt-oss"),
+    ],
+)  # fmt: skip
+def test_mxfp4_refusals_are_named(change, message):
+    with pytest.raises(ModelConfigError, match=message):
+        ModelConfig.from_hf({**MXFP4_OSS, **change})
 
 
 @pytest.mark.parametrize(

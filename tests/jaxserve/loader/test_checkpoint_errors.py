@@ -85,9 +85,9 @@ def test_config_missing_required_key(model_dir):
 
 def test_unsupported_rope_type(model_dir):
     edit_config(
-        model_dir, rope_parameters={"rope_type": "yarn", "rope_theta": 1e4}, rope_scaling=None
+        model_dir, rope_parameters={"rope_type": "dynamic", "rope_theta": 1e4}, rope_scaling=None
     )
-    expect(ModelConfigError, "rope type 'yarn' is not supported", model_dir)
+    expect(ModelConfigError, "rope type 'dynamic' is not supported", model_dir)
 
 
 def test_no_weight_files(model_dir):

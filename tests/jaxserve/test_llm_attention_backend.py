@@ -21,7 +21,7 @@ def model_path(tiny_checkpoints):
     return tiny_checkpoints(SPEC)
 
 
-def generate(model_path, backend):
+def generate(model_path, backend, kv_cache_dtype="auto"):
     llm = LLM(
         model_path,
         max_model_len=64,
@@ -29,6 +29,7 @@ def generate(model_path, backend):
         max_num_batched_tokens=16,
         skip_tokenizer_init=True,
         attention_backend=backend,
+        kv_cache_dtype=kv_cache_dtype,
     )
     outputs = llm.generate(PROMPTS, GREEDY, use_tqdm=False)
     return [o.outputs[0].token_ids for o in outputs]
@@ -51,6 +52,19 @@ def test_pallas_interpret_generates_the_reference_tokens(model_path, monkeypatch
     tokens = generate(model_path, "pallas-interpret")
     assert tokens == expected and all(len(t) == 4 for t in tokens)
     assert {(k["interpret"], k["block_q"]) for k in traced} == {(True, 1), (True, 16)}
+
+
+@pytest.mark.cpu
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("kv_cache_dtype", "backends"),
+    [("int8", ("auto", "pallas-interpret")), ("fp8", ("auto",))],
+)
+def test_quantized_cache_agrees_in_every_backend(model_path, kv_cache_dtype, backends):
+    """The kernels read int8 / fp8 pages as the reference does (the scales fold outside)."""
+    expected = generate(model_path, "reference", kv_cache_dtype)
+    for backend in backends:
+        assert generate(model_path, backend, kv_cache_dtype) == expected, backend
 
 
 def test_each_backend_compiles_to_its_own_programs():
@@ -88,9 +102,11 @@ def test_pallas_compiled_generates_the_reference_tokens(model_path):
 
 @pytest.mark.cpu
 @pytest.mark.slow
-def test_layers_with_different_windows_agree_in_every_backend(tiny_checkpoints):
-    """Gemma 3's local and global layers: each layer's window reaches the kernel it runs."""
-    spec = next(s for s in ARCH_CASES if s.architecture == "Gemma3ForCausalLM")
+@pytest.mark.parametrize("architecture", ["Gemma2ForCausalLM", "GptOssForCausalLM"])
+def test_layers_with_different_windows_agree_in_every_backend(tiny_checkpoints, architecture):
+    """Local and global layers: each layer's window reaches the kernel it runs, with Gemma 2's
+    soft-capped scores or gpt-oss's sinks."""
+    spec = next(s for s in ARCH_CASES if s.architecture == architecture)
     path = tiny_checkpoints(spec)
     expected = generate(path, "reference")
     assert generate(path, "auto") == expected

@@ -1,6 +1,7 @@
 """Where a decode step's time goes: host phases of `Engine.step` and device ablations.
 
     python benchmarks/step_profile.py /work/benchmodel [--seqs 64 1] [--steps 10]
+        [--quantization int8]
 
 For each batch size it fills the engine with that many requests (128-token prompts), runs
 them into decode, then times whole engine steps split into host phases (schedule, sampling
@@ -166,6 +167,7 @@ def main() -> None:
     parser.add_argument("--prompt-len", type=int, default=128)
     parser.add_argument("--trace-dir", default="/tmp/step_profile")
     parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--quantization", default=None, help="LLM's quantization, e.g. int8")
     args = parser.parse_args()
     for num_seqs in args.seqs:
         llm = LLM(
@@ -176,6 +178,7 @@ def main() -> None:
             max_num_batched_tokens=512,
             warmup=False,
             dtype=args.dtype,
+            quantization=args.quantization,
         )
         instrument(llm)
         fill(llm, num_seqs, args.prompt_len)

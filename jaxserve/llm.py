@@ -83,7 +83,7 @@ class LLM:
             elsewhere XLA does, widening the codes as it reads them. fp8 runs on GPUs with
             fp8 (compute capability 8.9 and up; `platforms.fp8_weights`).
         kv_cache_dtype: what the KV pages store: "auto" (the platform's choice, or the
-            compute dtype), "float32", "bfloat16", "float16", or quantized: "int8" or "fp8"
+            compute dtype), "float32", "bfloat16", or quantized: "int8" or "fp8"
             ("fp8_e4m3"), half the bytes of bfloat16 per token, with per-channel scales
             calibrated at start-up on a fixed text (`jaxserve.model.kv_quant`).
     """

@@ -33,9 +33,9 @@ MATRIX_PARAMS = tuple(f"layers/{name}" for name in MATRICES)
 # The KV cache may take this share of the memory left after the weights.
 KV_MEMORY_FRACTION = 0.5
 
-# kv_cache_dtype values: "auto" (the platform's, or the compute dtype), the float dtypes, and
-# the quantized ones.
-KV_CACHE_DTYPES = ("auto", "float32", "bfloat16", "float16", *QUANTIZED_KV_DTYPES)
+# kv_cache_dtype values: "auto" (the platform's, or the compute dtype), a float dtype, or a
+# quantized one.
+KV_CACHE_DTYPES = ("auto", "float32", "bfloat16", *QUANTIZED_KV_DTYPES)
 
 
 def resolve_dtype(dtype: str, platform: platforms.Platform, stored: jnp.dtype) -> jnp.dtype:

@@ -15,8 +15,20 @@ from gradio_client.exceptions import AppError
 from starlette.testclient import TestClient
 
 import webui as gr
+import webui.routes
 
 UPDATE = "__type__"
+
+
+@pytest.fixture(autouse=True)
+def _streams_close_promptly(request: pytest.FixtureRequest, monkeypatch) -> None:
+    """`Page` reads each event's stream to its close_stream, which the server sends a grace
+    after the session goes idle (for gradio_client's one long-lived reader). A page that joins
+    and then reads needs no grace: a second per event adds up over the event chains here.
+    Tests that serve gradio_client keep the real grace (for their page parts, they shorten
+    it themselves once the client is done)."""
+    if "serve" not in request.fixturenames:
+        monkeypatch.setattr(webui.routes, "CLOSE_GRACE_S", 0.02)
 
 
 def text(role: str, content: str) -> dict[str, Any]:
@@ -243,7 +255,9 @@ def test_multimodal_messages_carry_text_and_files(
     assert client.predict({"text": "more", "files": []}, api_name="/chat").endswith("[2, 1]")
 
 
-def test_additional_outputs_get_the_rest_of_the_reply(serve: Callable[[gr.Blocks], str]) -> None:
+def test_additional_outputs_get_the_rest_of_the_reply(
+    serve: Callable[[gr.Blocks], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     def chat(message: str, history: list[Any]) -> tuple[str, Any]:
         if message == "code":
             return "here", gr.Code(value="print(1)", language="python")
@@ -257,6 +271,7 @@ def test_additional_outputs_get_the_rest_of_the_reply(serve: Callable[[gr.Blocks
     assert client.predict("hi", api_name="/chat") == ("ask for code", None)
     info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/chat"]
     assert [r["component"] for r in info["returns"]] == ["Json", "Code"]
+    monkeypatch.setattr(webui.routes, "CLOSE_GRACE_S", 0.02)  # the page's part: no grace
     with TestClient(demo.app) as http:
         page = Page(http)
         page.values[chat_ui.textbox.id] = "code"
@@ -282,6 +297,7 @@ def test_manual_flagging_logs_reactions(
     info = Client(serve(demo), verbose=False).view_api(print_info=False, return_format="dict")
     flag = info["named_endpoints"]["/flag"]
     assert [p["component"] for p in flag["parameters"]] == ["Chatbot"] and flag["returns"] == []
+    monkeypatch.setattr(webui.routes, "CLOSE_GRACE_S", 0.02)  # the page's part: no grace
     with TestClient(demo.app) as http:
         page = Page(http)
         assert page.props[demo.chatbot.id]["likeable"] is True

@@ -59,6 +59,8 @@ def rms_norm(x: jax.Array, weight: jax.Array, eps: float) -> jax.Array:
 
 # Per-layer weight matrices, each multiplied as [L, in, out] (heads folded into in or out).
 MATRICES = ("wq", "wk", "wv", "wo", "w_gate", "w_up", "w_down")
+# A mixture of experts' matrices, [L, X, in, out], multiplied by the grouped matmul.
+EXPERT_MATRICES = ("we_gate", "we_up", "we_down")
 # Matrices that multiply the same input, side by side in one [L, E, sum of outs] matrix.
 FUSED = {"w_qkv": ("wq", "wk", "wv"), "w_gate_up": ("w_gate", "w_up")}
 
@@ -69,8 +71,9 @@ QUANTIZERS = {"int8": quantize_int8, "fp8": quantize_fp8}
 def quantize_params(params: Params, method: str = "int8") -> Params:
     """Each layer matrix and the LM head as int8 (or, for "fp8", float8_e4m3fn) per output
     column (the layer matrices `[L, in, out]`, heads folded, as the layer loop multiplies
-    them): weight-only. A tied model keeps its embeddings for the lookup and gets a quantized
-    head of its own: a decode step reads the head whole, the embeddings a row per token.
+    them), and each expert's matrices per output column of that expert: weight-only. A tied
+    model keeps its embeddings for the lookup and gets a quantized head of its own: a decode
+    step reads the head whole, the embeddings a row per token.
 
     A checkpoint stored so (`ModelConfig.prequantized`) comes with int8 matrices and their
     "<name>_scale" beside them: they are paired as they are, not rounded again (its head,
@@ -78,6 +81,10 @@ def quantize_params(params: Params, method: str = "int8") -> Params:
     """
     quantize = QUANTIZERS[method]
     layers = dict(params["layers"])
+    for name in [n for n in layers if n in EXPERT_MATRICES]:  # [L, X, in, out]: per expert
+        w = layers[name]
+        layers[name] = jax.jit(quantize)(w)
+        _free([w])
     for name in [n for n in layers if n in MATRICES]:
         w = layers[name]
         flat = _fold(name, w)

@@ -8,6 +8,9 @@ Shapes: T tokens, E hidden, X experts, k experts per token, Fe an expert's hidde
             "shared_gate": [L, E, 1]; for gpt-oss, biases "router_bias": [L, X],
             "be_gate", "be_up": [L, X, Fe] and "be_down": [L, X, E]
 
+Quantized experts (`quantization`) are `QuantizedMatrix`es: the grouped matmul multiplies by
+their int8 / fp8 codes and each row's output columns are scaled by its expert's scales.
+
 `grouped_matmul(lhs[M, K], rhs[X, K, N], group_sizes[X]) -> [M, N]` multiplies rows
 `sum(group_sizes[:x]) : sum(group_sizes[:x + 1])` of `lhs` by `rhs[x]`: `jax.lax.ragged_dot`'s
 contract, which the Pallas kernel in `pallas_kernels/grouped_matmul` keeps.
@@ -20,6 +23,8 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+
+from pallas_kernels.matmul import QuantizedMatrix
 
 GroupedMatmul = Callable[[jax.Array, jax.Array, jax.Array], jax.Array]
 
@@ -93,7 +98,12 @@ def moe_mlp(
     row_expert = flat[order]  # [T*k]: the expert of each grouped row
 
     def project(x: jax.Array, name: str) -> jax.Array:
-        y = grouped_matmul(x, lp["we_" + name], group_sizes)
+        w = lp["we_" + name]
+        if isinstance(w, QuantizedMatrix):  # codes in the product, each row's scales after
+            y = grouped_matmul(x, w.q, group_sizes)
+            y = (y.astype(jnp.float32) * w.scale[row_expert]).astype(y.dtype)
+        else:
+            y = grouped_matmul(x, w, group_sizes)
         return y + lp["be_" + name][row_expert].astype(y.dtype) if moe.biases else y
 
     gate, up = project(rows, "gate"), project(rows, "up")  # [T*k, Fe] each

@@ -20,6 +20,8 @@ from pallas_kernels.grouped_matmul.reference import check_operands, row_group_id
 from pallas_kernels.grouped_matmul.tpu import group_tile_schedule
 
 GATHER_ROWS = 8  # at most this many rows: one product with each row's own expert
+# Float dtypes narrower than float32, sliced as integers of their width (see below).
+NARROW_FLOAT_BITS = {jnp.dtype(jnp.bfloat16): jnp.uint16, jnp.dtype(jnp.float8_e4m3fn): jnp.uint8}
 
 
 @functools.partial(jax.jit, static_argnames="block_m")
@@ -37,7 +39,7 @@ def grouped_matmul_gathered(lhs: jax.Array, rhs: jax.Array, group_sizes: jax.Arr
     """Each row times its own group's weights, gathered: one batched product [M, K, N]."""
     num_rows, num_groups = lhs.shape[0], rhs.shape[0]
     group = row_group_ids(group_sizes, num_rows)  # [M]; G for rows past the groups
-    weights = rhs[jnp.minimum(group, num_groups - 1)]  # [M, K, N]
+    weights = rhs[jnp.minimum(group, num_groups - 1)].astype(lhs.dtype)  # [M, K, N]
     out = jnp.einsum("mk,mkn->mn", lhs, weights, preferred_element_type=jnp.float32)
     return jnp.where((group < num_groups)[:, None], out, 0.0).astype(lhs.dtype)
 
@@ -51,17 +53,19 @@ def grouped_matmul_tiled(
     padded = -(-num_rows // block_m) * block_m
     lhs = jnp.pad(lhs, ((0, padded - num_rows), (0, 0)))  # [Mp, K]
     items = group_tile_schedule(group_sizes, num_rows=padded, block_m=block_m)
-    # XLA's CPU float normalization widens a bfloat16 array that a loop slices, whole, before
-    # the loop on every call; slicing its bits as uint16 leaves it as stored (2x at 64 experts).
-    narrow = rhs.dtype == jnp.bfloat16
-    stored = lax.bitcast_convert_type(rhs, jnp.uint16) if narrow else rhs
+    # XLA's CPU float normalization widens a bfloat16 (or fp8) array that a loop slices, whole,
+    # before the loop on every call; slicing its bits as integers leaves it as stored (2x at
+    # 64 experts).
+    bits = NARROW_FLOAT_BITS.get(rhs.dtype)
+    stored = rhs if bits is None else lax.bitcast_convert_type(rhs, bits)
 
     def visit(item, out):  # out f32[Mp, N]
         group, first_row = items.group_ids[item], items.tile_ids[item] * block_m
         rows = lax.dynamic_slice(lhs, (first_row, 0), (block_m, k_dim))  # [bm, K]
         weights = stored[jnp.minimum(group, num_groups - 1)]  # [K, N]
-        if narrow:
-            weights = lax.bitcast_convert_type(weights, jnp.bfloat16)
+        if bits is not None:
+            weights = lax.bitcast_convert_type(weights, rhs.dtype)
+        weights = weights.astype(lhs.dtype)  # int8 / fp8 codes: their values
         product = jnp.dot(rows, weights, preferred_element_type=jnp.float32)  # [bm, N]
         row = first_row + jnp.arange(block_m)
         mine = (row >= items.group_offsets[group]) & (row < items.group_offsets[group + 1])

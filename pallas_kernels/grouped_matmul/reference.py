@@ -3,6 +3,10 @@
 Shape legend: M rows of lhs (tokens * top_k, sorted by expert), K contraction, N output
 columns, G groups (experts). Rows `sum(group_sizes[:g]) : sum(group_sizes[:g + 1])` of lhs
 are multiplied by `rhs[g]`; rows past `sum(group_sizes)` come out as zeros.
+
+rhs is in lhs's dtype, or holds int8 / float8_e4m3fn codes (quantized experts): each
+implementation multiplies by the codes' values, widened to lhs's dtype as it reads them,
+and the caller scales the output columns (`jaxserve.model.moe`).
 """
 
 from __future__ import annotations
@@ -10,6 +14,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 from jax import lax
+
+# Quantized weights: codes whose values the product takes (their scales apply outside).
+CODE_DTYPES = (jnp.dtype(jnp.int8), jnp.dtype(jnp.float8_e4m3fn))
 
 
 def check_operands(lhs: jax.Array, rhs: jax.Array, group_sizes: jax.Array) -> None:
@@ -21,8 +28,10 @@ def check_operands(lhs: jax.Array, rhs: jax.Array, group_sizes: jax.Array) -> No
             f"group_sizes {group_sizes.shape} {group_sizes.dtype} must be an integer [G] "
             f"for G = {rhs.shape[0]} groups"
         )
-    if lhs.dtype != rhs.dtype:
-        raise ValueError(f"lhs {lhs.dtype} and rhs {rhs.dtype} must have one dtype")
+    if lhs.dtype != rhs.dtype and rhs.dtype not in CODE_DTYPES:
+        raise ValueError(
+            f"rhs {rhs.dtype} must be lhs's dtype ({lhs.dtype}) or int8 / float8_e4m3fn codes"
+        )
 
 
 def row_group_ids(group_sizes: jax.Array, num_rows: int) -> jax.Array:
@@ -41,7 +50,7 @@ def grouped_matmul_reference(lhs: jax.Array, rhs: jax.Array, group_sizes: jax.Ar
 
     Args:
         lhs: [M, K] rows sorted by group.
-        rhs: [G, K, N] one matrix per group, lhs's dtype.
+        rhs: [G, K, N] one matrix per group, lhs's dtype or codes (`CODE_DTYPES`).
         group_sizes: i32[G] rows per group, in order; their sum may be below M.
 
     Returns:
@@ -54,7 +63,8 @@ def grouped_matmul_reference(lhs: jax.Array, rhs: jax.Array, group_sizes: jax.Ar
 
     def add_group(acc, g):  # acc f32[M, N]
         rows = jnp.where((group_of_row == g)[:, None], lhs, jnp.zeros((), lhs.dtype))  # [M, K]
-        product = jnp.dot(rows, rhs[g], precision=precision, preferred_element_type=jnp.float32)
+        weights = rhs[g].astype(lhs.dtype)  # codes widen exactly
+        product = jnp.dot(rows, weights, precision=precision, preferred_element_type=jnp.float32)
         return acc + product, None
 
     init = jnp.zeros((num_rows, num_cols), jnp.float32)

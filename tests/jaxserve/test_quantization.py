@@ -13,7 +13,7 @@ from jaxserve import LLM, SamplingParams
 from jaxserve.errors import ModelConfigError
 from pallas_kernels.matmul import QuantizedMatrix, matmul_reference, quantize_fp8, quantize_int8
 from tests.jaxserve.model.test_llama_parity import PROMPTS, prompt_logits, relative_error
-from tests.tiny_models import TinySpec
+from tests.tiny_models import ARCH_CASES, TinySpec
 
 pytestmark = pytest.mark.cpu
 
@@ -49,6 +49,25 @@ def test_a_model_on_int8_weights_stays_close(tiny_checkpoints):
     greedy = SamplingParams(temperature=0, max_tokens=8, ignore_eos=True)
     out = int8.generate([{"prompt_token_ids": p} for p in PROMPTS], greedy, use_tqdm=False)
     assert all(len(o.outputs[0].token_ids) == 8 for o in out)
+
+
+def test_experts_are_quantized_per_expert_and_column(tiny_checkpoints):
+    """Every expert's matrices get their own scales per output column (gpt-oss's, with their
+    biases); the grouped matmul multiplies the codes."""
+    name = "gpt-oss-sinks"
+    spec = next(s for s in ARCH_CASES if s.name == name)
+    path = tiny_checkpoints(spec)
+    full = LLM(path, dtype="float32", max_model_len=128, skip_tokenizer_init=True)
+    int8 = LLM(path, dtype="float32", max_model_len=128, skip_tokenizer_init=True,
+               quantization="int8")  # fmt: skip
+    layers = int8.runner.params["layers"]
+    for expert in ("we_gate", "we_up", "we_down"):
+        w = layers[expert]
+        assert isinstance(w, QuantizedMatrix) and w.q.dtype == jnp.int8
+        assert w.scale.shape == (spec.num_layers, spec.experts, w.q.shape[-1])
+    for prompt in PROMPTS:
+        err = relative_error(prompt_logits(int8, prompt), prompt_logits(full, prompt))
+        assert 0 < err < 0.1, f"{name}: int8 logits off by {err:.3f}"
 
 
 def test_fp8_keeps_three_mantissa_bits_per_column():

@@ -76,9 +76,9 @@ class LLM:
             on CPU) or "pallas-interpret" (that kernel interpreted; on CPU, the TPU kernel in
             TPU interpret mode). A mixture of experts' grouped matmul follows the same choice
             (`platforms.grouped_matmul`).
-        quantization: None, "int8" or "fp8": each layer matrix and the LM head rounded at load
-            to int8 (or float8_e4m3fn), one scale per output column (weight-only; the
-            embeddings stay). On a CPU with AVX512_BF16 computing in bfloat16, the native
+        quantization: None, "int8" or "fp8": each layer matrix, each expert's matrices and
+            the LM head rounded at load to int8 (or float8_e4m3fn), one scale per output
+            column (and expert) (weight-only; the embeddings stay). On a CPU with AVX512_BF16 computing in bfloat16, the native
             int8 kernel multiplies int8 weights (half the bytes a decode step reads);
             elsewhere XLA does, widening the codes as it reads them. fp8 runs on GPUs with
             fp8 (compute capability 8.9 and up; `platforms.fp8_weights`).

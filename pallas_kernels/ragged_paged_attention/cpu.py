@@ -30,7 +30,11 @@ __all__ = ["CACHE_ENV_VAR", "KernelBuildError", "build", "ragged_paged_attention
 SOURCE = Path(__file__).with_name("cpu_kernel.cc")
 TARGET = "jaxserve_ragged_paged_attention_cpu"
 SYMBOL = "JaxserveRaggedPagedAttention"
-SUPPORTED_DTYPES = (jnp.dtype(jnp.float32), jnp.dtype(jnp.bfloat16))
+QUERY_DTYPES = (jnp.dtype(jnp.float32), jnp.dtype(jnp.bfloat16))
+# int8 / float8_e4m3fn pages are a quantized cache's codes, read as numbers (scales folded
+# outside attention): the kernel widens them to float32 as it loads each K/V row.
+CODE_DTYPES = (jnp.dtype(jnp.int8), jnp.dtype(jnp.float8_e4m3fn))
+PAGE_DTYPES = (*QUERY_DTYPES, *CODE_DTYPES)
 
 
 def build() -> Path:
@@ -60,7 +64,8 @@ def ragged_paged_attention_cpu(
     """The reference's contract (see `reference.py`), computed by the native kernel.
 
     `mask_value` and `block_q` are accepted for the common signature; the kernel never
-    scores masked positions and picks its own query blocks. float32 and bfloat16 only.
+    scores masked positions and picks its own query blocks. Queries float32 or bfloat16;
+    pages float32 (float32 queries only), bfloat16, int8 or float8_e4m3fn.
     The kernel takes `soft_cap` as an f32 attribute (0: none) and `sinks` as a last f32
     operand, `[H]` or `[0]` for none; without either option it runs the same loops as before.
     """
@@ -73,9 +78,12 @@ def ragged_paged_attention_cpu(
         )
     if num_heads % k_pages.shape[2]:
         raise ValueError(f"{num_heads} query heads are not a multiple of {k_pages.shape[2]}")
-    for name, x in (("q", q), ("k_pages", k_pages), ("v_pages", v_pages)):
-        if x.dtype not in SUPPORTED_DTYPES:
-            raise ValueError(f"{name} must be float32 or bfloat16, got {x.dtype}")
+    if q.dtype not in QUERY_DTYPES:
+        raise ValueError(f"q must be float32 or bfloat16, got {q.dtype}")
+    for name, x in (("k_pages", k_pages), ("v_pages", v_pages)):
+        if x.dtype not in PAGE_DTYPES:
+            names = ", ".join(d.name for d in PAGE_DTYPES)
+            raise ValueError(f"{name} must be one of {names}, got {x.dtype}")
     if k_pages.dtype != v_pages.dtype:
         raise ValueError(f"k_pages is {k_pages.dtype} but v_pages is {v_pages.dtype}")
     if q.dtype == jnp.bfloat16 and k_pages.dtype == jnp.float32:

@@ -11,8 +11,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from pallas_kernels.ragged_paged_attention.reference import ragged_paged_attention_reference
 from platforms.attention import kernel_status
-from tests.pallas_kernels.rpa_cases import make_ragged_batch
+from tests.pallas_kernels.rpa_cases import CODE_SCALE, make_ragged_batch, with_code_pages
 
 pytestmark = pytest.mark.cpu
 
@@ -125,6 +126,70 @@ def test_score_options_over_many_decodes_and_an_odd_head_dim():
     check(batch, run(batch, sm_scale=0.5, **options), sm_scale=0.5, **options)
 
 
+CODE_DTYPES = [jnp.int8, jnp.float8_e4m3fn]
+
+
+@pytest.mark.parametrize(
+    ("code_dtype", "q_dtype", "heads", "head_dim", "window", "options"),
+    [
+        (jnp.int8, jnp.float32, 8, 64, None, False),
+        (jnp.float8_e4m3fn, jnp.bfloat16, 8, 128, 9, False),
+        (jnp.int8, jnp.bfloat16, 8, 40, None, True),
+        (jnp.float8_e4m3fn, jnp.float32, 4, 64, 20, True),
+    ],
+    ids=["int8-f32", "fp8-bf16-d128-window", "int8-bf16-d40-options", "fp8-f32-g2-window-options"],
+)
+def test_code_pages_match_the_reference(code_dtype, q_dtype, heads, head_dim, window, options):
+    """int8 / float8_e4m3fn pages (a quantized cache) read as numbers, as the reference reads
+    the same pages: decodes and prefill chunks over several pages, the unrolled head dims and
+    the generic loops, soft_cap and sinks in two cases. float8 decodes at 2 heads a group read
+    pages in place, the rest widen them into scratch first (`kStageReuse`)."""
+    seqs = [(70, 1), (50, 13), (23, 23), (9, 1)]
+    batch = make_ragged_batch(
+        np.random.default_rng(head_dim), seqs, page_size=16, num_heads=heads, num_kv_heads=2,
+        head_dim=head_dim, dtype=q_dtype, pad_tokens=2, pad_seqs=1,
+    )  # fmt: skip
+    inputs = with_code_pages(batch.inputs, code_dtype)
+    rng = np.random.default_rng(1)
+    options = (
+        dict(soft_cap=1.5, sinks=jnp.asarray(rng.normal(0.0, 2.0, heads), jnp.float32))
+        if options
+        else {}
+    )
+    kw = dict(sm_scale=head_dim**-0.5 / CODE_SCALE, sliding_window=window, **options)
+    out = jax.jit(lambda x: cpu.ragged_paged_attention_cpu(**x, **kw))(inputs)
+    expected = jax.jit(lambda x: ragged_paged_attention_reference(**x, **kw))(inputs)
+    assert out.dtype == q_dtype
+    out, expected = (np.asarray(x.astype(jnp.float32)) for x in (out, expected))
+    real = batch.num_real_tokens
+    tol = 1e-5 if q_dtype == jnp.float32 else 2e-2
+    assert np.abs(out - expected).max() <= tol * np.abs(expected[:real]).max()
+    assert not out[real:].any(), "rows past the real tokens must be zero"
+
+
+@pytest.mark.parametrize("num_heads", [1, 4], ids=["in-place", "staged"])
+@pytest.mark.parametrize("head_dim", [64, 32], ids=["unrolled", "generic"])
+@pytest.mark.parametrize("code_dtype", CODE_DTYPES, ids=["int8", "fp8"])
+def test_every_code_reads_as_its_value(code_dtype, head_dim, num_heads):
+    """All 256 codes (fp8 subnormals and NaN too) as the V rows of one-token sequences, whose
+    attention output is their V row exactly; K holds the same codes, NaN left out. 4 query
+    heads to the KV head make float8 pages widen into scratch first."""
+    codes = np.arange(256, dtype=np.uint8).view(jnp.dtype(code_dtype))  # [256]
+    num_seqs = 256 // head_dim
+    v = codes.reshape(num_seqs, 1, 1, head_dim)  # [P, page_size, K, D]: a page per sequence
+    finite = np.isfinite(codes.astype(np.float32))
+    k = np.where(finite, codes, np.zeros_like(codes)).reshape(v.shape)
+    ones = jnp.ones(num_seqs, jnp.int32)
+    out = cpu.ragged_paged_attention_cpu(
+        jnp.ones((num_seqs, num_heads, head_dim), jnp.float32), jnp.asarray(k), jnp.asarray(v),
+        ones, jnp.arange(num_seqs, dtype=jnp.int32)[:, None],
+        jnp.arange(num_seqs + 1, dtype=jnp.int32), ones[:1] * num_seqs, sm_scale=1e-3,
+    )  # fmt: skip
+    want = jnp.asarray(codes).astype(jnp.float32).reshape(num_seqs, 1, head_dim)
+    want = jnp.broadcast_to(want, out.shape)
+    np.testing.assert_array_equal(np.asarray(out), np.asarray(want))
+
+
 def test_many_sequences_spread_over_threads_agree_with_the_reference():
     """64 decoding sequences of a few hundred tokens: the shape the kernel exists for."""
     rng = np.random.default_rng(11)
@@ -150,8 +215,11 @@ def test_rejects_what_it_cannot_run():
         head_dim=32,
     )  # fmt: skip
     x = batch.inputs
-    with pytest.raises(ValueError, match="float32 or bfloat16"):
+    with pytest.raises(ValueError, match="q must be float32 or bfloat16"):
         cpu.ragged_paged_attention_cpu(**{**x, "q": x["q"].astype(jnp.float16)})
+    e5m2 = x["k_pages"].astype(jnp.float8_e5m2)
+    with pytest.raises(ValueError, match="int8, float8_e4m3fn, got float8_e5m2"):
+        cpu.ragged_paged_attention_cpu(**{**x, "k_pages": e5m2, "v_pages": e5m2})
     with pytest.raises(ValueError, match="bfloat16 queries need bfloat16 pages"):
         cpu.ragged_paged_attention_cpu(**{**x, "q": x["q"].astype(jnp.bfloat16)})
     with pytest.raises(ValueError, match="not a multiple of 2"):

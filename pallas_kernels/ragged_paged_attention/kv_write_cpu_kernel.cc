@@ -1,10 +1,11 @@
 // Writing a step's new K/V rows into the page pool on CPU, in place, as an XLA FFI custom call:
 //   pages[slot_mapping[t]] = new[t]      (pages aliased to the result: no copy of the pool)
 // pages are float32 or bfloat16, new float32 or the pages' dtype; float32 is rounded to
-// bfloat16 to nearest, ties to even (as XLA's convert does). Why: XLA's CPU backend scatters
-// into a bfloat16 array by widening all of it to float32 and back, over a second per layer
-// for a pool of a few GiB; this writes just the rows. A slot outside the pool is skipped, as
-// XLA's scatter drops an out-of-bounds update.
+// bfloat16 to nearest, ties to even (as XLA's convert does). Or pages of int8 / float8_e4m3fn
+// codes (a quantized cache), whose new rows arrive as codes and are copied. Why: XLA's CPU
+// backend scatters into a bfloat16 or float8 array by widening all of it to float32 and back,
+// over a second per layer for a pool of a few GiB; this writes just the rows. A slot outside
+// the pool is skipped, as XLA's scatter drops an out-of-bounds update.
 
 #include <cstdint>
 #include <cstring>
@@ -48,13 +49,16 @@ std::string Run(XLA_FFI_CallFrame* frame) {
   if (out->dtype != pages->dtype) return "the result must have the pages' dtype";
   const bool f32 = pages->dtype == XLA_FFI_DataType_F32;
   const bool bf16 = pages->dtype == XLA_FFI_DataType_BF16;
-  if (!f32 && !bf16) return "pages must be float32 or bfloat16";
+  const bool codes =
+      pages->dtype == XLA_FFI_DataType_S8 || pages->dtype == XLA_FFI_DataType_F8E4M3FN;
+  if (!f32 && !bf16 && !codes) return "pages must be float32, bfloat16, int8 or float8_e4m3fn";
+  if (codes && fresh->dtype != pages->dtype) return "new rows must have the code pages' dtype";
   if (fresh->dtype != XLA_FFI_DataType_F32 && fresh->dtype != pages->dtype) {
     return "new rows must be float32 or the pages' dtype";
   }
   const int64_t width = Trailing(pages, pages->rank - 2), rows = Trailing(pages, 0) / width;
   const int64_t tokens = fresh->dims[0];
-  const size_t elem = f32 ? 4 : 2;
+  const size_t elem = f32 ? 4 : bf16 ? 2 : 1;
   char* dst = static_cast<char*>(out->data);
   if (out->data != pages->data) {  // not aliased: XLA gave the result a buffer of its own
     std::memcpy(dst, pages->data, static_cast<size_t>(rows * width) * elem);

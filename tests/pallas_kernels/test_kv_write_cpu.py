@@ -34,6 +34,23 @@ def test_matches_xla_scatter(pages_dtype, new_dtype):
     np.testing.assert_array_equal(np.asarray(got, np.float32), np.asarray(want, np.float32))
 
 
+@pytest.mark.parametrize("code_dtype", [jnp.int8, jnp.float8_e4m3fn], ids=["int8", "fp8"])
+def test_code_pools_take_rows_as_xla_scatters_them(code_dtype):
+    """A quantized cache's pool: its codes copied (every byte value, NaN codes too), and
+    write_kv_pages sends it to the native writer on CPU, as XLA's scatter widens it."""
+    all_codes = np.arange(256, dtype=np.uint8).view(jnp.dtype(code_dtype))
+    pages = jnp.asarray(np.roll(all_codes, 7).reshape(2, 4, 4, 2, 4))  # [L, P, ps, K, D]
+    new = jnp.asarray(all_codes[:64].reshape(8, 2, 4))  # [T, K, D]
+    slots = jnp.asarray([0, 31, 5, 40, 32, 17, 63, 2], jnp.int32)  # 3 past the pool
+    want = pages.reshape(-1, 2, 4).at[slots].set(new, mode="drop").reshape(pages.shape)
+    got = jax.jit(write_rows_cpu)(pages, new, slots)
+    np.testing.assert_array_equal(np.asarray(got).view(np.uint8), np.asarray(want).view(np.uint8))
+    fn = jax.jit(lambda p, n, s: write_kv_pages(p, p, n, n, s)[0])
+    assert "jaxserve_write_kv_pages_cpu" in fn.lower(pages, new, slots).compile().as_text()
+    got = fn(pages, new, slots)
+    np.testing.assert_array_equal(np.asarray(got).view(np.uint8), np.asarray(want).view(np.uint8))
+
+
 def test_out_of_range_slots_are_skipped_like_xla():
     pages = jnp.zeros((2, 4, 1, 4), jnp.bfloat16)
     new = jnp.ones((3, 1, 4), jnp.float32)
@@ -69,8 +86,10 @@ def test_writes_in_place_inside_a_layer_loop():
 
 def test_bad_shapes_are_named():
     pages = jnp.zeros((2, 4, 1, 4), jnp.bfloat16)
-    with pytest.raises(ValueError, match="pages must be float32 or bfloat16"):
+    with pytest.raises(ValueError, match="bfloat16, int8, float8_e4m3fn, got float16"):
         write_rows_cpu(pages.astype(jnp.float16), jnp.ones((1, 1, 4)), jnp.zeros(1, jnp.int32))
+    with pytest.raises(ValueError, match="new rows must be int8, got float32"):
+        write_rows_cpu(pages.astype(jnp.int8), jnp.ones((1, 1, 4)), jnp.zeros(1, jnp.int32))
     with pytest.raises(ValueError, match="expected pages"):
         write_rows_cpu(pages, jnp.ones((1, 1, 5)), jnp.zeros(1, jnp.int32))
     with pytest.raises(ValueError, match="slot_mapping must be"):

@@ -12,6 +12,13 @@ The item list is computed in the wrapper and passed as scalar prefetch (SMEM). T
 `(N tiles, W items, K tiles)` with `W = M tiles + min(G, M - 1)`, enough for any routing;
 items past the real count repeat the last one and do nothing (their block indices do not
 change, so they cost no DMA).
+
+rhs may hold int8 or float8_e4m3fn codes (quantized experts, scaled by the caller): each
+loaded rhs block is widened to lhs's dtype, by way of float32 (Mosaic's only general
+conversion; both code types are exact in float32 and bfloat16), before the product. The
+widened copies sit in VMEM beside the double-buffered codes (at the default 1024 x 512 rhs
+block, 3 MiB for a bfloat16 lhs: within the smallest TPU's 16 MiB scoped VMEM). A K block is
+the whole K or a multiple of 128, so code blocks stay on int8's (32, 128) VMEM tiles.
 """
 
 from __future__ import annotations
@@ -74,7 +81,8 @@ def _kernel(
     num_items_ref,  # i32[1] real items
     # Inputs.
     lhs_ref,  # [block_m, block_k] rows of the item's tile
-    rhs_ref,  # [block_k, block_n] of the item's group (the last group for the pseudo-group)
+    rhs_ref,  # [block_k, block_n] of the item's group (the last group for the pseudo-group),
+    # lhs's dtype or int8 / float8_e4m3fn codes
     # Output.
     out_ref,  # [block_m, block_n] stays resident across the visits to one row tile
     # Scratch.
@@ -93,8 +101,9 @@ def _kernel(
     @pl.when(real & (group < num_groups))
     def _():
         precision = lax.Precision.HIGHEST if lhs_ref.dtype == jnp.float32 else None
+        rhs = _widen(rhs_ref[...], lhs_ref.dtype)  # [block_k, block_n]
         acc_ref[...] += jnp.dot(
-            lhs_ref[...], rhs_ref[...], precision=precision, preferred_element_type=jnp.float32
+            lhs_ref[...], rhs, precision=precision, preferred_element_type=jnp.float32
         )
 
     @pl.when(real & (k == pl.num_programs(2) - 1))
@@ -108,11 +117,25 @@ def _kernel(
         out_ref[...] = jnp.where(mine, acc_ref[...].astype(out_ref.dtype), earlier)
 
 
+def _widen(x: jax.Array, dtype: jnp.dtype) -> jax.Array:
+    """`x` in `dtype`, by way of float32: Mosaic converts between arbitrary dtypes no other way.
+
+    int8 and float8_e4m3fn codes are exact in float32 and bfloat16 alike.
+    """
+    return x if x.dtype == dtype else x.astype(jnp.float32).astype(dtype)
+
+
 def fit_block(dim: int, block: int, align: int = 128) -> tuple[int, int]:
-    """(block, padded dim): the whole dim if it fits, else an aligned divisor, else padding."""
+    """(block, padded dim): the whole dim if it fits, else an aligned divisor, else padding.
+
+    A block that is not the whole dim is a multiple of `align`, rounded down from `block` (up
+    to `align` itself): 128 lanes for lhs's K and rhs's N, and a whole number of the (8, 16 or
+    32 rows, 128) VMEM tiles of rhs's K rows in float32, bfloat16 or int8 / float8 alike.
+    """
     if dim <= block:
         return dim, dim
-    for size in range(block - block % align, 0, -align):
+    block = max(align, block - block % align)
+    for size in range(block, 0, -align):
         if dim % size == 0:
             return size, dim
     if dim <= 2 * block:
@@ -135,12 +158,14 @@ def grouped_matmul_tpu(
 
     Args:
         lhs: [M, K] rows sorted by group.
-        rhs: [G, K, N] one matrix per group, lhs's dtype.
+        rhs: [G, K, N] one matrix per group, lhs's dtype or int8 / float8_e4m3fn codes (whose
+            values multiply; the caller applies their scales to the output).
         group_sizes: i32[G] rows per group; rows past their sum come out as zeros.
         block_m: rows per tile (the whole M when M is smaller; else M is zero-padded).
-        block_k, block_n: contraction and column tiles. A dim that is not a multiple gets the
-            largest 128-aligned divisor below the block, else the whole dim (up to twice the
-            block), else zero padding (a copy of rhs per call: pick blocks that divide).
+        block_k, block_n: contraction and column tiles, the whole dim where it fits. A larger
+            dim gets the largest 128-aligned divisor up to the block, else the whole dim (up to
+            twice the block), else the block rounded down to a multiple of 128 and zero
+            padding (a copy of rhs per call: pick blocks that divide).
         interpret: run in TPU interpret mode (True or a `pltpu.InterpretParams`), e.g. on CPU.
 
     Returns:

@@ -10,6 +10,10 @@ masked loads, then stores only its own group's rows of the tile. The groups that
 straddled tile own disjoint rows, so the programs never race on the output, and the
 pseudo-group's programs store the zeros of the trailing rows. Programs past the real item
 count do nothing.
+
+rhs may hold int8 or float8_e4m3fn codes (quantized experts, scaled by the caller): each
+loaded rhs tile is converted to lhs's dtype, which holds every code exactly, before the
+product (Triton converts float8 on sm89 or newer).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ def _kernel(
     tile_ids_ref,  # i32[W] row tile of each item
     num_items_ref,  # i32[1] real items
     lhs_ref,  # [M, K] whole, in global memory
-    rhs_ref,  # [G, K, N] whole
+    rhs_ref,  # [G, K, N] whole, lhs's dtype or int8 / float8_e4m3fn codes
     out_ref,  # [M, N] whole; each program stores its group's rows of one tile
     *,
     block_m: int,
@@ -58,11 +62,12 @@ def _kernel(
         a = pltriton.load(
             lhs_ref.at[rows[:, None], ks[None, :]], mask=row_ok[:, None] & k_ok[None, :], other=0
         )  # [bm, bk]
+        # A float zero: Triton casts no integer to float8.
         b = pltriton.load(
             rhs_ref.at[rhs_group, ks[:, None], cols[None, :]],
             mask=k_ok[:, None] & col_ok[None, :],
-            other=0,
-        )  # [bk, bn]
+            other=0.0,
+        ).astype(a.dtype)  # [bk, bn] codes widened to lhs's dtype
         return acc + lax.dot_general(
             a, b, (((1,), (0,)), ((), ())), precision=precision, preferred_element_type=jnp.float32
         )
@@ -103,7 +108,8 @@ def grouped_matmul_triton(
 
     Args:
         lhs: [M, K] rows sorted by group.
-        rhs: [G, K, N] one matrix per group, lhs's dtype.
+        rhs: [G, K, N] one matrix per group, lhs's dtype or int8 / float8_e4m3fn codes (whose
+            values multiply; the caller applies their scales to the output).
         group_sizes: i32[G] rows per group; rows past their sum come out as zeros.
         block_m, block_k, block_n: tile sizes, powers of two; each shrinks to the smallest
             power of two (at least 16) that covers its dim. Edges are masked, never padded.

@@ -3,7 +3,8 @@ mode) and Triton (Pallas interpret mode) kernels against the reference, on CPU.
 
 Group sizes come from a seeded, skewed top-k routing of tokens to experts, so groups are
 uneven and some are empty; `extra` rows past `sum(group_sizes)` must come out as zeros.
-Error is `max|out - expected| / max|expected|`.
+Error is `max|out - expected| / max|expected|`. rhs of int8 / float8_e4m3fn codes (quantized
+experts) is checked against the float32 product of the codes' values.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ pytestmark = [
 ]
 
 TOLERANCE = {jnp.float32: 1e-5, jnp.bfloat16: 1e-2}
+CODE_DTYPES = (jnp.int8, jnp.float8_e4m3fn)
 
 
 def routed_group_sizes(rng, *, tokens: int, num_experts: int, top_k: int) -> np.ndarray:
@@ -50,10 +52,17 @@ def make_operands(rng, group_sizes, *, extra: int, k_dim: int, n_dim: int, dtype
 
 
 def check(out, lhs, rhs, group_sizes):
-    """Matches the reference within the dtype's tolerance; rows past the total exactly zero."""
+    """Matches the reference within lhs's tolerance; rows past the total exactly zero.
+
+    Code weights are matched against the float32 product of their values.
+    """
     assert out.shape == (lhs.shape[0], rhs.shape[2]) and out.dtype == lhs.dtype
     out = np.asarray(out.astype(jnp.float32))
-    expected = np.asarray(grouped_matmul_reference(lhs, rhs, group_sizes).astype(jnp.float32))
+    operands = (lhs, rhs)
+    if rhs.dtype in CODE_DTYPES:
+        operands = (lhs.astype(jnp.float32), rhs.astype(jnp.float32))
+    expected = grouped_matmul_reference(*operands, group_sizes).astype(jnp.float32)
+    expected = np.asarray(expected)
     total = int(np.sum(group_sizes))
     assert not out[total:].any(), "rows past sum(group_sizes) must be zeros"
     err = np.abs(out - expected).max(initial=0.0) / np.abs(expected).max(initial=1e-30)
@@ -128,6 +137,8 @@ def test_fit_block():
     assert fit_block(1536, 1024) == (768, 1536)  # aligned divisor
     assert fit_block(576, 512) == (576, 576)  # no divisor, under twice the block
     assert fit_block(1300, 512) == (512, 1536)  # padded
+    assert fit_block(1300, 500) == (384, 1536)  # padded, the block rounded down to 128 lanes
+    assert fit_block(300, 64) == (128, 384)  # and up to 128 at least
 
 
 # --- the kernels against the reference --------------------------------------------------------
@@ -177,6 +188,40 @@ def test_kernel_all_groups_empty_gives_zeros(kernel):
     assert out.shape == (20, 128) and not np.asarray(out).any()
 
 
+def code_operands(rng, code_dtype, lhs_dtype, *, k_dim: int, n_dim: int):
+    """Uneven groups (the first, third and last empty; tiles of 16 straddle), 5 rows past the
+    total, and rhs codes that span their type's range (int8 to +-127, float8 to +-448)."""
+    sizes = np.array([0, 9, 0, 14, 3, 0], np.int32)
+    lhs, _, group_sizes = make_operands(rng, sizes, extra=5, k_dim=k_dim, n_dim=n_dim,
+                                        dtype=lhs_dtype)  # fmt: skip
+    if code_dtype == jnp.int8:
+        codes = rng.integers(-127, 128, (len(sizes), k_dim, n_dim))
+    else:
+        codes = np.clip(rng.standard_normal((len(sizes), k_dim, n_dim)) * 100, -448, 448)
+    return lhs, jnp.asarray(codes, code_dtype), group_sizes
+
+
+# Each kernel takes both code types and both lhs dtypes, and the two kernels together every
+# pairing: each case is about a second of interpret-mode compilation, so four, not eight.
+CODE_CASES = [
+    ("tpu", jnp.int8, jnp.bfloat16),
+    ("tpu", jnp.float8_e4m3fn, jnp.float32),
+    ("triton", jnp.int8, jnp.float32),
+    ("triton", jnp.float8_e4m3fn, jnp.bfloat16),
+]
+CODE_IDS = ["tpu-int8-bf16", "tpu-fp8-f32", "triton-int8-f32", "triton-fp8-bf16"]
+
+
+@pytest.mark.parametrize(("kernel", "code_dtype", "lhs_dtype"), CODE_CASES, ids=CODE_IDS)
+def test_kernel_multiplies_code_weights_by_their_values(kernel, code_dtype, lhs_dtype):
+    """Quantized experts: int8 / float8 codes widened to lhs's dtype, K and N off the blocks
+    (Triton masks its code loads at both edges; the TPU kernel takes them whole)."""
+    rng = np.random.default_rng(21)
+    lhs, rhs, group_sizes = code_operands(rng, code_dtype, lhs_dtype, k_dim=96, n_dim=80)
+    out = KERNELS[kernel](lhs, rhs, group_sizes, block_m=16)
+    check(out, lhs, rhs, group_sizes)
+
+
 @pytest.mark.slow
 def test_tpu_uneven_shapes_padded():
     """M, K and N that no block divides: rows and K zero-padded, N taken whole."""
@@ -222,12 +267,23 @@ def test_rejects_mismatched_operands():
         grouped_matmul_triton(lhs, jnp.zeros((3, 32, 8)), jnp.zeros(3, jnp.int32), block_m=24)
 
 
-@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float32], ids=["bf16", "f32"])
-@pytest.mark.parametrize("rows", [8, 2048], ids=["decode", "prefill"])
-def test_kernels_lower_for_tpu_and_cuda(rows, dtype):
-    """The Pallas -> Mosaic and Pallas -> Triton IR lowerings run with no accelerator present."""
+LOWERING_CASES = [
+    (8, jnp.bfloat16, jnp.bfloat16),
+    (2048, jnp.bfloat16, jnp.bfloat16),
+    (8, jnp.float32, jnp.float32),
+    (2048, jnp.float32, jnp.float32),
+    *((8, dtype, codes) for dtype in (jnp.bfloat16, jnp.float32) for codes in CODE_DTYPES),
+]
+LOWERING_IDS = ["decode-bf16", "prefill-bf16", "decode-f32", "prefill-f32", "decode-bf16-int8",
+                "decode-bf16-fp8", "decode-f32-int8", "decode-f32-fp8"]  # fmt: skip
+
+
+@pytest.mark.parametrize(("rows", "dtype", "rhs_dtype"), LOWERING_CASES, ids=LOWERING_IDS)
+def test_kernels_lower_for_tpu_and_cuda(rows, dtype, rhs_dtype):
+    """The Pallas -> Mosaic and Pallas -> Triton IR lowerings run with no accelerator present,
+    code weights (widened in the kernels) among them."""
     sds = jax.ShapeDtypeStruct
-    args = (sds((rows, 576), dtype), sds((64, 576, 1536), dtype), sds((64,), jnp.int32))
+    args = (sds((rows, 576), dtype), sds((64, 576, 1536), rhs_dtype), sds((64,), jnp.int32))
     tpu_text = grouped_matmul_tpu.trace(*args).lower(lowering_platforms=("tpu",)).as_text()
     assert "tpu_custom_call" in tpu_text
     cuda_text = grouped_matmul_triton.trace(*args).lower(lowering_platforms=("cuda",)).as_text()

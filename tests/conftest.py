@@ -29,7 +29,7 @@ import httpx
 import pytest
 
 from jaxserve.server.metrics import PROCESS_GAUGES
-from tests.tiny_models import ARCH_CASES, TinySpec, write_tiny_checkpoint
+from tests.tiny_models import TinySpec, write_tiny_checkpoint
 
 PLATFORM_MARKERS = frozenset({"cpu", "cuda", "rocm", "tpu"})
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,11 +75,6 @@ def grammar_llm(tiny_checkpoints):
     options = dict(max_model_len=256, num_pages=160, max_num_seqs=16, max_num_batched_tokens=256)
     spec = TinySpec("server", "LlamaForCausalLM", seed=5)
     return LLM(tiny_checkpoints(spec), warmup=False, **options)
-
-
-@pytest.fixture(params=ARCH_CASES, ids=lambda s: s.name)
-def arch_spec(request) -> TinySpec:
-    return request.param
 
 
 @pytest.fixture(autouse=True)

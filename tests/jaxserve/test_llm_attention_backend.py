@@ -110,7 +110,9 @@ def test_layers_with_different_windows_agree_in_every_backend(tiny_checkpoints, 
     path = tiny_checkpoints(spec)
     expected = generate(path, "reference")
     assert generate(path, "auto") == expected
-    assert generate(path, "pallas-interpret") == expected
+    if architecture != "GptOssForCausalLM":  # its experts would run the interpreted TPU
+        # grouped matmul too (20 s); the TPU kernel's sinks are checked in its own tests
+        assert generate(path, "pallas-interpret") == expected
 
 
 @pytest.mark.cpu

@@ -6,8 +6,8 @@
 // even count and columns to 32 with zeros; scale is [L][N/32 * 32].
 //
 // A decode step of a few rows is bound by the rate memory delivers the weights, and int8 is
-// half the bytes of bfloat16. Each weight is widened exactly (vpmovsxbd + vcvtdq2ps) and the
-// column scale multiplies each sum once at the end. Two ways to multiply:
+// half the bytes of bfloat16. Each weight is widened exactly and the column scale multiplies
+// each sum once at the end. Three ways to multiply:
 //   JaxserveMatmulInt8: float32 products. x (bfloat16 widened exactly) is broadcast a pair
 //     (x[k], x[k+1]) at a time and multiplied by FMA into per-row accumulators whose even
 //     lanes sum the even k and odd lanes the odd k; each sum is even + odd at the end.
@@ -15,6 +15,13 @@
 //     `cpu_bf16` does), each widened weight pair narrowed to bfloat16 (exact: |w| <= 127),
 //     and pairs of products summed in float32 by `vdpbf16ps`: the products are exact, and
 //     one instruction does twice the products of an FMA, which bounds a step of 4 or more rows.
+//   JaxserveMatmulInt8Int16 (AVX512_VNNI): each row of x quantized to int16 with its own scale,
+//     s = max|x[m]| / 32767, x_q = round(x / s) (finer than bfloat16's 8 bits wherever an
+//     element is above 1/256 of the row's largest); each weight pair sign-extended to int16 by
+//     one vpmovsxbw, and pairs of products summed exactly in int32 by `vpdpwssd`: two
+//     instructions per 32 weights where bfloat16 products take five, so that a step of one row
+//     streams int8 weights as fast as memory delivers them. The int32 sums move into float32
+//     every kFlushPairs pairs, before they could overflow; the result is sum * s * scale.
 // A register tile covers MR rows and NP adjacent panels: few rows take several panels, so
 // that enough independent accumulators hide the latency; many rows reuse each widened weight.
 //
@@ -26,7 +33,9 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -37,6 +46,9 @@
 #if defined(__AVX512BF16__)
 #define JAXSERVE_HAS_BF16_DOT 1
 #endif
+#if defined(__AVX512VNNI__)
+#define JAXSERVE_HAS_VNNI 1
+#endif
 #endif
 
 #include "xla_ffi_cpu.h"
@@ -45,13 +57,18 @@ namespace {
 
 constexpr int64_t kPanel = 32;  // columns of a panel (two 16-lane accumulators per row)
 
-enum class Products { kFloat32, kBfloat16 };  // how x and the weights are multiplied
+enum class Products { kFloat32, kBfloat16, kInt16 };  // how x and the weights are multiplied
 
 #if defined(JAXSERVE_HAS_AVX512)
 
 constexpr int64_t kStripPanels = 4;    // most panels of one unit
 constexpr int64_t kRowsPerUnit = 240;  // rows of one unit
-constexpr int64_t kXAlign = 32;        // bfloat16 rows of x are padded to a multiple of this
+constexpr int64_t kXAlign = 32;        // bfloat16 and int16 rows of x are padded to this
+// Int16 products: |x_q| <= 32767 and |w| <= 128, so a lane's two products of a pair add at
+// most 2 * 32767 * 128 = 8,388,352 to its int32 sum, and 256 pairs at most 2,147,418,112,
+// under 2^31 - 1 = 2,147,483,647: a sum of 256 pairs is exact, never wrapped.
+constexpr int64_t kFlushPairs = 256;
+constexpr float kInt16Max = 32767.0f;  // x_q's bound (not 32768: the bound above needs it)
 
 inline int64_t RoundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
@@ -61,8 +78,9 @@ inline __mmask16 Mask16(int64_t n) {
 
 struct Problem {
   int64_t M, K, N;
-  const void* x;       // float32 [M][K], or bfloat16 [M][ldx] (zero-padded) for kBfloat16
+  const void* x;  // float32 [M][K]; bfloat16 (kBfloat16) or int16 (kInt16) [M][ldx], zero-padded
   int64_t ldx;
+  const float* row_scale;  // kInt16: s of each row of x, [M]
   const int8_t* w;     // this layer's panels, [N/32][K/2][32][2]
   int64_t pairs;       // K/2, rounded up
   const float* scale;  // this layer's scales, [N/32 * 32]
@@ -157,6 +175,55 @@ inline void TileBf16(const Problem& p, int64_t m, int64_t j, int64_t n1) {
 }
 #endif  // JAXSERVE_HAS_BF16_DOT
 
+#if defined(JAXSERVE_HAS_VNNI)
+// Int16 products: out rows m..m+MR, panels j..j+NP (columns up to n1). Lane i of accumulator
+// h of a panel sums column 16h + i's pairs (x_q[k] w[k] + x_q[k+1] w[k+1]) in int32, one
+// block of kFlushPairs pairs at a time; the blocks are summed in float32 in `sums`, which the
+// compiler may keep in memory (touched once a block).
+template <int MR, int NP>
+inline void TileInt16(const Problem& p, int64_t m, int64_t j, int64_t n1) {
+  __m512 sums[MR][NP][2];
+  for (int r = 0; r < MR; ++r)
+    for (int q = 0; q < NP; ++q) sums[r][q][0] = sums[r][q][1] = _mm512_setzero_ps();
+  const int16_t* a = static_cast<const int16_t*>(p.x) + m * p.ldx;
+  for (int64_t k0 = 0; k0 < p.pairs; k0 += kFlushPairs) {
+    __m512i c[MR][NP][2];
+    for (int r = 0; r < MR; ++r)
+      for (int q = 0; q < NP; ++q) c[r][q][0] = c[r][q][1] = _mm512_setzero_si512();
+    const int64_t k1 = std::min(p.pairs, k0 + kFlushPairs);
+    for (int64_t kp = k0; kp < k1; ++kp) {
+      __m512i b[NP][2];
+      for (int q = 0; q < NP; ++q) {
+        const int8_t* src = p.w + ((j + q) * p.pairs + kp) * 64;
+        for (int h = 0; h < 2; ++h) {  // columns 16h..16h+15, as (k, k + 1) pairs
+          b[q][h] = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i*)(src + 32 * h)));
+        }
+      }
+      for (int r = 0; r < MR; ++r) {
+        int32_t pair;
+        std::memcpy(&pair, a + r * p.ldx + 2 * kp, sizeof pair);
+        const __m512i xv = _mm512_set1_epi32(pair);
+        for (int q = 0; q < NP; ++q) {
+          c[r][q][0] = _mm512_dpwssd_epi32(c[r][q][0], xv, b[q][0]);
+          c[r][q][1] = _mm512_dpwssd_epi32(c[r][q][1], xv, b[q][1]);
+        }
+      }
+    }
+    for (int r = 0; r < MR; ++r)
+      for (int q = 0; q < NP; ++q)
+        for (int h = 0; h < 2; ++h)
+          sums[r][q][h] = _mm512_add_ps(sums[r][q][h], _mm512_cvtepi32_ps(c[r][q][h]));
+  }
+  for (int q = 0; q < NP; ++q) {
+    const int64_t n = (j + q) * kPanel, nc = std::min(kPanel, n1 - n);
+    for (int r = 0; r < MR; ++r) {
+      const __m512 s = _mm512_set1_ps(p.row_scale[m + r]);
+      StoreRow(p, m + r, n, nc, _mm512_mul_ps(sums[r][q][0], s), _mm512_mul_ps(sums[r][q][1], s));
+    }
+  }
+}
+#endif  // JAXSERVE_HAS_VNNI
+
 // Register budget (32 vectors) of a tile: most rows, and panels for MR rows.
 template <Products P>
 struct Shape;
@@ -171,13 +238,20 @@ struct Shape<Products::kBfloat16> {  // MR * NP * 2 accumulators, NP * 2 weights
   static constexpr int Panels(int mr) { return mr <= 2 ? 4 : mr == 3 ? 3 : mr <= 6 ? 2 : 1; }
 };
 
+template <>
+struct Shape<Products::kInt16> : Shape<Products::kBfloat16> {};  // int32 accumulators, alike
+
 template <Products P, int MR, int NP>
 inline void Tile(const Problem& p, int64_t m, int64_t j, int64_t n1) {
   if constexpr (P == Products::kFloat32) {
     TileF32<MR, NP>(p, m, j, n1);
-  } else {
+  } else if constexpr (P == Products::kBfloat16) {
 #if defined(JAXSERVE_HAS_BF16_DOT)
     TileBf16<MR, NP>(p, m, j, n1);
+#endif
+  } else {
+#if defined(JAXSERVE_HAS_VNNI)
+    TileInt16<MR, NP>(p, m, j, n1);
 #endif
   }
 }
@@ -267,6 +341,54 @@ const uint16_t* Bf16Rows(const XLA_FFI_Buffer* x, int64_t M, int64_t K, int64_t 
   return buffer.data();
 }
 
+#if defined(JAXSERVE_HAS_VNNI)
+// 16 elements k..k+15 of a float32 or bfloat16 row (bfloat16 widened exactly), zeros past K.
+inline __m512 Load16(const void* row, bool bf16, int64_t k, int64_t K) {
+  const __mmask16 mask = Mask16(K - k);
+  if (!bf16) return _mm512_maskz_loadu_ps(mask, static_cast<const float*>(row) + k);
+  const __m256i h = _mm256_maskz_loadu_epi16(mask, static_cast<const uint16_t*>(row) + k);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+// x quantized row by row to int16 [M][ldx], zero-padded, with each row's scale s in [M]:
+// x_q = round(x * (32767 / max|x|)) (to nearest even), s = max|x| / 32767. A row of zeros has
+// s = 0; a row with an infinity or a NaN has x_q = 0 and s = NaN, so its results are NaN.
+// Buffers kept by the calling thread, as `Bf16Rows`.
+std::pair<const int16_t*, const float*> Int16Rows(const XLA_FFI_Buffer* x, int64_t M, int64_t K,
+                                                  int64_t ldx) {
+  thread_local std::vector<int16_t> rows;
+  thread_local std::vector<float> scales;
+  rows.assign(M * ldx, 0);
+  scales.resize(M);
+  const bool bf16 = x->dtype == XLA_FFI_DataType_BF16;
+  const int64_t bytes = bf16 ? 2 : 4;
+  for (int64_t m = 0; m < M; ++m) {
+    const void* src = static_cast<const char*>(x->data) + m * K * bytes;
+    __m512 top = _mm512_setzero_ps();
+    __mmask16 unordered = 0;
+    for (int64_t k = 0; k < K; k += 16) {
+      const __m512 v = Load16(src, bf16, k, K);
+      top = _mm512_max_ps(top, _mm512_abs_ps(v));
+      unordered |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    }
+    const float max = _mm512_reduce_max_ps(top);
+    if (unordered || max > std::numeric_limits<float>::max()) {
+      scales[m] = std::numeric_limits<float>::quiet_NaN();
+      continue;
+    }
+    scales[m] = max / kInt16Max;
+    if (max == 0) continue;
+    const __m512 inv = _mm512_set1_ps(kInt16Max / max);
+    int16_t* dst = rows.data() + m * ldx;
+    for (int64_t k = 0; k < K; k += 16) {
+      const __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(Load16(src, bf16, k, K), inv));
+      _mm256_storeu_si256((__m256i*)(dst + k), _mm512_cvtsepi32_epi16(q));
+    }
+  }
+  return {rows.data(), scales.data()};
+}
+#endif  // JAXSERVE_HAS_VNNI
+
 // bfloat16 x widened to float32 (exact), in a buffer kept as above.
 const float* WidenedX(const uint16_t* x, int64_t size) {
   thread_local std::vector<float> buffer;
@@ -284,6 +406,8 @@ constexpr const char* kNoAvx512 =
     "this kernel was compiled for a CPU without AVX512F and AVX512BW";
 constexpr const char* kNoBf16 =
     "bfloat16 products need AVX512_BF16 (vdpbf16ps), which this kernel was compiled without";
+constexpr const char* kNoVnni =
+    "int16 products need AVX512_VNNI (vpdpwssd), which this kernel was compiled without";
 
 // (x f32|bf16[M, K], w s8[L, N/32, K/2, 64], scale f32[L, N/32 * 32], layer s32[])
 //   -> out f32[M, N] = (x . W[layer]) * scale[layer].
@@ -322,16 +446,26 @@ std::string Run(XLA_FFI_CallFrame* frame, Products products) {
 #if !defined(JAXSERVE_HAS_BF16_DOT)
   if (products == Products::kBfloat16) return kNoBf16;
 #endif
+#if !defined(JAXSERVE_HAS_VNNI)
+  if (products == Products::kInt16) return kNoVnni;
+#endif
   if (M == 0 || N == 0) return "";
   if (K == 0) {
     std::memset(out->data, 0, M * N * sizeof(float));
     return "";
   }
-  Problem p{M, K, N, x->data, K, static_cast<const int8_t*>(w->data) + l * panels * pairs * 64,
-            pairs, static_cast<const float*>(scale->data) + l * panels * kPanel,
+  Problem p{M, K, N, x->data, K, nullptr,
+            static_cast<const int8_t*>(w->data) + l * panels * pairs * 64, pairs,
+            static_cast<const float*>(scale->data) + l * panels * kPanel,
             static_cast<float*>(out->data)};
   jaxserve_ffi::Pool pool(frame->api, frame->ctx);
-  if (products == Products::kBfloat16) {
+  if (products == Products::kInt16) {
+#if defined(JAXSERVE_HAS_VNNI)
+    p.ldx = RoundUp(K, kXAlign);
+    std::tie(p.x, p.row_scale) = Int16Rows(x, M, K, p.ldx);
+    Dispatch<Products::kInt16>(p, pool);
+#endif
+  } else if (products == Products::kBfloat16) {
     p.ldx = RoundUp(K, kXAlign);
     p.x = Bf16Rows(x, M, K, p.ldx);
     Dispatch<Products::kBfloat16>(p, pool);
@@ -356,4 +490,8 @@ extern "C" XLA_FFI_Error* JaxserveMatmulInt8(XLA_FFI_CallFrame* frame) {
 extern "C" XLA_FFI_Error* JaxserveMatmulInt8Bf16(XLA_FFI_CallFrame* frame) {
   return jaxserve_ffi::Handle(frame,
                               [](XLA_FFI_CallFrame* f) { return Run(f, Products::kBfloat16); });
+}
+
+extern "C" XLA_FFI_Error* JaxserveMatmulInt8Int16(XLA_FFI_CallFrame* frame) {
+  return jaxserve_ffi::Handle(frame, [](XLA_FFI_CallFrame* f) { return Run(f, Products::kInt16); });
 }

@@ -1,7 +1,8 @@
 """The weight-only int8 CPU matmul against `matmul_reference` on the same `QuantizedMatrix`:
-shapes, stacked layers, float32 and bfloat16 x, float32 and bfloat16 products, batch
-invariance and errors. Skipped, saying why, on a CPU without AVX512F and AVX512BW (bfloat16
-products: without AVX512_BF16)."""
+shapes, stacked layers, float32 and bfloat16 x, float32, bfloat16 and int16 products, batch
+invariance and errors; int16 products also against float64 on long K, rows of any magnitude
+and the bound of their int32 sums. Skipped, saying why, on a CPU without AVX512F and AVX512BW
+(bfloat16 products: without AVX512_BF16; int16 products: without AVX512_VNNI)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,11 @@ pytestmark = pytest.mark.cpu  # an XLA FFI target for the CPU only
 module, reason, _ = import_kernel("pallas_kernels.matmul.cpu_int8")
 if module is None:
     pytest.skip(f"the int8 matmul kernel is unavailable: {reason}", allow_module_level=True)
-pack, matmul_int8_cpu = module.pack, module.matmul_int8_cpu
+pack, matmul_int8_cpu, quantize_rows_int16 = (
+    module.pack,
+    module.matmul_int8_cpu,
+    module.quantize_rows_int16,
+)
 
 BF16 = pytest.param(
     jnp.bfloat16,
@@ -29,7 +34,13 @@ BF16 = pytest.param(
         "avx512_bf16" not in native.cpu_flags(), reason="bfloat16 products need avx512_bf16"
     ),
 )
-PRODUCTS = [jnp.float32, BF16]
+INT16 = pytest.param(
+    jnp.int16,
+    marks=pytest.mark.skipif(
+        "avx512_vnni" not in native.cpu_flags(), reason="int16 products need avx512_vnni"
+    ),
+)
+PRODUCTS = [jnp.float32, BF16, INT16]
 
 
 def _inputs(m: int, k: int, n: int, layers: int | None = None, seed: int = 0):
@@ -40,11 +51,19 @@ def _inputs(m: int, k: int, n: int, layers: int | None = None, seed: int = 0):
     return x, quantize_int8(jnp.asarray(rng.standard_normal((*lead, k, n)), jnp.float32))
 
 
+def _as_multiplied(x, products) -> jax.Array:
+    """x as the kernel multiplies it: rounded to bfloat16, or quantized to int16 per row."""
+    if jnp.dtype(products) == jnp.int16:
+        x_q, s = quantize_rows_int16(x)
+        return x_q.astype(jnp.float32) * s[..., None]
+    return x.astype(products).astype(jnp.float32)
+
+
 def _assert_close(got, x, qm: QuantizedMatrix, layer=None, products=jnp.float32) -> None:
-    """`got` is `matmul_reference`'s float32 result (on x rounded to bfloat16 for bfloat16
-    products) within 1e-5 of the sum of the absolute products: the scale of the rounding
-    error of either float32 sum, however they cancel."""
-    x = x.astype(products).astype(jnp.float32)
+    """`got` is `matmul_reference`'s float32 result (on x as the products take it) within 1e-5
+    of the sum of the absolute products: the scale of the rounding error of either float32
+    sum, however they cancel."""
+    x = _as_multiplied(x, products)
     want = np.asarray(matmul_reference(x, qm, layer), np.float64)
     q, scale = (qm.q, qm.scale) if layer is None else (qm.q[layer], qm.scale[layer])
     magnitude = np.abs(np.asarray(x, np.float64)) @ np.abs(np.asarray(q, np.float64))
@@ -103,7 +122,7 @@ def test_bfloat16_x_is_widened_exactly(m, k, n, products):
     np.testing.assert_allclose(got, want, rtol=2**-8, atol=1e-2)
 
 
-@pytest.mark.parametrize("products", PRODUCTS)
+@pytest.mark.parametrize("products", PRODUCTS[:2])
 def test_exact_on_integers_and_scales_each_column(products):
     """Small integers multiply exactly: the result is the integer product times the scale."""
     rng = np.random.default_rng(3)
@@ -156,7 +175,7 @@ def test_refuses_what_it_does_not_compute():
         matmul_int8_cpu(x, qm)
     with pytest.raises(ValueError, match=r"expected x\[..., 7\]"):
         matmul_int8_cpu(x, pack(_inputs(1, 7, 4)[1]))
-    with pytest.raises(ValueError, match="products must be float32 or bfloat16"):
+    with pytest.raises(ValueError, match="products must be float32, bfloat16 or int16"):
         matmul_int8_cpu(x, w, products=jnp.float16)
     with pytest.raises(ValueError, match="cannot be transposed"):
         matmul_int8_cpu(x, w, transposed=True)
@@ -168,3 +187,91 @@ def test_refuses_what_it_does_not_compute():
         pack(jnp.ones((8, 4), jnp.int8))
     with pytest.raises(Exception, match="layer is out of range"):
         jax.block_until_ready(_run(x, pack(stacked), jnp.int32(3)))
+
+
+needs_vnni = pytest.mark.skipif(
+    "avx512_vnni" not in native.cpu_flags(), reason="int16 products need avx512_vnni"
+)
+
+
+def _int16_bound(x, qm: QuantizedMatrix) -> np.ndarray:
+    """How far int16 products may be from float64 `x . (q * scale)`: half a quantization step
+    of each x (max|x[m]| / 65534) times sum_k |q[k, n]|, plus float32 rounding (1e-5 of the
+    sum of the absolute products), times the column's scale; `[M, N]`."""
+    x = np.asarray(x, np.float64)
+    q = np.abs(np.asarray(qm.q, np.float64))
+    step = np.abs(x).max(axis=1, keepdims=True) / module.INT16_MAX  # [M, 1]
+    bound = 0.5 * (1 + 1e-6) * step * q.sum(axis=0) + 1e-5 * (np.abs(x) @ q)
+    return bound * np.asarray(qm.scale, np.float64) + 1e-37
+
+
+@needs_vnni
+@pytest.mark.parametrize(("m", "k", "n"), [(1, 2049, 97), (5, 1537, 33), (16, 513, 3072)])
+def test_int16_products_against_float64_on_rows_of_any_magnitude(m, k, n):
+    """K of 2 to 5 blocks of 256 pairs (odd, ragged N); rows scaled from 1e-25 to 1e25 and
+    one of zeros: each within half a quantization step of x of the exact product."""
+    x, qm = _inputs(m, k, n, seed=4)
+    magnitudes = np.logspace(-25, 25, m) if m > 1 else np.ones(1)
+    x = np.asarray(x, np.float64) * magnitudes[:, None]
+    if m > 2:
+        x[m // 2] = 0
+    x = jnp.asarray(x, jnp.float32)
+    got = np.asarray(_run(x, pack(qm), products=jnp.int16), np.float64)
+    exact = np.asarray(x, np.float64) @ (np.asarray(qm.q, np.float64) * np.asarray(qm.scale))
+    excess = np.abs(got - exact) / _int16_bound(x, qm)
+    assert excess.max() <= 1, f"{excess.max()} times the tolerance"
+    if m > 2:
+        np.testing.assert_array_equal(got[m // 2], 0)
+
+
+@needs_vnni
+def test_int16_products_are_finer_than_bfloat16_ones():
+    """On rows of a normal spread the int16 error is a small fraction of bfloat16's."""
+    x, qm = _inputs(8, 576, 256, seed=5)
+    exact = np.asarray(x, np.float64) @ (np.asarray(qm.q, np.float64) * np.asarray(qm.scale))
+    errors = {}
+    for products in (jnp.int16, jnp.float32):
+        got = np.asarray(_run(x, pack(qm), products=products), np.float64)
+        errors[products] = np.linalg.norm(got - exact) / np.linalg.norm(exact)
+    bf16_x = np.asarray(x.astype(jnp.bfloat16).astype(jnp.float32), np.float64)
+    bf16 = np.linalg.norm(bf16_x @ (np.asarray(qm.q, np.float64) * np.asarray(qm.scale)) - exact)
+    assert errors[jnp.int16] < 0.1 * bf16 / np.linalg.norm(exact)
+    assert errors[jnp.int16] < 1e-4
+
+
+@needs_vnni
+@pytest.mark.parametrize("w", [127, -128])
+def test_int16_sums_stay_within_int32(w):
+    """The largest products, |x_q| = 32767 and |w| = 128 (or 127), over 3 blocks of 256 pairs
+    and a ragged one: a block's int32 sum reaches 2^31 - 65536 and must not wrap."""
+    k = 3 * 512 + 7
+    q = jnp.full((k, 40), w, jnp.int8)
+    x = jnp.asarray(np.stack([np.full(k, 32767.0), np.full(k, -32767.0)]), jnp.float32)
+    got = np.asarray(
+        _run(x, pack(QuantizedMatrix(q, jnp.ones(40, jnp.float32))), products=jnp.int16)
+    )
+    exact = np.array([[1.0], [-1.0]]) * 32767.0 * w * k
+    np.testing.assert_allclose(got, np.broadcast_to(exact, got.shape), rtol=1e-6)
+
+
+@needs_vnni
+def test_int16_products_of_a_row_with_an_infinity_or_a_nan_are_nan():
+    x, qm = _inputs(3, 100, 40, seed=6)
+    x = x.at[0, 7].set(jnp.inf).at[2, 99].set(jnp.nan)
+    got = np.asarray(_run(x, pack(qm), products=jnp.int16))
+    assert np.isnan(got[0]).all() and np.isnan(got[2]).all()
+    _assert_close(got[1:2], x[1:2], qm, products=jnp.int16)
+
+
+def test_the_model_kernel_takes_int16_products_where_the_cpu_has_vnni():
+    """`KERNEL` multiplies int8 matrices with `MODEL_PRODUCTS`: int16 with AVX512_VNNI."""
+    want = jnp.int16 if "avx512_vnni" in native.cpu_flags() else jnp.bfloat16
+    assert jnp.dtype(want) == module.MODEL_PRODUCTS
+    if "avx512_bf16" not in native.cpu_flags():
+        pytest.skip("the model kernel needs avx512_bf16")
+    x, qm = _inputs(2, 96, 64, layers=2, seed=7)
+    w = pack(qm)
+    got = module.KERNEL(x, w, jnp.int32(1))
+    np.testing.assert_array_equal(
+        np.asarray(got), np.asarray(matmul_int8_cpu(x, w, jnp.int32(1), products=want))
+    )

@@ -2,9 +2,11 @@
 
 For every supported architecture (GQA and MHA, tied and untied embeddings, Llama 3 RoPE
 scaling, Qwen2 biases, Qwen3 q/k norms, a Mistral sliding window, Phi-3's fused tensors and
-longrope, Gemma 3's local and global layers), in float32 and from
-checkpoints stored in bfloat16: prompt logits within 1e-4 relative error, and greedy
-continuations token-identical to `model.generate(do_sample=False)`.
+longrope, Gemma 2's soft-capped attention, Gemma 3's local and global layers, Mixtral,
+Qwen2-MoE's shared expert, Qwen3-MoE, gpt-oss's sinks, biases and experts), in float32 and
+from checkpoints stored in bfloat16: prompt logits within 1e-4 relative error, and greedy
+continuations of a batch of prompts of different lengths, the longest prefilled in chunks,
+token-identical to `model.generate(do_sample=False)`.
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ PARITY_CASES = [
 def test_matches_hugging_face(spec, tiny_checkpoints):
     path = tiny_checkpoints(spec)
     hf = load_hf_model(path)  # float32, upcast from the stored dtype
-    llm = LLM(path, dtype="float32", max_model_len=128)
+    # 24 tokens a step: the 57-token prompt is prefilled in three chunks, beside the others.
+    llm = LLM(path, dtype="float32", max_model_len=128, max_num_batched_tokens=24)
 
     with torch.no_grad():
         for prompt in PROMPTS:

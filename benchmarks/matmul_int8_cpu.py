@@ -10,10 +10,10 @@ The benchmark model's shapes (hidden 576, intermediate 1536, 30 layers), all ins
   - a decode-like pass over 30 layers of the 7 matrices (q, o [576, 576], k, v [576, 192],
     gate, up [576, 1536], down [1536, 576]), each product feeding the next.
 bfloat16 is `pallas_kernels.matmul.cpu_bf16.KERNEL` on weights packed by its `pack`; int8 is
-`pallas_kernels.matmul.cpu_int8` on the same weights rounded by `quantize_int8`, with float32
-products and with bfloat16 ones. The sides alternate call by call, so a busy machine slows
-all alike; each figure is the median of `--repeats` calls. Prints the CPU, its vector flags
-and a table of milliseconds per call.
+`pallas_kernels.matmul.cpu_int8` on the same weights rounded by `quantize_int8`, with float32,
+bfloat16 and (where the CPU has AVX512_VNNI) int16 products. The sides alternate call by call,
+so a busy machine slows all alike; each figure is the median of `--repeats` calls. Prints the
+CPU, its vector flags and a table of milliseconds per call.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import numpy as np
 from lm_head import cpu_description
 from tqdm import tqdm
 
+from pallas_kernels import native
 from pallas_kernels.matmul import cpu_bf16, cpu_int8, quantize_int8
 
 HIDDEN, INTERMEDIATE = 576, 1536
@@ -100,12 +101,14 @@ def median_times(calls, repeats: int) -> list[float]:
 
 def cases(packed, rows: list[int], layers: int):
     """(label, products per call, the three sides' calls) of each timed case."""
-    kernels = (
+    kernels = [
         cpu_bf16.KERNEL.__call__,
         cpu_int8.matmul_int8_cpu,
         partial(cpu_int8.matmul_int8_cpu, products=jnp.bfloat16),
-    )
-    sides = (0, 1, 1)  # which packing of `packed` each kernel reads
+    ]
+    if "avx512_vnni" in native.cpu_flags():
+        kernels.append(partial(cpu_int8.matmul_int8_cpu, products=jnp.int16))
+    sides = (0, 1, 1, 1)  # which packing of `packed` each kernel reads
     for m in rows:
         rng = np.random.default_rng(m)
         for name in ("gate", "down"):  # [576, 1536] and [1536, 576]
@@ -113,13 +116,13 @@ def cases(packed, rows: list[int], layers: int):
             x = jnp.asarray(rng.standard_normal((m, w8.k)), jnp.float32)
             calls = [
                 partial(product_loop(kernel, layers), x, packed[name][side])
-                for kernel, side in zip(kernels, sides, strict=True)
+                for kernel, side in zip(kernels, sides, strict=False)
             ]
             yield f"[{m}, {w8.k}] . [{w8.k}, {w8.n}] (per layer)", layers, calls
         x = jnp.asarray(rng.standard_normal((m, HIDDEN)), jnp.float32)
         calls = [
             partial(decode_pass(kernel, layers), x, {name: p[side] for name, p in packed.items()})
-            for kernel, side in zip(kernels, sides, strict=True)
+            for kernel, side in zip(kernels, sides, strict=False)
         ]
         yield f"decode pass, {layers} layers, M={m}", 1, calls
 
@@ -144,11 +147,12 @@ def main() -> None:
     for label, per, calls in tqdm(todo, desc="timing", unit="case"):
         results.append((label, *(t / per for t in median_times(calls, args.repeats))))
     print("\nms per call (median); speedup over bf16. int8 f32: float32 products; int8 bf16:")
-    print("x rounded to bfloat16 as the bf16 kernel rounds it, products by vdpbf16ps.")
-    head = f"{'case':38} {'bf16':>8} {'int8 f32':>9} {'speedup':>7} {'int8 bf16':>9} {'speedup':>7}"
-    print(head)
-    for label, t16, t8, t8b in results:
-        print(f"{label:38} {t16:8.4f} {t8:9.4f} {t16 / t8:6.2f}x {t8b:9.4f} {t16 / t8b:6.2f}x")
+    print("x rounded to bfloat16 as the bf16 kernel rounds it, products by vdpbf16ps; int8 i16:")
+    print("each row of x quantized to int16, products by vpdpwssd.")
+    names = ("int8 f32", "int8 bf16", "int8 i16")[: len(results[0]) - 2]
+    print(f"{'case':38} {'bf16':>8}" + "".join(f" {name:>9} {'speedup':>7}" for name in names))
+    for label, t16, *t8 in results:
+        print(f"{label:38} {t16:8.4f}" + "".join(f" {t:9.4f} {t16 / t:6.2f}x" for t in t8))
 
 
 if __name__ == "__main__":

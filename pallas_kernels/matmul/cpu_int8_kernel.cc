@@ -176,49 +176,63 @@ inline void TileBf16(const Problem& p, int64_t m, int64_t j, int64_t n1) {
 #endif  // JAXSERVE_HAS_BF16_DOT
 
 #if defined(JAXSERVE_HAS_VNNI)
-// Int16 products: out rows m..m+MR, panels j..j+NP (columns up to n1). Lane i of accumulator
-// h of a panel sums column 16h + i's pairs (x_q[k] w[k] + x_q[k+1] w[k+1]) in int32, one
-// block of kFlushPairs pairs at a time; the blocks are summed in float32 in `sums`, which the
-// compiler may keep in memory (touched once a block).
+// acc += a . b, pair by pair (`vpdpwssd`), in place: through the intrinsic GCC 12 copies each
+// accumulator of a tile of 24 to a fresh register and spills half of them on every pair.
+inline __m512i DotInt16(__m512i acc, __m512i a, __m512i b) {
+  asm("vpdpwssd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+  return acc;
+}
+
+// Int16 products of pairs k0..k1 (at most kFlushPairs) of rows m..m+MR of x_q and panels
+// j..j+NP, added to the float32 `sums`. Lane i of accumulator h of a panel sums column
+// 16h + i's pairs (x_q[k] w[k] + x_q[k+1] w[k+1]) in int32, exactly (see kFlushPairs).
 template <int MR, int NP>
-inline void TileInt16(const Problem& p, int64_t m, int64_t j, int64_t n1) {
-  __m512 sums[MR][NP][2];
-  for (int r = 0; r < MR; ++r)
-    for (int q = 0; q < NP; ++q) sums[r][q][0] = sums[r][q][1] = _mm512_setzero_ps();
+inline void BlockInt16(const Problem& p, int64_t m, int64_t j, int64_t k0,
+                                          int64_t k1, float (*sums)[NP][2][16]) {
   const int16_t* a = static_cast<const int16_t*>(p.x) + m * p.ldx;
-  for (int64_t k0 = 0; k0 < p.pairs; k0 += kFlushPairs) {
-    __m512i c[MR][NP][2];
-    for (int r = 0; r < MR; ++r)
-      for (int q = 0; q < NP; ++q) c[r][q][0] = c[r][q][1] = _mm512_setzero_si512();
-    const int64_t k1 = std::min(p.pairs, k0 + kFlushPairs);
-    for (int64_t kp = k0; kp < k1; ++kp) {
-      __m512i b[NP][2];
-      for (int q = 0; q < NP; ++q) {
-        const int8_t* src = p.w + ((j + q) * p.pairs + kp) * 64;
-        for (int h = 0; h < 2; ++h) {  // columns 16h..16h+15, as (k, k + 1) pairs
-          b[q][h] = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i*)(src + 32 * h)));
-        }
-      }
-      for (int r = 0; r < MR; ++r) {
-        int32_t pair;
-        std::memcpy(&pair, a + r * p.ldx + 2 * kp, sizeof pair);
-        const __m512i xv = _mm512_set1_epi32(pair);
-        for (int q = 0; q < NP; ++q) {
-          c[r][q][0] = _mm512_dpwssd_epi32(c[r][q][0], xv, b[q][0]);
-          c[r][q][1] = _mm512_dpwssd_epi32(c[r][q][1], xv, b[q][1]);
-        }
+  __m512i c[MR][NP][2];
+  for (int r = 0; r < MR; ++r)
+    for (int q = 0; q < NP; ++q) c[r][q][0] = c[r][q][1] = _mm512_setzero_si512();
+  for (int64_t kp = k0; kp < k1; ++kp) {
+    __m512i b[NP][2];
+    for (int q = 0; q < NP; ++q) {
+      const int8_t* src = p.w + ((j + q) * p.pairs + kp) * 64;
+      for (int h = 0; h < 2; ++h) {  // columns 16h..16h+15, as (k, k + 1) pairs
+        b[q][h] = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i*)(src + 32 * h)));
       }
     }
-    for (int r = 0; r < MR; ++r)
-      for (int q = 0; q < NP; ++q)
-        for (int h = 0; h < 2; ++h)
-          sums[r][q][h] = _mm512_add_ps(sums[r][q][h], _mm512_cvtepi32_ps(c[r][q][h]));
+    for (int r = 0; r < MR; ++r) {
+      int32_t pair;
+      std::memcpy(&pair, a + r * p.ldx + 2 * kp, sizeof pair);
+      const __m512i xv = _mm512_set1_epi32(pair);
+      for (int q = 0; q < NP; ++q) {
+        c[r][q][0] = DotInt16(c[r][q][0], xv, b[q][0]);
+        c[r][q][1] = DotInt16(c[r][q][1], xv, b[q][1]);
+      }
+    }
+  }
+  for (int r = 0; r < MR; ++r)
+    for (int q = 0; q < NP; ++q)
+      for (int h = 0; h < 2; ++h) {
+        const __m512 sum = _mm512_cvtepi32_ps(c[r][q][h]);
+        _mm512_store_ps(sums[r][q][h], _mm512_add_ps(_mm512_load_ps(sums[r][q][h]), sum));
+      }
+}
+
+// Int16 products: out rows m..m+MR, panels j..j+NP (columns up to n1), one block of
+// kFlushPairs pairs at a time, the blocks summed in float32, times each row's scale.
+template <int MR, int NP>
+inline void TileInt16(const Problem& p, int64_t m, int64_t j, int64_t n1) {
+  alignas(64) float sums[MR][NP][2][16] = {};
+  for (int64_t k0 = 0; k0 < p.pairs; k0 += kFlushPairs) {
+    BlockInt16<MR, NP>(p, m, j, k0, std::min(p.pairs, k0 + kFlushPairs), sums);
   }
   for (int q = 0; q < NP; ++q) {
     const int64_t n = (j + q) * kPanel, nc = std::min(kPanel, n1 - n);
     for (int r = 0; r < MR; ++r) {
       const __m512 s = _mm512_set1_ps(p.row_scale[m + r]);
-      StoreRow(p, m + r, n, nc, _mm512_mul_ps(sums[r][q][0], s), _mm512_mul_ps(sums[r][q][1], s));
+      StoreRow(p, m + r, n, nc, _mm512_mul_ps(_mm512_load_ps(sums[r][q][0]), s),
+               _mm512_mul_ps(_mm512_load_ps(sums[r][q][1]), s));
     }
   }
 }

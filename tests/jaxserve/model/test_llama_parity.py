@@ -76,6 +76,12 @@ def test_matches_hugging_face(spec, tiny_checkpoints):
     # 24 tokens a step: the 57-token prompt is prefilled in three chunks, beside the others.
     llm = LLM(path, dtype="float32", max_model_len=128, max_num_batched_tokens=24)
 
+    assert_matches_hugging_face(llm, hf)
+    assert llm.engine.blocks.num_free_blocks == llm.engine.blocks.capacity, "pages leaked"
+
+
+def assert_matches_hugging_face(llm: LLM, hf) -> None:
+    """Prompt logits within `REL_TOL` of `hf`'s and greedy continuations token-identical."""
     with torch.no_grad():
         for prompt in PROMPTS:
             ref = hf(torch.tensor([prompt])).logits[0].numpy()
@@ -94,4 +100,3 @@ def test_matches_hugging_face(spec, tiny_checkpoints):
             completion = output.outputs[0]
             assert completion.finish_reason == "length"
             assert completion.token_ids == hf_greedy(hf, prompt)
-    assert llm.engine.blocks.num_free_blocks == llm.engine.blocks.capacity, "pages leaked"

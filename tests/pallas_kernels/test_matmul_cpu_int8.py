@@ -147,6 +147,22 @@ def test_a_row_is_bitwise_the_same_alone_and_in_any_batch(products):
         np.testing.assert_array_equal(got[::7], alone[: -(-batch // 7)], err_msg=f"{batch} rows")
 
 
+@pytest.mark.parametrize("products", PRODUCTS)
+def test_trailing_copies_of_the_last_row_give_its_result(products):
+    """A decode step's padding rows (copies of one row, computed once) get that row's result,
+    bitwise; distinct rows before them, and a copy that is not trailing, are computed."""
+    x, qm = _inputs(6, 300, 70, seed=8)
+    x = x.at[3:].set(x[2]).at[0].set(x[2])  # rows 0, 2, 3, 4, 5 alike; 2..5 trailing
+    w = pack(qm)
+    got = np.asarray(_run(x, w, products=products))
+    alone = np.concatenate([np.asarray(_run(x[i : i + 1], w, products=products)) for i in (1, 2)])
+    np.testing.assert_array_equal(got[1], alone[0])
+    for row in (0, 2, 3, 4, 5):
+        np.testing.assert_array_equal(got[row], alone[1], err_msg=f"row {row}")
+    same = np.asarray(_run(jnp.broadcast_to(x[1], (4, 300)), w, products=products))
+    np.testing.assert_array_equal(same, np.broadcast_to(alone[0], same.shape))
+
+
 def test_empty_shapes():
     _, qm = _inputs(1, 8, 4)
     assert matmul_int8_cpu(jnp.ones((0, 8)), pack(qm)).shape == (0, 4)

@@ -16,7 +16,9 @@ as `matmul_reference` computes it. Products in one of three dtypes:
     for elements above 1/256 of their row's largest, coarser below.
 
 Each element of the result is summed in one order fixed by K alone, whatever the number of
-rows and the threads: a row's result is bitwise the same alone or in a batch.
+rows and the threads: a row's result is bitwise the same alone or in a batch. So trailing
+copies of the last row of x (the padding of a decode step's rows) are computed once and get
+its result.
 
 Importing this module on a CPU without `avx512f` and `avx512bw` raises `UnsupportedCpuError`;
 elsewhere it compiles the kernel on first use (`pallas_kernels.native`).

@@ -70,7 +70,8 @@ def test_a_sequence_longer_than_the_table_is_refused():
     ("tokens", "seqs", "decode", "expected"),
     [
         (3, 3, True, (4, 4)),
-        (1, 1, True, (4, 4)),
+        (1, 1, True, (1, 1)),  # one sequence decodes as one row
+        (2, 2, True, (2, 2)),
         (6, 6, True, (8, 8)),
         (40, 40, True, (64, 64)),
         (20, 5, False, (32, 16)),
@@ -89,7 +90,7 @@ def test_warmup_buckets_cover_every_step_the_limits_allow():
         for tokens in range(seqs + 1, 513):
             assert (*step_bucket(tokens, seqs, False), False) in shapes
     decode = {(t, s) for t, s, is_decode in shapes if is_decode}
-    assert decode == {(4, 4), (8, 8), (16, 16), (32, 32), (64, 64)}
+    assert decode == {(1, 1), (2, 2), (4, 4), (8, 8), (16, 16), (32, 32), (64, 64)}
     assert all(s in (4, 16, 64) for _, s, is_decode in shapes if not is_decode)
 
 

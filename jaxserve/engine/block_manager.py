@@ -1,8 +1,10 @@
 """`BlockManager`: the KV page pool, reference counts and automatic prefix caching.
 
 A block (page) of `block_size` tokens is identified, once full, by a chained hash of its
-parent block's hash, its tokens and, for the first block, the request's `cache_salt`; so two
-requests share a block only if everything before it is identical too. Blocks whose last
+parent block's hash, its tokens, the content hashes of the images whose placeholder tokens it
+holds and, for the first block, the request's `cache_salt`; so two requests share a block only
+if everything before it is identical too (the same text with another image shares nothing
+from the image on). Blocks whose last
 owner finishes keep their hash and wait in the free queue, oldest first: a later request with
 the same prefix revives them, and allocation evicts from the head (least recently freed).
 Block 0 is never handed out (padding writes land there).
@@ -27,13 +29,18 @@ class KVBlock:
     block_hash: bytes | None = None
 
 
-def hash_block(parent: bytes | None, tokens: Sequence[int], salt: str | None) -> bytes:
-    """The chained identity of one full block."""
+def hash_block(
+    parent: bytes | None, tokens: Sequence[int], salt: str | None, images: Sequence[str] = ()
+) -> bytes:
+    """The chained identity of one full block; `images`: the content hashes of the images
+    whose embeddings some of its tokens stand for."""
     h = hashlib.blake2b(digest_size=16)
     h.update(parent or b"root")
     h.update(np.asarray(tokens, np.int64).tobytes())
     if parent is None and salt is not None:
         h.update(b"salt:" + salt.encode())
+    for image in images:
+        h.update(b"image:" + image.encode())
     return h.digest()
 
 
@@ -78,8 +85,15 @@ class BlockManager:
         tokens = request.all_token_ids
         for i in range(len(request.block_hashes), num_tokens // self.block_size):
             parent = request.block_hashes[-1] if request.block_hashes else None
-            chunk = tokens[i * self.block_size : (i + 1) * self.block_size]
-            request.block_hashes.append(hash_block(parent, chunk, request.cache_salt))
+            start, end = i * self.block_size, (i + 1) * self.block_size
+            images = [
+                item.content_hash
+                for item in request.mm_inputs
+                if item.placeholder.offset < end and item.placeholder.end > start
+            ]
+            request.block_hashes.append(
+                hash_block(parent, tokens[start:end], request.cache_salt, images)
+            )
 
     def get_computed_blocks(self, request: Request) -> tuple[list[KVBlock], int]:
         """The longest cached prefix of a request that holds no blocks: (blocks, tokens).

@@ -23,6 +23,8 @@ import numpy as np
 
 from jaxserve.engine.block_manager import BlockManager
 from jaxserve.engine.detokenizer import IncrementalDetokenizer, Tokenizer
+from jaxserve.engine.encoder_cache import EncoderCache
+from jaxserve.engine.images import check_images, chunk_embeds, mrope_positions
 from jaxserve.engine.packing import SequenceChunk
 from jaxserve.engine.request import Request, RequestStatus
 from jaxserve.engine.sampling_rows import SampledTokens, pack_sampling
@@ -35,6 +37,7 @@ from jaxserve.engine.structured import (
     consume,
 )
 from jaxserve.model.sampling_mode import SamplingMode
+from jaxserve.multimodal.inputs import ImageFeatures, MultiModalInput
 from jaxserve.outputs import Logprob
 from jaxserve.sampling_params import SamplingParams
 
@@ -76,6 +79,8 @@ class EngineUnusable(RuntimeError):
 
 
 StepHook = Callable[[Sequence[Request]], None]
+# Images' features -> their embeddings, f32[num_tokens, E] each (`jaxserve.model.vision`).
+ImageEncoder = Callable[[Sequence[ImageFeatures]], list[np.ndarray]]
 
 
 class Engine:
@@ -92,6 +97,12 @@ class Engine:
         policy: Policy = "fcfs",
         seed: int = 0,
         tokenizer: Tokenizer | None = None,
+        image_token_id: int | None = None,
+        encode_images: ImageEncoder | None = None,
+        encoder_cache_tokens: int = 16384,
+        enable_encoder_cache: bool = True,
+        max_num_encoder_tokens: int | None = None,
+        mrope: bool = False,
     ):
         if max_num_batched_tokens < runner.page_size:
             raise ValueError(
@@ -106,11 +117,21 @@ class Engine:
         self.blocks = BlockManager(
             runner.num_pages, runner.page_size, enable_prefix_caching=enable_prefix_caching
         )
+        self.image_token_id = image_token_id
+        self.encode_images = encode_images
+        self.mrope = mrope
+        self.encoder_cache = None
+        if encode_images is not None:
+            self.encoder_cache = EncoderCache(
+                encoder_cache_tokens, keep_unpinned=enable_encoder_cache
+            )
         self.scheduler = Scheduler(
             self.blocks,
             max_num_seqs=max_num_seqs,
             max_num_batched_tokens=max_num_batched_tokens,
             policy=policy,
+            encoder_cache=self.encoder_cache,
+            max_num_encoder_tokens=max_num_encoder_tokens,
         )
         self._ids = itertools.count()
         self._seeds = np.random.default_rng(seed)  # for requests that bring no seed
@@ -131,8 +152,17 @@ class Engine:
         request_id: str | None = None,
         cache_salt: str | None = None,
         priority: int = 0,
+        mm_inputs: Sequence[MultiModalInput] = (),
+        mrope_positions: np.ndarray | None = None,
+        mrope_delta: int = 0,
     ) -> Request:
-        """Validates and queues one request; raises `ValueError` naming what is wrong."""
+        """Validates and queues one request; raises `ValueError` naming what is wrong.
+
+        `mm_inputs`: the prompt's images, each with the run of image tokens its embeddings
+        replace (`jaxserve.multimodal.processor` makes them); `mrope_positions`,
+        `mrope_delta`: an M-RoPE model's prompt positions i32[3, prompt tokens] and the
+        offset of the positions after the prompt.
+        """
         _check_supported(params)
         if priority and self.scheduler.policy != "priority":
             raise ValueError(
@@ -166,6 +196,9 @@ class Engine:
                 f"the prompt has {len(ids)} tokens, but max_model_len is {self.max_model_len} "
                 "and at least one token must be generated"
             )
+        if mm_inputs and self.encoder_cache is None:
+            raise ValueError("this model takes no images")
+        check_images(ids, mm_inputs, mrope_positions, self.image_token_id, self.encoder_cache)
         room = self.max_model_len - len(ids)
         max_tokens = room if params.max_tokens is None else min(params.max_tokens, room)
         needed = -(-(len(ids) + max_tokens) // self.runner.page_size)
@@ -197,6 +230,9 @@ class Engine:
             bad_word_ids=_tokenize_bad_words(self.tokenizer, params.bad_words),
             grammar=grammar,
             allowed_mask=None if allowed is None else allowed_mask(allowed, self.vocab_size),
+            mm_inputs=tuple(mm_inputs),
+            mrope_positions=mrope_positions,
+            mrope_delta=int(mrope_delta),
         )
         self.scheduler.add(request)
         return request
@@ -208,14 +244,34 @@ class Engine:
     def has_unfinished(self) -> bool:
         return self.scheduler.has_unfinished()
 
-    @staticmethod
-    def _chunk(chunk: ScheduledChunk, page_table: Sequence[int]) -> SequenceChunk:
+    def _chunk(self, chunk: ScheduledChunk, page_table: Sequence[int]) -> SequenceChunk:
         request = chunk.request
         targets: Sequence[int] = ()
         if request.params.prompt_logprobs is not None:  # the prompt token each row predicts
             targets = request.prompt_token_ids[chunk.start + 1 : chunk.end + 1]
         tokens = request.all_token_ids[chunk.start : chunk.end]
-        return SequenceChunk(tokens, chunk.start, page_table, targets)
+        positions = None
+        if self.mrope and request.mrope_positions is not None:
+            positions = mrope_positions(request, chunk.start, chunk.end)
+        embeds = ()
+        if request.mm_inputs:
+            assert self.encoder_cache is not None
+            embeds = chunk_embeds(request, chunk.start, chunk.end, self.encoder_cache)
+        return SequenceChunk(tokens, chunk.start, page_table, targets, positions, embeds)
+
+    def _encode(self, items: Sequence[MultiModalInput]) -> None:
+        """Encodes the step's new images into the encoder cache."""
+        if not items:
+            return
+        assert self.encode_images is not None and self.encoder_cache is not None
+        embeddings = self.encode_images([item.features for item in items])
+        for item, rows in zip(items, embeddings, strict=True):
+            if len(rows) != item.features.num_tokens:
+                raise RuntimeError(
+                    f"the vision encoder gave {len(rows)} embeddings for an image of "
+                    f"{item.features.num_tokens} placeholder tokens"
+                )
+            self.encoder_cache.put(item.content_hash, rows)
 
     def _detokenize(self, request: Request, token: int) -> str | None:
         """Extends the request's text; returns the stop string it completed, if any."""
@@ -253,6 +309,7 @@ class Engine:
         if not out.chunks:
             return []
         try:
+            self._encode(out.to_encode)
             return self._run(out.chunks)
         except Exception as e:
             failed = self._fail(out.chunks)
@@ -281,6 +338,8 @@ class Engine:
                 _record_prompt_logprobs(request, chunk, sampled, token_row)
             token_row += chunk.num_tokens
             request.num_computed_tokens = chunk.end
+            if request.mm_inputs:
+                self.scheduler.release_images(request)
             if chunk.end < request.num_tokens:
                 continue  # a prompt chunk: the prompt is not all in the cache yet
             token = int(sampled.tokens[row])

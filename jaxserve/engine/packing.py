@@ -35,6 +35,12 @@ class SequenceChunk:
     # For prompt logprobs: the prompt token that follows each new token, as far as the prompt
     # goes (so possibly fewer than the tokens); empty when the sequence wants none.
     prompt_targets: Sequence[int] = ()
+    # M-RoPE models: each new token's (temporal, height, width) position, i32[3, len]; None:
+    # positions start .. start + len - 1 (on all three axes, for an M-RoPE model).
+    mrope_positions: np.ndarray | None = None
+    # Image embeddings that replace some of the new tokens' embeddings: (index of the first
+    # token they replace among the new tokens, rows f32[n, E]).
+    embeds: tuple[tuple[int, np.ndarray], ...] = ()
 
     @property
     def end(self) -> int:
@@ -46,16 +52,24 @@ class PackedStep:
     """Host arrays with the fields of `StepBatch`."""
 
     token_ids: np.ndarray  # i32[T]
-    positions: np.ndarray  # i32[T]
+    positions: np.ndarray  # i32[T], or i32[3, T] for an M-RoPE model
     slot_mapping: np.ndarray  # i32[T]
     cu_q_lens: np.ndarray  # i32[S + 1]
     kv_lens: np.ndarray  # i32[S]
     page_indices: np.ndarray  # i32[S, pages_per_seq]
     num_seqs: np.ndarray  # i32[1]
     logits_indices: np.ndarray  # i32[R]
+    # Only in steps that hold image embeddings: the rows f32[T, E] and which token rows take
+    # them i32[T] (1: the image's, 0: the token's own embedding).
+    mm_embeds: np.ndarray | None = None
+    mm_mask: np.ndarray | None = None
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) is not None
+        }
 
 
 def step_bucket(num_tokens: int, num_seqs: int, decode_only: bool) -> tuple[int, int]:
@@ -85,6 +99,7 @@ def pack_step(
     pages_per_seq: int,
     *,
     all_logits: bool = False,
+    mrope: bool = False,
 ) -> PackedStep:
     """Flattens the chunks into one padded step.
 
@@ -93,6 +108,7 @@ def pack_step(
         page_size: tokens per KV page.
         pages_per_seq: width of the page table (pages for `max_model_len`).
         all_logits: logits for every token (prompt logits) rather than each chunk's last.
+        mrope: the model takes 3-D positions (`SequenceChunk.mrope_positions`).
     """
     lens = [len(c.token_ids) for c in chunks]
     num_tokens, num_slots = step_bucket(sum(lens), len(chunks), is_decode_only(chunks))
@@ -100,7 +116,7 @@ def pack_step(
         raise ValueError(f"a sequence needs more than pages_per_seq={pages_per_seq} pages")
 
     token_ids = np.zeros(num_tokens, np.int32)
-    positions = np.zeros(num_tokens, np.int32)
+    positions = np.zeros((3, num_tokens) if mrope else num_tokens, np.int32)
     slot_mapping = np.full(num_tokens, NULL_PAGE * page_size, np.int32)
     cu_q_lens = np.zeros(num_slots + 1, np.int32)
     kv_lens = np.zeros(num_slots, np.int32)
@@ -112,7 +128,10 @@ def pack_step(
         pos = np.arange(chunk.start, chunk.end, dtype=np.int32)
         table = np.asarray(chunk.page_table, np.int32)
         token_ids[cursor : cursor + n] = chunk.token_ids
-        positions[cursor : cursor + n] = pos
+        if mrope and chunk.mrope_positions is not None:
+            positions[:, cursor : cursor + n] = chunk.mrope_positions
+        else:
+            positions[..., cursor : cursor + n] = pos
         slot_mapping[cursor : cursor + n] = table[pos // page_size] * page_size + pos % page_size
         used = table[: -(-chunk.end // page_size)]
         page_indices[s, : len(used)] = used
@@ -135,7 +154,28 @@ def pack_step(
         page_indices,
         np.array([len(chunks)], np.int32),
         logits_indices,
+        *_pack_embeds(chunks, num_tokens, cu_q_lens),
     )
+
+
+def _pack_embeds(
+    chunks: Sequence[SequenceChunk], num_tokens: int, cu_q_lens: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The step's image embeddings f32[T, E] and mask i32[T]; (None, None) if it has none."""
+    placed = [
+        (int(cu_q_lens[s]) + first, rows)
+        for s, chunk in enumerate(chunks)
+        for first, rows in chunk.embeds
+    ]
+    if not placed:
+        return None, None
+    width = placed[0][1].shape[1]
+    embeds = np.zeros((num_tokens, width), np.float32)
+    mask = np.zeros(num_tokens, np.int32)
+    for row, rows in placed:
+        embeds[row : row + len(rows)] = rows
+        mask[row : row + len(rows)] = 1
+    return embeds, mask
 
 
 def pad_rows(rows: dict[str, np.ndarray], num_slots: int) -> dict[str, np.ndarray]:
@@ -161,11 +201,13 @@ def pack_prompt_targets(chunks: Sequence[SequenceChunk], num_tokens: int, vocab:
     return targets
 
 
-def pack_padding(num_tokens: int, num_slots: int, pages_per_seq: int, page_size: int) -> PackedStep:
+def pack_padding(
+    num_tokens: int, num_slots: int, pages_per_seq: int, page_size: int, *, mrope: bool = False
+) -> PackedStep:
     """A step of the given bucket that holds only padding (to compile that bucket ahead)."""
     return PackedStep(
         token_ids=np.zeros(num_tokens, np.int32),
-        positions=np.zeros(num_tokens, np.int32),
+        positions=np.zeros((3, num_tokens) if mrope else num_tokens, np.int32),
         slot_mapping=np.full(num_tokens, NULL_PAGE * page_size, np.int32),
         cu_q_lens=np.zeros(num_slots + 1, np.int32),
         kv_lens=np.zeros(num_slots, np.int32),

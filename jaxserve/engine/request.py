@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from jaxserve.engine.detokenizer import IncrementalDetokenizer
+from jaxserve.multimodal.inputs import MultiModalInput
 from jaxserve.outputs import FinishReason, Logprob
 from jaxserve.sampling_params import SamplingParams
 
@@ -87,6 +88,12 @@ class Request:
     allowed_mask: np.ndarray | None = None  # i32[ceil(V / 32)] of params.allowed_token_ids
     cumulative_logprob: float = 0.0
     stop_reason: int | str | None = None
+    # Images: each one's features and the prompt tokens its embeddings replace, in order.
+    mm_inputs: tuple[MultiModalInput, ...] = ()
+    # M-RoPE models: the prompt's positions i32[3, prompt tokens]; the token at index i past
+    # the prompt has position i + mrope_delta on all three axes.
+    mrope_positions: np.ndarray | None = None
+    mrope_delta: int = 0
 
     @property
     def all_token_ids(self) -> list[int]:

@@ -223,7 +223,7 @@ class ModelRunner:
     def _step_input(self, chunks, sampling, mode):
         """The step's `StepInput` on the mesh (one buffer per dtype), its layout, and its
         packed batch."""
-        packed = pack_step(chunks, self.page_size, self.pages_per_seq)
+        packed = pack_step(chunks, self.page_size, self.pages_per_seq, mrope=self.cfg.mrope)
         rows = None
         if mode.uses_sampling_rows:
             rows = SamplingBatch(**pad_rows(sampling, len(packed.kv_lens)))
@@ -265,7 +265,9 @@ class ModelRunner:
         for num_tokens, num_slots, decode in tqdm(
             shapes, desc="compiling shape buckets", unit="shape", disable=not show_progress or None
         ):
-            packed = pack_padding(num_tokens, num_slots, self.pages_per_seq, self.page_size)
+            packed = pack_padding(
+                num_tokens, num_slots, self.pages_per_seq, self.page_size, mrope=self.cfg.mrope
+            )
             sampling, mode = pack_sampling([], num_slots, vocab, [])
             rows = SamplingBatch(**sampling) if mode.uses_sampling_rows else None
             buffers, layout = pack_tree(StepInput(StepBatch(**packed.arrays()), rows, None))
@@ -281,7 +283,9 @@ class ModelRunner:
 
     def logits(self, chunks: Sequence[SequenceChunk], *, all_logits: bool = False) -> np.ndarray:
         """f32[len(chunks), V] next-token logits, or f32[num tokens, V] with `all_logits`."""
-        packed = pack_step(chunks, self.page_size, self.pages_per_seq, all_logits=all_logits)
+        packed = pack_step(
+            chunks, self.page_size, self.pages_per_seq, all_logits=all_logits, mrope=self.cfg.mrope
+        )
         rows = int(packed.cu_q_lens[len(chunks)]) if all_logits else len(chunks)
         batch = StepBatch(**self._put(packed.arrays()))
         logits, self.kv_cache = self._run(

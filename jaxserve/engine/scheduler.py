@@ -6,6 +6,13 @@ out a token budget so the computed counts catch up: running requests first (a de
 or the next chunk of a long prompt), then waiting ones in policy order. When the pool runs
 out of pages, the lowest-priority running request is preempted: its pages are freed and it
 will be recomputed later (mostly from the prefix cache).
+
+Images cost encoder work as well as tokens. A chunk that reaches an image's placeholder tokens
+needs the image's embeddings: found in the encoder cache, or encoded in this step. Each step
+encodes images up to `max_num_encoder_tokens` embedding rows (the first image of a step always
+goes, however large), and only while the encoder cache has room beside the images that running
+requests still need; a chunk that would reach an image past those limits stops just before it,
+so a prompt with many images is computed over several steps while the others keep decoding.
 """
 
 from __future__ import annotations
@@ -17,7 +24,9 @@ from collections import deque
 from typing import Literal
 
 from jaxserve.engine.block_manager import BlockManager
+from jaxserve.engine.encoder_cache import EncoderCache
 from jaxserve.engine.request import Request, RequestStatus
+from jaxserve.multimodal.inputs import MultiModalInput
 
 Policy = Literal["fcfs", "priority"]
 
@@ -37,6 +46,7 @@ class ScheduledChunk:
 class SchedulerOutput:
     chunks: list[ScheduledChunk]
     preempted: list[Request]
+    to_encode: list[MultiModalInput] = dataclasses.field(default_factory=list)  # distinct
 
     @property
     def num_batched_tokens(self) -> int:
@@ -89,6 +99,8 @@ class Scheduler:
         max_num_seqs: int,
         max_num_batched_tokens: int,
         policy: Policy = "fcfs",
+        encoder_cache: EncoderCache | None = None,
+        max_num_encoder_tokens: int | None = None,
     ):
         if policy not in ("fcfs", "priority"):
             raise ValueError(f"scheduling policy must be 'fcfs' or 'priority', got {policy!r}")
@@ -100,6 +112,8 @@ class Scheduler:
         self.running: list[Request] = []
         self.requests: dict[str, Request] = {}
         self.num_preemptions = 0
+        self.encoder_cache = encoder_cache
+        self.max_num_encoder_tokens = max_num_encoder_tokens or max_num_batched_tokens
 
     def add(self, request: Request) -> None:
         if request.request_id in self.requests:
@@ -121,6 +135,7 @@ class Scheduler:
         if not request.finished:
             request.move_to(status)
         self.blocks.free(request)
+        self._unpin(request, everything=True)
         del self.requests[request.request_id]
 
     def abort(self, request_id: str) -> Request | None:
@@ -133,6 +148,7 @@ class Scheduler:
         """Frees a running request's pages and queues it for recomputation."""
         self.running.remove(request)
         self.blocks.free(request)
+        self._unpin(request, everything=True)
         request.num_computed_tokens = 0
         request.num_preemptions += 1
         request.move_to(RequestStatus.PREEMPTED)
@@ -148,11 +164,14 @@ class Scheduler:
         budget = self.max_num_batched_tokens
         chunks: dict[str, ScheduledChunk] = {}
         preempted: list[Request] = []
+        encoding: dict[str, MultiModalInput] = {}  # content hash -> image encoded this step
 
         i = 0
         while i < len(self.running) and budget > 0:
             request = self.running[i]
             n = min(request.num_tokens - request.num_computed_tokens, budget)
+            if request.mm_inputs:
+                n = self._fit_images(request, request.num_computed_tokens, n, encoding)
             if n <= 0:
                 i += 1
                 continue
@@ -176,7 +195,9 @@ class Scheduler:
             request = self.waiting.peek()
             hits, num_cached = self.blocks.get_computed_blocks(request)
             n = min(request.num_tokens - num_cached, budget)
-            if not self.blocks.allocate_slots(request, n, hits):
+            if request.mm_inputs:
+                n = self._fit_images(request, num_cached, n, encoding)
+            if n <= 0 or not self.blocks.allocate_slots(request, n, hits):
                 break
             self.waiting.pop()
             request.num_computed_tokens = num_cached
@@ -185,4 +206,70 @@ class Scheduler:
             self.running.append(request)
             chunks[request.request_id] = ScheduledChunk(request, num_cached, n)
             budget -= n
-        return SchedulerOutput(list(chunks.values()), preempted)
+        self._pin_images(chunks.values())
+        scheduled = {c.request.request_id for c in chunks.values()}
+        to_encode = [
+            item
+            for item in encoding.values()
+            if any(rid in scheduled for rid in self._wanted_by(item, chunks.values()))
+        ]
+        return SchedulerOutput(list(chunks.values()), preempted, to_encode)
+
+    def _fit_images(
+        self, request: Request, start: int, n: int, encoding: dict[str, MultiModalInput]
+    ) -> int:
+        """How many of the `n` tokens from `start` this step can compute, given the images
+        their placeholders reach: each one cached, already being encoded this step, or
+        encodable within the step's encoder budget and the cache's room; the chunk stops
+        before the first image that is none of these. Adds the images it encodes to
+        `encoding`."""
+        cache = self.encoder_cache
+        if cache is None:
+            return n
+        for item in request.mm_inputs:
+            placeholder = item.placeholder
+            if placeholder.end <= start or placeholder.offset >= start + n:
+                continue  # not reached by this chunk
+            if item.content_hash in cache or item.content_hash in encoding:
+                continue
+            pending = sum(i.features.num_tokens for i in encoding.values())
+            size = item.features.num_tokens
+            within_budget = not encoding or pending + size <= self.max_num_encoder_tokens
+            if not (within_budget and cache.can_fit(size, pending)):
+                return max(placeholder.offset - start, 0)
+            encoding[item.content_hash] = item
+        return n
+
+    @staticmethod
+    def _wanted_by(item: MultiModalInput, chunks) -> list[str]:
+        return [
+            c.request.request_id
+            for c in chunks
+            if any(
+                i.content_hash == item.content_hash
+                and i.placeholder.offset < c.end
+                and i.placeholder.end > c.start
+                for i in c.request.mm_inputs
+            )
+        ]
+
+    def _pin_images(self, chunks) -> None:
+        """Each scheduled chunk's request holds the images its chunk reaches until its
+        computed tokens pass them (`release_images`)."""
+        if self.encoder_cache is None:
+            return
+        for chunk in chunks:
+            for item in chunk.request.mm_inputs:
+                if item.placeholder.offset < chunk.end and item.placeholder.end > chunk.start:
+                    self.encoder_cache.pin(item.content_hash, chunk.request.request_id)
+
+    def release_images(self, request: Request) -> None:
+        """Lets go of the images whose placeholder tokens are all computed now."""
+        self._unpin(request, everything=False)
+
+    def _unpin(self, request: Request, *, everything: bool) -> None:
+        if self.encoder_cache is None:
+            return
+        for item in request.mm_inputs:
+            if everything or item.placeholder.end <= request.num_computed_tokens:
+                self.encoder_cache.unpin(item.content_hash, request.request_id)

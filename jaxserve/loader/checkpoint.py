@@ -16,6 +16,29 @@ from jaxserve.model.config import ModelConfig
 
 INDEX_FILE = "model.safetensors.index.json"
 
+# A vision-language checkpoint's tensors, renamed as they are indexed so its text model reads
+# as a text-only checkpoint's ("model.layers...", "lm_head.weight") and its image side lives
+# under "model.visual." (Qwen2.5-VL), "model.vision_tower." and "model.multi_modal_projector."
+# (LLaVA), whichever transformers release wrote it. First matching prefix wins.
+VISION_LANGUAGE_PREFIXES = (
+    ("model.language_model.", "model."),  # transformers 5 (and 4.52 on)
+    ("language_model.model.", "model."),  # LLaVA before 4.52
+    ("language_model.lm_head.", "lm_head."),
+    ("vision_tower.vision_model.", "model.vision_tower."),
+    ("model.vision_tower.vision_model.", "model.vision_tower."),
+    ("vision_tower.", "model.vision_tower."),
+    ("multi_modal_projector.", "model.multi_modal_projector."),
+    ("visual.", "model.visual."),  # Qwen2.5-VL before 4.52
+)
+
+
+def canonical_name(name: str) -> str:
+    """A vision-language checkpoint's tensor name as the loader reads it."""
+    for old, new in VISION_LANGUAGE_PREFIXES:
+        if name.startswith(old):
+            return new + name[len(old) :]
+    return name
+
 
 @dataclasses.dataclass
 class HFCheckpoint:
@@ -27,18 +50,21 @@ class HFCheckpoint:
     generation_config: dict[str, Any]
     _files: dict[str, SafetensorsFile]  # tensor name -> the file holding it
 
+    # The stored name of each tensor whose name the loader reads differs (`canonical_name`).
+    _stored_names: dict[str, str] = dataclasses.field(default_factory=dict)
+
     def has(self, name: str) -> bool:
         return name in self._files
 
     def tensor(self, name: str) -> np.ndarray:
         if name not in self._files:
             raise CheckpointError(f"missing tensor {name!r} in {self.path}")
-        return self._files[name].get(name)
+        return self._files[name].get(self._stored_names.get(name, name))
 
     def shape(self, name: str) -> tuple[int, ...]:
         if name not in self._files:
             raise CheckpointError(f"missing tensor {name!r} in {self.path}")
-        return self._files[name].shape(name)
+        return self._files[name].shape(self._stored_names.get(name, name))
 
     @property
     def eos_token_ids(self) -> tuple[int, ...]:
@@ -72,7 +98,22 @@ def open_checkpoint(path: str | os.PathLike[str]) -> HFCheckpoint:
     config = ModelConfig.from_hf(hf_config)
     gen_path = root / "generation_config.json"
     generation_config = _read_json(gen_path, "generation_config.json") if gen_path.exists() else {}
-    return HFCheckpoint(root, hf_config, config, generation_config, _index_tensors(root))
+    files = _index_tensors(root)
+    stored_names = {}
+    if config.multimodal is not None:
+        renamed = {}
+        for name, file in files.items():
+            canonical = canonical_name(name)
+            if canonical in renamed:
+                raise CheckpointError(
+                    f"{root} holds tensor {canonical!r} under two names "
+                    f"({stored_names.get(canonical, canonical)!r} and {name!r})"
+                )
+            renamed[canonical] = file
+            if canonical != name:
+                stored_names[canonical] = name
+        files = renamed
+    return HFCheckpoint(root, hf_config, config, generation_config, files, stored_names)
 
 
 def _index_tensors(root: Path) -> dict[str, SafetensorsFile]:

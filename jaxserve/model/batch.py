@@ -17,13 +17,17 @@ class StepBatch:
     """
 
     token_ids: jax.Array  # i32[T]
-    positions: jax.Array  # i32[T]
+    positions: jax.Array  # i32[T]; i32[3, T] (temporal, height, width) for M-RoPE models
     slot_mapping: jax.Array  # i32[T]: page * page_size + offset where each token's K/V goes
     cu_q_lens: jax.Array  # i32[S + 1]
     kv_lens: jax.Array  # i32[S]
     page_indices: jax.Array  # i32[S, pages_per_seq]
     num_seqs: jax.Array  # i32[1]
     logits_indices: jax.Array  # i32[R]: the token rows whose logits the step needs
+    # Steps that hold image placeholder tokens: the images' embeddings f32[T, E] and the rows
+    # that take them in place of the token's own i32[T] (1: take it). None in other steps.
+    mm_embeds: jax.Array | None = None
+    mm_mask: jax.Array | None = None
 
 
 @struct.dataclass

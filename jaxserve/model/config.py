@@ -42,6 +42,21 @@ ARCHITECTURES: dict[str, ArchitectureTraits] = {
     "Qwen3MoeForCausalLM": ArchitectureTraits(qk_norm=True, moe="qwen"),
     "GptOssForCausalLM": ArchitectureTraits(moe="gpt_oss", attention_sinks=True),
 }
+# Vision-language models: architecture -> (the family of its image side, its text model's
+# architecture where the config does not say it through `text_config.model_type`).
+MULTIMODAL_ARCHITECTURES: dict[str, tuple[str, str | None]] = {
+    "Qwen2_5_VLForConditionalGeneration": ("qwen2_5_vl", "Qwen2ForCausalLM"),
+    "LlavaForConditionalGeneration": ("llava", None),
+}
+# A VLM's `text_config.model_type` -> the text architecture it names.
+TEXT_MODEL_TYPES = {
+    "llama": "LlamaForCausalLM",
+    "mistral": "MistralForCausalLM",
+    "qwen2": "Qwen2ForCausalLM",
+    "qwen3": "Qwen3ForCausalLM",
+    "phi3": "Phi3ForCausalLM",
+    "gemma2": "Gemma2ForCausalLM",
+}
 # HF activation names -> the MLP's gate activation.
 ACTIVATIONS = {"silu": "silu", "gelu_pytorch_tanh": "gelu_tanh", "gelu_tanh": "gelu_tanh"}
 
@@ -87,6 +102,11 @@ class ModelConfig:
     mxfp4_experts: bool = False
     eos_token_ids: tuple[int, ...] = ()
     bos_token_id: int | None = None
+    # A vision-language model: the family of its image side ("qwen2_5_vl", "llava") and the
+    # token that stands for image embeddings in the prompt. The fields above are its text
+    # model's.
+    multimodal: str | None = None
+    image_token_id: int | None = None
 
     def __post_init__(self) -> None:
         for name in (
@@ -115,15 +135,24 @@ class ModelConfig:
         """Each layer's sliding window (None: it attends to the whole sequence)."""
         return self.layer_windows or (self.sliding_window,) * self.num_layers
 
+    @property
+    def mrope(self) -> bool:
+        """Whether positions are 3-D (temporal, height, width): Qwen2.5-VL's M-RoPE."""
+        return bool(self.rope.mrope_section)
+
     @classmethod
     def from_hf(cls, hf: Mapping[str, Any]) -> ModelConfig:
         """Builds the config from a parsed HF `config.json`."""
         archs = hf.get("architectures") or []
+        multimodal = next((a for a in archs if a in MULTIMODAL_ARCHITECTURES), None)
+        if multimodal is not None:
+            return _vision_language(hf, multimodal)
         arch = next((a for a in archs if a in ARCHITECTURES), None)
         if arch is None:
+            supported = sorted([*ARCHITECTURES, *MULTIMODAL_ARCHITECTURES])
             raise ModelConfigError(
                 f"unsupported architecture {archs or '(none given)'}; "
-                f"jaxserve supports {', '.join(sorted(ARCHITECTURES))}"
+                f"jaxserve supports {', '.join(supported)}"
             )
         traits = ARCHITECTURES[arch]
         try:
@@ -184,6 +213,33 @@ class ModelConfig:
             if isinstance(e, ModelConfigError):
                 raise
             raise ModelConfigError(f"config.json has a malformed value: {e}") from None
+
+
+def _vision_language(hf: Mapping[str, Any], arch: str) -> ModelConfig:
+    """A VLM's config: its text model's (from `text_config`, or the top level where older
+    checkpoints keep it), with the family of its image side and its image token."""
+    family, text_arch = MULTIMODAL_ARCHITECTURES[arch]
+    text_config = hf.get("text_config") or {}
+    text = {k: v for k, v in hf.items() if k not in ("vision_config", "text_config")}
+    text.update(text_config)
+    if text_arch is None:
+        model_type = text_config.get("model_type", "llama")
+        text_arch = TEXT_MODEL_TYPES.get(model_type)
+        if text_arch is None:
+            raise ModelConfigError(
+                f"{arch} with a {model_type!r} text model is not supported; supported text "
+                f"models: {', '.join(TEXT_MODEL_TYPES)}"
+            )
+    text["architectures"] = [text_arch]
+    image_token = hf.get("image_token_id", hf.get("image_token_index"))
+    if image_token is None:
+        raise ModelConfigError(f"config.json of a {arch} lacks image_token_id")
+    cfg = ModelConfig.from_hf(text)
+    if family == "qwen2_5_vl" and not cfg.mrope:
+        raise ModelConfigError(f"{arch} needs rope_scaling.mrope_section in config.json")
+    return dataclasses.replace(
+        cfg, architecture=arch, multimodal=family, image_token_id=int(image_token)
+    )
 
 
 def _token_ids(value: int | list[int] | None) -> tuple[int, ...]:

@@ -201,6 +201,8 @@ def forward(
     x = embed_tokens(params, batch.token_ids, matmul).astype(act_dtype)  # [T, E]
     if cfg.gemma:
         x = x * jnp.asarray(cfg.hidden_size**0.5, act_dtype)
+    if batch.mm_embeds is not None:  # image placeholder tokens take the image's embeddings
+        x = jnp.where(batch.mm_mask[:, None] > 0, batch.mm_embeds.astype(act_dtype), x)
     ropes = {False: rope_tables(cfg.rope, batch.positions)}  # (cos, sin): [T, D/2] each
     if cfg.local_rope is not None:
         ropes[True] = rope_tables(cfg.local_rope, batch.positions)

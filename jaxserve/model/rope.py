@@ -39,12 +39,23 @@ class RopeConfig:
     beta_fast: float = 32.0
     beta_slow: float = 1.0
     truncate: bool = True
+    # M-RoPE (Qwen2.5-VL): positions are (temporal, height, width); the first
+    # `mrope_section[0]` rotation pairs turn with the temporal position, the next
+    # `mrope_section[1]` with the height, the rest with the width. Empty: 1-D positions.
+    mrope_section: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.rope_type not in SUPPORTED_ROPE_TYPES:
             raise ModelConfigError(
                 f"rope type {self.rope_type!r} is not supported; "
                 f"supported: {', '.join(SUPPORTED_ROPE_TYPES)}"
+            )
+        if self.mrope_section and (
+            len(self.mrope_section) != 3 or sum(self.mrope_section) != self.head_dim // 2
+        ):
+            raise ModelConfigError(
+                f"mrope_section must be three counts of rotation pairs summing to head_dim / 2 "
+                f"= {self.head_dim // 2}, got {list(self.mrope_section)}"
             )
         if self.rope_type == "longrope":
             for name in ("short_factor", "long_factor"):
@@ -63,6 +74,9 @@ class RopeConfig:
         rope_type = merged.get("rope_type") or merged.get("type") or "default"
         if rope_type == "su":  # longrope's first name, in early Phi-3 configs
             rope_type = "longrope"
+        mrope_section = tuple(int(n) for n in merged.get("mrope_section") or ())
+        if rope_type == "mrope":  # Qwen2-VL's name for default frequencies over 3-D positions
+            rope_type = "default"
         theta = merged.get("rope_theta", hf.get("rope_theta", 10000.0))
         partial = merged.get("partial_rotary_factor", hf.get("partial_rotary_factor", 1.0))
         if float(partial) != 1.0:
@@ -109,6 +123,7 @@ class RopeConfig:
             low_freq_factor=float(merged.get("low_freq_factor", 1.0)),
             high_freq_factor=float(merged.get("high_freq_factor", 4.0)),
             original_max_position_embeddings=original,
+            mrope_section=mrope_section,
             **longrope,
         )
 
@@ -175,13 +190,20 @@ def _yarn_mscale(factor: float, mscale: float | None, mscale_all_dim: float | No
 
 
 def rope_tables(rope: RopeConfig, positions: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """(cos, sin), each f32[T, D/2], for integer `positions` i32[T].
+    """(cos, sin), each f32[T, D/2], for integer `positions` i32[T] (M-RoPE: i32[3, T]).
 
     Under longrope each token takes the long frequencies from `original_max_position_embeddings`
     on, by its own position: the K/V already cached keep the rotation they were written with
     (Hugging Face re-rotates a whole sequence once it grows past that length).
     """
     inv_freq = jnp.asarray(rope.inverse_frequencies())  # [D/2]
+    if rope.mrope_section:  # each pair turns with one of the three position components
+        axis = np.repeat(np.arange(3), rope.mrope_section)  # [D/2]: 0 t, 1 h, 2 w
+        if positions.ndim == 1:  # text alone: the same position on every axis
+            positions = jnp.broadcast_to(positions, (3, *positions.shape))
+        pair_positions = positions[axis].T  # [T, D/2]
+        angles = pair_positions.astype(jnp.float32) * inv_freq
+        return jnp.cos(angles) * rope.attention_factor, jnp.sin(angles) * rope.attention_factor
     if rope.rope_type == "longrope":
         long = positions >= rope.original_max_position_embeddings  # [T]
         inv_freq = jnp.where(

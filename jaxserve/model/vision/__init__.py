@@ -1,0 +1,1 @@
+"""Vision encoders of vision-language models, as pure functions over params pytrees."""

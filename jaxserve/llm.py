@@ -8,6 +8,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, cast
 
 import jax
@@ -29,6 +30,9 @@ from jaxserve.loader import load_params, open_checkpoint
 from jaxserve.model.kv_cache import CODE_MAX
 from jaxserve.model.kv_quant import calibrate_kv_scales, calibration_tokens
 from jaxserve.model.llama import KV_SCALES, forward, prepare_params, quantize_params
+from jaxserve.multimodal.media import MediaPolicy
+from jaxserve.multimodal.prompts import chat_images, prompt_images
+from jaxserve.multimodal.vision_tower import VisionTower
 from jaxserve.outputs import CompletionOutput, RequestOutput
 from jaxserve.precision import (
     check_quantization,
@@ -78,14 +82,25 @@ class LLM:
             (`platforms.grouped_matmul`).
         quantization: None, "int8" or "fp8": each layer matrix, each expert's matrices and
             the LM head rounded at load to int8 (or float8_e4m3fn), one scale per output
-            column (and expert) (weight-only; the embeddings stay). On a CPU with AVX512_BF16 computing in bfloat16, the native
-            int8 kernel multiplies int8 weights (half the bytes a decode step reads);
-            elsewhere XLA does, widening the codes as it reads them. fp8 runs on GPUs with
-            fp8 (compute capability 8.9 and up; `platforms.fp8_weights`).
+            column (and expert) (weight-only; the embeddings stay). On a CPU with
+            AVX512_BF16 computing in bfloat16, the native int8 kernel multiplies int8
+            weights (half the bytes a decode step reads); elsewhere XLA does, widening the
+            codes as it reads them. fp8 runs on GPUs with fp8 (compute capability 8.9 and
+            up; `platforms.fp8_weights`).
         kv_cache_dtype: what the KV pages store: "auto" (the platform's choice, or the
             compute dtype), "float32", "bfloat16", or quantized: "int8" or "fp8"
             ("fp8_e4m3"), half the bytes of bfloat16 per token, with per-channel scales
             calibrated at start-up on a fixed text (`jaxserve.model.kv_quant`).
+        limit_mm_per_prompt: a vision-language model's most images per prompt, as
+            `{"image": N}` (default 8).
+        encoder_cache_tokens: room, in embedding rows, of the cache that keeps each distinct
+            image's vision embeddings for the requests that send it again.
+        enable_encoder_cache: keep embeddings after the requests that needed them finish
+            (False: every request encodes its own images).
+        max_num_encoder_tokens: most embedding rows encoded in one step (default
+            `max_num_batched_tokens`; the first image of a step always goes).
+        allowed_local_media_path: directories from which `chat()` may read `file://` image
+            URLs (none by default).
     """
 
     def __init__(
@@ -110,6 +125,11 @@ class LLM:
         attention_backend: str | None = None,
         quantization: str | None = None,
         kv_cache_dtype: str = "auto",
+        limit_mm_per_prompt: Mapping[str, int] | None = None,
+        encoder_cache_tokens: int = 16384,
+        enable_encoder_cache: bool = True,
+        max_num_encoder_tokens: int | None = None,
+        allowed_local_media_path: Sequence[str | os.PathLike[str]] = (),
     ):
         for name, value in (
             ("max_num_seqs", max_num_seqs),
@@ -170,6 +190,14 @@ class LLM:
         # Weights on 2 MiB pages stream faster; collapsing them takes a while, so it runs on.
         self._huge_pages = platforms.back_with_huge_pages(jax.tree.leaves(params))
         grouped_matmul = platforms.grouped_matmul_fn(platform, attention_backend)
+        self.vision = self.prompt_processor = None
+        max_images = _image_limit(limit_mm_per_prompt)
+        if cfg.multimodal is not None:
+            self.vision = VisionTower(ckpt, activation_dtype, mesh)
+            self.prompt_processor = self.vision.prompt_processor(ckpt, max_images=max_images)
+        self.media_policy = MediaPolicy(
+            allowed_local_media_paths=tuple(Path(p) for p in allowed_local_media_path)
+        )
         if kv_dtype in CODE_MAX:
             model = functools.partial(forward, matmul=kernel, grouped_matmul=grouped_matmul)
             params = self._with_kv_scales(params, model, attention_fn, kv_dtype, page_size, mesh)
@@ -211,6 +239,12 @@ class LLM:
             policy=scheduling_policy,
             seed=seed,
             tokenizer=self.tokenizer,
+            image_token_id=cfg.image_token_id,
+            encode_images=self.vision,
+            encoder_cache_tokens=encoder_cache_tokens,
+            enable_encoder_cache=enable_encoder_cache,
+            max_num_encoder_tokens=max_num_encoder_tokens,
+            mrope=cfg.mrope,
         )
         self.runner = runner
         self._engine_holder: str | None = None
@@ -333,8 +367,27 @@ class LLM:
         try:
             for prompt, params in zip(prompts, params_list, strict=True):
                 text, ids = self._prompt_ids(prompt)
+                images = prompt_images(prompt)
+                if self.prompt_processor is None:
+                    if images:
+                        raise ValueError(f"{self.config.architecture} takes no images")
+                    groups.append(
+                        [self.engine.add_request(ids, p, prompt=text) for p in params.samples()]
+                    )
+                    continue
+                processed = self.prompt_processor(ids, images)
                 groups.append(
-                    [self.engine.add_request(ids, p, prompt=text) for p in params.samples()]
+                    [
+                        self.engine.add_request(
+                            processed.token_ids,
+                            p,
+                            prompt=text,
+                            mm_inputs=processed.mm_inputs,
+                            mrope_positions=processed.mrope_positions,
+                            mrope_delta=processed.mrope_delta,
+                        )
+                        for p in params.samples()
+                    ]
                 )
             total = sum(len(g) for g in groups)
             with progress_bar(desc="generating", unit="seq", total=total, enabled=use_tqdm) as bar:
@@ -385,6 +438,9 @@ class LLM:
             options["tools"] = [dict(tool) for tool in tools]
         prompts = []
         for conversation in conversations:
+            conversation, images = chat_images(conversation, self.media_policy)
+            if images and self.prompt_processor is None:
+                raise ValueError(f"{self.config.architecture} takes no images")
             text = self.tokenizer.apply_chat_template(
                 list(conversation),
                 tokenize=False,
@@ -395,7 +451,10 @@ class LLM:
             )
             # The template already holds any BOS token; encoding must not add another.
             ids = self.tokenizer.encode(text, add_special_tokens=False)
-            prompts.append({"prompt": text, "prompt_token_ids": ids})
+            prompt: dict[str, Any] = {"prompt": text, "prompt_token_ids": ids}
+            if images:
+                prompt["multi_modal_data"] = {"image": images}
+            prompts.append(prompt)
         return self.generate(prompts, sampling_params, use_tqdm=use_tqdm)
 
     @staticmethod
@@ -411,6 +470,19 @@ class LLM:
                 list(first.prompt_logprobs) if first.params.prompt_logprobs is not None else None
             ),
         )
+
+
+def _image_limit(limit_mm_per_prompt: Mapping[str, int] | None) -> int:
+    limits = dict(limit_mm_per_prompt or {"image": 8})
+    unknown = sorted(set(limits) - {"image"})
+    if unknown:
+        raise ModelConfigError(
+            f"limit_mm_per_prompt names {unknown}; jaxserve takes images only ('image')"
+        )
+    limit = limits.get("image", 8)
+    if not isinstance(limit, int) or limit < 1:
+        raise ModelConfigError(f"limit_mm_per_prompt['image'] must be at least 1, got {limit!r}")
+    return limit
 
 
 def _completion(index: int, request: Request) -> CompletionOutput:

@@ -1,0 +1,1 @@
+"""Images in prompts: decoding, preprocessing, placeholder runs and the encoders' wiring."""

@@ -67,6 +67,24 @@ def tiny_checkpoints(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_vlms(tmp_path_factory):
+    """Builds (once per session) a tiny vision-language checkpoint of a family
+    (`tests.tiny_vlms.FAMILIES`); returns its directory."""
+    from tests.tiny_vlms import write_tiny_vlm
+
+    cache: dict[str, str] = {}
+
+    def build(family: str) -> str:
+        if family not in cache:
+            path = tmp_path_factory.mktemp(family)
+            write_tiny_vlm(path, family)
+            cache[family] = str(path)
+        return cache[family]
+
+    return build
+
+
+@pytest.fixture(scope="session")
 def grammar_llm(tiny_checkpoints):
     """One engine with room for structured replies (a JSON object is tens of tokens of the
     tiny vocabulary), shared by the grammar and tool-call tests of the engine and the server."""

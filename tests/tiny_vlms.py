@@ -71,10 +71,17 @@ def hf_config(family: str):
         return transformers.Qwen2_5_VLConfig(
             text_config=text,
             vision_config=dict(
-                depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64,
-                patch_size=14, spatial_merge_size=2, temporal_patch_size=2, window_size=56,
+                depth=2,
+                hidden_size=32,
+                intermediate_size=64,
+                num_heads=2,
+                out_hidden_size=64,
+                patch_size=14,
+                spatial_merge_size=2,
+                temporal_patch_size=2,
+                window_size=56,
                 fullatt_block_indexes=[1],
-            ),  # fmt: skip
+            ),
             image_token_id=IMAGE_TOKEN_ID,
             video_token_id=VOCAB - 1,
             vision_start_token_id=VISION_START_ID,
@@ -83,10 +90,15 @@ def hf_config(family: str):
     return transformers.LlavaConfig(
         text_config={"model_type": "llama", "head_dim": 16, **text},
         vision_config=dict(
-            model_type="clip_vision_model", hidden_size=32, intermediate_size=64,
-            num_hidden_layers=3, num_attention_heads=2, image_size=28, patch_size=7,
+            model_type="clip_vision_model",
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=3,
+            num_attention_heads=2,
+            image_size=28,
+            patch_size=7,
             projection_dim=32,
-        ),  # fmt: skip
+        ),
         image_token_id=IMAGE_TOKEN_ID,
         projector_hidden_act="gelu",
         vision_feature_layer=-2,

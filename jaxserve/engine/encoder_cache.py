@@ -28,7 +28,9 @@ class EncoderCache:
         self._unpinned: OrderedDict[str, None] = OrderedDict()  # eviction order, oldest first
         self._pins: dict[str, set[str]] = {}  # content hash -> the requests that hold it
         self.num_tokens = 0  # embedding rows held
-        # Counters (exported in /metrics): images found here, images encoded, their rows.
+        # Counters (exported in /metrics): images a request looked up (once per request and
+        # image), those found here, images encoded and their rows.
+        self.queries = 0
         self.hits = 0
         self.encoded_images = 0
         self.encoded_tokens = 0
@@ -70,6 +72,9 @@ class EncoderCache:
     def pin(self, content_hash: str, request_id: str) -> None:
         """`request_id` needs this image's embeddings until it `unpin`s it."""
         holders = self._pins.setdefault(content_hash, set())
+        if request_id not in holders:
+            self.queries += 1
+            self.hits += content_hash in self._entries
         holders.add(request_id)
         self._unpinned.pop(content_hash, None)
 

@@ -85,6 +85,9 @@ def create_app(llm: LLM, config: ServerConfig) -> Starlette:
         reasoning_parser=config.reasoning_parser,
         tool_call_parser=config.tool_call_parser,
         grammars=llm.engine.grammars,
+        prompt_processor=llm.prompt_processor,
+        media_policy=config.media_policy(),
+        max_images_per_prompt=config.max_images_per_prompt,
     )
     routes = Routes(
         serving,

@@ -22,12 +22,15 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
+from jaxserve.engine.encoder_cache import EncoderCache
 from jaxserve.engine.engine import Engine, PromptTooLong, StepFailed
 from jaxserve.engine.request import Request, RequestStatus
+from jaxserve.multimodal.processor import ProcessedPrompt
 from jaxserve.outputs import Logprob
 from jaxserve.sampling_params import SamplingParams
-from jaxserve.server.metrics import EngineGauges, ServerMetrics
+from jaxserve.server.metrics import EncoderCacheCounts, EngineGauges, ServerMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +44,7 @@ class SequenceSpec:
     prompt: str | None = None
     priority: int = 0
     cache_salt: str | None = None
+    images: ProcessedPrompt | None = None  # the prompt's images; prompt_token_ids hold them
 
 
 @dataclasses.dataclass(frozen=True)
@@ -263,6 +267,7 @@ class AsyncEngine:
                         request_id=group.request_id(index),
                         priority=spec.priority,
                         cache_salt=spec.cache_salt,
+                        **_image_fields(spec.images),
                     )
                     added.append(_Tracked(group, index, request))
             except ValueError as e:
@@ -379,6 +384,7 @@ class AsyncEngine:
                 prefix_cache_queries=blocks.prefix_queries,
                 prefix_cache_hits=blocks.prefix_hits,
                 num_preemptions=scheduler.num_preemptions,
+                encoder_cache=_encoder_counts(self.engine.encoder_cache),
             )
         )
 
@@ -421,3 +427,26 @@ class AsyncEngine:
 def _put_all(batch: list[tuple[asyncio.Queue, SequenceUpdate | BaseException | None]]) -> None:
     for queue, event in batch:
         queue.put_nowait(event)
+
+
+def _image_fields(images: ProcessedPrompt | None) -> dict[str, Any]:
+    """`Engine.add_request`'s image arguments for a prompt's processed images."""
+    if images is None:
+        return {}
+    return {
+        "mm_inputs": images.mm_inputs,
+        "mrope_positions": images.mrope_positions,
+        "mrope_delta": images.mrope_delta,
+    }
+
+
+def _encoder_counts(cache: EncoderCache | None) -> EncoderCacheCounts | None:
+    if cache is None:
+        return None
+    return EncoderCacheCounts(
+        queries=cache.queries,
+        hits=cache.hits,
+        encoded_images=cache.encoded_images,
+        encoded_tokens=cache.encoded_tokens,
+        usage_tokens=cache.num_tokens,
+    )

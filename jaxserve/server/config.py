@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from jaxserve.errors import JaxserveError
+from jaxserve.multimodal.media import MediaPolicy
 from jaxserve.precision import KV_CACHE_DTYPES
 from jaxserve.server.reasoning import PARSERS as REASONING_PARSERS
 from jaxserve.server.tool_formats import TOOL_PARSERS
@@ -72,6 +73,16 @@ class ServerConfig:
     cors_origins: list[str] = dataclasses.field(default_factory=list)
     webui: bool = True
     log_level: str = "info"
+    # Vision-language models: images per prompt, the encoder cache (embedding rows kept for
+    # images sent again; off: each request encodes its own), encoder rows a step, the folders
+    # `file://` image URLs may read (none by default) and whether http(s) URLs are fetched.
+    max_images_per_prompt: int = 8
+    encoder_cache_tokens: int = 16384
+    enable_encoder_cache: bool = True
+    max_num_encoder_tokens: int | None = None
+    allowed_local_media_path: list[str] = dataclasses.field(default_factory=list)
+    allow_http_media: bool = True
+    media_fetch_timeout: float = 10.0
     max_waiting_requests: int = 1024
     max_request_bytes: int = 8 * 2**20
     drain_timeout: float = 30.0
@@ -86,7 +97,13 @@ class ServerConfig:
                 )
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be in [0, 65535], got {self.port}")
-        for key in ("max_num_seqs", "max_num_batched_tokens", "tensor_parallel_size"):
+        for key in (
+            "max_num_seqs",
+            "max_num_batched_tokens",
+            "tensor_parallel_size",
+            "max_images_per_prompt",
+            "encoder_cache_tokens",
+        ):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be at least 1, got {getattr(self, key)}")
         for key in ("max_waiting_requests", "max_request_bytes", "drain_timeout"):
@@ -94,6 +111,17 @@ class ServerConfig:
                 raise ConfigError(f"{key} must not be negative, got {getattr(self, key)}")
         if self.kv_cache_memory is not None:
             parse_memory(self.kv_cache_memory)  # fails early with the key named
+        if self.max_num_encoder_tokens is not None and self.max_num_encoder_tokens < 1:
+            raise ConfigError(
+                f"max_num_encoder_tokens must be at least 1, got {self.max_num_encoder_tokens}"
+            )
+        if self.media_fetch_timeout <= 0:
+            raise ConfigError(
+                f"media_fetch_timeout must be positive, got {self.media_fetch_timeout}"
+            )
+        for folder in self.allowed_local_media_path:
+            if not Path(folder).is_dir():
+                raise ConfigError(f"allowed_local_media_path: {folder} is not a directory")
 
     @property
     def model_name(self) -> str:
@@ -122,7 +150,20 @@ class ServerConfig:
             "quantization": self.quantization,
             "kv_cache_dtype": self.kv_cache_dtype,
             "seed": self.seed,
+            "limit_mm_per_prompt": {"image": self.max_images_per_prompt},
+            "encoder_cache_tokens": self.encoder_cache_tokens,
+            "enable_encoder_cache": self.enable_encoder_cache,
+            "max_num_encoder_tokens": self.max_num_encoder_tokens,
+            "allowed_local_media_path": self.allowed_local_media_path,
         }
+
+    def media_policy(self) -> MediaPolicy:
+        """What image URLs chat requests may name."""
+        return MediaPolicy(
+            allowed_local_media_paths=tuple(Path(p) for p in self.allowed_local_media_path),
+            allow_http=self.allow_http_media,
+            fetch_timeout_s=self.media_fetch_timeout,
+        )
 
 
 def _field_types() -> dict[str, Any]:
@@ -198,6 +239,13 @@ def config_from_dict(data: Any, *, base_dir: Path | None = None) -> ServerConfig
             template = file.read_text()
         except OSError as e:
             raise ConfigError(f"chat_template: cannot read {file}: {e.strerror}") from None
+    folders = data.get("allowed_local_media_path")
+    if isinstance(folders, list) and base_dir is not None:
+        folders = [
+            str((base_dir / os.path.expanduser(f)).resolve()) if isinstance(f, str) else f
+            for f in folders
+        ]
+        data = {**data, "allowed_local_media_path": folders}
     return ServerConfig(**{**data, "model": model, "chat_template": template})
 
 

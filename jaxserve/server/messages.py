@@ -11,7 +11,7 @@ import dataclasses
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 from jaxserve.server.errors import BadRequest
 from jaxserve.server.validation import Strict
@@ -24,9 +24,24 @@ class TextPart(Strict):
     text: str
 
 
+class ImageURL(Strict):
+    url: NonEmpty  # data:image/...;base64,..., http(s)://... or file://... (allowed folders)
+    # Images are seen at the size the model's image processor gives them; "low" and "high"
+    # would ask for another, which jaxserve does not do, so only "auto" is taken.
+    detail: Literal["auto"] | None = None
+
+
+class ImagePart(Strict):
+    type: Literal["image_url"]
+    image_url: ImageURL
+
+
+ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+
+
 class Message(Strict):
     role: Literal["system", "user", "assistant", "tool", "developer", "function"]
-    content: str | list[TextPart] | None = None
+    content: str | list[ContentPart] | None = None
     name: str | None = None
     tool_call_id: str | None = None
     # What the SDK's own message objects carry when a reply is sent back; unused here.
@@ -36,13 +51,27 @@ class Message(Strict):
     audio: dict[str, Any] | None = None
     annotations: list[dict[str, Any]] | None = None
 
+    @property
+    def image_urls(self) -> list[str]:
+        """The URLs of the message's images, in order."""
+        if not isinstance(self.content, list):
+            return []
+        return [part.image_url.url for part in self.content if isinstance(part, ImagePart)]
+
     def for_template(self) -> dict[str, Any]:
-        """The message as the chat template reads it: its text fields, content joined, and
-        the tool calls of an assistant reply with their arguments as objects (templates
+        """The message as the chat template reads it: its text fields, content joined (or,
+        where it holds images, as parts: `{"type": "text", "text": ...}` and
+        `{"type": "image"}` where each image goes, as vision-language templates read them),
+        and the tool calls of an assistant reply with their arguments as objects (templates
         write them with `tojson`)."""
-        content = self.content
-        if isinstance(content, list):
-            content = "".join(part.text for part in content)
+        content: Any = self.content
+        if isinstance(content, list) and self.image_urls:
+            content = [
+                {"type": "image"} if isinstance(part, ImagePart) else part.model_dump()
+                for part in content
+            ]
+        elif isinstance(content, list):
+            content = "".join(part.text for part in content if isinstance(part, TextPart))
         fields = {"role": self.role, "name": self.name, "tool_call_id": self.tool_call_id}
         message: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
         message["content"] = content or ""

@@ -87,6 +87,17 @@ class EngineGauges:
     prefix_cache_queries: int = 0
     prefix_cache_hits: int = 0
     num_preemptions: int = 0
+    # Vision-language models only (None: the model takes no images).
+    encoder_cache: EncoderCacheCounts | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderCacheCounts:
+    queries: int  # images a request needed (once per request and image)
+    hits: int  # of those, found in the encoder cache
+    encoded_images: int
+    encoded_tokens: int
+    usage_tokens: int  # embedding rows held now
 
 
 class Histogram:
@@ -186,6 +197,9 @@ class ServerMetrics:
             single(
                 "num_preemptions_total", "counter", "Preemptions (recompute).", g.num_preemptions
             )
+            if g.encoder_cache is not None:
+                for name, kind, help_text, value in _encoder_cache_samples(g.encoder_cache):
+                    single(name, kind, help_text, value)
             single(
                 "prompt_tokens_total", "counter", "Prompt tokens prefilled.", self._prompt_tokens
             )
@@ -210,6 +224,21 @@ class ServerMetrics:
                 metric(name, "histogram", help_text, histogram.lines(PREFIX + name, labels))
         out.extend(process_lines())
         return "\n".join(out) + "\n"
+
+
+def _encoder_cache_samples(counts: EncoderCacheCounts) -> list[tuple[str, str, str, int]]:
+    return [
+        ("encoder_cache_queries_total", "counter",
+         "Images requests needed (once per request and image).", counts.queries),
+        ("encoder_cache_hits_total", "counter",
+         "Of those, images whose embeddings were in the encoder cache.", counts.hits),
+        ("encoder_images_total", "counter", "Images run through the vision encoder.",
+         counts.encoded_images),
+        ("encoder_tokens_total", "counter", "Embedding rows the vision encoder made.",
+         counts.encoded_tokens),
+        ("encoder_cache_usage_tokens", "gauge", "Embedding rows in the encoder cache.",
+         counts.usage_tokens),
+    ]  # fmt: skip
 
 
 def process_lines() -> list[str]:

@@ -291,7 +291,7 @@ class DetokenizeRequest(RequestBody):
 UNIONS = {
     "prompt": "a string, a list of strings, a list of token ids or a list of lists of token "
     "ids (none of them empty)",
-    "content": "a string or a list of text parts",
+    "content": "a string or a list of text and image_url parts",
     "stop": "a string or a list of strings",
     "tool_choice": "a string or an object",
     "truncate_prompt_tokens": "-1 or a whole number of at least 1",
@@ -334,6 +334,7 @@ class GenerationRequest:
     cache_salt: str | None = None
     truncate_prompt_tokens: int | None = None  # -1: to max_model_len
     messages: list[dict[str, Any]] | None = None
+    image_urls: list[str] = dataclasses.field(default_factory=list)  # the messages', in order
     template: TemplateOptions = dataclasses.field(default_factory=TemplateOptions)
     tools: ToolUse | None = None
     # The field that asked for the output's grammar, which a bad grammar's 400 names.
@@ -377,6 +378,7 @@ def parse_chat(body: Any, *, limits: ServedLimits) -> GenerationRequest:
         cache_salt=request.cache_salt,
         truncate_prompt_tokens=request.truncate_prompt_tokens,
         messages=[m.for_template() for m in request.messages],
+        image_urls=[url for m in request.messages for url in m.image_urls],
         template=request.template_options(),
         tools=tool_use(
             request.tools,

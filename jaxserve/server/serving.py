@@ -12,12 +12,14 @@ import dataclasses
 import functools
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from jaxserve.engine.structured import GrammarCompiler, GrammarError
+from jaxserve.multimodal.media import MediaPolicy
+from jaxserve.multimodal.processor import ProcessedPrompt, PromptProcessor
 from jaxserve.sampling_params import StructuredOutputsParams
 from jaxserve.server import responses
 from jaxserve.server.async_engine import (
@@ -29,6 +31,7 @@ from jaxserve.server.async_engine import (
     SequenceSpec,
     SequenceUpdate,
 )
+from jaxserve.server.chat_images import process_images
 from jaxserve.server.errors import (
     BadRequest,
     ClientDisconnected,
@@ -49,7 +52,13 @@ from jaxserve.server.served import ServedLimits
 from jaxserve.server.tool_grammars import forcing_grammar
 from jaxserve.server.tool_parsers import TOOL_PARSERS, ToolCallStream
 
-Prompt = tuple[str | None, list[int]]  # (text, token ids)
+
+class Prompt(NamedTuple):
+    text: str | None
+    token_ids: list[int]
+    images: ProcessedPrompt | None = None  # a chat prompt's images; token_ids hold their runs
+
+
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 # Tool-call formats whose markers ([TOOL_CALLS], <|python_tag|>) are special tokens: their
 # replies are decoded with special tokens kept, or the parser would never see a call begin.
@@ -72,9 +81,17 @@ class OpenAIServing:
         reasoning_parser: str | None = None,
         tool_call_parser: str | None = None,
         grammars: GrammarCompiler | None = None,
+        prompt_processor: PromptProcessor | None = None,
+        media_policy: MediaPolicy | None = None,
+        max_images_per_prompt: int | None = None,
     ):
-        """`max_model_len` None: requests get no bound of their own (the engine's still holds)."""
+        """`max_model_len` None: requests get no bound of their own (the engine's still holds).
+        `prompt_processor`: a vision-language model's (chat requests may then hold images,
+        read under `media_policy`, at most `max_images_per_prompt` a prompt)."""
         self.engine = engine
+        self.max_images_per_prompt = max_images_per_prompt
+        self.prompt_processor = prompt_processor
+        self.media_policy = media_policy or MediaPolicy()
         self.tokenizer = tokenizer
         self.grammars = grammars  # compiles structured outputs before the engine sees them
         self.chat_template = chat_template  # the server's, over the model's
@@ -112,12 +129,12 @@ class OpenAIServing:
         n = parsed.params.n
         echoes = [
             (text if text is not None else self.tokenizer.decode(ids)) if parsed.echo else ""
-            for text, ids in prompts
+            for text, ids, _ in prompts
             for _ in range(n)
         ]
-        num_prompt_tokens = sum(len(ids) for _, ids in prompts)
+        num_prompt_tokens = sum(len(p.token_ids) for p in prompts)
         if parsed.stream:
-            prompt_ids = [ids for _, ids in prompts for _ in range(n)]
+            prompt_ids = [p.token_ids for p in prompts for _ in range(n)]
             return self._streaming(
                 stream, self._completion_chunks(stream, envelope, parsed, echoes, prompt_ids)
             )
@@ -143,7 +160,7 @@ class OpenAIServing:
     async def chat(self, body: Any, request: Request) -> Response:
         parsed = self.with_tools(parse_chat(body, limits=self.limits))
         self.check_model(parsed.model)
-        prompt = self.render_chat(parsed)
+        prompt = await self.render_chat(parsed)
         envelope = responses.Envelope(
             f"chatcmpl-{uuid.uuid4().hex}", "chat.completion", self.model_name
         )
@@ -180,7 +197,8 @@ class OpenAIServing:
         """The prompts of a parsed completion request, each as (text, token ids)."""
         return [
             self._truncated(
-                (p, self.tokenizer.encode(p)) if isinstance(p, str) else (None, p), parsed
+                Prompt(p, self.tokenizer.encode(p)) if isinstance(p, str) else Prompt(None, p),
+                parsed,
             )
             for p in parsed.prompts
         ]
@@ -191,19 +209,34 @@ class OpenAIServing:
         budget = parsed.truncate_prompt_tokens
         if budget == -1:
             budget = self.limits.max_model_len - 1
-        ids = prompt[1]
+        ids = prompt.token_ids
         if budget is None or len(ids) <= budget:
             return prompt
-        return None, ids[len(ids) - budget :]
+        if prompt.images is not None:
+            raise BadRequest(
+                "truncate_prompt_tokens cannot cut a prompt with images", param="messages"
+            )
+        return Prompt(None, ids[len(ids) - budget :])
 
-    def render_chat(self, parsed: GenerationRequest) -> Prompt:
-        """The prompt of a parsed chat request: its messages through the chat template."""
+    async def render_chat(self, parsed: GenerationRequest) -> Prompt:
+        """The prompt of a parsed chat request: its messages through the chat template, with
+        their images (fetched, decoded and processed) in place."""
         assert parsed.messages is not None
         tools = parsed.tools.tools if parsed.tools else None
         text = self.apply_template(parsed.messages, parsed.template, tools)
         # The template already holds any BOS token; encoding must not add another.
         ids = self.tokenizer.encode(text, add_special_tokens=False)
-        return self._truncated((text, ids), parsed)
+        if not parsed.image_urls:
+            return self._truncated(Prompt(text, ids), parsed)
+        images = await process_images(
+            parsed.image_urls,
+            ids,
+            self.prompt_processor,
+            self.media_policy,
+            model_name=self.model_name,
+            max_images=self.max_images_per_prompt,
+        )
+        return self._truncated(Prompt(text, images.token_ids, images), parsed)
 
     def apply_template(
         self,
@@ -236,8 +269,15 @@ class OpenAIServing:
         that says why not (prompt too long, bad parameters, overloaded, engine gone)."""
         await self.compile_grammar(parsed)
         specs = [
-            SequenceSpec(ids, p, text, priority=parsed.priority, cache_salt=parsed.cache_salt)
-            for text, ids in prompts
+            SequenceSpec(
+                prompt.token_ids,
+                p,
+                prompt.text,
+                priority=parsed.priority,
+                cache_salt=parsed.cache_salt,
+                images=prompt.images,
+            )
+            for prompt in prompts
             for p in expand(parsed.params)
         ]
         try:

@@ -12,6 +12,9 @@ gradio_client sees two endpoints, and with a dashboard a third, `/dashboard()` (
 
 - `/chat(message, history, system_prompt, *controls)` streams `("", conversation)`: the
   conversation is a list of `{"role", "content"}` messages, the reply growing in the last one.
+  For a vision-language model `message` is a MultimodalTextbox's `{"text", "files"}`: the
+  images go to the model as `image_url` parts (see `jaxserve.ui.attachments`) and show in the
+  user's turn, from where later turns send them again.
 - `/complete(prompt, *controls)` streams `(completion, footer)`.
 
 `controls` are temperature, top_p, top_k, max_tokens, seed (None: random), stop strings (one per
@@ -22,6 +25,7 @@ the conversation the model sees next time.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -32,6 +36,12 @@ from jaxserve.server.async_engine import EngineDeadError, GenerationFailed, Outp
 from jaxserve.server.errors import APIError
 from jaxserve.server.protocol import parse_chat, parse_completion
 from jaxserve.server.serving import OpenAIServing
+from jaxserve.ui.attachments import (
+    attached_paths,
+    file_part_as_image,
+    image_url_part,
+    shown_image,
+)
 from jaxserve.ui.dashboard import Dashboard
 
 FOOTER_KEY = "footer"
@@ -98,24 +108,58 @@ def verbatim(text: str) -> list[dict[str, str]]:
     return [{"type": "text", "text": text}]
 
 
+def model_content(content: Any) -> str | list[dict[str, Any]]:
+    """A Chatbot message's content as an OpenAI message's: its text, or where it holds images
+    (file parts, as the playground shows what a user attached) text and image parts in order.
+
+    Raises:
+        gr.Error: a part is neither text nor a file, or a file is not a readable image.
+    """
+    if isinstance(content, str):
+        return content
+    parts: list[dict[str, Any]] = []
+    for part in content if isinstance(content, list) else [content]:
+        if isinstance(part, dict) and part.get("type") == "text":
+            parts.append({"type": "text", "text": part["text"]})
+        elif isinstance(part, dict) and part.get("type") == "file":
+            if (image := file_part_as_image(part)) is None:
+                raise gr.Error("the conversation holds a message that is not text or an image")
+            parts.append(image)
+        else:
+            raise gr.Error("the conversation holds a message that is not text or an image")
+    if all(part["type"] == "text" for part in parts):
+        return "".join(part["text"] for part in parts)
+    return parts
+
+
 def model_messages(history: list[dict[str, Any]], system_prompt: str | None) -> list[dict]:
-    """The conversation for the chat template: footers removed, the system prompt first."""
-    messages: list[dict[str, str]] = []
+    """The conversation for the chat template: footers removed, the system prompt first, and
+    images a user attached as `image_url` parts (so later turns still see them)."""
+    messages: list[dict[str, Any]] = []
     if system_prompt and system_prompt.strip():
         messages.append({"role": "system", "content": system_prompt})
     for message in history:
-        content = message.get("content")
-        if isinstance(content, list) and all(
-            isinstance(part, dict) and part.get("type") == "text" for part in content
-        ):  # a Chatbot's message as webui hands it over (Gradio 6's list of parts)
-            content = "".join(part["text"] for part in content)
-        if not isinstance(content, str):
-            raise gr.Error("the conversation holds a message that is not text")
+        # a Chatbot's message as webui hands it over (Gradio 6's list of parts)
+        content = model_content(message.get("content"))
         footer = (message.get("metadata") or {}).get(FOOTER_KEY)
-        if message.get("role") == "assistant" and isinstance(footer, str):
+        if (
+            message.get("role") == "assistant"
+            and isinstance(content, str)
+            and isinstance(footer, str)
+        ):
             content = content.removesuffix(footer).removesuffix("\n\n")
         messages.append({"role": message["role"], "content": content})
     return messages
+
+
+def user_turn(message: str | dict[str, Any] | None) -> tuple[str, list[str]]:
+    """The text and the attached files' paths of a Textbox or MultimodalTextbox value."""
+    if isinstance(message, dict):
+        text = message.get("text") or ""
+        if not isinstance(text, str):
+            raise gr.Error(f"a message's text is a string, not {type(text).__name__}")
+        return text, attached_paths(message.get("files"))
+    return message or "", []
 
 
 class Playground:
@@ -155,25 +199,36 @@ class Playground:
 
     async def chat(
         self,
-        message: str | None,
+        message: str | dict[str, Any] | None,
         history: list[dict[str, Any]] | None,
         system_prompt: str | None,
         *controls: Any,
     ) -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
-        """Streams ("", conversation): the textbox cleared, the reply growing at the end."""
-        if not message or not message.strip():
+        """Streams ("", conversation): the textbox cleared, the reply growing at the end.
+
+        `message` is the Textbox's text, or a vision-language model's MultimodalTextbox value
+        `{"text", "files": [path, ...]}`: its images go to the model before its text, and the
+        conversation shows them in the user's turn.
+        """
+        typed, paths = user_turn(message)
+        if not typed.strip() and not paths:
             raise gr.Error("type a message first")
         history = list(history or [])
-        messages = [*model_messages(history, system_prompt), {"role": "user", "content": message}]
+        # Files are read (and base64-encoded) off the event loop: other replies keep streaming.
+        images = await asyncio.to_thread(lambda: [image_url_part(path) for path in paths])
+        earlier = await asyncio.to_thread(model_messages, history, system_prompt)
+        content: Any = [*images, *([{"type": "text", "text": typed}] if typed else [])]
+        messages = [*earlier, {"role": "user", "content": content if images else typed}]
         body = {"messages": messages, **sampling_fields(*controls)}
 
         async def start() -> OutputStream:
             parsed = parse_chat(body, limits=self.serving.limits)
-            return await self.serving.submit([self.serving.render_chat(parsed)], parsed)
+            return await self.serving.submit([await self.serving.render_chat(parsed)], parsed)
 
         stats = ReplyStats(time.monotonic())
         stream = await self._open(start)
-        conversation = [*history, {"role": "user", "content": verbatim(message)}]
+        shown = [*(shown_image(path) for path in paths), *(verbatim(typed) if typed else [])]
+        conversation = [*history, {"role": "user", "content": shown}]
         yield "", conversation
         async for text, finished in self._replies(stream, stats):
             reply: dict[str, Any] = {"role": "assistant", "content": verbatim(text)}
@@ -201,6 +256,24 @@ class Playground:
         yield "", ""
         async for text, finished in self._replies(stream, stats):
             yield text, stats.footer(time.monotonic()) if finished else ""
+
+
+def message_box(serving: OpenAIServing) -> gr.Textbox | gr.MultimodalTextbox:
+    """The Chat tab's message box: for a vision-language model a MultimodalTextbox, which
+    takes images (uploaded, or pasted into it) beside the text, else a plain Textbox."""
+    if serving.prompt_processor is None:
+        return gr.Textbox(
+            show_label=False, placeholder="Message (Enter sends)", scale=4, elem_id="message"
+        )
+    return gr.MultimodalTextbox(
+        show_label=False,
+        placeholder="Message; attach or paste images (Enter sends)",
+        file_types=["image"],
+        file_count="multiple",
+        submit_btn=False,  # the row's Send button sends
+        scale=4,
+        elem_id="message",
+    )
 
 
 def playground(
@@ -232,12 +305,7 @@ def playground(
                         type="messages", label="Conversation", height=460, elem_id="chatbot"
                     )
                     with gr.Row():
-                        message = gr.Textbox(
-                            show_label=False,
-                            placeholder="Message (Enter sends)",
-                            scale=4,
-                            elem_id="message",
-                        )
+                        message = message_box(serving)
                         send = gr.Button("Send", variant="primary", scale=1)
                         chat_stop = gr.Button("Stop", variant="stop", scale=1, elem_id="chat-stop")
                         clear = gr.Button("Clear", scale=1)

@@ -69,6 +69,7 @@ class ChatApp(gr.Blocks):
             vocab_size=llm.config.vocab_size,
             max_model_len=llm.engine.max_model_len,
             priority_scheduling=llm.engine.scheduler.policy == "priority",
+            prompt_processor=llm.prompt_processor,  # a vision-language model's page takes images
         )
         board = Dashboard(metrics, system_markdown(llm)) if dashboard else None
         super().__init__(title=f"jaxserve · {name}")

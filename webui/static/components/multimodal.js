@@ -1,7 +1,25 @@
 // MultimodalTextbox: a text field with attached files ({text, files: [FileData]}); Enter
-// (without Shift) or the submit button fires `submit`; attachments upload at once.
+// (without Shift) or the submit button fires `submit`; attachments upload at once, whether
+// picked, or pasted into the text field (files on the clipboard, such as a copied image, of
+// the accepted types), and each chip's × takes its file off again.
 
 import { el, fieldset, onPick } from "./common.js";
+
+// Gradio's file_types as the picker's `accept`: "image" is "image/*", ".pdf" stays, "file"
+// (anything) leaves the picker unfiltered.
+function acceptOf(fileTypes) {
+  const types = fileTypes ?? [];
+  if (!types.length || types.includes("file")) return null;
+  return types.map((kind) => (kind.startsWith(".") || kind.includes("/") ? kind : `${kind}/*`)).join(",");
+}
+
+// Whether a pasted file is of one of the accepted types (as the server checks: by the
+// name's ending, or by the MIME type's first half).
+function accepts(fileTypes, file) {
+  const types = fileTypes ?? [];
+  const name = file.name.toLowerCase();
+  return !types.length || types.some((kind) => kind === "file" || (kind.startsWith(".") ? name.endsWith(kind.toLowerCase()) : file.type.startsWith(`${kind}/`)));
+}
 
 export function multimodaltextbox(props, ctx) {
   let files = props.value?.files ?? [];
@@ -14,11 +32,27 @@ export function multimodaltextbox(props, ctx) {
     type: "file",
     class: "webui-upload",
     multiple: props.file_count !== "single",
-    accept: (props.file_types ?? []).join(",") || null,
+    accept: acceptOf(props.file_types),
   });
   const submit = el("button", { type: "button", class: "webui-button webui-button-primary webui-button-sm", text: typeof props.submit_btn === "string" ? props.submit_btn : "Send" });
   submit.hidden = props.submit_btn === false || props.submit_btn == null;
-  const drawFiles = () => list.replaceChildren(...files.map((file) => el("span", { class: "webui-file-chip", text: file.orig_name ?? "file" })));
+  const chip = (file) => {
+    const name = file.orig_name ?? "file";
+    const remove = el("button", { type: "button", class: "webui-file-chip-remove", title: `Remove ${name}`, "aria-label": `Remove ${name}` }); // × drawn by CSS: the chip's text is the name
+    remove.addEventListener("click", () => {
+      if (input.readOnly) return;
+      files = files.filter((kept) => kept !== file);
+      drawFiles();
+      ctx.emit("change");
+    });
+    return el("span", { class: "webui-file-chip" }, name, remove);
+  };
+  const drawFiles = () => list.replaceChildren(...files.map(chip));
+  const attach = (uploaded) => {
+    files = props.file_count === "single" ? uploaded.slice(0, 1) : [...files, ...uploaded];
+    drawFiles();
+    ctx.emit("change");
+  };
   const setEnabled = (on) => {
     input.readOnly = !on;
     picker.disabled = !on;
@@ -37,10 +71,16 @@ export function multimodaltextbox(props, ctx) {
   input.addEventListener("focus", () => ctx.emit("focus"));
   input.addEventListener("blur", () => ctx.emit("blur"));
   submit.addEventListener("click", () => ctx.emit("submit"));
-  onPick(picker, ctx, (uploaded) => {
-    files = props.file_count === "single" ? uploaded.slice(0, 1) : [...files, ...uploaded];
-    drawFiles();
-    ctx.emit("change");
+  onPick(picker, ctx, attach);
+  input.addEventListener("paste", async (event) => {
+    const pasted = [...(event.clipboardData?.files ?? [])].filter((file) => accepts(props.file_types, file));
+    if (input.readOnly || !pasted.length || !(props.sources ?? ["upload"]).includes("upload")) return;
+    event.preventDefault(); // the files are attached; any text beside them is not typed in
+    try {
+      attach(await ctx.upload(props.file_count === "single" ? pasted.slice(0, 1) : pasted));
+    } catch (error) {
+      ctx.error(error.message);
+    }
   });
   const element = fieldset(props, list, el("div", { class: "webui-multimodal-row" }, input, picker, submit));
   drawFiles();

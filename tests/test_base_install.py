@@ -118,3 +118,33 @@ def test_quickstart_serves_chat_on_the_base_install(base_venv, tmp_path):
         reply = conversation[-1]
         assert reply["role"] == "assistant"
         assert reply["content"][0]["text"].strip()
+
+
+def test_a_vision_language_model_serves_images_on_the_base_install(base_venv, tmp_path):
+    """Images through the base install: the checkpoint's own image processor, the vision
+    tower and the chat route, with neither torch nor torchvision installed."""
+    from tests.jaxserve.server.test_images import data_url, image_part, picture, user
+    from tests.tiny_vlms import write_tiny_vlm
+
+    model = tmp_path / "qwen2_5_vl"
+    write_tiny_vlm(model, "qwen2_5_vl")  # torch writes it here, in the test's environment
+    config = tmp_path / "vlm.yaml"
+    config.write_text(
+        f"model: {model}\nserved_model_name: vlm\nmax_model_len: 256\nkv_cache_memory: 64MiB\n"
+        "webui: false\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["JAXSERVE_COMPILATION_CACHE"] = str(tmp_path / "xla")
+    command = [str(base_venv / "bin" / "jaxserve"), "run", str(config), "--port", "0"]
+    with (
+        jaxserve_run(command, cwd=tmp_path, env=env) as server,
+        openai.OpenAI(base_url=server.api, api_key="none", max_retries=0) as client,
+    ):
+        reply = client.chat.completions.create(
+            model="vlm",
+            messages=user(image_part(data_url(picture(1))), "describe the image"),
+            max_tokens=8,
+            temperature=0,
+        )
+    assert reply.choices[0].message.content
+    assert reply.usage.prompt_tokens > 6  # the image's placeholders are in the prompt

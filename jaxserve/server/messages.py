@@ -11,9 +11,10 @@ import dataclasses
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Discriminator, StringConstraints, Tag
 
 from jaxserve.server.errors import BadRequest
+from jaxserve.server.served import Served
 from jaxserve.server.validation import Strict
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
@@ -36,7 +37,24 @@ class ImagePart(Strict):
     image_url: ImageURL
 
 
-ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+def _part_type(part: Any) -> str | None:
+    """The branch of a content part, by its `type`: "TextPart" or "ImagePart" (class names as
+    branch tags, so error paths skip them: `content[0].image_url`, not `.image_url.image_url`)."""
+    kind = part.get("type") if isinstance(part, dict) else getattr(part, "type", None)
+    return PART_TAGS.get(kind) if isinstance(kind, str) else None
+
+
+PART_TAGS = {"text": "TextPart", "image_url": "ImagePart"}
+# Image parts only where the served model takes images (`ServedLimits.images`).
+ContentPart = Annotated[
+    Annotated[TextPart, Tag("TextPart")]
+    | Annotated[ImagePart, Served("image_part"), Tag("ImagePart")],
+    Discriminator(
+        _part_type,
+        custom_error_type="content_part",
+        custom_error_message="a content part's type must be 'text' or 'image_url'",
+    ),
+]
 
 
 class Message(Strict):

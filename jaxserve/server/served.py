@@ -17,7 +17,14 @@ from pydantic_core import PydanticCustomError, core_schema
 
 MARK = "x-served-limit"
 Kind = Literal[
-    "token_id", "token_key", "max_tokens", "prompt_ids", "model_name", "priority", "tool_choice"
+    "token_id",
+    "token_key",
+    "max_tokens",
+    "prompt_ids",
+    "model_name",
+    "priority",
+    "tool_choice",
+    "image_part",
 ]
 
 
@@ -30,6 +37,7 @@ class ServedLimits:
     max_model_len: int
     priority_scheduling: bool = False  # the engine orders requests by `priority`
     tool_calls: bool = False  # a tool_call_parser reads calls out of replies
+    images: bool = False  # the model takes images (chat image_url parts)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +79,8 @@ class Served:
                 f"must be 'none' on this server, got {value!r}: no tool_call_parser is configured "
                 "to read tool calls out of the model's replies"
             )
+        if self.kind == "image_part" and not limits.images:
+            raise _error(f"the model {limits.model_name!r} takes no images; send text parts only")
         if self.kind == "prompt_ids" and len(value) >= length:
             raise _error(
                 f"the prompt has {len(value)} tokens, but max_model_len is {length} and at "
@@ -128,4 +138,17 @@ def resolve_schema(node: Any, limits: ServedLimits) -> Any:
         out["minimum"] = out["maximum"] = 0
     elif kind == "tool_choice" and not limits.tool_calls:
         out = {"const": "none"}
+    elif kind == "image_part" and not limits.images:
+        out = dict(NOTHING)
+    if "oneOf" in out and NOTHING in out["oneOf"]:  # a union without its impossible branches
+        out["oneOf"] = [branch for branch in out["oneOf"] if branch != NOTHING]
+        refs = {branch.get("$ref") for branch in out["oneOf"]}
+        if "discriminator" in out:
+            mapping = out["discriminator"].get("mapping", {})
+            kept = {tag: ref for tag, ref in mapping.items() if ref in refs}
+            out["discriminator"] = {**out["discriminator"], "mapping": kept}
     return out
+
+
+# The schema of a union branch the served model does not take (images, on a text model).
+NOTHING = {"not": {}, "description": "not taken by this model"}

@@ -34,12 +34,12 @@ from jaxserve.server.async_engine import (
 from jaxserve.server.chat_images import process_images
 from jaxserve.server.errors import (
     BadRequest,
-    ClientDisconnected,
     EngineError,
     NotFound,
     Overloaded,
     Unavailable,
 )
+from jaxserve.server.gather import gather
 from jaxserve.server.messages import TemplateOptions
 from jaxserve.server.protocol import (
     GenerationRequest,
@@ -51,6 +51,7 @@ from jaxserve.server.reasoning import PARSERS, ReasoningSplitter
 from jaxserve.server.served import ServedLimits
 from jaxserve.server.tool_grammars import forcing_grammar
 from jaxserve.server.tool_parsers import TOOL_PARSERS, ToolCallStream
+from jaxserve.server.usage import UsageTracker, choices_usage, usage_field
 
 
 class Prompt(NamedTuple):
@@ -105,6 +106,7 @@ class OpenAIServing:
             max_model_len or 2**31 - 1,
             priority_scheduling,
             tool_calls=self.tool_format is not None,
+            images=prompt_processor is not None,
         )
         self.decode: Callable[[int], str] = functools.lru_cache(maxsize=1 << 16)(
             lambda token: tokenizer.decode([token], skip_special_tokens=False)
@@ -138,7 +140,7 @@ class OpenAIServing:
             return self._streaming(
                 stream, self._completion_chunks(stream, envelope, parsed, echoes, prompt_ids)
             )
-        choices = await _gather(stream, len(echoes), request)
+        choices = await gather(stream, len(echoes), request)
         scored = _echo_scored(parsed)
         return JSONResponse(
             envelope.body(
@@ -153,7 +155,7 @@ class OpenAIServing:
                     )
                     for c in choices
                 ],
-                usage=_usage(choices, num_prompt_tokens, n),
+                usage=choices_usage(choices, num_prompt_tokens, n),
             )
         )
 
@@ -174,7 +176,7 @@ class OpenAIServing:
             )
         tool_format = self.tool_format if parsed.tools and parsed.tools.calls_possible else None
         parallel = parsed.tools is None or parsed.tools.parallel
-        choices = await _gather(stream, n, request)
+        choices = await gather(stream, n, request)
         extra = {}
         if parsed.prompt_logprobs is not None:  # vLLM's: one list for the call's one prompt
             extra["prompt_logprobs"] = responses.prompt_logprobs_field(
@@ -188,7 +190,7 @@ class OpenAIServing:
                     )
                     for c in choices
                 ],
-                usage=_usage(choices, len(prompt[1]), n),
+                usage=choices_usage(choices, len(prompt[1]), n),
                 **extra,
             )
         )
@@ -366,7 +368,7 @@ class OpenAIServing:
         extra: dict[str, Any] = {"usage": None} if parsed.include_usage else {}
         offsets = [len(e) for e in echoes]
         started = [False] * len(echoes)
-        tracker = _UsageTracker(len(echoes), parsed.params.n)
+        tracker = UsageTracker(len(echoes), parsed.params.n)
         top = parsed.params.logprobs
         async for update in stream:
             tracker.add(update)
@@ -392,7 +394,7 @@ class OpenAIServing:
                         update.prompt_logprobs, self.decode
                     )
             offsets[update.index] += len(update.text)
-            yield responses.sse(envelope.body([choice], **_usage_field(parsed, tracker, extra)))
+            yield responses.sse(envelope.body([choice], **usage_field(parsed, tracker, extra)))
         if parsed.include_usage:
             yield responses.sse(envelope.body([], usage=tracker.usage()))
 
@@ -409,7 +411,7 @@ class OpenAIServing:
             role = {"role": "assistant", "content": ""}
             first = {"index": index, "delta": role, "logprobs": None, "finish_reason": None}
             yield responses.sse(envelope.body([first], **extra))
-        tracker = _UsageTracker(n, n)
+        tracker = UsageTracker(n, n)
         prompt_sent = parsed.prompt_logprobs is None
         splitters = [ReasoningSplitter(self.reasoning) for _ in range(n)] if self.reasoning else []
         tool_calls = parsed.tools is not None and parsed.tools.calls_possible
@@ -442,7 +444,7 @@ class OpenAIServing:
             choice = responses.chat_delta(
                 update, parsed.params.logprobs, self.decode, split, tool_calls=calls
             )
-            fields = _usage_field(parsed, tracker, extra)
+            fields = usage_field(parsed, tracker, extra)
             if not prompt_sent and update.prompt_logprobs is not None:  # once, on the first
                 fields = {
                     **fields,
@@ -454,13 +456,6 @@ class OpenAIServing:
             yield responses.sse(envelope.body([choice], **fields))
         if parsed.include_usage:
             yield responses.sse(envelope.body([], usage=tracker.usage()))
-
-
-def _usage_field(
-    parsed: GenerationRequest, tracker: _UsageTracker, extra: dict[str, Any]
-) -> dict[str, Any]:
-    """A content chunk's `usage`: so far with `continuous_usage_stats`, else as `extra`."""
-    return {"usage": tracker.usage()} if parsed.continuous_usage else extra
 
 
 def _silent(update: SequenceUpdate, parsed: GenerationRequest) -> bool:
@@ -476,60 +471,3 @@ def _silent(update: SequenceUpdate, parsed: GenerationRequest) -> bool:
 def _echo_scored(parsed: GenerationRequest) -> bool:
     """Echo with logprobs: the completion's `logprobs` covers the prompt's tokens too."""
     return parsed.echo and parsed.params.logprobs is not None
-
-
-class _UsageTracker:
-    """Token counts of a streamed call, for its final usage chunk."""
-
-    def __init__(self, num_choices: int, n: int):
-        self.n = n
-        self.prompt = [0] * num_choices
-        self.completion = [0] * num_choices
-        self.cached = [0] * num_choices
-
-    def add(self, update: SequenceUpdate) -> None:
-        self.prompt[update.index] = update.num_prompt_tokens
-        self.completion[update.index] = update.num_output_tokens
-        self.cached[update.index] = update.num_cached_tokens
-
-    def usage(self) -> dict[str, Any]:
-        firsts = range(0, len(self.prompt), self.n)  # each prompt counts once, not n times
-        return responses.usage(
-            sum(self.prompt[i] for i in firsts),
-            sum(self.completion),
-            sum(self.cached[i] for i in firsts),
-        )
-
-
-def _usage(choices: list[responses.Choice], num_prompt_tokens: int, n: int) -> dict[str, Any]:
-    cached = sum(c.num_cached_tokens for c in choices[::n])
-    return responses.usage(num_prompt_tokens, sum(c.num_tokens for c in choices), cached)
-
-
-async def _gather(stream: OutputStream, count: int, request: Request) -> list[responses.Choice]:
-    """Every sequence's whole output; aborts them if the client disconnects first."""
-    choices = [responses.Choice(i) for i in range(count)]
-
-    async def collect() -> None:
-        async for update in stream:
-            choices[update.index].add(update)
-
-    collector = asyncio.ensure_future(collect())
-    watcher = asyncio.ensure_future(_disconnected(request))
-    try:
-        done, _ = await asyncio.wait({collector, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        if collector not in done:
-            raise ClientDisconnected("the client disconnected before the completion was ready")
-        collector.result()
-    except GenerationFailed as e:
-        raise EngineError(str(e)) from None
-    finally:
-        watcher.cancel()
-        collector.cancel()
-        stream.aclose()
-    return choices
-
-
-async def _disconnected(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass

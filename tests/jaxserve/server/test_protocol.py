@@ -124,6 +124,9 @@ def test_bad_completion_bodies(body, message, param):
     assert e.value.status == 400
 
 
+IMAGE_PART = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -135,11 +138,19 @@ def test_bad_completion_bodies(body, message, param):
         ),
         (
             {"messages": [{"role": "user", "content": [{"type": "image_url"}]}]},
-            r"messages\[0\].content\[0\].type: must be 'text', got 'image_url'",
+            r"messages\[0\].content\[0\].image_url: required",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "audio", "audio": "x"}]}]},
+            r"messages\[0\].content\[0\]: a content part's type must be 'text' or 'image_url'",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [IMAGE_PART]}]},
+            r"messages\[0\].content\[0\]: the model 'tiny' takes no images",
         ),
         (
             {"messages": [{"role": "user", "content": 3}]},
-            r"messages\[0\].content: must be a string or a list of text parts, got 3",
+            r"messages\[0\].content: must be a string or a list of text and image_url parts, got 3",
         ),
         (
             {"messages": [{"role": "user", "content": "x"}], "top_logprobs": 2},
@@ -232,3 +243,24 @@ def _outside(bound) -> float | None:
     if bound.gt is not None:
         return bound.gt
     return None
+
+
+def test_image_parts_where_the_model_takes_images():
+    limits = dataclasses.replace(LIMITS, images=True)
+    body = {
+        "messages": [
+            {"role": "user", "content": [IMAGE_PART, {"type": "text", "text": "what is it"}]},
+            {"role": "assistant", "content": "a cat"},
+            {"role": "user", "content": [{"type": "text", "text": "and"}, IMAGE_PART]},
+        ]
+    }
+    parsed = parse_chat(body, limits=limits)
+    assert parsed.image_urls == [IMAGE_PART["image_url"]["url"]] * 2
+    assert parsed.messages[0]["content"] == [
+        {"type": "image"},
+        {"type": "text", "text": "what is it"},
+    ]
+    assert parsed.messages[1]["content"] == "a cat"  # text alone stays a string
+    detail = {"type": "image_url", "image_url": {"url": "data:,", "detail": "high"}}
+    with pytest.raises(BadRequest, match=r"content\[0\].image_url.detail: must be 'auto'"):
+        parse_chat({"messages": [{"role": "user", "content": [detail]}]}, limits=limits)

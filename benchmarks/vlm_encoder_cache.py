@@ -1,12 +1,15 @@
 """Requests/s and time to first token of a vision-language workload with the encoder cache on
 and off: 32 chat requests that share 4 images.
 
-Each request is a shared system prompt, then one of the 4 images and a question of its own
+Each request is a shared system prompt, then a question of its own and one of the 4 images
 (as many users asking about the same few pictures), streamed with `max_tokens` 32, 8 in
 flight. With the cache on, each image is encoded once; off, every request encodes its own.
-Prefix caching is on in both runs (the default): a request that repeats an image reuses the
-pages before the image's last partial page, and the rest of the image's placeholders still
-need its embeddings. Each run is its own `jaxserve run`, warmed up on 4 other images first.
+Prefix caching is on in both runs (the default); with the question first no two requests
+share a page past the system prompt, so every image's placeholders need its embeddings.
+`--layout image-first` puts the image before the question instead: then a request that
+repeats an image mostly reuses its pages from the prefix cache, and the encoder cache only
+matters where an image ends inside a page. Each run is its own `jaxserve run`, warmed up on
+the same workload over 4 other images first (so every shape is compiled before the clock).
 
 The model is written once to `--model-dir`: Qwen2.5-VL's architecture with random bfloat16
 weights, the text side SmolLM2-135M's shape (576 wide, 30 layers) and a ViT-B sized tower
@@ -104,16 +107,19 @@ def image_url(seed: int) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-async def one(client: httpx.AsyncClient, image: str, question: str, out_len: int) -> float:
+async def one(
+    client: httpx.AsyncClient, image: str, question: str, out_len: int, image_first: bool
+) -> float:
     """Streams one request; returns its time to first token in seconds."""
+    parts = [
+        {"type": "text", "text": question},
+        {"type": "image_url", "image_url": {"url": image}},
+    ]
     body = {
         "model": "bench",
         "messages": [
             {"role": "system", "content": SYSTEM},
-            {"role": "user", "content": [
-                {"type": "image_url", "image_url": {"url": image}},
-                {"type": "text", "text": question},
-            ]},
+            {"role": "user", "content": parts[::-1] if image_first else parts},
         ],
         "max_tokens": out_len, "temperature": 0.0, "ignore_eos": True, "stream": True,
     }  # fmt: skip
@@ -129,14 +135,17 @@ async def one(client: httpx.AsyncClient, image: str, question: str, out_len: int
     return ttft
 
 
-async def workload(url: str, images: list[str], n: int, concurrency: int, out_len: int) -> dict:
+async def workload(
+    url: str, images: list[str], n: int, concurrency: int, out_len: int, image_first: bool
+) -> dict:
     gate = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(base_url=url, timeout=900) as client:
 
         async def gated(i: int) -> float:
             async with gate:
                 question = f"{QUESTIONS[i % len(QUESTIONS)]} (request {i})"
-                return await one(client, images[i % len(images)], question, out_len)
+                image = images[i % len(images)]
+                return await one(client, image, question, out_len, image_first)
 
         start = time.perf_counter()
         ttfts = await asyncio.gather(*(gated(i) for i in range(n)))
@@ -163,11 +172,13 @@ def run_server(args, cache: bool, workdir: Path) -> dict:
     command = [sys.executable, "-m", "jaxserve.cli", "run", str(config)]
     with process_group(command, dict(os.environ), workdir / f"server_{cache}.log") as proc:
         wait_healthy(proc, url, 600)
-        warm = [image_url(100 + i) for i in range(4)]
-        asyncio.run(workload(url, warm, args.concurrency, args.concurrency, 4))  # compiles
+        image_first = args.layout == "image-first"
+        shape = (args.n, args.concurrency, args.output_len, image_first)
+        warm = [image_url(100 + i) for i in range(args.images)]
+        asyncio.run(workload(url, warm, *shape))  # compiles every shape the run will use
         before = metrics(url)
         images = [image_url(i) for i in range(args.images)]
-        result = asyncio.run(workload(url, images, args.n, args.concurrency, args.output_len))
+        result = asyncio.run(workload(url, images, *shape))
         after = metrics(url)
     result["encoded"] = after["encoder_images_total"] - before["encoder_images_total"]
     result["cache_hits"] = after["encoder_cache_hits_total"] - before["encoder_cache_hits_total"]
@@ -185,6 +196,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--output-len", type=int, default=32)
     ap.add_argument("--port", type=int, default=8019)
+    ap.add_argument("--layout", choices=("question-first", "image-first"), default="question-first")
     args = ap.parse_args()
     if not (args.model_dir / "config.json").exists():
         print(f"writing the benchmark VLM to {args.model_dir}", flush=True)

@@ -100,6 +100,7 @@ def pack_step(
     *,
     all_logits: bool = False,
     mrope: bool = False,
+    embed_width: int | None = None,
 ) -> PackedStep:
     """Flattens the chunks into one padded step.
 
@@ -109,6 +110,9 @@ def pack_step(
         pages_per_seq: width of the page table (pages for `max_model_len`).
         all_logits: logits for every token (prompt logits) rather than each chunk's last.
         mrope: the model takes 3-D positions (`SequenceChunk.mrope_positions`).
+        embed_width: a vision-language model's embedding width E: every step carries image
+            embeddings f32[T, E] (zeros where it has none), so one program per bucket serves
+            steps with and without images. None: only steps with images carry them.
     """
     lens = [len(c.token_ids) for c in chunks]
     num_tokens, num_slots = step_bucket(sum(lens), len(chunks), is_decode_only(chunks))
@@ -154,22 +158,26 @@ def pack_step(
         page_indices,
         np.array([len(chunks)], np.int32),
         logits_indices,
-        *_pack_embeds(chunks, num_tokens, cu_q_lens),
+        *_pack_embeds(chunks, num_tokens, cu_q_lens, embed_width),
     )
 
 
 def _pack_embeds(
-    chunks: Sequence[SequenceChunk], num_tokens: int, cu_q_lens: np.ndarray
+    chunks: Sequence[SequenceChunk],
+    num_tokens: int,
+    cu_q_lens: np.ndarray,
+    width: int | None,
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """The step's image embeddings f32[T, E] and mask i32[T]; (None, None) if it has none."""
+    """The step's image embeddings f32[T, E] and mask i32[T]; (None, None) if it has none
+    and `width` is None."""
     placed = [
         (int(cu_q_lens[s]) + first, rows)
         for s, chunk in enumerate(chunks)
         for first, rows in chunk.embeds
     ]
-    if not placed:
+    if not placed and width is None:
         return None, None
-    width = placed[0][1].shape[1]
+    width = width if width is not None else placed[0][1].shape[1]
     embeds = np.zeros((num_tokens, width), np.float32)
     mask = np.zeros(num_tokens, np.int32)
     for row, rows in placed:
@@ -202,9 +210,16 @@ def pack_prompt_targets(chunks: Sequence[SequenceChunk], num_tokens: int, vocab:
 
 
 def pack_padding(
-    num_tokens: int, num_slots: int, pages_per_seq: int, page_size: int, *, mrope: bool = False
+    num_tokens: int,
+    num_slots: int,
+    pages_per_seq: int,
+    page_size: int,
+    *,
+    mrope: bool = False,
+    embed_width: int | None = None,
 ) -> PackedStep:
     """A step of the given bucket that holds only padding (to compile that bucket ahead)."""
+    embeds, mask = _pack_embeds([], num_tokens, np.zeros(1, np.int32), embed_width)
     return PackedStep(
         token_ids=np.zeros(num_tokens, np.int32),
         positions=np.zeros((3, num_tokens) if mrope else num_tokens, np.int32),
@@ -214,6 +229,8 @@ def pack_padding(
         page_indices=np.full((num_slots, pages_per_seq), NULL_PAGE, np.int32),
         num_seqs=np.zeros(1, np.int32),
         logits_indices=np.zeros(num_slots, np.int32),
+        mm_embeds=embeds,
+        mm_mask=mask,
     )
 
 

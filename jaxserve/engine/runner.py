@@ -118,6 +118,9 @@ class ModelRunner:
         self.num_pages = num_pages
         self.page_size = page_size
         self.split_mixed_steps = attention_fn is ragged_paged_attention_reference
+        # A vision-language model's steps all carry image embeddings (zeros in most), so
+        # the programs warmed up at start serve the steps with images too.
+        self.embed_width = cfg.hidden_size if cfg.multimodal is not None else None
         kv_sharding = kv_cache_sharding(mesh)
         self.kv_cache = allocate_kv_cache(cfg, num_pages, page_size, kv_dtype, kv_sharding)
         self._batch_sharding = replicated(mesh)
@@ -223,7 +226,13 @@ class ModelRunner:
     def _step_input(self, chunks, sampling, mode):
         """The step's `StepInput` on the mesh (one buffer per dtype), its layout, and its
         packed batch."""
-        packed = pack_step(chunks, self.page_size, self.pages_per_seq, mrope=self.cfg.mrope)
+        packed = pack_step(
+            chunks,
+            self.page_size,
+            self.pages_per_seq,
+            mrope=self.cfg.mrope,
+            embed_width=self.embed_width,
+        )
         rows = None
         if mode.uses_sampling_rows:
             rows = SamplingBatch(**pad_rows(sampling, len(packed.kv_lens)))
@@ -266,7 +275,12 @@ class ModelRunner:
             shapes, desc="compiling shape buckets", unit="shape", disable=not show_progress or None
         ):
             packed = pack_padding(
-                num_tokens, num_slots, self.pages_per_seq, self.page_size, mrope=self.cfg.mrope
+                num_tokens,
+                num_slots,
+                self.pages_per_seq,
+                self.page_size,
+                mrope=self.cfg.mrope,
+                embed_width=self.embed_width,
             )
             sampling, mode = pack_sampling([], num_slots, vocab, [])
             rows = SamplingBatch(**sampling) if mode.uses_sampling_rows else None
@@ -284,7 +298,12 @@ class ModelRunner:
     def logits(self, chunks: Sequence[SequenceChunk], *, all_logits: bool = False) -> np.ndarray:
         """f32[len(chunks), V] next-token logits, or f32[num tokens, V] with `all_logits`."""
         packed = pack_step(
-            chunks, self.page_size, self.pages_per_seq, all_logits=all_logits, mrope=self.cfg.mrope
+            chunks,
+            self.page_size,
+            self.pages_per_seq,
+            all_logits=all_logits,
+            mrope=self.cfg.mrope,
+            embed_width=self.embed_width,
         )
         rows = int(packed.cu_q_lens[len(chunks)]) if all_logits else len(chunks)
         batch = StepBatch(**self._put(packed.arrays()))

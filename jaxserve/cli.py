@@ -1,9 +1,10 @@
-"""The `jaxserve` command line: `run`, `doctor`, `generate` and `bench`."""
+"""The `jaxserve` command line: `run`, `doctor`, `generate`, `convert` and `bench`."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -60,6 +61,38 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _convert(args: argparse.Namespace) -> int:
+    """Writes a HF directory as a pre-sharded Orbax checkpoint; 2 on a bad model or output.
+
+    It runs on the CPU, whatever accelerator the host has (so the accelerator's memory bounds
+    nothing, and a checkpoint for N-way tensor parallelism is sharded over N virtual CPU
+    devices); JAX must not have started yet, as in this process.
+    """
+    os.environ["JAX_PLATFORMS"] = "cpu"
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" not in flags:
+        count = f"--xla_force_host_platform_device_count={args.tensor_parallel_size}"
+        os.environ["XLA_FLAGS"] = f"{flags} {count}".strip()
+    logging.getLogger("absl").setLevel(logging.WARNING)  # Orbax's step-by-step INFO lines
+    from jaxserve.errors import JaxserveError
+    from jaxserve.loader.convert import convert
+
+    try:
+        out = convert(
+            args.hf_dir,
+            args.out,
+            dtype=args.dtype,
+            quantization=args.quantization,
+            tensor_parallel_size=args.tensor_parallel_size,
+            force=args.force,
+        )
+    except (JaxserveError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     """Serves the model of a YAML config until SIGTERM or Ctrl-C; 2 on a bad config or model."""
     from jaxserve.errors import JaxserveError
@@ -106,6 +139,18 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--tensor-parallel-size", type=int, default=1)
     gen.add_argument("--ignore-eos", action="store_true")
     gen.set_defaults(func=_generate)
+    conv = sub.add_parser(
+        "convert", help="write a HF model directory as a pre-sharded Orbax checkpoint"
+    )
+    conv.add_argument("hf_dir", help="Hugging Face model directory")
+    conv.add_argument("out", help="output directory (must not exist, or be empty)")
+    conv.add_argument("--quantization", choices=("int8", "fp8"), default=None)
+    conv.add_argument("--tensor-parallel-size", type=int, default=1)
+    conv.add_argument("--dtype", default="auto", help="float params' dtype (default: auto)")
+    conv.add_argument(
+        "--force", action="store_true", help="replace OUT if it holds an earlier conversion"
+    )
+    conv.set_defaults(func=_convert)
     from jaxserve import bench
 
     bench.add_parser(sub)

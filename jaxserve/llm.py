@@ -27,6 +27,7 @@ from jaxserve.engine.runner import ModelRunner
 from jaxserve.engine.scheduler import Policy
 from jaxserve.errors import EngineBusyError, ModelConfigError
 from jaxserve.loader import load_params, open_checkpoint
+from jaxserve.loader.orbax import is_converted, open_converted
 from jaxserve.model.kv_cache import CODE_MAX
 from jaxserve.model.kv_quant import calibrate_kv_scales, calibration_tokens
 from jaxserve.model.llama import KV_SCALES, forward, prepare_params, quantize_params
@@ -55,7 +56,8 @@ class LLM:
     """Loads a Hugging Face checkpoint and generates from batches of prompts.
 
     Args:
-        model: a local Hugging Face model directory.
+        model: a local Hugging Face model directory, or a `jaxserve convert` output
+            (`jaxserve.loader.orbax`), whose params are restored straight into their shards.
         tokenizer: a directory holding the tokenizer, if not `model`.
         skip_tokenizer_init: load no tokenizer; prompts must then be token ids.
         dtype: the compute dtype: "float32", "bfloat16", "float16" or "auto": the
@@ -142,10 +144,16 @@ class LLM:
         enable_compilation_cache(compilation_cache_dir)
         platform = platforms.detect()
         attention_fn = platforms.attention_fn(platform, attention_backend)  # validates it
-        ckpt = open_checkpoint(model)
+        # A `jaxserve convert` output holds its params restored below in place of the tensors.
+        converted = open_converted(model) if is_converted(model) else None
+        ckpt = converted.checkpoint if converted else open_checkpoint(model)
         cfg = ckpt.config
         validate_tensor_parallel(cfg, tensor_parallel_size, platform.device_count)
-        stored = ckpt.tensor("model.embed_tokens.weight").dtype  # memory-mapped: reads nothing
+        if converted:
+            stored = converted.source_dtype
+            quantization = converted.check_quantization(quantization)
+        else:
+            stored = ckpt.tensor("model.embed_tokens.weight").dtype  # memory-mapped: reads nothing
         compute_dtype = resolve_dtype(dtype, platform, stored)
         if cfg.prequantized is not None:  # the checkpoint's own, which the model reads as is
             if quantization not in (None, cfg.prequantized):
@@ -183,9 +191,14 @@ class LLM:
         self.tokenizer = None if skip_tokenizer_init else load_tokenizer(tokenizer or model)
         mesh = make_mesh(tensor_parallel_size, platform.devices)
         keep, cast = weight_conversions(kernel, activation_dtype, cfg.tie_word_embeddings)
-        params = load_params(ckpt, activation_dtype, mesh, keep_bfloat16=keep, as_bfloat16=cast)
-        if quantization is not None:
-            params = quantize_params(params, quantization)
+        if converted:
+            params = converted.restore_params(
+                activation_dtype, mesh, keep_bfloat16=keep, as_bfloat16=cast
+            )
+        else:
+            params = load_params(ckpt, activation_dtype, mesh, keep_bfloat16=keep, as_bfloat16=cast)
+            if quantization is not None:
+                params = quantize_params(params, quantization)
         params = prepare_params(params, kernel)  # as the kernel reads them
         # Weights on 2 MiB pages stream faster; collapsing them takes a while, so it runs on.
         self._huge_pages = platforms.back_with_huge_pages(jax.tree.leaves(params))

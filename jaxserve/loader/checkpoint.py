@@ -94,10 +94,7 @@ def open_checkpoint(path: str | os.PathLike[str]) -> HFCheckpoint:
         raise CheckpointError(f"model directory not found: {root}")
     if not root.is_dir():
         raise CheckpointError(f"model path is not a directory: {root}")
-    hf_config = _read_json(root / "config.json", "config.json")
-    config = ModelConfig.from_hf(hf_config)
-    gen_path = root / "generation_config.json"
-    generation_config = _read_json(gen_path, "generation_config.json") if gen_path.exists() else {}
+    hf_config, config, generation_config = read_configs(root)
     files = _index_tensors(root)
     stored_names = {}
     if config.multimodal is not None:
@@ -114,6 +111,15 @@ def open_checkpoint(path: str | os.PathLike[str]) -> HFCheckpoint:
                 stored_names[canonical] = name
         files = renamed
     return HFCheckpoint(root, hf_config, config, generation_config, files, stored_names)
+
+
+def read_configs(root: Path) -> tuple[dict[str, Any], ModelConfig, dict[str, Any]]:
+    """A model directory's config.json (as read, and parsed) and generation_config.json ({}
+    where there is none)."""
+    hf_config = _read_json(root / "config.json", "config.json")
+    gen_path = root / "generation_config.json"
+    generation_config = _read_json(gen_path, "generation_config.json") if gen_path.exists() else {}
+    return hf_config, ModelConfig.from_hf(hf_config), generation_config
 
 
 def _index_tensors(root: Path) -> dict[str, SafetensorsFile]:

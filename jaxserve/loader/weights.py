@@ -336,20 +336,34 @@ def load_params(
     shapes = {path: rule.jax_shape(cfg.num_layers) for path, rule in rules.items()}
     shardings = param_shardings(shapes, mesh)
     flat = {}
-    bf16 = np.dtype(jnp.bfloat16)
     for path, rule in progress_bar(rules.items(), desc="loading weights", unit="tensor"):
         names = rule.names(cfg.num_layers)
         stored = {ckpt.tensor(n).dtype for n in rule.stored_names(cfg.num_layers)}  # mapped
-        keep = path in keep_bfloat16 and stored == {bf16}
-        want = bf16 if keep or path in as_bfloat16 else np_dtype
-        if cfg.prequantized == "int8" and path in QUANTIZED_MATRICES:
-            want = np.dtype(np.int8)  # kept as stored; `weight_scale` comes beside it
-            if stored != {want}:
-                raise CheckpointError(f"{path}: a W8A16 checkpoint stores int8, got {stored}")
-        elif path.endswith("_scale"):
-            want = np.dtype(np.float32)
+        want = param_dtype(path, stored, np_dtype, cfg, keep_bfloat16, as_bfloat16)
         layers = [[_read(ckpt, n, rule, want) for n in layer] for layer in names]
         per_layer = [np.stack(t) if rule.experts else t[0] for t in layers]
         value = np.stack(per_layer) if rule.per_layer else per_layer[0]
         flat[path] = jax.device_put(value, shardings[path])
     return traverse_util.unflatten_dict(flat, sep="/")
+
+
+def param_dtype(
+    path: str,
+    stored: Collection[np.dtype],
+    dtype: np.dtype,
+    cfg: ModelConfig,
+    keep_bfloat16: Collection[str] = (),
+    as_bfloat16: Collection[str] = (),
+) -> np.dtype:
+    """The dtype `load_params` gives param `path`, whose tensors the checkpoint stores in
+    `stored`, for compute in `dtype` (also what an Orbax restore casts each param to)."""
+    bf16 = np.dtype(jnp.bfloat16)
+    if cfg.prequantized == "int8" and path in QUANTIZED_MATRICES:
+        int8 = np.dtype(np.int8)  # kept as stored; `weight_scale` comes beside it
+        if set(stored) != {int8}:
+            raise CheckpointError(f"{path}: a W8A16 checkpoint stores int8, got {set(stored)}")
+        return int8
+    if path.endswith("_scale"):
+        return np.dtype(np.float32)
+    keep = path in keep_bfloat16 and set(stored) == {bf16}
+    return bf16 if keep or path in as_bfloat16 else np.dtype(dtype)

@@ -68,12 +68,13 @@ def _convert(args: argparse.Namespace) -> int:
     nothing, and a checkpoint for N-way tensor parallelism is sharded over N virtual CPU
     devices); JAX must not have started yet, as in this process.
     """
-    os.environ["JAX_PLATFORMS"] = "cpu"
+    import jax
+
+    jax.config.update("jax_platforms", "cpu")
     flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_force_host_platform_device_count" not in flags:
+    if "xla_force_host_platform_device_count" not in flags:  # read as the CPU backend starts
         count = f"--xla_force_host_platform_device_count={args.tensor_parallel_size}"
         os.environ["XLA_FLAGS"] = f"{flags} {count}".strip()
-    logging.getLogger("absl").setLevel(logging.WARNING)  # Orbax's step-by-step INFO lines
     from jaxserve.errors import JaxserveError
     from jaxserve.loader.convert import convert
 
@@ -159,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # Orbax (convert, and run on a converted model) logs each step of a save or restore there.
+    logging.getLogger("absl").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     return args.func(args)
 

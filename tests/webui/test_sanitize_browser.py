@@ -352,11 +352,11 @@ class ScriptedStream:
 
 def scripted_serving(reply: str, num_chunks: int = 12) -> Any:
     """The real `OpenAIServing`, but the engine's reply is `reply` (see the module docstring)."""
-    from jaxserve.server.serving import OpenAIServing
+    from jaxserve.server.serving import OpenAIServing, Prompt
 
     class ScriptedServing(OpenAIServing):
-        def render_chat(self, parsed: Any) -> tuple[str, list[int]]:
-            return "prompt", [1, 2, 3]
+        async def render_chat(self, parsed: Any) -> Any:
+            return Prompt("prompt", [1, 2, 3])
 
         async def submit(self, prompts: list[Any], params: Any) -> Any:
             size = -(-len(reply) // num_chunks)

@@ -106,6 +106,28 @@ def server_llm(tiny_checkpoints) -> LLM:
     return build_llm(tiny_checkpoints(SPEC))
 
 
+@pytest.fixture(scope="session")
+def vlm_llms(tiny_vlms):
+    """One engine per tiny vision-language family (`tests.tiny_vlms.FAMILIES`), shared by
+    the server tests that take images, as `server_llm` is by the text ones."""
+    engines: dict[str, LLM] = {}
+
+    def build(family: str) -> LLM:
+        if family not in engines:
+            engines[family] = LLM(
+                tiny_vlms(family),
+                warmup=False,
+                max_model_len=256,
+                num_pages=64,
+                max_num_seqs=8,
+                max_num_batched_tokens=64,
+                page_size=16,
+            )
+        return engines[family]
+
+    return build
+
+
 @pytest.fixture(scope="module")
 def live(server_llm) -> Iterator[LiveServer]:
     """One server per test module; tests leave it idle."""

@@ -52,16 +52,8 @@ def media_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def vlm(tiny_vlms) -> LLM:
-    return LLM(
-        tiny_vlms("qwen2_5_vl"),
-        warmup=False,
-        max_model_len=256,
-        num_pages=64,
-        max_num_seqs=8,
-        max_num_batched_tokens=64,
-        page_size=16,
-    )
+def vlm(vlm_llms) -> LLM:
+    return vlm_llms("qwen2_5_vl")
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +85,7 @@ def chat(live: LiveServer, messages: list[dict], **kwargs) -> tuple[str, list[in
 
 def offline(vlm: LLM, messages: list[dict], policy_dir: Path | None = None) -> str:
     """The same conversation through `LLM.chat`, engine-side, for the expected reply."""
-    (output,) = vlm.chat(
-        messages, SamplingParams(temperature=0, max_tokens=12), use_tqdm=False
-    )
+    (output,) = vlm.chat(messages, SamplingParams(temperature=0, max_tokens=12), use_tqdm=False)
     return output.outputs[0].text
 
 

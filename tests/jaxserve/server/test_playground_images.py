@@ -47,16 +47,8 @@ def image_part(path: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def vlm(tiny_vlms) -> LLM:
-    return LLM(
-        tiny_vlms("qwen2_5_vl"),
-        warmup=False,
-        max_model_len=256,
-        num_pages=64,
-        max_num_seqs=8,
-        max_num_batched_tokens=64,
-        page_size=16,
-    )
+def vlm(vlm_llms) -> LLM:
+    return vlm_llms("qwen2_5_vl")
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ import pytest
 from PIL import Image
 from selenium.webdriver.common.by import By
 
-from jaxserve import LLM
 from tests import browser as chromium  # skips the module without a browser
 from tests.jaxserve.server.conftest import LiveServer, start_server
 from tests.jaxserve.server.test_pages_browser import (
@@ -60,17 +59,8 @@ def browser() -> Iterator[Driver]:
 
 
 @pytest.fixture(scope="module", params=["qwen2_5_vl", "llava"])
-def pages(request, tiny_vlms) -> Iterator[LiveServer]:
-    vlm = LLM(
-        tiny_vlms(request.param),
-        warmup=False,
-        max_model_len=256,
-        num_pages=64,
-        max_num_seqs=4,
-        max_num_batched_tokens=64,
-        page_size=16,
-    )
-    server = start_server(vlm, webui=True, api_key=None)
+def pages(request, vlm_llms) -> Iterator[LiveServer]:
+    server = start_server(vlm_llms(request.param), webui=True, api_key=None)
     yield server
     server.stop()
 

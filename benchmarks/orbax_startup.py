@@ -2,14 +2,14 @@
 """Seconds from `jaxserve run` to a healthy server: the model from its safetensors directory
 against the same model converted by `jaxserve convert` (a pre-sharded Orbax checkpoint).
 
-    python benchmarks/orbax_startup.py [--model /work/benchmodel] [--repeats 3]
+    python benchmarks/orbax_startup.py [--model /work/benchmodel] [--repeats 5]
 
 Converts the model once per quantization (none and int8; the conversion's wall time, the
 first one's including the native kernels' build into the empty cache, and the sizes on disk
 are printed), then starts each server `--repeats` times, the sources alternating, all
 with one compile cache (XLA's and the native kernels', warmed by an untimed start of each
-first), so what differs is reading (and, for int8, quantizing) the weights. Each start polls
-`GET /health` (anchors_procs.wait_healthy) and ends the server's process group. Prints the
+first), so what differs is reading (and, for int8, quantizing) the weights. Each start is
+server_startup.start_to_healthy: `GET /health` polled every 50 ms, then SIGTERM. Prints the
 host lines the other benchmarks print, a RESULT line per start and a median per source.
 """
 
@@ -26,7 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from anchors_host import busy_warnings, detect_host, host_lines
-from anchors_procs import port_in_use, process_group, wait_healthy
+from anchors_procs import port_in_use
+from server_startup import start_to_healthy
 
 CONFIG = """model: {model}
 port: {port}
@@ -53,18 +54,11 @@ def convert(model: Path, out: Path, quantization: str | None, env: dict[str, str
     return time.perf_counter() - start
 
 
-def start_to_healthy(config: Path, port: int, env: dict[str, str], log: Path) -> float:
-    """One `jaxserve run config`: seconds until /health answers; the server is then stopped."""
-    command = [sys.executable, "-m", "jaxserve.cli", "run", str(config)]
-    with process_group(command, env, log) as proc:
-        return wait_healthy(proc, f"http://127.0.0.1:{port}", 600)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=Path("/work/benchmodel"))
     ap.add_argument("--port", type=int, default=8127)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
     if port_in_use(args.port):
         raise SystemExit(f"port {args.port} is in use")
@@ -74,7 +68,7 @@ def main() -> int:
         print(line, flush=True)
     with tempfile.TemporaryDirectory(prefix="orbax_startup.") as tmp:
         work = Path(tmp)
-        env = dict(
+        env = dict(  # the caches start_to_healthy gives the servers
             os.environ,
             JAXSERVE_COMPILATION_CACHE=str(work / "xla"),
             JAXSERVE_KERNEL_CACHE=str(work / "kernels"),
@@ -93,12 +87,11 @@ def main() -> int:
                 config.write_text(CONFIG.format(model=model, port=args.port, quantization=yaml_q))
                 configs[(source, q)] = config
         for config in configs.values():  # compile and page caches warm for every source
-            start_to_healthy(config, args.port, env, work / f"warm-{config.stem}.log")
+            start_to_healthy(str(config), args.port, tmp)
         times: dict[tuple[str, str], list[float]] = {key: [] for key in configs}
-        for repeat in range(args.repeats):
+        for _ in range(args.repeats):
             for (source, q), config in configs.items():
-                log = work / f"{config.stem}-{repeat}.log"
-                seconds = start_to_healthy(config, args.port, env, log)
+                seconds = start_to_healthy(str(config), args.port, tmp)
                 times[(source, q)].append(seconds)
                 print(f"RESULT start source={source} quantization={q} seconds={seconds:.2f}")
         for line in busy_warnings(host, "after the runs"):

@@ -219,7 +219,7 @@ def _vision_language(hf: Mapping[str, Any], arch: str) -> ModelConfig:
     """A VLM's config: its text model's (from `text_config`, or the top level where older
     checkpoints keep it), with the family of its image side and its image token."""
     family, text_arch = MULTIMODAL_ARCHITECTURES[arch]
-    text_config = hf.get("text_config") or {}
+    text_config = _with_defaults(hf.get("text_config") or {})
     text = {k: v for k, v in hf.items() if k not in ("vision_config", "text_config")}
     text.update(text_config)
     if text_arch is None:
@@ -240,6 +240,27 @@ def _vision_language(hf: Mapping[str, Any], arch: str) -> ModelConfig:
     return dataclasses.replace(
         cfg, architecture=arch, multimodal=family, image_token_id=int(image_token)
     )
+
+
+# What a text model's config must state; a VLM's `text_config` may leave them to the text
+# model's defaults (llava-1.5's names little more than its model_type and vocabulary).
+REQUIRED_TEXT_KEYS = ("hidden_size", "num_attention_heads", "num_hidden_layers")
+
+
+def _with_defaults(text_config: Mapping[str, Any]) -> dict[str, Any]:
+    """`text_config` with what it leaves out filled in as transformers' config class of its
+    model_type fills it (derived values, such as head_dim, from the ones it gives)."""
+    if not text_config or all(key in text_config for key in REQUIRED_TEXT_KEYS):
+        return dict(text_config)
+    import transformers  # a pure-Python config class: no torch
+
+    given = {k: v for k, v in text_config.items() if k != "model_type"}
+    model_type = text_config.get("model_type", "llama")
+    try:
+        full = transformers.AutoConfig.for_model(model_type, **given).to_dict()
+    except (ValueError, TypeError) as e:
+        raise ModelConfigError(f"text_config could not be completed: {e}") from None
+    return {**full, **text_config}
 
 
 def _token_ids(value: int | list[int] | None) -> tuple[int, ...]:

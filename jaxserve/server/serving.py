@@ -29,7 +29,6 @@ from jaxserve.server.async_engine import (
     OutputStream,
     RequestRejected,
     SequenceSpec,
-    SequenceUpdate,
 )
 from jaxserve.server.chat_images import process_images
 from jaxserve.server.errors import (
@@ -47,11 +46,12 @@ from jaxserve.server.protocol import (
     parse_chat,
     parse_completion,
 )
-from jaxserve.server.reasoning import PARSERS, ReasoningSplitter
+from jaxserve.server.reasoning import PARSERS
 from jaxserve.server.served import ServedLimits
+from jaxserve.server.sse_chunks import chat_chunks, completion_chunks, echo_scored
 from jaxserve.server.tool_grammars import forcing_grammar
-from jaxserve.server.tool_parsers import TOOL_PARSERS, ToolCallStream
-from jaxserve.server.usage import UsageTracker, choices_usage, usage_field
+from jaxserve.server.tool_parsers import TOOL_PARSERS
+from jaxserve.server.usage import choices_usage
 
 
 class Prompt(NamedTuple):
@@ -138,10 +138,10 @@ class OpenAIServing:
         if parsed.stream:
             prompt_ids = [p.token_ids for p in prompts for _ in range(n)]
             return self._streaming(
-                stream, self._completion_chunks(stream, envelope, parsed, echoes, prompt_ids)
+                stream, completion_chunks(stream, envelope, parsed, echoes, prompt_ids, self.decode)
             )
         choices = await gather(stream, len(echoes), request)
-        scored = _echo_scored(parsed)
+        scored = echo_scored(parsed)
         return JSONResponse(
             envelope.body(
                 [
@@ -172,7 +172,16 @@ class OpenAIServing:
         if parsed.stream:
             chunk_envelope = dataclasses.replace(envelope, object="chat.completion.chunk")
             return self._streaming(
-                stream, self._chat_chunks(stream, chunk_envelope, parsed, n, len(prompt[1]))
+                stream,
+                chat_chunks(
+                    stream,
+                    chunk_envelope,
+                    parsed,
+                    n,
+                    self.decode,
+                    self.reasoning,
+                    self.tool_format,
+                ),
             )
         tool_format = self.tool_format if parsed.tools and parsed.tools.calls_possible else None
         parallel = parsed.tools is None or parsed.tools.parallel
@@ -356,118 +365,3 @@ class OpenAIServing:
             yield responses.sse("[DONE]")
 
         return StreamingResponse(body(), media_type="text/event-stream", headers=SSE_HEADERS)
-
-    async def _completion_chunks(
-        self,
-        stream: OutputStream,
-        envelope: responses.Envelope,
-        parsed: GenerationRequest,
-        echoes: list[str],
-        prompt_ids: list[list[int]],
-    ) -> AsyncIterator[bytes]:
-        extra: dict[str, Any] = {"usage": None} if parsed.include_usage else {}
-        offsets = [len(e) for e in echoes]
-        started = [False] * len(echoes)
-        tracker = UsageTracker(len(echoes), parsed.params.n)
-        top = parsed.params.logprobs
-        async for update in stream:
-            tracker.add(update)
-            if _silent(update, parsed):
-                continue
-            i = update.index
-            choice = responses.completion_delta(update, top, self.decode, offsets[i])
-            if not started[i]:  # the echo, and what is known of the prompt, go first
-                choice["text"] = echoes[i] + choice["text"]
-                started[i] = True
-                if _echo_scored(parsed):
-                    choice["logprobs"] = responses.echo_logprobs(
-                        prompt_ids[i],
-                        responses.padded(update.prompt_logprobs, len(prompt_ids[i])),
-                        update.token_ids,
-                        update.logprobs or [],
-                        top,
-                        self.decode,
-                        echoes[i],
-                    )
-                if parsed.prompt_logprobs is not None:
-                    choice["prompt_logprobs"] = responses.prompt_logprobs_field(
-                        update.prompt_logprobs, self.decode
-                    )
-            offsets[update.index] += len(update.text)
-            yield responses.sse(envelope.body([choice], **usage_field(parsed, tracker, extra)))
-        if parsed.include_usage:
-            yield responses.sse(envelope.body([], usage=tracker.usage()))
-
-    async def _chat_chunks(
-        self,
-        stream: OutputStream,
-        envelope: responses.Envelope,
-        parsed: GenerationRequest,
-        n: int,
-        num_prompt_tokens: int,
-    ) -> AsyncIterator[bytes]:
-        extra: dict[str, Any] = {"usage": None} if parsed.include_usage else {}
-        for index in range(n):
-            role = {"role": "assistant", "content": ""}
-            first = {"index": index, "delta": role, "logprobs": None, "finish_reason": None}
-            yield responses.sse(envelope.body([first], **extra))
-        tracker = UsageTracker(n, n)
-        prompt_sent = parsed.prompt_logprobs is None
-        splitters = [ReasoningSplitter(self.reasoning) for _ in range(n)] if self.reasoning else []
-        tool_calls = parsed.tools is not None and parsed.tools.calls_possible
-        tool_streams = [ToolCallStream(self.tool_format) for _ in range(n)] if tool_calls else []
-        one_call = parsed.tools is not None and not parsed.tools.parallel
-        async for update in stream:
-            tracker.add(update)
-            if _silent(update, parsed):
-                continue
-            finished = update.finish_reason is not None
-            split = None
-            if splitters:
-                splitter = splitters[update.index]
-                reasoning, content = splitter.feed(update.text)
-                if finished:
-                    held = splitter.finish()
-                    reasoning, content = reasoning + held[0], content + held[1]
-                split = (reasoning, content)
-            calls = None
-            if tool_streams:
-                tools = tool_streams[update.index]
-                reasoning, content = split or ("", update.text)
-                events = tools.feed(content) + (tools.finish() if finished else [])
-                calls = [e for e in events if isinstance(e, dict)]
-                if one_call:  # parallel_tool_calls false: the first call alone
-                    calls = [e for e in calls if e["index"] == 0]
-                split = (reasoning, "".join(e for e in events if isinstance(e, str)))
-                if finished and tools.calls and update.finish_reason == "stop":
-                    update = dataclasses.replace(update, finish_reason="tool_calls")
-            choice = responses.chat_delta(
-                update, parsed.params.logprobs, self.decode, split, tool_calls=calls
-            )
-            fields = usage_field(parsed, tracker, extra)
-            if not prompt_sent and update.prompt_logprobs is not None:  # once, on the first
-                fields = {
-                    **fields,
-                    "prompt_logprobs": responses.prompt_logprobs_field(
-                        update.prompt_logprobs, self.decode
-                    ),
-                }
-                prompt_sent = True
-            yield responses.sse(envelope.body([choice], **fields))
-        if parsed.include_usage:
-            yield responses.sse(envelope.body([], usage=tracker.usage()))
-
-
-def _silent(update: SequenceUpdate, parsed: GenerationRequest) -> bool:
-    """An update with nothing to show yet (its text is held back) sends no chunk."""
-    return (
-        not update.text
-        and update.finish_reason is None
-        and parsed.params.logprobs is None
-        and update.prompt_logprobs is None
-    )
-
-
-def _echo_scored(parsed: GenerationRequest) -> bool:
-    """Echo with logprobs: the completion's `logprobs` covers the prompt's tokens too."""
-    return parsed.echo and parsed.params.logprobs is not None

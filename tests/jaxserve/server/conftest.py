@@ -109,8 +109,16 @@ def server_llm(tiny_checkpoints) -> LLM:
 @pytest.fixture(scope="session")
 def vlm_llms(tiny_vlms):
     """One engine per tiny vision-language family (`tests.tiny_vlms.FAMILIES`), shared by
-    the server tests that take images, as `server_llm` is by the text ones."""
+    the server tests that take images, as `server_llm` is by the text ones. Each is run once
+    on an image before it is handed out, so its first step with an image (the encoder, the
+    prefill and decode shapes) has compiled before any test waits on a page or a stream."""
+    from PIL import Image
+
+    from jaxserve import SamplingParams
+    from tests.tiny_vlms import IMAGE_PLACES
+
     engines: dict[str, LLM] = {}
+    image = Image.new("RGB", (84, 56), (120, 30, 200))
 
     def build(family: str) -> LLM:
         if family not in engines:
@@ -122,6 +130,13 @@ def vlm_llms(tiny_vlms):
                 max_num_seqs=8,
                 max_num_batched_tokens=64,
                 page_size=16,
+            )
+            place = IMAGE_PLACES[family]
+            warm = [f"<s>user: {place}hi", f"<s>system: {'be brief ' * 8}\n<s>user: {place}hi"]
+            engines[family].generate(
+                [{"prompt": p, "multi_modal_data": {"image": image}} for p in warm],
+                SamplingParams(temperature=0, max_tokens=2),
+                use_tqdm=False,
             )
         return engines[family]
 

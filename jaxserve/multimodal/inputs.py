@@ -60,7 +60,3 @@ class MultiModalInput:
     @property
     def content_hash(self) -> str:
         return self.features.content_hash
-
-
-def pixel_bytes(array: np.ndarray) -> bytes:
-    return np.ascontiguousarray(array).tobytes()

@@ -142,8 +142,20 @@ class Engine:
         # A test hook: called with a step's requests before the model runs. Whatever it
         # raises fails the step as a fault in the runner would (benchmarks/soak.py, tests).
         self.step_hook: StepHook | None = None
+        # Called with each request that stops, before its pages are freed: a prefill-role
+        # engine notes their pages there (`jaxserve.engine.handoff`).
+        self.finish_hook: Callable[[Request], None] | None = None
 
     def add_request(
+        self, prompt_token_ids: Sequence[int], params: SamplingParams, **options
+    ) -> Request:
+        """Validates and queues one request (`make_request`'s arguments); raises `ValueError`
+        naming what is wrong."""
+        request = self.make_request(prompt_token_ids, params, **options)
+        self.scheduler.add(request)
+        return request
+
+    def make_request(
         self,
         prompt_token_ids: Sequence[int],
         params: SamplingParams,
@@ -156,7 +168,8 @@ class Engine:
         mrope_positions: np.ndarray | None = None,
         mrope_delta: int = 0,
     ) -> Request:
-        """Validates and queues one request; raises `ValueError` naming what is wrong.
+        """Validates and builds one request without queuing it; raises `ValueError` naming
+        what is wrong.
 
         `mm_inputs`: the prompt's images, each with the run of image tokens its embeddings
         replace (`jaxserve.multimodal.processor` makes them); `mrope_positions`,
@@ -234,7 +247,6 @@ class Engine:
             mrope_positions=mrope_positions,
             mrope_delta=int(mrope_delta),
         )
-        self.scheduler.add(request)
         return request
 
     def abort(self, request_id: str) -> Request | None:
@@ -345,15 +357,21 @@ class Engine:
             token = int(sampled.tokens[row])
             if request.params.logprobs is not None:
                 _record_logprobs(request, sampled, row)
-            request.append_token(token)
-            if request.grammar is not None and not self._advance_grammar(request, token):
-                finished.append(request)
-                continue
-            request.check_stop(self._detokenize(request, token))
-            if request.finished:
-                self.scheduler.finish(request, request.status)
+            if self.accept_token(request, token):
                 finished.append(request)
         return finished
+
+    def accept_token(self, request: Request, token: int) -> bool:
+        """Appends a drawn token and ends the request if it stops there; True if it ended."""
+        request.append_token(token)
+        if request.grammar is not None and not self._advance_grammar(request, token):
+            return True
+        request.check_stop(self._detokenize(request, token))
+        if request.finished:
+            if self.finish_hook is not None:
+                self.finish_hook(request)
+            self.scheduler.finish(request, request.status)
+        return request.finished
 
     def _token_masks(self, scheduled: Sequence[ScheduledChunk]) -> np.ndarray | None:
         """i32[rows, ceil(V / 32)]: the step's token masks; None where no row draws under one."""

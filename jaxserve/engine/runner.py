@@ -21,6 +21,7 @@ from jaxserve.engine.executables import (
     callable_fingerprint,
     layout_fingerprint,
 )
+from jaxserve.engine.kv_pages import read_pages, write_pages
 from jaxserve.engine.packing import (
     SequenceChunk,
     is_decode_only,
@@ -174,6 +175,14 @@ class ModelRunner:
     def usable(self) -> bool:
         """False once a failed call consumed the donated KV cache without returning a new one."""
         return not any(leaf.is_deleted() for leaf in jax.tree.leaves(self.kv_cache))
+
+    def read_pages(self, page_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """K and V of these pages, each [L, n, page_size, K, D] on the host (a hand-off)."""
+        return read_pages(self.kv_cache, page_ids)
+
+    def write_pages(self, page_ids: Sequence[int], k: np.ndarray, v: np.ndarray) -> None:
+        """Writes host pages [L, n, page_size, K, D] into these pages of the cache."""
+        self.kv_cache = write_pages(self.kv_cache, page_ids, k, v)
 
     def _executable(self, step, *args, **static):
         """The compiled program of `step` (a jitted step function) for these arguments."""

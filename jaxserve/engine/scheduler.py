@@ -121,6 +121,28 @@ class Scheduler:
         self.requests[request.request_id] = request
         self.waiting.push(request)
 
+    def admit_computed(self, request: Request) -> bool:
+        """Starts a request whose prompt K/V another engine computed (a hand-off).
+
+        It runs at once with its whole prompt counted as computed: its prompt's pages are
+        the prefix-cache hits plus new pages, into which the caller writes the K/V from
+        page `request.num_cached_tokens // page_size` on, before the next step. False,
+        changing nothing, when no sequence slot or too few pages are free.
+        """
+        if request.request_id in self.requests:
+            raise ValueError(f"request id {request.request_id!r} is already in use")
+        if len(self.running) >= self.max_num_seqs:
+            return False
+        hits, num_cached = self.blocks.get_computed_blocks(request)
+        if not self.blocks.allocate_slots(request, request.num_tokens - num_cached, hits):
+            return False
+        self.requests[request.request_id] = request
+        request.num_computed_tokens = request.num_tokens
+        request.num_cached_tokens = num_cached
+        request.move_to(RequestStatus.RUNNING)
+        self.running.append(request)
+        return True
+
     def has_unfinished(self) -> bool:
         return bool(self.requests)
 

@@ -110,15 +110,44 @@ def _run(args: argparse.Namespace) -> int:
     from jaxserve.server.app import create_app, uvicorn_server
 
     try:
+        cluster = _join(config, args.process_id)  # None: one process
         step_hook = faults.from_environment()
         llm = LLM(config.model, **config.llm_kwargs())
-    except (JaxserveError, ValueError) as e:
+        if cluster is not None and not cluster.is_leader:
+            from jaxserve.distributed.follower import follow
+
+            follow(llm, cluster)  # serves nothing: runs the leader's steps until it stops
+            return 0
+        leader = None
+        if cluster is not None:
+            from jaxserve.distributed.leader import lead
+
+            leader = lead(llm, cluster)
+    except (JaxserveError, ValueError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     llm.engine.step_hook = step_hook
-    server = uvicorn_server(create_app(llm, config), config)
+    app = create_app(llm, config)
+    if leader is not None:  # a lost follower fails the health check, then ends the process
+        leader.watch(app.state.engine.fail)
+    server = uvicorn_server(app, config)
     server.run()
+    if leader is not None:
+        leader.stop()
     return 0 if server.started else 1
+
+
+def _join(config, process_id: int | None):
+    """Joins the config's distributed job, if it has one (before JAX starts a backend)."""
+    from jaxserve.errors import JaxserveError
+
+    if config.distributed is None:
+        if process_id is not None:
+            raise JaxserveError("--process-id needs a 'distributed' section in the config")
+        return None
+    from jaxserve.distributed.runtime import join
+
+    return join(config.distributed.with_process_id(process_id))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("config", help="YAML config file (see configs/default.yaml)")
     run.add_argument("--host", default=None, help="overrides the config's host")
     run.add_argument("--port", type=int, default=None, help="overrides the config's port")
+    run.add_argument(
+        "--process-id",
+        type=int,
+        default=None,
+        help="this process's rank in the config's distributed job (0 serves; others follow)",
+    )
     run.set_defaults(func=_run)
     doctor = sub.add_parser("doctor", help="print the platform and self-check attention kernels")
     doctor.set_defaults(func=_doctor)

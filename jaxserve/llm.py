@@ -13,6 +13,8 @@ from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.experimental import multihost_utils
 
 import platforms
 from jaxserve.compile_cache import (
@@ -206,6 +208,11 @@ class LLM:
         self.vision = self.prompt_processor = None
         max_images = _image_limit(limit_mm_per_prompt)
         if cfg.multimodal is not None:
+            if jax.process_count() > 1:
+                raise ModelConfigError(
+                    "vision-language models are served by one process; this job has "
+                    f"{jax.process_count()}"
+                )
             self.vision = VisionTower(ckpt, activation_dtype, mesh)
             self.prompt_processor = self.vision.prompt_processor(ckpt, max_images=max_images)
         self.media_policy = MediaPolicy(
@@ -225,6 +232,8 @@ class LLM:
             max_model_len=max_model_len,
             max_num_seqs=max_num_seqs,
         )
+        if jax.process_count() > 1:  # every process must hold the same pool: the smallest
+            num_pages = int(multihost_utils.process_allgather(np.int64(num_pages)).min())
         runner = ModelRunner(
             cfg,
             params,
@@ -236,7 +245,8 @@ class LLM:
             page_size=page_size,
             pages_per_seq=-(-max_model_len // page_size),
             kv_dtype=kv_dtype,
-            executable_dir=executable_dir(),
+            # A process's serialized programs name its own devices: one process only.
+            executable_dir=executable_dir() if jax.process_count() == 1 else None,
         )
         eos = ckpt.eos_token_ids
         if not eos and self.tokenizer is not None and self.tokenizer.eos_token_id is not None:

@@ -228,6 +228,15 @@ class AsyncEngine:
         if self._thread.is_alive():
             self._thread.join(timeout)
 
+    def fail(self, message: str) -> None:
+        """Ends the engine from outside (a lost peer process): from now on `error` is
+        `message` (health checks fail with it), submissions are refused, and the engine
+        thread, once it is free, ends every stream with `EngineDeadError(message)`."""
+        with self._cond:
+            self._error = message
+            self._stopping = True
+            self._cond.notify()
+
     # ---- engine thread ----
 
     def _run(self) -> None:
@@ -245,7 +254,7 @@ class AsyncEngine:
                 self._apply(adds, aborts)
                 adds = []
                 if stopping:
-                    self._fail_all(EngineDeadError("the server shut down"))
+                    self._fail_all(EngineDeadError(self._error or "the server shut down"))
                     return
                 if self.engine.has_unfinished():
                     self._step()

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from jaxserve.distributed.config import DistributedConfig
 from jaxserve.errors import JaxserveError
 from jaxserve.multimodal.media import MediaPolicy
 from jaxserve.precision import KV_CACHE_DTYPES
@@ -86,6 +87,8 @@ class ServerConfig:
     max_waiting_requests: int = 1024
     max_request_bytes: int = 8 * 2**20
     drain_timeout: float = 30.0
+    # One model over several processes (`jaxserve.distributed`): all run this config.
+    distributed: DistributedConfig | None = None
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -246,6 +249,8 @@ def config_from_dict(data: Any, *, base_dir: Path | None = None) -> ServerConfig
             for f in folders
         ]
         data = {**data, "allowed_local_media_path": folders}
+    if data.get("distributed") is not None:
+        data = {**data, "distributed": DistributedConfig.from_mapping(data["distributed"])}
     return ServerConfig(**{**data, "model": model, "chat_template": template})
 
 

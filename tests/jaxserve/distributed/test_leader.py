@@ -1,0 +1,150 @@
+"""Two processes, one CPU device each, serve one model with tensor parallelism 2 across them.
+
+Each process runs `jaxserve run` on the same config (gloo collectives between the two); the
+leader serves HTTP. Its greedy tokens equal one process's, and a killed follower makes the
+leader fail its health check and exit, naming the lost process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from jaxserve import LLM, SamplingParams
+from jaxserve.distributed.leader import EXIT_PEER_LOST
+from tests.tiny_models import TinySpec
+
+ROOT = Path(__file__).resolve().parents[3]
+
+pytestmark = pytest.mark.cpu
+
+SPEC = TinySpec("distributed-gqa", "LlamaForCausalLM", num_heads=4, num_kv_heads=2)
+PROMPTS = [
+    "hello world",
+    "the quick brown fox jumps over the lazy dog " * 4,  # longer than a step: chunked
+    "the quick brown fox jumps over the lazy dog " * 4 + "again",  # its prefix cached
+    "a b c d e f g",
+]
+ENGINE = {"max_model_len": 256, "max_num_seqs": 8, "max_num_batched_tokens": 32}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Process:
+    """A `jaxserve run` subprocess and the lines of its stderr so far."""
+
+    def __init__(self, command: list[str], env: dict[str, str]):
+        self.popen = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.popen.stderr is not None
+        self.lines.extend(iter(self.popen.stderr.readline, ""))
+
+    @property
+    def log(self) -> str:
+        return "".join(self.lines)
+
+
+@contextlib.contextmanager
+def _job(tmp_path: Path, checkpoint: str) -> Iterator[tuple[str, _Process, _Process]]:
+    """Leader and follower of the shipped config (a tiny model, a free port, a short
+    heartbeat timeout); yields the leader's URL and both processes."""
+    shipped = yaml.safe_load((ROOT / "configs" / "distributed.yaml").read_text())
+    distributed = {
+        **shipped["distributed"],
+        "coordinator_address": f"127.0.0.1:{_free_port()}",
+        "heartbeat_timeout": 3,
+    }
+    config = tmp_path / "distributed.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                **shipped,
+                "model": checkpoint,
+                "served_model_name": "tiny",
+                **ENGINE,
+                "webui": False,
+                "distributed": distributed,
+            }
+        )
+    )
+    env = {
+        **os.environ,
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=1",  # one CPU device each
+        "JAXSERVE_COMPILATION_CACHE": str(tmp_path / "xla"),
+    }
+    run = [sys.executable, "-m", "jaxserve.cli", "run", str(config), "--port", "0"]
+    processes = [_Process([*run, "--process-id", str(rank)], env) for rank in (1, 0)]
+    follower, leader = processes
+    try:
+        deadline = time.monotonic() + 240
+        port = None
+        while port is None and time.monotonic() < deadline:
+            assert leader.popen.poll() is None, leader.log + follower.log
+            found = re.search(r"serving 'tiny' at http://127\.0\.0\.1:(\d+)", leader.log)
+            port = int(found.group(1)) if found else None
+            time.sleep(0.1)
+        assert port is not None, leader.log + follower.log
+        yield f"http://127.0.0.1:{port}", leader, follower
+    finally:
+        for process in processes:
+            if process.popen.poll() is None:
+                process.popen.kill()
+            process.popen.wait(30)
+            assert process.popen.stderr is not None
+            process.popen.stderr.close()
+
+
+def _complete(url: str, prompt: str) -> str:
+    response = httpx.post(
+        f"{url}/v1/completions",
+        json={"model": "tiny", "prompt": prompt, "max_tokens": 12, "temperature": 0},
+        timeout=120,
+    )
+    return response.raise_for_status().json()["choices"][0]["text"]
+
+
+def test_two_processes_give_one_process_tokens_and_stop_when_a_follower_dies(
+    tiny_checkpoints, tmp_path
+):
+    checkpoint = tiny_checkpoints(SPEC)
+    offline = LLM(checkpoint, warmup=False, **ENGINE).generate(
+        PROMPTS, SamplingParams(temperature=0, max_tokens=12, ignore_eos=True)
+    )
+    expected = [o.outputs[0].text for o in offline]
+    with _job(tmp_path, checkpoint) as (url, leader, follower):
+        with ThreadPoolExecutor(len(PROMPTS)) as pool:  # at once: steps batch them
+            served = list(pool.map(lambda p: _complete(url, p), PROMPTS))
+        assert served == expected
+        assert "process 1 follows the leader" in follower.log
+
+        follower.popen.send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        health = []
+        while leader.popen.poll() is None and time.monotonic() - killed < 30:
+            with contextlib.suppress(httpx.TransportError):
+                health.append(httpx.get(f"{url}/health", timeout=1).status_code)
+            time.sleep(0.2)
+        assert leader.popen.wait(max(0.1, 30 - (time.monotonic() - killed))) == EXIT_PEER_LOST
+        assert 503 in health, health
+        assert "lost follower process 1: no heartbeat for 3 s" in leader.log

@@ -1,0 +1,1 @@
+"""Disaggregated serving: prefill and decode engines in their own processes, and a router."""

@@ -1,0 +1,109 @@
+"""A prefill worker and a decode worker in their own Ray processes give one engine's tokens."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from jaxserve import LLM, SamplingParams
+from jaxserve.disagg.worker import EngineWorker, WorkerError
+from tests.tiny_models import TinySpec
+
+ray = pytest.importorskip("ray")
+from jaxserve.disagg import cluster  # noqa: E402 (needs ray)
+
+pytestmark = pytest.mark.cpu
+
+SPEC = TinySpec("disagg", "LlamaForCausalLM", num_kv_heads=2, seed=5)
+OPTIONS = dict(
+    max_model_len=160,
+    num_pages=96,
+    page_size=8,
+    max_num_seqs=8,
+    max_num_batched_tokens=32,  # the longer prompts take several chunks
+    skip_tokenizer_init=True,
+    warmup=False,
+)
+GREEDY = SamplingParams(temperature=0, max_tokens=8, ignore_eos=True)
+
+
+def make_prompts() -> list[list[int]]:
+    """Mixed lengths (1 to 90 tokens); four share a 40-token prefix (five full pages)."""
+    rng = np.random.default_rng(1)
+    shared = [1, *rng.integers(3, 320, 39).tolist()]
+    prompts = [[1, *rng.integers(3, 320, n).tolist()] for n in (0, 12, 70, 89)]
+    prompts += [shared + rng.integers(3, 320, n).tolist() for n in (1, 9, 30, 50)]
+    return prompts
+
+
+PROMPTS = make_prompts()
+
+
+@pytest.fixture(scope="module")
+def path(tiny_checkpoints):
+    return tiny_checkpoints(SPEC)
+
+
+@pytest.fixture(scope="module")
+def one_engine(path) -> LLM:
+    return LLM(path, **OPTIONS)
+
+
+@pytest.fixture(scope="module")
+def router(path, tmp_path_factory):
+    options = dict(OPTIONS, compilation_cache_dir=str(tmp_path_factory.mktemp("disagg-xla")))
+    with warnings.catch_warnings():
+        # Ray starts its daemons with fork + exec: nothing of JAX runs in the child.
+        warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        router = cluster.start(path, prefill_options=options, decode_options=options)
+        yield router
+        router.close()
+    finally:
+        ray.shutdown()
+
+
+def expected(llm: LLM, prompts, params) -> list[list[int]]:
+    outs = llm.generate([{"prompt_token_ids": p} for p in prompts], params, use_tqdm=False)
+    return [o.outputs[0].token_ids for o in outs]
+
+
+def test_greedy_tokens_match_one_engine(router, one_engine):
+    assert router.disaggregated
+    assert router.generate(PROMPTS, GREEDY) == expected(one_engine, PROMPTS, GREEDY)
+
+
+def test_tokens_stream_from_the_decode_side(router):
+    params = SamplingParams(temperature=0, max_tokens=6, ignore_eos=True)
+    deltas = list(router.stream(PROMPTS[2], params, request_id="streamed"))
+    assert sum(len(d.token_ids) for d in deltas) == 6
+    assert len(deltas) > 1  # the first token, then one a step
+    assert [d.finish_reason for d in deltas] == [None] * (len(deltas) - 1) + ["length"]
+
+
+def test_seeded_sampling_matches_one_engine(router, one_engine):
+    params = [
+        SamplingParams(temperature=1.0, seed=11 + i, max_tokens=6, ignore_eos=True)
+        for i in range(len(PROMPTS))
+    ]
+    assert router.generate(PROMPTS, params) == expected(one_engine, PROMPTS, params)
+
+
+def test_a_bad_request_fails_its_caller_only(router, one_engine):
+    with pytest.raises(WorkerError, match="outside the vocabulary"):
+        list(router.stream([1, 10_000], GREEDY))
+    assert router.generate(PROMPTS[:2], GREEDY) == expected(one_engine, PROMPTS[:2], GREEDY)
+
+
+def test_one_engine_worker_in_process(path, one_engine):
+    worker = EngineWorker(path, "both", **OPTIONS)
+    try:
+        tokens = [t for d in worker.generate("w0", PROMPTS[3], GREEDY) for t in d.token_ids]
+        with pytest.raises(WorkerError, match="role is 'both'"):
+            worker.prefill("w1", PROMPTS[0], GREEDY)
+    finally:
+        worker.close()
+    assert tokens == expected(one_engine, PROMPTS[3:4], GREEDY)[0]

@@ -26,6 +26,7 @@ import yaml
 
 from jaxserve import LLM, SamplingParams
 from jaxserve.distributed.leader import EXIT_PEER_LOST
+from jaxserve.loader.convert import convert
 from tests.tiny_models import TinySpec
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -66,7 +67,9 @@ class _Process:
 
 
 @contextlib.contextmanager
-def _job(tmp_path: Path, checkpoint: str) -> Iterator[tuple[str, _Process, _Process]]:
+def _job(
+    tmp_path: Path, checkpoint: str | Path, xla_cache: Path
+) -> Iterator[tuple[str, _Process, _Process]]:
     """Leader and follower of the shipped config (a tiny model, a free port, a short
     heartbeat timeout); yields the leader's URL and both processes."""
     shipped = yaml.safe_load((ROOT / "configs" / "distributed.yaml").read_text())
@@ -80,7 +83,7 @@ def _job(tmp_path: Path, checkpoint: str) -> Iterator[tuple[str, _Process, _Proc
         yaml.safe_dump(
             {
                 **shipped,
-                "model": checkpoint,
+                "model": str(checkpoint),
                 "served_model_name": "tiny",
                 **ENGINE,
                 "webui": False,
@@ -91,7 +94,7 @@ def _job(tmp_path: Path, checkpoint: str) -> Iterator[tuple[str, _Process, _Proc
     env = {
         **os.environ,
         "XLA_FLAGS": "--xla_force_host_platform_device_count=1",  # one CPU device each
-        "JAXSERVE_COMPILATION_CACHE": str(tmp_path / "xla"),
+        "JAXSERVE_COMPILATION_CACHE": str(xla_cache),
     }
     run = [sys.executable, "-m", "jaxserve.cli", "run", str(config), "--port", "0"]
     processes = [_Process([*run, "--process-id", str(rank)], env) for rank in (1, 0)]
@@ -115,6 +118,20 @@ def _job(tmp_path: Path, checkpoint: str) -> Iterator[tuple[str, _Process, _Proc
             process.popen.stderr.close()
 
 
+@pytest.fixture(scope="module")
+def xla_cache(tmp_path_factory) -> Path:
+    """One compilation cache for the module's jobs: the second starts without compiling."""
+    return tmp_path_factory.mktemp("xla-cache")
+
+
+@pytest.fixture(scope="module")
+def offline_texts(tiny_checkpoints) -> list[str]:
+    """One process's greedy completions of `PROMPTS`."""
+    llm = LLM(tiny_checkpoints(SPEC), warmup=False, **ENGINE)
+    outputs = llm.generate(PROMPTS, SamplingParams(temperature=0, max_tokens=12, ignore_eos=True))
+    return [o.outputs[0].text for o in outputs]
+
+
 def _complete(url: str, prompt: str) -> str:
     response = httpx.post(
         f"{url}/v1/completions",
@@ -125,17 +142,12 @@ def _complete(url: str, prompt: str) -> str:
 
 
 def test_two_processes_give_one_process_tokens_and_stop_when_a_follower_dies(
-    tiny_checkpoints, tmp_path
+    tiny_checkpoints, offline_texts, xla_cache, tmp_path
 ):
-    checkpoint = tiny_checkpoints(SPEC)
-    offline = LLM(checkpoint, warmup=False, **ENGINE).generate(
-        PROMPTS, SamplingParams(temperature=0, max_tokens=12, ignore_eos=True)
-    )
-    expected = [o.outputs[0].text for o in offline]
-    with _job(tmp_path, checkpoint) as (url, leader, follower):
+    with _job(tmp_path, tiny_checkpoints(SPEC), xla_cache) as (url, leader, follower):
         with ThreadPoolExecutor(len(PROMPTS)) as pool:  # at once: steps batch them
             served = list(pool.map(lambda p: _complete(url, p), PROMPTS))
-        assert served == expected
+        assert served == offline_texts
         assert "process 1 follows the leader" in follower.log
 
         follower.popen.send_signal(signal.SIGKILL)
@@ -148,3 +160,17 @@ def test_two_processes_give_one_process_tokens_and_stop_when_a_follower_dies(
         assert leader.popen.wait(max(0.1, 30 - (time.monotonic() - killed))) == EXIT_PEER_LOST
         assert 503 in health, health
         assert "lost follower process 1: no heartbeat for 3 s" in leader.log
+
+
+def test_an_orbax_conversion_restores_across_processes_and_sigterm_stops_both(
+    tiny_checkpoints, offline_texts, xla_cache, tmp_path
+):
+    """Each process restores its own shards of a `jaxserve convert` output; on SIGTERM the
+    leader drains, tells the follower to stop, and both exit 0."""
+    converted = convert(tiny_checkpoints(SPEC), tmp_path / "converted", tensor_parallel_size=2)
+    with _job(tmp_path, converted, xla_cache) as (url, leader, follower):
+        assert _complete(url, PROMPTS[1]) == offline_texts[1]
+        leader.popen.send_signal(signal.SIGTERM)
+        assert leader.popen.wait(60) == 0, leader.log
+        assert follower.popen.wait(30) == 0, follower.log
+        assert "the leader stopped after" in follower.log

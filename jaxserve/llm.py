@@ -151,6 +151,12 @@ class LLM:
         ckpt = converted.checkpoint if converted else open_checkpoint(model)
         cfg = ckpt.config
         validate_tensor_parallel(cfg, tensor_parallel_size, platform.device_count)
+        if jax.process_count() > 1 and tensor_parallel_size != platform.device_count:
+            raise ModelConfigError(
+                f"tensor_parallel_size={tensor_parallel_size} must span all "
+                f"{platform.device_count} devices of the {jax.process_count()} processes: "
+                "every process runs each step on its own devices"
+            )
         if converted:
             stored = converted.source_dtype
             quantization = converted.check_quantization(quantization)

@@ -60,3 +60,13 @@ def test_the_server_config_names_a_wrong_type():
         from jaxserve.server.config import ServerConfig
 
         ServerConfig(model="/m", distributed={"num_processes": 2})
+
+
+def test_a_model_split_over_some_processes_devices_only_is_refused(tiny_checkpoints, monkeypatch):
+    from jaxserve import LLM
+    from jaxserve.errors import ModelConfigError
+    from tests.tiny_models import ARCH_CASES
+
+    monkeypatch.setattr("jaxserve.llm.jax.process_count", lambda: 2)
+    with pytest.raises(ModelConfigError, match=r"tensor_parallel_size=2 must span all 8 devices"):
+        LLM(tiny_checkpoints(ARCH_CASES[0]), tensor_parallel_size=2, warmup=False)

@@ -35,6 +35,7 @@ CHOICES: dict[str, tuple[str | None, ...]] = {
     "tool_call_parser": (None, *TOOL_PARSERS),
     "quantization": (None, "int8", "fp8"),
     "kv_cache_dtype": KV_CACHE_DTYPES,
+    "routing": ("prefix", "round_robin"),
 }
 MEMORY_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
 MEMORY_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
@@ -89,6 +90,10 @@ class ServerConfig:
     drain_timeout: float = 30.0
     # One model over several processes (`jaxserve.distributed`): all run this config.
     distributed: DistributedConfig | None = None
+    # Replicas on Ray (`jaxserve[ray]`): this many engines behind one endpoint, and how the
+    # front picks one: "prefix" (where the prompt's prefix is cached) or "round_robin".
+    replicas: int = 1
+    routing: str = "prefix"
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -106,6 +111,7 @@ class ServerConfig:
             "tensor_parallel_size",
             "max_images_per_prompt",
             "encoder_cache_tokens",
+            "replicas",
         ):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be at least 1, got {getattr(self, key)}")

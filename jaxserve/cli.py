@@ -105,6 +105,14 @@ def _run(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     logging.getLogger().setLevel(config.log_level.upper())
+    if config.replicas > 1:
+        from jaxserve.replicas.app import serve_replicas
+
+        try:
+            return serve_replicas(config)
+        except JaxserveError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     from jaxserve import LLM
     from jaxserve.engine import faults
     from jaxserve.server.app import create_app, uvicorn_server

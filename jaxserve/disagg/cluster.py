@@ -78,6 +78,10 @@ class Router:
             )
         else:
             handoff = self.prefill.prefill.remote(request_id, ids, params)
+            # Ray sends one caller's calls to an actor in order, each once its arguments
+            # exist: a chat's decode call sent before a long prompt's hand-off is ready
+            # would wait behind it. So each request waits for its own hand-off first.
+            ray.wait([handoff], fetch_local=False)
             refs = self.decode.decode.options(num_returns="streaming").remote(handoff)
         for ref in refs:
             yield ray.get(ref)

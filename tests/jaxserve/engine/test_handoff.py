@@ -154,12 +154,13 @@ def test_pages_of_another_shape_are_refused(pair):
     assert decode.engine.blocks.num_free_blocks == decode.engine.blocks.capacity
 
 
-def test_pages_cross_between_a_sharded_and_an_unsharded_cache(path):
-    """KV heads split over two devices on the prefill side, whole on the decode side."""
+@pytest.mark.parametrize("prefill_tp, decode_tp", [(2, 1), (1, 2)])
+def test_pages_cross_between_a_sharded_and_an_unsharded_cache(path, prefill_tp, decode_tp):
+    """KV heads split over two devices on one side, whole on the other."""
     alone = one_engine(path, PROMPTS[2:5], GREEDY)
     pair = (
-        PrefillEngine(LLM(path, **OPTIONS, tensor_parallel_size=2).engine),
-        DecodeEngine(LLM(path, **OPTIONS).engine),
+        PrefillEngine(LLM(path, **OPTIONS, tensor_parallel_size=prefill_tp).engine),
+        DecodeEngine(LLM(path, **OPTIONS, tensor_parallel_size=decode_tp).engine),
     )
     requests, _ = disaggregated(pair, PROMPTS[2:5], GREEDY)
     assert [r.output_token_ids for r in requests] == [o.token_ids for o in alone]

@@ -83,8 +83,17 @@ class Router:
             # would wait behind it. So each request waits for its own hand-off first.
             ray.wait([handoff], fetch_local=False)
             refs = self.decode.decode.options(num_returns="streaming").remote(handoff)
-        for ref in refs:
-            yield ray.get(ref)
+        finished = False
+        try:
+            for ref in refs:
+                delta = ray.get(ref)
+                finished = delta.finish_reason is not None
+                yield delta
+        finally:
+            if not finished:  # the caller stopped early or a worker failed: free its pages
+                for actor in (self.prefill, self.decode):
+                    if actor is not None:
+                        actor.abort.remote(request_id)
 
     def generate(
         self, prompts: Sequence[Sequence[int]], params: SamplingParams | Sequence[SamplingParams]

@@ -89,6 +89,11 @@ class EngineWorker:
         """The role, once the engine is loaded (Ray: wait on this before sending work)."""
         return self.role
 
+    def num_unfinished(self) -> int:
+        """Requests this worker holds (a snapshot: read off the engine thread)."""
+        pending = len(self._decode.pending) if self._decode is not None else 0
+        return pending + len(self.llm.engine.scheduler.requests)
+
     def close(self) -> None:
         self.inbox.put(None)
         self._thread.join()
@@ -122,6 +127,19 @@ class EngineWorker:
         yield from self._stream(
             lambda: engine.add_request(prompt_token_ids, params, request_id=request_id)
         )
+
+    def abort(self, request_id: str) -> None:
+        """Ends the request wherever it is (its caller's stream ends with "abort")."""
+
+        def run() -> None:
+            engine = self._prefill or self._decode or self.llm.engine
+            engine.abort(request_id)
+            future = self._futures.pop(request_id, None)
+            if future is not None:
+                future.set_exception(WorkerError(f"request {request_id!r} was aborted"))
+            self._send_tokens()
+
+        self.inbox.put(run)
 
     def _check_role(self, wanted: Role) -> None:
         if self.role != wanted:
@@ -186,8 +204,14 @@ class EngineWorker:
         except StepFailed as e:
             logger.exception("a %s step failed", self.role)
             self._fail(e.requests, str(e))
-        except EngineUnusable:
+        except EngineUnusable as e:
             logger.exception("the %s engine is unusable", self.role)
+            for future in self._futures.values():
+                future.set_exception(WorkerError(str(e)))
+            for stream in self._streams.values():
+                stream.out.put(WorkerError(str(e)))
+            self._futures.clear()
+            self._streams.clear()
             raise
         self._send_tokens()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import numpy as np
@@ -107,3 +108,16 @@ def test_one_engine_worker_in_process(path, one_engine):
     finally:
         worker.close()
     assert tokens == expected(one_engine, PROMPTS[3:4], GREEDY)[0]
+
+
+def test_a_stream_closed_early_aborts_its_request(router):
+    params = SamplingParams(temperature=0, max_tokens=100, ignore_eos=True)
+    stream = router.stream(PROMPTS[3], params, request_id="left")
+    first = next(stream)
+    assert first.token_ids and first.finish_reason is None
+    stream.close()
+    deadline = time.monotonic() + 30
+    while ray.get(router.decode.num_unfinished.remote()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ray.get(router.decode.num_unfinished.remote()) == 0
+    assert ray.get(router.prefill.num_unfinished.remote()) == 0

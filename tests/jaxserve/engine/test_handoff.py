@@ -69,14 +69,19 @@ def disaggregated(pair, prompts, params) -> tuple[list[Request], list[Handoff]]:
     return [done[f"r{i}"] for i in range(len(prompts))], handoffs
 
 
-def one_engine(path, prompts, params, **options):
-    llm = LLM(path, **{**OPTIONS, **options})
+@pytest.fixture(scope="module")
+def single(path) -> LLM:
+    """One engine with the same options, the reference."""
+    return LLM(path, **OPTIONS)
+
+
+def one_engine(llm: LLM, prompts, params):
     outs = llm.generate([{"prompt_token_ids": p} for p in prompts], params, use_tqdm=False)
     return [o.outputs[0] for o in outs]
 
 
-def test_greedy_tokens_match_one_engine(path, pair):
-    alone = one_engine(path, PROMPTS, GREEDY)
+def test_greedy_tokens_match_one_engine(single, pair):
+    alone = one_engine(single, PROMPTS, GREEDY)
     requests, handoffs = disaggregated(pair, PROMPTS, GREEDY)
     assert [r.output_token_ids for r in requests] == [o.token_ids for o in alone]
     assert all(r.finish_reason == "length" for r in requests)
@@ -96,12 +101,12 @@ def test_decode_side_caches_the_imported_pages(pair):
     assert decode.engine.blocks.prefix_hits > hits
 
 
-def test_seeded_sampling_and_logprobs_match_one_engine(path, pair):
+def test_seeded_sampling_and_logprobs_match_one_engine(single, pair):
     params = [
         SamplingParams(temperature=0.9, top_k=40, seed=7 + i, max_tokens=8, logprobs=2)
         for i in range(len(PROMPTS))
     ]
-    alone = one_engine(path, PROMPTS, params)
+    alone = one_engine(single, PROMPTS, params)
     requests, _ = disaggregated(pair, PROMPTS, params)
     assert [r.output_token_ids for r in requests] == [o.token_ids for o in alone]
     for request, out in zip(requests, alone, strict=True):
@@ -113,18 +118,18 @@ def test_seeded_sampling_and_logprobs_match_one_engine(path, pair):
         assert request.cumulative_logprob == pytest.approx(out.cumulative_logprob, abs=1e-4)
 
 
-def test_a_request_that_stops_on_its_first_token(path, pair):
-    first = one_engine(path, PROMPTS[:1], GREEDY)[0].token_ids[0]
+def test_a_request_that_stops_on_its_first_token(single, pair):
+    first = one_engine(single, PROMPTS[:1], GREEDY)[0].token_ids[0]
     params = SamplingParams(temperature=0, max_tokens=10, stop_token_ids=[first])
     requests, _ = disaggregated(pair, PROMPTS[:1], params)
     assert requests[0].output_token_ids == [first]
     assert requests[0].finish_reason == "stop"
 
 
-def test_min_tokens_bars_stop_tokens_on_both_sides(path, pair):
-    firsts = [o.token_ids[0] for o in one_engine(path, PROMPTS[:3], GREEDY)]
+def test_min_tokens_bars_stop_tokens_on_both_sides(single, pair):
+    firsts = [o.token_ids[0] for o in one_engine(single, PROMPTS[:3], GREEDY)]
     params = SamplingParams(temperature=0, max_tokens=10, min_tokens=3, stop_token_ids=firsts)
-    alone = one_engine(path, PROMPTS[:3], params)
+    alone = one_engine(single, PROMPTS[:3], params)
     requests, _ = disaggregated(pair, PROMPTS[:3], params)
     assert [r.output_token_ids for r in requests] == [o.token_ids for o in alone]
     assert all(len(r.output_token_ids) >= 3 for r in requests)
@@ -132,7 +137,7 @@ def test_min_tokens_bars_stop_tokens_on_both_sides(path, pair):
 
 def test_int8_kv_pages_move_as_codes(path):
     options = dict(OPTIONS, kv_cache_dtype="int8")
-    alone = one_engine(path, PROMPTS[3:6], GREEDY, kv_cache_dtype="int8")
+    alone = one_engine(LLM(path, **options), PROMPTS[3:6], GREEDY)
     pair = (
         PrefillEngine(LLM(path, **options).engine),
         DecodeEngine(LLM(path, **options).engine),
@@ -154,13 +159,14 @@ def test_pages_of_another_shape_are_refused(pair):
     assert decode.engine.blocks.num_free_blocks == decode.engine.blocks.capacity
 
 
-@pytest.mark.parametrize("prefill_tp, decode_tp", [(2, 1), (1, 2)])
-def test_pages_cross_between_a_sharded_and_an_unsharded_cache(path, prefill_tp, decode_tp):
+@pytest.mark.parametrize("sharded", ["prefill", "decode"])
+def test_pages_cross_between_a_sharded_and_an_unsharded_cache(path, single, pair, sharded):
     """KV heads split over two devices on one side, whole on the other."""
-    alone = one_engine(path, PROMPTS[2:5], GREEDY)
-    pair = (
-        PrefillEngine(LLM(path, **OPTIONS, tensor_parallel_size=prefill_tp).engine),
-        DecodeEngine(LLM(path, **OPTIONS, tensor_parallel_size=decode_tp).engine),
-    )
-    requests, _ = disaggregated(pair, PROMPTS[2:5], GREEDY)
+    alone = one_engine(single, PROMPTS[2:5], GREEDY)
+    split = LLM(path, **OPTIONS, tensor_parallel_size=2).engine
+    if sharded == "prefill":
+        mixed = (PrefillEngine(split), pair[1])
+    else:
+        mixed = (pair[0], DecodeEngine(split))
+    requests, _ = disaggregated(mixed, PROMPTS[2:5], GREEDY)
     assert [r.output_token_ids for r in requests] == [o.token_ids for o in alone]

@@ -124,8 +124,8 @@ class ReplicaSet:
         """The process id of replica `index`."""
         return self._ray.get(self.actors[index].pid.remote(), timeout=STARTUP_TIMEOUT_S)
 
-    def kill(self, index: int) -> None:
-        """Kills replica `index`'s process as a crash would; Ray restarts it."""
+    def restart(self, index: int) -> None:
+        """Kills replica `index`'s process as a crash would; Ray starts a new one."""
         self._ray.kill(self.actors[index], no_restart=False)
 
     def shutdown(self) -> None:

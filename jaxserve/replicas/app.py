@@ -20,7 +20,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 import httpx
@@ -30,6 +30,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from jaxserve.replicas.metrics import front_lines, merge_expositions
 from jaxserve.replicas.router import NoReplicaError, Router, prefix_hashes, prompt_text
@@ -46,9 +47,12 @@ UNRELAYED = frozenset({"connection", "content-length", "transfer-encoding", "dat
 
 
 class ReplicaPool(Protocol):
-    """Where the replicas are: `urls[i]` serves replica i; `recover(i)` waits out a restart."""
+    """Where the replicas are: `urls[i]` serves replica i; `restart(i)` replaces its process,
+    and `recover(i)` waits out a restart and returns the new URL."""
 
     urls: list[str]
+
+    def restart(self, index: int) -> None: ...
 
     async def recover(self, index: int) -> str: ...
 
@@ -63,6 +67,7 @@ class Front:
     Args:
         pool: the replicas.
         routing: "prefix" or "round_robin".
+        batch_size: requests a replica runs at once (`max_num_seqs`), for the load bound.
         health_interval: seconds between two health polls of every replica.
         retry_timeout: seconds a request waits for some replica to be up.
     """
@@ -72,11 +77,12 @@ class Front:
         pool: ReplicaPool,
         *,
         routing: str = "prefix",
+        batch_size: int = 1,
         health_interval: float = 1.0,
         retry_timeout: float = 300.0,
     ):
         self.pool = pool
-        self.router = Router(len(pool.urls), routing)
+        self.router = Router(len(pool.urls), routing, batch_size=batch_size)
         self.health_interval = health_interval
         self.retry_timeout = retry_timeout
         self._client: httpx.AsyncClient | None = None
@@ -142,15 +148,19 @@ class Front:
         while True:
             await asyncio.sleep(self.health_interval)
             for index, url in enumerate(self.pool.urls):
-                if self.router.up[index] and not await self._reachable(url):
-                    self.mark_down(index, "its /health does not answer")
+                if self.router.up[index]:
+                    await self._check(index, url)
 
-    async def _reachable(self, url: str) -> bool:
+    async def _check(self, index: int, url: str) -> None:
         try:
-            await self.client.get(f"{url}/health", timeout=5.0)
+            response = await self.client.get(f"{url}/health", timeout=5.0)
         except httpx.TransportError:
-            return False
-        return True
+            self.mark_down(index, "its /health does not answer")
+            return
+        if response.status_code == 503 and _error_code(response) == "engine_dead":
+            # The process lives on but its engine thread died: only a new process serves.
+            self.mark_down(index, "its engine died; restarting it")
+            self.pool.restart(index)
 
     async def proxy(self, request: Request) -> Response:
         """Forwards `request` to a replica, retrying on another while nothing was relayed."""
@@ -212,15 +222,16 @@ class Front:
             await upstream.aclose()
             self.router.release(replica)
             raise _ReplicaFailed(str(e)) from e
-        relay = self._relay(replica, upstream, first, events)
-        return StreamingResponse(relay, upstream.status_code, headers=relayed)
+
+        async def close() -> None:
+            await upstream.aclose()
+            self.router.release(replica)
+
+        relay = self._relay(replica, first, events)
+        return _RelayedStream(relay, upstream.status_code, headers=relayed, on_close=close)
 
     async def _relay(
-        self,
-        replica: int,
-        upstream: httpx.Response,
-        first: bytes,
-        events: AsyncIterator[bytes],
+        self, replica: int, first: bytes, events: AsyncIterator[bytes]
     ) -> AsyncIterator[bytes]:
         try:
             yield first
@@ -231,9 +242,6 @@ class Front:
             message = f"replica {replica} failed while streaming this answer: {e}"
             yield sse(Unavailable(message, code="replica_failed").body())
             yield sse("[DONE]")
-        finally:
-            await upstream.aclose()
-            self.router.release(replica)
 
     async def health(self, request: Request) -> Response:
         """200 while some replica serves, else 503; the state of each replica either way."""
@@ -265,6 +273,35 @@ class Front:
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
 
+class _RelayedStream(StreamingResponse):
+    """A relayed stream that closes its upstream and frees its replica's slot however it ends,
+    a client that leaves before the first byte included (its body never starts then)."""
+
+    def __init__(
+        self,
+        content: AsyncIterator[bytes],
+        status_code: int,
+        *,
+        headers: dict[str, str],
+        on_close: Callable[[], Awaitable[None]],
+    ):
+        super().__init__(content, status_code, headers=headers)
+        self._on_close = on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._on_close()
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    try:
+        return response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 async def _sse_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     """Whole Server-Sent Events out of arbitrary chunks, so a cut never splits an event."""
     buffer = b""
@@ -283,7 +320,7 @@ def create_front_app(pool: ReplicaPool, config: ServerConfig, **front_options: A
     Generation and the other API routes are forwarded (the replicas check the API key);
     `/health` and `/metrics` are the front's own. `front_options` go to `Front`.
     """
-    front = Front(pool, routing=config.routing, **front_options)
+    front = Front(pool, routing=config.routing, batch_size=config.max_num_seqs, **front_options)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

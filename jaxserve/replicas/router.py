@@ -9,8 +9,12 @@ the load bound, to the one that is home to the fewest blocks, so new prefixes sp
 over the replicas' caches whatever the timing of the requests.
 
 The load bound follows consistent hashing with bounded loads: the preferred replica takes a
-request only while its in-flight count stays within `load_factor` times the average; past that
-the least-loaded replica takes it, and the prefix keeps its home (one burst does not move it).
+request while its in-flight count stays within `load_factor` times the average, or within
+`batch_size` (a replica batches that many requests at about the cost of one, so imbalance
+below it costs little while a spill costs the other replica's cached pages); past both the
+least-loaded replica takes it if it has a batch slot free, and the prefix keeps its home (one
+burst does not move it). When every replica's batch is full the request waits at its home,
+where its pages are: a spill would start it no sooner and would evict another prefix.
 
 Pure Python, no I/O: the front app (`jaxserve.replicas.app`) calls `pick`, then `release`.
 """
@@ -79,9 +83,18 @@ class Router:
         policy: "prefix" (longest known prefix, else least loaded) or "round_robin".
         load_factor: the most in-flight requests a preferred replica may hold, as a multiple
             of the average (counting the new request); at least 1.
+        batch_size: in-flight requests a preferred replica may always hold (the replicas'
+            `max_num_seqs`).
     """
 
-    def __init__(self, num_replicas: int, policy: str = "prefix", *, load_factor: float = 1.5):
+    def __init__(
+        self,
+        num_replicas: int,
+        policy: str = "prefix",
+        *,
+        load_factor: float = 1.5,
+        batch_size: int = 1,
+    ):
         if num_replicas < 1:
             raise ValueError(f"num_replicas must be at least 1, got {num_replicas}")
         if policy not in ROUTING_POLICIES:
@@ -90,6 +103,7 @@ class Router:
             raise ValueError(f"load_factor must be at least 1, got {load_factor}")
         self.policy = policy
         self.load_factor = load_factor
+        self.batch_size = max(1, batch_size)
         self.in_flight = [0] * num_replicas
         self.up = [True] * num_replicas
         self._turns = itertools.cycle(range(num_replicas))
@@ -137,8 +151,14 @@ class Router:
         if home is not None and self.in_flight[home] + 1 <= cap:
             self._remember(hashes, home)
             return home
-        if home is not None:  # over the bound: spill, but the prefix keeps its home
-            return min(candidates, key=lambda i: (self.in_flight[i], i))
+        if home is not None:
+            # Over the bound: spill where a batch slot is free, and the prefix keeps its home;
+            # with every batch full the request waits at home, where its pages are.
+            least = min(candidates, key=lambda i: (self.in_flight[i], i))
+            if self.in_flight[least] < self.batch_size:
+                return least
+            self._remember(hashes, home)
+            return home
         within = [i for i in candidates if self.in_flight[i] + 1 <= cap]
         emptiest = min(within, key=lambda i: (self.blocks_held[i], self.in_flight[i], i))
         self._remember(hashes, emptiest)
@@ -153,7 +173,7 @@ class Router:
 
     def _load_cap(self, candidates: list[int]) -> int:
         total = sum(self.in_flight[i] for i in candidates) + 1
-        return max(1, math.ceil(self.load_factor * total / len(candidates)))
+        return max(self.batch_size, math.ceil(self.load_factor * total / len(candidates)))
 
     def _remember(self, hashes: Sequence[bytes], replica: int) -> None:
         for block in hashes:

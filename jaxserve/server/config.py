@@ -120,6 +120,11 @@ class ServerConfig:
                 raise ConfigError(f"{key} must not be negative, got {getattr(self, key)}")
         if self.kv_cache_memory is not None:
             parse_memory(self.kv_cache_memory)  # fails early with the key named
+        if self.replicas > 1 and self.distributed is not None:
+            raise ConfigError(
+                "replicas and distributed cannot be combined: replicas serve N copies of a "
+                "model that fits one process; distributed spreads one model over processes"
+            )
         if self.max_num_encoder_tokens is not None and self.max_num_encoder_tokens < 1:
             raise ConfigError(
                 f"max_num_encoder_tokens must be at least 1, got {self.max_num_encoder_tokens}"

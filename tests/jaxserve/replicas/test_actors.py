@@ -14,6 +14,7 @@ import yaml
 import jaxserve.replicas
 from benchmarks.replicas_routing import REPLICA_CONFIG
 from jaxserve import cli
+from jaxserve.distributed.config import DistributedConfig
 from jaxserve.replicas.actors import INSTALL_HINT, ReplicaSet, ReplicasUnavailable, require_ray
 from jaxserve.server.config import ConfigError, ServerConfig, load_config
 
@@ -86,3 +87,8 @@ def test_readme_shows_the_config_the_tests_serve():
     assert blocks[-1] == {"model": "TINY_CHECKPOINT", **REPLICA_CONFIG}
     shipped = yaml.safe_load((ROOT / "configs" / "replicas.yaml").read_text())
     assert blocks[0].items() <= shipped.items()  # the keys shown are the file's
+
+
+def test_replicas_and_distributed_do_not_combine():
+    with pytest.raises(ConfigError, match="replicas and distributed cannot be combined"):
+        ServerConfig(model="/models/tiny", replicas=2, distributed=DistributedConfig())

@@ -20,10 +20,12 @@ from starlette.routing import Route
 
 from jaxserve.replicas.app import create_front_app
 from jaxserve.server.config import ServerConfig
+from jaxserve.server.errors import Unavailable
 
 
-def fake_replica(name: str, *, cut_streams: bool = False) -> Starlette:
-    """Answers completions with its name; streams two events, then breaks if `cut_streams`."""
+def fake_replica(name: str, *, cut_streams: bool = False, engine_dead: bool = False) -> Starlette:
+    """Answers completions with its name; streams two events, then breaks if `cut_streams`;
+    with `engine_dead`, its /health says what a server whose engine thread died says."""
 
     async def complete(request: Request) -> Response:
         body = await request.json()
@@ -42,6 +44,8 @@ def fake_replica(name: str, *, cut_streams: bool = False) -> Starlette:
         return StreamingResponse(events(), media_type="text/event-stream")
 
     async def health(request: Request) -> Response:
+        if engine_dead:
+            return Unavailable("the engine died", code="engine_dead").response()
         return JSONResponse({"status": "ok"})
 
     async def metrics(request: Request) -> Response:
@@ -100,6 +104,10 @@ class FakePool:
         self.urls = urls
         self.comeback = comeback or {}
         self.recovered: list[int] = []
+        self.restarted: list[int] = []
+
+    def restart(self, index: int) -> None:
+        self.restarted.append(index)
 
     async def recover(self, index: int) -> str:
         self.recovered.append(index)
@@ -153,6 +161,19 @@ def test_a_replica_is_routed_to_again_once_it_is_back(servers):
     assert names == {"one", "comeback"}
 
 
+def test_a_replica_whose_engine_died_is_restarted(servers):
+    servers += [serve(fake_replica("dead", engine_dead=True)), serve(fake_replica("fresh"))]
+    pool = FakePool([servers[0].url], comeback={0: servers[1].url})
+    url = front_of(pool, servers)
+    with httpx.Client(base_url=url, timeout=30) as client:
+        deadline = time.monotonic() + 30
+        while 0 not in pool.recovered or not replica_up(client, 0):
+            assert time.monotonic() < deadline, "the replica was not restarted"
+            time.sleep(0.02)
+        assert client.post("/v1/completions", json={"prompt": "x"}).json()["replica"] == "fresh"
+    assert pool.restarted == [0]
+
+
 def replica_up(client: httpx.Client, index: int) -> bool:
     return client.get("/health").json()["replicas"][index]["state"] == "up"
 
@@ -169,6 +190,7 @@ def test_a_stream_cut_midway_ends_with_an_error_event(servers):
     assert [json.loads(d)["i"] for d in data[:2]] == [0, 1]  # what was streamed stays
     assert json.loads(data[2])["error"]["code"] == "replica_failed"
     assert data[3:] == ["[DONE]"]
+    wait_idle(url)
 
 
 def test_a_whole_stream_is_relayed_event_by_event(servers):
@@ -180,6 +202,26 @@ def test_a_whole_stream_is_relayed_event_by_event(servers):
     ):
         data = [line.removeprefix("data: ") for line in reply.iter_lines() if line]
     assert data == ['{"replica": "streamer", "i": 0}', '{"replica": "streamer", "i": 1}', "[DONE]"]
+    wait_idle(url)
+
+
+def test_a_client_that_leaves_mid_stream_frees_its_slot(servers):
+    servers.append(serve(fake_replica("streamer")))
+    url = front_of(FakePool([servers[0].url]), servers)
+    with (
+        httpx.Client(base_url=url, timeout=30) as client,
+        client.stream("POST", "/v1/completions", json={"prompt": "p", "stream": True}),
+    ):
+        pass  # leaves without reading a byte
+    wait_idle(url)
+
+
+def wait_idle(url: str) -> None:
+    """Until the front counts no request in flight on any replica."""
+    deadline = time.monotonic() + 30
+    while any(r["in_flight"] for r in httpx.get(f"{url}/health").json()["replicas"]):
+        assert time.monotonic() < deadline, "a request's slot was never freed"
+        time.sleep(0.02)
 
 
 def test_with_every_replica_down_a_request_is_unavailable(servers):

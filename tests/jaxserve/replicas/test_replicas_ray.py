@@ -140,7 +140,7 @@ def test_a_killed_replica_loses_no_unstarted_request_and_comes_back(replicas, co
         for thread in threads:
             thread.start()
         wait_for(lambda: router.in_flight[0] >= 2, "load on replica 0")
-        replicas.kill(0)
+        replicas.restart(0)
         for thread in threads:
             thread.join(300)
         assert len(answers) == 16

@@ -102,6 +102,26 @@ def test_a_busy_home_spills_to_the_least_loaded_and_keeps_its_prefix():
     assert router.pick(key) == home  # the spill did not move the prefix's home
 
 
+def test_a_home_takes_a_whole_batch_before_it_spills():
+    router = Router(2, load_factor=1.5, batch_size=4)
+    key = hashes("b" * 32)
+    picks = [router.pick(key) for _ in range(5)]  # none released
+    home = picks[0]
+    assert picks[:4] == [home] * 4  # 4 in flight against 0: still within one batch
+    assert picks[4] == 1 - home  # past the batch and 1.5x the average (3.75): spill
+
+
+def test_with_every_batch_full_a_request_waits_at_its_home():
+    router = Router(2, load_factor=1.5, batch_size=2)
+    a, b = hashes("a" * 32), hashes("b" * 32)
+    home_a, home_b = router.pick(a), router.pick(b)
+    router.pick(b)
+    assert home_a != home_b and router.in_flight[home_b] == 2  # the other batch is full
+    assert [router.pick(a) for _ in range(12)] == [home_a] * 12  # far past the load bound
+    router.release(home_b)
+    assert router.pick(a) == home_b  # a free slot there: now it spills
+
+
 def test_round_robin_ignores_prefixes():
     router = Router(3, "round_robin")
     key = hashes("same prefix for everyone")

@@ -2,7 +2,7 @@
 """Prefix-cache hit rate of 2 replicas on Ray behind the front: prefix-aware routing against
 round-robin, on 8 shared prefixes x 16 requests each.
 
-usage: replicas_routing.py [--prefixes 8] [--per-prefix 16] [--concurrency 2]
+usage: replicas_routing.py [--prefixes 8] [--per-prefix 16] [--concurrency 1]
 
 Each replica's KV cache holds about half the prefixes (16 pages of 16 tokens; a prefix is 3
 pages), so where a prefix's requests land decides whether its pages are still cached. Requests
@@ -10,7 +10,9 @@ come in rounds that send every prefix once, each round in a seeded random order 
 p0..p7 would hand round-robin a perfect affinity with 2 replicas by accident). Hit rate is
 prefix-cache hits over lookups, in prompt tokens, summed over the replicas' `/metrics`. Each
 policy gets its own prefixes, so neither finds the other's pages. The test of the replicas
-(tests/jaxserve/replicas/test_replicas_ray.py) runs this workload and asserts the ratio.
+(tests/jaxserve/replicas/test_replicas_ray.py) runs this workload and asserts the ratio. One
+request at a time by default, which makes both figures independent of timing; with more in
+flight, round-robin's varies from run to run (which pages a replica's LRU drops first).
 Prints the CPU model and a RESULT line.
 """
 
@@ -83,7 +85,7 @@ def prefix_cache_counts(url: str) -> tuple[float, float]:
     return totals["hits"], totals["queries"]
 
 
-def run_workload(url: str, prompts: list[list[int]], *, concurrency: int = 2) -> float:
+def run_workload(url: str, prompts: list[list[int]], *, concurrency: int = 1) -> float:
     """Sends `prompts` (greedy, `MAX_TOKENS` each) in order, `concurrency` at a time; returns
     the prefix-cache hit rate they met."""
     hits0, queries0 = prefix_cache_counts(url)
@@ -152,7 +154,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--prefixes", type=int, default=8)
     parser.add_argument("--per-prefix", type=int, default=16)
-    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=1)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     import ray

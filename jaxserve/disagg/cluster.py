@@ -9,12 +9,15 @@ no prefill worker (`start(..., disaggregated=False)`) the same router sends each
 one engine of role "both", which is the baseline `benchmarks/disagg_tpot.py` measures against.
 
 Why Ray's object store and not JAX's transfer server (`jax.experimental.transfer`, which does
-work on CPU in jax 0.10.2): measured on this 2-core host (benchmarks/kv_transport.py,
-benchmarks/RESULTS.md), 47 MiB of pages (a 1,024-token prompt of SmolLM2-135M in float32) took
-35 ms median through the object store against 147 ms through the transfer server, which goes
-over a loopback socket; 1 MiB took about 5 ms either way. Ray also places, restarts and
-addresses the workers, and the replicas already run on it. Across hosts on accelerators the
-transfer server moves device buffers without host copies and would be the one to measure.
+work on CPU in jax 0.10.2, over a loopback TCP socket): measured on this 2-core host
+(benchmarks/kv_transport.py, three runs in benchmarks/RESULTS.md), 47 MiB of pages (a
+1,024-token prompt of SmolLM2-135M in float32) took 8-42 ms median through the object store
+(1.1-5.8 GB/s) against 60-147 ms through the transfer server (335-829 MB/s); 12 MiB took
+13-40 ms against 15-42 ms, 1 MiB about 3-5 ms either way. The object store also carries
+the rest of the hand-off with the pages (the transfer server's receiver must know every
+shape and a pull id ahead), and Ray places and restarts the workers, as it does the
+replicas. Across hosts on accelerators the transfer
+server moves device buffers without host copies and would be the one to measure.
 """
 
 from __future__ import annotations

@@ -135,6 +135,17 @@ def test_min_tokens_bars_stop_tokens_on_both_sides(single, pair):
     assert all(len(r.output_token_ids) >= 3 for r in requests)
 
 
+def test_a_small_decode_cache_queues_hand_offs_and_preempts(path, single, pair):
+    """Hand-offs wait for pages (and a sequence slot) on the decode side; when running
+    requests outgrow its pool, one is preempted and the decode engine recomputes it."""
+    small = LLM(path, **{**OPTIONS, "num_pages": 28, "max_num_seqs": 3}).engine
+    params = SamplingParams(temperature=0, max_tokens=24, ignore_eos=True)
+    alone = one_engine(single, PROMPTS, params)
+    requests, _ = disaggregated((pair[0], DecodeEngine(small)), PROMPTS, params)
+    assert [r.output_token_ids for r in requests] == [o.token_ids for o in alone]
+    assert small.scheduler.num_preemptions > 0
+
+
 def test_int8_kv_pages_move_as_codes(path):
     options = dict(OPTIONS, kv_cache_dtype="int8")
     alone = one_engine(LLM(path, **options), PROMPTS[3:6], GREEDY)

@@ -106,9 +106,12 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     logging.getLogger().setLevel(config.log_level.upper())
     if config.replicas > 1:
-        from jaxserve.replicas.app import serve_replicas
+        from jaxserve.replicas.actors import require_ray
 
         try:
+            require_ray()  # before the front's imports: they need the extra too
+            from jaxserve.replicas.app import serve_replicas
+
             return serve_replicas(config)
         except JaxserveError as e:
             print(f"error: {e}", file=sys.stderr)

@@ -32,12 +32,14 @@ class ReplicasUnavailable(JaxserveError):
 
 
 def require_ray() -> ModuleType:
-    """The `ray` module, or an error that says how to install it."""
+    """The `ray` module, or an error that says how to install the extra (Ray, and httpx for
+    the front)."""
     try:
+        import httpx  # noqa: F401 -- the front's client comes with the same extra
         import ray
-    except ImportError:
+    except ImportError as e:
         raise ReplicasUnavailable(
-            f"replicas > 1 runs its replicas on Ray, which is not installed: {INSTALL_HINT}"
+            f"replicas > 1 runs its replicas on Ray, and {e.name} is not installed: {INSTALL_HINT}"
         ) from None
     return ray
 

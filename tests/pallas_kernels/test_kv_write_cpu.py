@@ -59,29 +59,44 @@ def test_out_of_range_slots_are_skipped_like_xla():
     np.testing.assert_array_equal(np.asarray(got, np.float32), np.asarray(want, np.float32))
 
 
-def test_writes_in_place_inside_a_layer_loop():
-    """The layer loop carries the pool straight into the kernel: XLA must not copy it."""
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float32])
+@pytest.mark.parametrize("num_tokens", [5, 1])
+def test_writes_in_place_inside_a_layer_loop(dtype, num_tokens):
+    """The layer loop carries the pool straight into the kernel and reads it after the write,
+    as attention does: XLA must not copy it. (One float32 token through XLA's scatter became
+    a dynamic-update-slice whose two readers each got a copy of the pool, every layer.)"""
     layers, num_pages = 4, 32
 
     def step(k_all, v_all, k, v, slots):
         def layer(carry, i):
-            k_all, v_all = carry
-            return write_kv_pages(k_all, v_all, k, v, slots + i * num_pages * 16), None
+            k_all, v_all, total = carry
+            layer_slots = slots + i * num_pages * 16
+            k_all, v_all = write_kv_pages(k_all, v_all, k, v, layer_slots)
+            read = k_all.reshape(-1, *k_all.shape[-2:])[layer_slots].astype(jnp.float32)
+            return (k_all, v_all, total + read.sum()), None
 
-        (k_all, v_all), _ = jax.lax.scan(layer, (k_all, v_all), jnp.arange(layers))
-        return k_all, v_all
+        (k_all, v_all, total), _ = jax.lax.scan(
+            layer, (k_all, v_all, jnp.float32(0)), jnp.arange(layers)
+        )
+        return k_all, v_all, total
 
-    pool = jnp.zeros((layers, num_pages, 16, 2, 64), jnp.bfloat16)
-    new = jnp.ones((5, 2, 64), jnp.float32)
-    slots = jnp.arange(5, dtype=jnp.int32)
+    pool = jnp.zeros((layers, num_pages, 16, 2, 64), dtype)
+    new = jnp.ones((num_tokens, 2, 64), jnp.float32)
+    slots = jnp.arange(num_tokens, dtype=jnp.int32)
     hlo = jax.jit(step, donate_argnums=(0, 1)).lower(pool, pool, new, new, slots).compile()
     assert "jaxserve_write_kv_pages_cpu" in hlo.as_text()
+    pool_shapes = ("[4,32,16,2,64]", "[2048,2,64]", "[32768,2,64]")  # the pool, a layer's, flat
     copies = [
-        line for line in hlo.as_text().splitlines() if "copy(" in line and "bf16[4,32" in line
+        line
+        for line in hlo.as_text().splitlines()
+        if " copy(" in line and any(shape in line for shape in pool_shapes)
     ]
     assert copies == []
-    k_all, _ = jax.jit(step, donate_argnums=(0, 1))(pool, jnp.zeros_like(pool), new, new, slots)
-    assert float(k_all[3, 0, :5].astype(jnp.float32).sum()) == 5 * 2 * 64
+    k_all, _, total = jax.jit(step, donate_argnums=(0, 1))(
+        pool, jnp.zeros_like(pool), new, new, slots
+    )
+    assert float(k_all[3, 0, :num_tokens].astype(jnp.float32).sum()) == num_tokens * 2 * 64
+    assert float(total) == layers * num_tokens * 2 * 64
 
 
 def test_bad_shapes_are_named():

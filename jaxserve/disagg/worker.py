@@ -100,14 +100,22 @@ class EngineWorker:
 
     # Callers' side -----------------------------------------------------------------------
 
-    def prefill(self, request_id: str, prompt_token_ids: list[int], params: SamplingParams):
+    def prefill(
+        self,
+        request_id: str,
+        prompt_token_ids: list[int],
+        params: SamplingParams,
+        cache_salt: str | None = None,
+    ) -> Handoff:
         """The request's `Handoff` once its prompt is computed (prefill role; blocks)."""
         self._check_role("prefill")
         future: Future[Handoff] = Future()
 
         def add() -> None:
             assert self._prefill is not None
-            self._prefill.add_request(prompt_token_ids, params, request_id=request_id)
+            self._prefill.add_request(
+                prompt_token_ids, params, request_id=request_id, cache_salt=cache_salt
+            )
             self._futures[request_id] = future
 
         self._submit(add, future)

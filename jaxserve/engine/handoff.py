@@ -96,8 +96,11 @@ class PrefillEngine:
         cache_salt: str | None = None,
     ) -> Request:
         """Queues a request's prompt; raises `ValueError` as `Engine.add_request` does."""
-        # min_tokens of 1 still bars stop tokens from the first draw, as the request asks.
-        first_only = dataclasses.replace(params, max_tokens=1, min_tokens=min(params.min_tokens, 1))
+        # min_tokens of 1 still bars stop tokens from the first draw, as the request asks;
+        # stop strings are the decode side's to find (it detokenizes the first token too).
+        first_only = dataclasses.replace(
+            params, max_tokens=1, min_tokens=min(params.min_tokens, 1), stop=[]
+        )
         request = self.engine.add_request(
             prompt_token_ids, first_only, request_id=request_id, prompt=prompt,
             cache_salt=cache_salt,
@@ -173,18 +176,27 @@ class DecodeEngine:
         self.engine = engine
         self.pending: deque[tuple[Request, Handoff]] = deque()  # waiting for pages or a slot
 
-    def add_handoff(self, handoff: Handoff) -> Request:
+    def add_handoff(self, handoff: Handoff, request: Request | None = None) -> Request:
         """Validates a hand-off and queues it; its pages are written when it is admitted.
+
+        Args:
+            handoff: what the prefill engine made.
+            request: the request as this engine already made it (`Engine.make_request`, with
+                the hand-off's seed), when it was validated here before its prompt went to
+                the prefill engine; else one is made from the hand-off.
 
         Raises:
             ValueError: the request is invalid here (as `Engine.add_request`), or its pages
                 do not fit this engine's cache.
         """
-        params = dataclasses.replace(handoff.params, seed=handoff.seed)
-        request = self.engine.make_request(
-            handoff.prompt_token_ids, params, request_id=handoff.request_id,
-            prompt=handoff.prompt, cache_salt=handoff.cache_salt,
-        )  # fmt: skip
+        if request is None:
+            params = dataclasses.replace(handoff.params, seed=handoff.seed)
+            request = self.engine.make_request(
+                handoff.prompt_token_ids, params, request_id=handoff.request_id,
+                prompt=handoff.prompt, cache_salt=handoff.cache_salt,
+            )  # fmt: skip
+        elif request.seed != handoff.seed or request.prompt_token_ids != handoff.prompt_token_ids:
+            raise ValueError(f"the hand-off of {handoff.request_id!r} is for another request")
         page_size = self.engine.runner.page_size
         expected = -(-request.num_prompt_tokens // page_size)
         if handoff.k.shape[1] != expected or handoff.k.shape[2] != page_size:

@@ -13,7 +13,12 @@ from jaxserve.disagg.worker import EngineWorker, WorkerError
 from tests.tiny_models import TinySpec
 
 ray = pytest.importorskip("ray")
+from starlette.testclient import TestClient  # noqa: E402
+
 from jaxserve.disagg import cluster  # noqa: E402 (needs ray)
+from jaxserve.disagg.remote_prefill import RemotePrefillEngine  # noqa: E402
+from jaxserve.server.app import create_app  # noqa: E402
+from jaxserve.server.config import ServerConfig  # noqa: E402
 
 pytestmark = pytest.mark.cpu
 
@@ -121,3 +126,60 @@ def test_a_stream_closed_early_aborts_its_request(router):
         time.sleep(0.05)
     assert ray.get(router.decode.num_unfinished.remote()) == 0
     assert ray.get(router.prefill.num_unfinished.remote()) == 0
+
+
+@pytest.fixture(scope="module")
+def decode_llm(path) -> LLM:
+    """An in-process decode engine (with its tokenizer, as a server has)."""
+    return LLM(path, **{**OPTIONS, "skip_tokenizer_init": False})
+
+
+def test_a_local_engine_decodes_what_the_prefill_actor_computes(router, one_engine, decode_llm):
+    engine = RemotePrefillEngine(decode_llm.engine, router.prefill)
+    requests = [
+        engine.add_request(p, GREEDY, request_id=f"remote-{i}") for i, p in enumerate(PROMPTS)
+    ]
+    with pytest.raises(ValueError, match="already in use"):
+        engine.add_request(PROMPTS[0], GREEDY, request_id="remote-0")
+    while engine.has_unfinished():
+        engine.step()
+    assert [r.output_token_ids for r in requests] == expected(one_engine, PROMPTS, GREEDY)
+    blocks = decode_llm.engine.blocks
+    assert blocks.num_free_blocks == blocks.capacity
+
+
+def test_the_openai_server_serves_through_both(path, router, decode_llm):
+    """`create_app` over a decode engine whose prompts go to the prefill actor."""
+    body = {"model": "tiny", "prompt": "the quick brown fox", "max_tokens": 8, "temperature": 0}
+    params = SamplingParams(temperature=0, max_tokens=8)
+    want = decode_llm.generate(body["prompt"], params, use_tqdm=False)[0].outputs[0].text
+    local = decode_llm.engine
+    decode_llm.engine = RemotePrefillEngine(local, router.prefill)  # what create_app serves
+    try:
+        app = create_app(decode_llm, ServerConfig(model=path, served_model_name="tiny"))
+        with TestClient(app) as client:
+            reply = client.post("/v1/completions", json=body)
+            assert reply.status_code == 200, reply.text
+            assert reply.json()["choices"][0]["text"] == want
+            with client.stream("POST", "/v1/completions", json={**body, "stream": True}) as r:
+                events = [line for line in r.iter_lines() if line.startswith("data: {")]
+            assert len(events) > 1
+    finally:
+        decode_llm.engine = local
+
+
+def test_stop_strings_are_found_on_the_decode_side(router, decode_llm):
+    """The prefill worker has no tokenizer: the decode side finds a stop string, even one the
+    first token completes."""
+    free = SamplingParams(temperature=0, max_tokens=12, ignore_eos=True)
+    text = decode_llm.generate("a b c", free, use_tqdm=False)[0].outputs[0].text
+    for stop in (text[:2], text[len(text) // 2 : len(text) // 2 + 2]):
+        params = SamplingParams(temperature=0, max_tokens=12, ignore_eos=True, stop=[stop])
+        want = decode_llm.generate("a b c", params, use_tqdm=False)[0].outputs[0]
+        engine = RemotePrefillEngine(decode_llm.engine, router.prefill)
+        ids = decode_llm.tokenizer.encode("a b c")
+        request = engine.add_request(ids, params, request_id=f"stop-{stop!r}")
+        while engine.has_unfinished():
+            engine.step()
+        assert (request.text, request.output_token_ids) == (want.text, want.token_ids)
+        assert request.finish_reason == want.finish_reason == "stop"

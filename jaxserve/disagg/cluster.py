@@ -41,7 +41,6 @@ def _actor(model: str | os.PathLike[str], role: str, options: dict[str, Any]):
     actor = ray.remote(EngineWorker).options(
         max_concurrency=MAX_CONCURRENCY,
         num_cpus=0,  # the engine's threads use the host's cores; Ray reserves none
-        name=None,
     )
     return actor.remote(os.fspath(model), role, **options)
 

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from jaxserve.replicas.app import create_front_app
+from jaxserve.replicas.app import create_front_app, serve_replicas
 from jaxserve.server.config import ServerConfig
 from jaxserve.server.errors import Unavailable
 
@@ -243,3 +243,56 @@ def test_metrics_are_merged_by_replica(servers):
     assert 'jaxserve:prefix_cache_hits_total{replica="1",model_name="tiny"} 2' in text
     assert text.count("# TYPE jaxserve:prefix_cache_hits_total counter") == 1
     assert "jaxserve:replicas_up 2" in text
+
+
+class FakeRay:
+    def __init__(self, initialized: bool):
+        self.initialized = initialized
+        self.calls: list[str] = []
+
+    def is_initialized(self) -> bool:
+        return self.initialized
+
+    def init(self, **kwargs) -> None:
+        self.calls.append("init")
+
+    def shutdown(self) -> None:
+        self.calls.append("shutdown")
+
+
+@pytest.mark.parametrize("initialized", [False, True])
+def test_serve_replicas_starts_and_stops_what_it_owns(monkeypatch, initialized):
+    """`jaxserve run`'s path, with Ray, the actors and uvicorn stood in for: the front is
+    served on the config's address, then the actors are killed, and a Ray cluster this call
+    started is shut down (one it joined is left running)."""
+    from jaxserve.replicas import actors
+    from jaxserve.server import app as server_app
+
+    ray = FakeRay(initialized)
+    events: list[str] = []
+
+    class Pool:
+        def __init__(self, config, llm_options=None):
+            self.urls = ["http://127.0.0.1:1", "http://127.0.0.1:2"]
+            events.append(f"pool of {config.replicas}")
+
+        def shutdown(self) -> None:
+            events.append("pool shutdown")
+
+    class Server:
+        started = True
+
+        def __init__(self, app, config):
+            assert app.state.front.router.num_replicas == 2
+            events.append(f"front on {config.host}:{config.port}")
+
+        def run(self) -> None:
+            events.append("run")
+
+    monkeypatch.setattr(actors, "require_ray", lambda: ray)
+    monkeypatch.setattr(actors, "ReplicaSet", Pool)
+    monkeypatch.setattr(server_app, "uvicorn_server", Server)
+    config = ServerConfig(model="/models/tiny", port=8123, replicas=2)
+    assert serve_replicas(config) == 0
+    assert events == ["pool of 2", "front on 127.0.0.1:8123", "run", "pool shutdown"]
+    assert ray.calls == ([] if initialized else ["init", "shutdown"])

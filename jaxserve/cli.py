@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -138,14 +139,32 @@ def _run(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     llm.engine.step_hook = step_hook
-    app = create_app(llm, config)
-    if leader is not None:  # a lost follower fails the health check, then ends the process
-        leader.watch(app.state.engine.fail)
-    server = uvicorn_server(app, config)
-    server.run()
-    if leader is not None:
-        leader.stop()
+    with contextlib.ExitStack() as stack:
+        if config.disaggregated_prefill:
+            try:
+                _prefill_elsewhere(llm, config, stack)
+            except JaxserveError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 2
+        app = create_app(llm, config)
+        if leader is not None:  # a lost follower fails the health check, then ends the process
+            leader.watch(app.state.engine.fail)
+        server = uvicorn_server(app, config)
+        server.run()
+        if leader is not None:
+            leader.stop()
     return 0 if server.started else 1
+
+
+def _prefill_elsewhere(llm, config, stack: contextlib.ExitStack) -> None:
+    """Starts the config's prefill worker on Ray and makes `llm`'s engine decode what it
+    hands off, until `stack` closes."""
+    from jaxserve.disagg.serve import decode_remotely, ray_cluster, start_prefill_worker
+
+    ray = stack.enter_context(ray_cluster())
+    prefill = start_prefill_worker(config.model, config.llm_kwargs())
+    stack.callback(ray.kill, prefill)
+    stack.enter_context(decode_remotely(llm, prefill))
 
 
 def _join(config, process_id: int | None):

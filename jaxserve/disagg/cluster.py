@@ -37,7 +37,9 @@ from jaxserve.sampling_params import SamplingParams
 MAX_CONCURRENCY = 256
 
 
-def _actor(model: str | os.PathLike[str], role: str, options: dict[str, Any]):
+def start_worker(model: str | os.PathLike[str], role: str, options: dict[str, Any]):
+    """An `EngineWorker` actor of `role` serving `model` with these `jaxserve.LLM` options
+    (it loads in the background: wait on its `ready`)."""
     actor = ray.remote(EngineWorker).options(
         max_concurrency=MAX_CONCURRENCY,
         num_cpus=0,  # the engine's threads use the host's cores; Ray reserves none
@@ -134,7 +136,7 @@ def start(
         prefill_options, decode_options: `jaxserve.LLM` keyword arguments of each worker.
     """
     decode_role = "decode" if disaggregated else "both"
-    decode = _actor(model, decode_role, dict(decode_options or {}))
-    prefill = _actor(model, "prefill", dict(prefill_options or {})) if disaggregated else None
+    decode = start_worker(model, decode_role, dict(decode_options or {}))
+    prefill = start_worker(model, "prefill", dict(prefill_options or {})) if disaggregated else None
     ray.get([a.ready.remote() for a in (prefill, decode) if a is not None])
     return Router(decode, prefill)

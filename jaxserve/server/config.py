@@ -94,6 +94,9 @@ class ServerConfig:
     # front picks one: "prefix" (where the prompt's prefix is cached) or "round_robin".
     replicas: int = 1
     routing: str = "prefix"
+    # Prompts computed by a prefill engine in a Ray actor; this process decodes
+    # (`jaxserve.disagg.serve`).
+    disaggregated_prefill: bool = False
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -124,6 +127,11 @@ class ServerConfig:
             raise ConfigError(
                 "replicas and distributed cannot be combined: replicas serve N copies of a "
                 "model that fits one process; distributed spreads one model over processes"
+            )
+        if self.disaggregated_prefill and (self.replicas > 1 or self.distributed is not None):
+            raise ConfigError(
+                "disaggregated_prefill cannot be combined with replicas or distributed: it "
+                "pairs one decoding server process with one prefill worker"
             )
         if self.max_num_encoder_tokens is not None and self.max_num_encoder_tokens < 1:
             raise ConfigError(

@@ -17,6 +17,7 @@ from starlette.testclient import TestClient  # noqa: E402
 
 from jaxserve.disagg import cluster  # noqa: E402 (needs ray)
 from jaxserve.disagg.remote_prefill import RemotePrefillEngine  # noqa: E402
+from jaxserve.disagg.serve import decode_remotely  # noqa: E402
 from jaxserve.server.app import create_app  # noqa: E402
 from jaxserve.server.config import ServerConfig  # noqa: E402
 
@@ -149,14 +150,16 @@ def test_a_local_engine_decodes_what_the_prefill_actor_computes(router, one_engi
 
 
 def test_the_openai_server_serves_through_both(path, router, decode_llm):
-    """`create_app` over a decode engine whose prompts go to the prefill actor."""
+    """`create_app` over a decode engine whose prompts go to the prefill actor, as
+    `jaxserve run` with `disaggregated_prefill: true` serves it."""
     body = {"model": "tiny", "prompt": "the quick brown fox", "max_tokens": 8, "temperature": 0}
     params = SamplingParams(temperature=0, max_tokens=8)
     want = decode_llm.generate(body["prompt"], params, use_tqdm=False)[0].outputs[0].text
     local = decode_llm.engine
-    decode_llm.engine = RemotePrefillEngine(local, router.prefill)  # what create_app serves
-    try:
-        app = create_app(decode_llm, ServerConfig(model=path, served_model_name="tiny"))
+    with decode_remotely(decode_llm, router.prefill):
+        assert isinstance(decode_llm.engine, RemotePrefillEngine)
+        config = ServerConfig(model=path, served_model_name="tiny", disaggregated_prefill=True)
+        app = create_app(decode_llm, config)
         with TestClient(app) as client:
             reply = client.post("/v1/completions", json=body)
             assert reply.status_code == 200, reply.text
@@ -164,8 +167,7 @@ def test_the_openai_server_serves_through_both(path, router, decode_llm):
             with client.stream("POST", "/v1/completions", json={**body, "stream": True}) as r:
                 events = [line for line in r.iter_lines() if line.startswith("data: {")]
             assert len(events) > 1
-    finally:
-        decode_llm.engine = local
+    assert decode_llm.engine is local
 
 
 def test_stop_strings_are_found_on_the_decode_side(router, decode_llm):

@@ -36,13 +36,37 @@ class PeerLost(RuntimeError):
     """A process of the job stopped answering or dropped its connection."""
 
 
-class LeaderChannel:
+class _Channel:
+    """What both ends share: the ZeroMQ context, the timeout and the heartbeat thread."""
+
+    def __init__(self, timeout: float):
+        self.timeout = timeout
+        self._context = zmq.Context()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _start(
+        self, target: Callable[[Callable[[str], None]], None], on_lost: Callable[[str], None]
+    ) -> None:
+        self._thread = threading.Thread(
+            target=target, args=(on_lost,), name="jaxserve-heartbeats", daemon=True
+        )
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stops the heartbeat thread (within a fifth of the timeout) and closes the sockets."""
+        self._stopped.set()
+        if self._thread not in (None, threading.current_thread()):
+            self._thread.join()
+        self._context.destroy(linger=0)
+
+
+class LeaderChannel(_Channel):
     """The leader's end: binds both sockets on `host` (any free ports)."""
 
     def __init__(self, host: str, num_followers: int, *, timeout: float):
+        super().__init__(timeout)
         self.num_followers = num_followers
-        self.timeout = timeout
-        self._context = zmq.Context()
         self._steps = self._router()
         self._beats = self._router()
         bind = "*" if host in ("0.0.0.0", "") else host
@@ -51,8 +75,6 @@ class LeaderChannel:
         self.address = f"{host}:{step_port}:{beat_port}"
         self.lost: str | None = None
         self._followers: list[bytes] = []
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def _router(self) -> zmq.Socket:
         socket = self._context.socket(zmq.ROUTER)
@@ -90,13 +112,9 @@ class LeaderChannel:
                     f"follower process {int(identity)} dropped its connection ({e})"
                 ) from e
 
-    def watch(self, on_lost: Callable[[str], None]) -> threading.Thread:
+    def watch(self, on_lost: Callable[[str], None]) -> None:
         """Starts the monitor thread: answers beats, calls `on_lost(message)` once on a loss."""
-        self._thread = threading.Thread(
-            target=self._monitor, args=(on_lost,), name="jaxserve-heartbeats", daemon=True
-        )
-        self._thread.start()
-        return self._thread
+        self._start(self._monitor, on_lost)
 
     def _monitor(self, on_lost: Callable[[str], None]) -> None:
         last = {identity: time.monotonic() for identity in self._followers}
@@ -117,29 +135,19 @@ class LeaderChannel:
                 on_lost(self.lost)
                 return
 
-    def close(self) -> None:
-        """Stops the heartbeat thread (within a fifth of the timeout) and closes the sockets."""
-        self._stopped.set()
-        if self._thread not in (None, threading.current_thread()):
-            self._thread.join()
-        self._context.destroy(linger=0)
 
-
-class FollowerChannel:
+class FollowerChannel(_Channel):
     """A follower's end: connects to the leader's `address` ("host:step_port:beat_port")."""
 
     def __init__(self, address: str, process_id: int, *, timeout: float):
+        super().__init__(timeout)
         host, step_port, beat_port = address.rsplit(":", 2)
         self.process_id = process_id
-        self.timeout = timeout
-        self._context = zmq.Context()
         identity = str(process_id).encode()
         self._steps = self._dealer(identity, f"tcp://{host}:{step_port}")
         self._beats = self._dealer(identity, f"tcp://{host}:{beat_port}")
         self._steps.send(HELLO)
         self._beats.send(HELLO)
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def _dealer(self, identity: bytes, endpoint: str) -> zmq.Socket:
         socket = self._context.socket(zmq.DEALER)
@@ -152,14 +160,10 @@ class FollowerChannel:
         """The next call from the leader (blocks until one comes)."""
         return self._steps.recv()
 
-    def beat(self, on_lost: Callable[[str], None]) -> threading.Thread:
+    def beat(self, on_lost: Callable[[str], None]) -> None:
         """Starts the heartbeat thread; it calls `on_lost(message)` once if the leader goes
         silent."""
-        self._thread = threading.Thread(
-            target=self._beat, args=(on_lost,), name="jaxserve-heartbeats", daemon=True
-        )
-        self._thread.start()
-        return self._thread
+        self._start(self._beat, on_lost)
 
     def _beat(self, on_lost: Callable[[str], None]) -> None:
         interval = self.timeout / 5
@@ -176,10 +180,3 @@ class FollowerChannel:
                     "(it exited, was killed, or its host is unreachable)"
                 )
                 return
-
-    def close(self) -> None:
-        """Stops the heartbeat thread (within a fifth of the timeout) and closes the sockets."""
-        self._stopped.set()
-        if self._thread not in (None, threading.current_thread()):
-            self._thread.join()
-        self._context.destroy(linger=0)

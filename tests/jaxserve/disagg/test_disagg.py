@@ -5,12 +5,11 @@ from __future__ import annotations
 import time
 import warnings
 
-import numpy as np
 import pytest
 
 from jaxserve import LLM, SamplingParams
 from jaxserve.disagg.worker import EngineWorker, WorkerError
-from tests.tiny_models import TinySpec
+from tests.jaxserve.engine.test_handoff import OPTIONS, SPEC, make_prompts
 
 ray = pytest.importorskip("ray")
 from starlette.testclient import TestClient  # noqa: E402
@@ -23,29 +22,8 @@ from jaxserve.server.config import ServerConfig  # noqa: E402
 
 pytestmark = pytest.mark.cpu
 
-SPEC = TinySpec("disagg", "LlamaForCausalLM", num_kv_heads=2, seed=5)
-OPTIONS = dict(
-    max_model_len=160,
-    num_pages=96,
-    page_size=8,
-    max_num_seqs=8,
-    max_num_batched_tokens=32,  # the longer prompts take several chunks
-    skip_tokenizer_init=True,
-    warmup=False,
-)
 GREEDY = SamplingParams(temperature=0, max_tokens=8, ignore_eos=True)
-
-
-def make_prompts() -> list[list[int]]:
-    """Mixed lengths (1 to 90 tokens); four share a 40-token prefix (five full pages)."""
-    rng = np.random.default_rng(1)
-    shared = [1, *rng.integers(3, 320, 39).tolist()]
-    prompts = [[1, *rng.integers(3, 320, n).tolist()] for n in (0, 12, 70, 89)]
-    prompts += [shared + rng.integers(3, 320, n).tolist() for n in (1, 9, 30, 50)]
-    return prompts
-
-
-PROMPTS = make_prompts()
+PROMPTS = make_prompts(seed=1, lengths=(0, 12, 70, 89))
 
 
 @pytest.fixture(scope="module")

@@ -25,11 +25,11 @@ OPTIONS = dict(
 GREEDY = SamplingParams(temperature=0, max_tokens=10, ignore_eos=True)
 
 
-def make_prompts() -> list[list[int]]:
-    """Mixed lengths (1 to 90 tokens); several share a 40-token prefix (five full pages)."""
-    rng = np.random.default_rng(0)
+def make_prompts(seed: int = 0, lengths=(0, 5, 17, 60, 89)) -> list[list[int]]:
+    """Mixed lengths (1 to 90 tokens); four share a 40-token prefix (five full pages)."""
+    rng = np.random.default_rng(seed)
     shared = [1, *rng.integers(3, 320, 39).tolist()]
-    prompts = [[1, *rng.integers(3, 320, n).tolist()] for n in (0, 5, 17, 60, 89)]
+    prompts = [[1, *rng.integers(3, 320, n).tolist()] for n in lengths]
     prompts += [shared + rng.integers(3, 320, n).tolist() for n in (1, 9, 30, 50)]
     return prompts
 

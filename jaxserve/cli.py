@@ -107,45 +107,36 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     logging.getLogger().setLevel(config.log_level.upper())
     if config.replicas > 1:
-        from jaxserve.replicas.actors import require_ray
-
-        try:
-            require_ray()  # before the front's imports: they need the extra too
-            from jaxserve.replicas.app import serve_replicas
-
-            return serve_replicas(config)
-        except JaxserveError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+        return _serve_replicas(config)
     from jaxserve import LLM
     from jaxserve.engine import faults
     from jaxserve.server.app import create_app, uvicorn_server
 
-    try:
-        cluster = _join(config, args.process_id)  # None: one process
-        step_hook = faults.from_environment()
-        llm = LLM(config.model, **config.llm_kwargs())
-        if cluster is not None and not cluster.is_leader:
-            from jaxserve.distributed.follower import follow
-
-            follow(llm, cluster)  # serves nothing: runs the leader's steps until it stops
-            return 0
-        leader = None
-        if cluster is not None:
-            from jaxserve.distributed.leader import lead
-
-            leader = lead(llm, cluster)
-    except (JaxserveError, ValueError, RuntimeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    llm.engine.step_hook = step_hook
     with contextlib.ExitStack() as stack:
-        if config.disaggregated_prefill:
-            try:
+        try:
+            cluster = _join(config, args.process_id)  # None: one process
+            if config.disaggregated_prefill:  # Ray forks its daemons: before JAX's threads
+                from jaxserve.disagg.serve import ray_cluster
+
+                stack.enter_context(ray_cluster())
+            step_hook = faults.from_environment()
+            llm = LLM(config.model, **config.llm_kwargs())
+            if cluster is not None and not cluster.is_leader:
+                from jaxserve.distributed.follower import follow
+
+                follow(llm, cluster)  # serves nothing: runs the leader's steps until it stops
+                return 0
+            leader = None
+            if cluster is not None:
+                from jaxserve.distributed.leader import lead
+
+                leader = lead(llm, cluster)
+            llm.engine.step_hook = step_hook
+            if config.disaggregated_prefill:
                 _prefill_elsewhere(llm, config, stack)
-            except JaxserveError as e:
-                print(f"error: {e}", file=sys.stderr)
-                return 2
+        except (JaxserveError, ValueError, RuntimeError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         app = create_app(llm, config)
         if leader is not None:  # a lost follower fails the health check, then ends the process
             leader.watch(app.state.engine.fail)
@@ -156,12 +147,28 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if server.started else 1
 
 
-def _prefill_elsewhere(llm, config, stack: contextlib.ExitStack) -> None:
-    """Starts the config's prefill worker on Ray and makes `llm`'s engine decode what it
-    hands off, until `stack` closes."""
-    from jaxserve.disagg.serve import decode_remotely, ray_cluster, start_prefill_worker
+def _serve_replicas(config) -> int:
+    """`jaxserve run` with `replicas > 1`: the front, and the replicas on Ray."""
+    from jaxserve.errors import JaxserveError
+    from jaxserve.replicas.actors import require_ray
 
-    ray = stack.enter_context(ray_cluster())
+    try:
+        require_ray()  # before the front's imports: they need the extra too
+        from jaxserve.replicas.app import serve_replicas
+
+        return serve_replicas(config)
+    except JaxserveError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _prefill_elsewhere(llm, config, stack: contextlib.ExitStack) -> None:
+    """Starts the config's prefill worker on Ray (joined already) and makes `llm`'s engine
+    decode what it hands off, until `stack` closes."""
+    import ray
+
+    from jaxserve.disagg.serve import decode_remotely, start_prefill_worker
+
     prefill = start_prefill_worker(config.model, config.llm_kwargs())
     stack.callback(ray.kill, prefill)
     stack.enter_context(decode_remotely(llm, prefill))

@@ -87,7 +87,7 @@ def test_the_shipped_replicas_config_loads():
 def test_readme_shows_the_config_the_tests_serve():
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("### Replicas on Ray") :]
-    section = section[: section.index("\n## ")]
+    section = section[: section.index("\n##")]  # up to the next section or subsection
     blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", section, re.S)]
     assert blocks[-1] == {"model": "TINY_CHECKPOINT", **REPLICA_CONFIG}
     shipped = yaml.safe_load((ROOT / "configs" / "replicas.yaml").read_text())

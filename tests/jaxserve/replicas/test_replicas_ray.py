@@ -10,6 +10,7 @@ import dataclasses
 import json
 import threading
 import time
+import warnings
 
 import httpx
 import pytest
@@ -39,7 +40,10 @@ def config(tiny_checkpoints) -> ServerConfig:
 
 @pytest.fixture(scope="module")
 def replicas(config, tmp_path_factory):
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    with warnings.catch_warnings():
+        # Ray starts its daemons with fork + exec: nothing of JAX runs in the child.
+        warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         cache = str(tmp_path_factory.mktemp("replica-xla"))
         pool = ReplicaSet(config, llm_options={"warmup": False, "compilation_cache_dir": cache})

@@ -77,7 +77,7 @@ def _job(
     distributed = {
         **shipped["distributed"],
         "coordinator_address": f"127.0.0.1:{_free_port()}",
-        "heartbeat_timeout": 2,
+        "heartbeat_timeout": 3,  # a loaded CI host must not starve a beat that long
     }
     config = tmp_path / "distributed.yaml"
     config.write_text(
@@ -160,7 +160,7 @@ def test_two_processes_give_one_process_tokens_and_stop_when_a_follower_dies(
             time.sleep(0.2)
         assert leader.popen.wait(max(0.1, 30 - (time.monotonic() - killed))) == EXIT_PEER_LOST
         assert 503 in health, health
-        assert "lost follower process 1: no heartbeat for 2 s" in leader.log
+        assert "lost follower process 1: no heartbeat for 3 s" in leader.log
 
 
 def test_an_orbax_conversion_restores_across_processes_and_sigterm_stops_both(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 
 from jaxserve.distributed.channel import FollowerChannel
 from jaxserve.distributed.codec import StopCall, decode_call
@@ -42,7 +41,6 @@ def follow(llm: LLM, cluster: Cluster) -> None:
 
 
 def _exit_lost(message: str) -> None:
-    logger.critical(message)
-    print(f"jaxserve: {message}; exiting", file=sys.stderr, flush=True)
+    logger.critical("%s; exiting with status %d", message, EXIT_PEER_LOST)
     logging.shutdown()
     os._exit(EXIT_PEER_LOST)  # skips JAX's shutdown barrier, which would wait for the lost one

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import threading
 from collections.abc import Callable, Sequence
 
@@ -93,6 +92,6 @@ def lead(llm: LLM, cluster: Cluster) -> Leader:
 
 
 def _exit(message: str) -> None:
-    print(f"jaxserve: {message}; exiting", file=sys.stderr, flush=True)
+    logger.critical("%s; exiting with status %d", message, EXIT_PEER_LOST)
     logging.shutdown()
     os._exit(EXIT_PEER_LOST)  # skips JAX's shutdown barrier, which would wait for the lost one
